@@ -1,0 +1,51 @@
+# Two commands a new user needs (see README): `make synth STACK=...` and `make test`.
+# Everything installs into ./.venv and ./node_modules from pinned files.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK ?= Serverless
+CONTEXT ?=
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup synth synth-all test snapshots lint typecheck budget bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[cdk,pulumi,dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Offline synth of one example stack with the pinned CDK CLI: make synth STACK=Paas CONTEXT="-c instanceClass=db.m5.large"
+synth: setup
+	cdk synth $(STACK) $(CONTEXT) --quiet
+	@echo "template: cdk.out/$(STACK).template.json"
+
+synth-all: setup
+	cdk synth --all $(CONTEXT) --quiet
+
+## The whole test suite (what CI runs).
+test: setup
+	$(PY) -m pytest -q
+
+## Rewrite the syrupy snapshots and budget summaries on purpose, then review the diff.
+snapshots: setup
+	$(PY) -m pytest -q --snapshot-update tests
+
+lint: setup
+	$(PY) -m ruff check constructs stacks tests
+
+typecheck: setup
+	$(PY) -m mypy
+
+budget: setup
+	$(VENV)/bin/deploy-paradigms budget --engine postgres --instance-class db.m5.large
+
+clean:
+	rm -rf cdk.out .pytest_cache build dist

@@ -1,0 +1,342 @@
+"""Turn a connection budget into paradigm settings.
+
+Each planner returns a small frozen value object. The CDK and Pulumi renderers
+read every number from it and never recompute one, so both engines make the
+same decisions (the parity tests compare them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from .errors import BudgetError
+from .limits import ConnectionLimit
+
+# Lambda quotas (Lambda developer guide, "Lambda quotas"): 1000 concurrent
+# executions per account and Region by default, and at least 100 must stay
+# unreserved, so at most limit - 100 can be reserved across all functions.
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+UNRESERVED_CONCURRENCY_MINIMUM = 100
+
+# RDS Proxy (RDS user guide, "RDS Proxy connection considerations").
+PROXY_DEFAULT_IDLE_CLIENT_TIMEOUT_S = 1800
+PROXY_IDLE_CLIENT_TIMEOUT_RANGE = (1, 28800)
+PROXY_BORROW_TIMEOUT_RANGE = (0, 300)
+
+# Our defaults, and why:
+#  - a reserve of 5 % (at least 3) of the usable connections stays free for
+#    admin sessions and migrations; the app keeps >= 85 % of the seed budget.
+#  - idle client timeout 120 s instead of 1800 s: a frozen or recycled Lambda
+#    environment leaves a "zombie" client connection behind (seed docs); with
+#    Prisma's prepared statements that client may pin a database connection
+#    until the proxy drops it.
+#  - borrow timeout 10 s, under the function timeout, so a saturated proxy
+#    fails a request with a clear error instead of timing the function out.
+DEFAULT_RESERVE_FRACTION = 0.05
+DEFAULT_RESERVE_MINIMUM = 3
+DEFAULT_IDLE_CLIENT_TIMEOUT_S = 120
+DEFAULT_BORROW_TIMEOUT_S = 10
+DEFAULT_FUNCTION_TIMEOUT_S = 30
+# Prisma connection URL defaults (Prisma docs, "Connection URLs"): pool_timeout
+# 10 s, connect_timeout 5 s.
+DEFAULT_POOL_TIMEOUT_S = 10
+DEFAULT_CONNECT_TIMEOUT_S = 5
+# ECS rolling deployments: maximumPercent 200 / minimumHealthyPercent 100 by
+# default (ECS developer guide), i.e. up to twice the tasks during a deploy.
+DEFAULT_MAXIMUM_PERCENT = 200
+DEFAULT_MINIMUM_HEALTHY_PERCENT = 100
+
+
+def default_reserve(limit: ConnectionLimit) -> int:
+    """Connections kept back for admin/migrations when the user does not say."""
+    return min(max(DEFAULT_RESERVE_MINIMUM, math.ceil(limit.usable * DEFAULT_RESERVE_FRACTION)),
+               limit.usable - 1)
+
+
+def check_whole(name: str, value: object, *, minimum: int = 0, maximum: int | None = None,
+                fix: str = "") -> int:
+    """Validate an integer input, naming it and the fix in the error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BudgetError(f"{name}={value!r} must be a whole number{'; ' + fix if fix else ''}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise BudgetError(f"{name}={value} must be {bound}{'; ' + fix if fix else ''}")
+    return value
+
+
+@dataclass(frozen=True)
+class UrlParameters:
+    """Prisma-style connection URL parameters, rendered in a stable order."""
+
+    connection_limit: int
+    pool_timeout: int = DEFAULT_POOL_TIMEOUT_S
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_S
+    sslmode: str = "require"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "connection_limit": str(self.connection_limit),
+            "pool_timeout": str(self.pool_timeout),
+            "connect_timeout": str(self.connect_timeout),
+            "sslmode": self.sslmode,
+        }
+
+    def query_string(self) -> str:
+        """``connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require``"""
+        return urlencode(self.as_dict())
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """RDS Proxy settings decided by the serverless planner."""
+
+    max_connections_percent: int
+    max_idle_connections_percent: int
+    idle_client_timeout_s: int
+    borrow_timeout_s: int
+    require_tls: bool = True
+
+    def database_connections(self, limit: ConnectionLimit) -> int:
+        """Database connections the proxy may open: its share of max_connections,
+        never more than the usable ones (the rest are reserved to superusers)."""
+        return min(limit.max_connections * self.max_connections_percent // 100, limit.usable)
+
+
+@dataclass(frozen=True)
+class ServerlessPlan:
+    """Lambda behind RDS Proxy: one connection per execution environment."""
+
+    limit: ConnectionLimit
+    connections: int  # database connections this consumer may hold (its allocation)
+    reserved_concurrency: int
+    connection_limit: int
+    proxy: ProxySettings
+    url: UrlParameters
+    function_timeout_s: int
+    limited_by: str  # "database" or "account": what set the cap
+
+    @property
+    def paradigm(self) -> str:
+        return "serverless"
+
+    def summary(self) -> str:
+        return (f"reserved concurrency {self.reserved_concurrency} x connection_limit "
+                f"{self.connection_limit} (proxy {self.proxy.max_connections_percent}% of "
+                f"{self.limit.max_connections}; cap set by {self.limited_by})")
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    """Long-running tasks behind a load balancer, each holding a pool."""
+
+    limit: ConnectionLimit
+    connections: int  # pool_size x peak_tasks: what a deploy at max scale can hold
+    pool_size: int
+    min_tasks: int
+    max_tasks: int
+    maximum_percent: int
+    minimum_healthy_percent: int
+    url: UrlParameters
+    largest_max_tasks: int = field(default=0)  # most max_tasks that still fit at this pool
+
+    @property
+    def paradigm(self) -> str:
+        return "containers"
+
+    @property
+    def peak_tasks(self) -> int:
+        return peak_tasks(self.max_tasks, self.maximum_percent)
+
+    def summary(self) -> str:
+        return (f"pool {self.pool_size} x up to {self.peak_tasks} tasks during a deploy "
+                f"({self.max_tasks} max x {self.maximum_percent}%)")
+
+
+def peak_tasks(max_tasks: int, maximum_percent: int) -> int:
+    """Tasks that can run at once during a rolling deploy at full scale."""
+    return math.ceil(max_tasks * maximum_percent / 100)
+
+
+def plan_serverless(
+    limit: ConnectionLimit,
+    available: int,
+    *,
+    connections: int | None = None,
+    reserved_concurrency: int | None = None,
+    connection_limit: int = 1,
+    proxy_max_connections_percent: int | None = None,
+    idle_client_timeout_s: int = DEFAULT_IDLE_CLIENT_TIMEOUT_S,
+    borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S,
+    function_timeout_s: int = DEFAULT_FUNCTION_TIMEOUT_S,
+    pool_timeout_s: int = DEFAULT_POOL_TIMEOUT_S,
+    connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+    account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
+) -> ServerlessPlan:
+    """Plan a Lambda function that reaches the database through RDS Proxy.
+
+    ``available`` is what the database's ledger can still give; ``connections``
+    asks for a smaller share (default: all of it). The cap is
+    ``min(connections, proxy's DB connections) // connection_limit``, further
+    bounded by the account's reservable concurrency.
+    """
+    check_whole("connection_limit", connection_limit, minimum=1, maximum=100,
+                fix="use connection_limit=1 in serverless functions (one request at a time)")
+    check_whole("account_concurrency_limit", account_concurrency_limit,
+                minimum=UNRESERVED_CONCURRENCY_MINIMUM + 1,
+                fix="pass your account's Lambda concurrent-executions quota (default 1000)")
+    check_whole("idle_client_timeout_s", idle_client_timeout_s,
+                minimum=PROXY_IDLE_CLIENT_TIMEOUT_RANGE[0], maximum=PROXY_IDLE_CLIENT_TIMEOUT_RANGE[1],
+                fix=f"RDS Proxy accepts 1-28800 s; {DEFAULT_IDLE_CLIENT_TIMEOUT_S} s is the default here")
+    check_whole("function_timeout_s", function_timeout_s, minimum=1, maximum=900,
+                fix="Lambda allows 1-900 s")
+    check_whole("borrow_timeout_s", borrow_timeout_s,
+                minimum=PROXY_BORROW_TIMEOUT_RANGE[0], maximum=PROXY_BORROW_TIMEOUT_RANGE[1],
+                fix="RDS Proxy accepts 0-300 s")
+    if borrow_timeout_s >= function_timeout_s:
+        raise BudgetError(
+            f"borrow_timeout_s={borrow_timeout_s} must be shorter than function_timeout_s="
+            f"{function_timeout_s}, or the function times out before the proxy reports a full pool; "
+            f"lower borrow_timeout_s or raise function_timeout_s")
+    check_whole("pool_timeout_s", pool_timeout_s, minimum=0, maximum=3600)
+    check_whole("connect_timeout_s", connect_timeout_s, minimum=0, maximum=3600)
+    if available < connection_limit:
+        raise BudgetError(
+            f"the database {limit.instance_class} has {available} connection(s) left for this "
+            f"function, fewer than connection_limit={connection_limit}; give other consumers a "
+            f"smaller share, lower the reserve, or use a larger instance class")
+    if connections is None:
+        connections = available
+    check_whole("connections", connections, minimum=connection_limit, maximum=available,
+                fix=f"ask for at most the {available} connection(s) the database has left")
+
+    if proxy_max_connections_percent is None:
+        # The largest share of max_connections that stays within the allocation.
+        percent = max(1, min(100, connections * 100 // limit.max_connections))
+    else:
+        percent = check_whole("proxy_max_connections_percent", proxy_max_connections_percent,
+                              minimum=1, maximum=100,
+                              fix="RDS Proxy's MaxConnectionsPercent is a share of max_connections, 1-100")
+    proxy = ProxySettings(
+        max_connections_percent=percent,
+        max_idle_connections_percent=max(1, percent // 2),
+        idle_client_timeout_s=idle_client_timeout_s,
+        borrow_timeout_s=borrow_timeout_s,
+    )
+    proxy_connections = proxy.database_connections(limit)
+    if proxy_connections > connections:
+        most = connections * 100 // limit.max_connections
+        raise BudgetError(
+            f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} of "
+            f"{limit.max_connections} connections, more than this function's {connections}; "
+            f"use at most {most} or omit it to derive it from the budget")
+    database_cap = min(connections, proxy_connections) // connection_limit
+    if database_cap < 1:
+        raise BudgetError(
+            f"proxy_max_connections_percent={percent} gives the proxy {proxy_connections} "
+            f"connection(s), fewer than connection_limit={connection_limit}; raise the percent")
+    reservable = account_concurrency_limit - UNRESERVED_CONCURRENCY_MINIMUM
+    if reserved_concurrency is not None:
+        check_whole("reserved_concurrency", reserved_concurrency, minimum=1)
+        if reserved_concurrency > database_cap:
+            raise BudgetError(
+                f"reserved_concurrency={reserved_concurrency} exceeds what {limit.instance_class} "
+                f"allows: {database_cap} (= {min(connections, proxy_connections)} connections / "
+                f"connection_limit {connection_limit}); lower it, or use a larger instance class")
+        if reserved_concurrency > reservable:
+            raise BudgetError(
+                f"reserved_concurrency={reserved_concurrency} exceeds the account's reservable "
+                f"concurrency {reservable} (account_concurrency_limit={account_concurrency_limit} "
+                f"minus {UNRESERVED_CONCURRENCY_MINIMUM} that must stay unreserved); request a "
+                f"higher Lambda concurrency quota and pass account_concurrency_limit=<new quota>")
+        cap, limited_by = reserved_concurrency, "request"
+    elif database_cap > reservable:
+        cap, limited_by = reservable, "account"
+    else:
+        cap, limited_by = database_cap, "database"
+    return ServerlessPlan(
+        limit=limit,
+        connections=cap * connection_limit,
+        reserved_concurrency=cap,
+        connection_limit=connection_limit,
+        proxy=proxy,
+        url=UrlParameters(connection_limit, pool_timeout_s, connect_timeout_s),
+        function_timeout_s=function_timeout_s,
+        limited_by=limited_by,
+    )
+
+
+def largest_max_tasks(connections: int, pool_size: int, maximum_percent: int) -> int:
+    """Most ``max_tasks`` whose rolling-deploy peak at ``pool_size`` fits ``connections``."""
+    tasks = connections // pool_size * 100 // maximum_percent
+    while tasks > 0 and peak_tasks(tasks + 1, maximum_percent) * pool_size <= connections:
+        tasks += 1
+    while tasks > 0 and peak_tasks(tasks, maximum_percent) * pool_size > connections:
+        tasks -= 1
+    return tasks
+
+
+def plan_containers(
+    limit: ConnectionLimit,
+    available: int,
+    *,
+    max_tasks: int,
+    min_tasks: int = 1,
+    connections: int | None = None,
+    pool_size: int | None = None,
+    maximum_percent: int = DEFAULT_MAXIMUM_PERCENT,
+    minimum_healthy_percent: int = DEFAULT_MINIMUM_HEALTHY_PERCENT,
+    pool_timeout_s: int = DEFAULT_POOL_TIMEOUT_S,
+    connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+) -> ContainerPlan:
+    """Plan a service of long-running tasks that each hold a pool.
+
+    ``pool_size x ceil(max_tasks x maximum_percent / 100) <= connections``: neither
+    autoscaling to ``max_tasks`` nor a rolling deploy at that scale can exhaust
+    the database. Without ``pool_size`` the pool is the largest that fits.
+    """
+    check_whole("max_tasks", max_tasks, minimum=1, fix="a service needs at least one task")
+    check_whole("min_tasks", min_tasks, minimum=0)
+    if min_tasks > max_tasks:
+        raise BudgetError(f"min_tasks={min_tasks} is greater than max_tasks={max_tasks}; "
+                          f"raise max_tasks or lower min_tasks")
+    check_whole("maximum_percent", maximum_percent, minimum=100, maximum=200,
+                fix="ECS rolling deploys run up to maximum_percent of the tasks; 100-200")
+    check_whole("minimum_healthy_percent", minimum_healthy_percent, minimum=0, maximum=100)
+    if maximum_percent == 100 and minimum_healthy_percent == 100:
+        raise BudgetError("maximum_percent=100 with minimum_healthy_percent=100 leaves ECS no "
+                          "room to replace a task; lower minimum_healthy_percent (for example 50)")
+    check_whole("pool_timeout_s", pool_timeout_s, minimum=0, maximum=3600)
+    check_whole("connect_timeout_s", connect_timeout_s, minimum=0, maximum=3600)
+    if connections is None:
+        connections = available
+    check_whole("connections", connections, minimum=0, maximum=available,
+                fix=f"ask for at most the {available} connection(s) the database has left")
+    peak = peak_tasks(max_tasks, maximum_percent)
+    fits = connections // peak
+    if pool_size is None:
+        pool = fits
+    else:
+        pool = check_whole("pool_size", pool_size, minimum=1,
+                           fix="each task needs at least one connection")
+    if pool < 1 or pool > fits:
+        asked = max(pool, 1)
+        most_tasks = largest_max_tasks(connections, asked, maximum_percent)
+        raise BudgetError(
+            f"pool_size={asked} x {peak} tasks (max_tasks={max_tasks} x maximum_percent="
+            f"{maximum_percent}% during a rolling deploy) needs {asked * peak} connections but "
+            f"{limit.instance_class} gives this service {connections}; use max_tasks <= "
+            f"{most_tasks}, a smaller pool_size, a larger instance class, a lower "
+            f"maximum_percent, or put RDS Proxy in front")
+    return ContainerPlan(
+        limit=limit,
+        connections=pool * peak,
+        pool_size=pool,
+        min_tasks=min_tasks,
+        max_tasks=max_tasks,
+        maximum_percent=maximum_percent,
+        minimum_healthy_percent=minimum_healthy_percent,
+        url=UrlParameters(pool, pool_timeout_s, connect_timeout_s),
+        largest_max_tasks=largest_max_tasks(connections, pool, maximum_percent),
+    )

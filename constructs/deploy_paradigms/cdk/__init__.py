@@ -1,0 +1,1 @@
+"""AWS CDK constructs (aws-cdk-lib)."""

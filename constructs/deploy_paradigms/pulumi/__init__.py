@@ -1,0 +1,1 @@
+"""Pulumi components (pulumi-aws)."""

@@ -1,0 +1,1 @@
+"""Code that runs inside the Lambda functions and containers (no CDK/Pulumi import)."""
