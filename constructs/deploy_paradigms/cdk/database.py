@@ -1,0 +1,306 @@
+"""``Database``: an RDS instance or Aurora cluster that carries its connection budget.
+
+Every paradigm construct attached to one ``Database`` allocates connections
+from its :class:`~deploy_paradigms.budget.ConnectionLedger`, so two consumers
+cannot together promise more connections than the instance class has: the
+ledger raises at synth time, naming each consumer and its share.
+
+Example::
+
+    db = Database(self, "Db", vpc=vpc, instance_class="db.t3.micro")
+    print(db.ledger.summary())   # after the consumers are created
+
+Bring your own database instead::
+
+    db = Database.from_existing(self, "Db", vpc=vpc, engine="postgres",
+        instance_class="db.m5.large", instance_identifier="prod-db",
+        endpoint_address="prod-db.xxxx.eu-west-1.rds.amazonaws.com", port=5432,
+        instance_resource_id="db-ABCDEFG", secret=my_secret, security_group=my_sg)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from ..budget import (
+    Allocation,
+    BudgetError,
+    ConnectionLedger,
+    ConnectionLimit,
+    Engine,
+    describe_connection_limit,
+)
+
+#: Supported, non-deprecated default versions (cfn-lint and the RDS release
+#: calendar agree these are current); pass ``engine_version`` to choose.
+DEFAULT_POSTGRES_VERSION = rds.PostgresEngineVersion.VER_17_6
+DEFAULT_MYSQL_VERSION = rds.MysqlEngineVersion.VER_8_4_6
+DEFAULT_MARIADB_VERSION = rds.MariaDbEngineVersion.VER_11_4_5
+DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5
+DEFAULT_AURORA_MYSQL_VERSION = rds.AuroraMysqlEngineVersion.VER_3_10_0
+
+MIN_BACKUP_RETENTION_DAYS = 7
+#: Instance families without Performance Insights support on the smaller sizes.
+_NO_PERFORMANCE_INSIGHTS = ("db.t2.", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small")
+
+
+def _instance_engine(engine: Engine, version: Any) -> rds.IInstanceEngine:
+    if engine is Engine.POSTGRES:
+        return rds.DatabaseInstanceEngine.postgres(version=version or DEFAULT_POSTGRES_VERSION)
+    if engine is Engine.MYSQL:
+        return rds.DatabaseInstanceEngine.mysql(version=version or DEFAULT_MYSQL_VERSION)
+    return rds.DatabaseInstanceEngine.maria_db(version=version or DEFAULT_MARIADB_VERSION)
+
+
+def _cluster_engine(engine: Engine, version: Any) -> rds.IClusterEngine:
+    if engine is Engine.AURORA_POSTGRESQL:
+        return rds.DatabaseClusterEngine.aurora_postgres(version=version or DEFAULT_AURORA_POSTGRES_VERSION)
+    return rds.DatabaseClusterEngine.aurora_mysql(version=version or DEFAULT_AURORA_MYSQL_VERSION)
+
+
+def tls_parameters(engine: Engine) -> dict[str, str]:
+    """Parameters that make the server refuse unencrypted connections."""
+    return {"rds.force_ssl": "1"} if engine.is_postgres else {"require_secure_transport": "ON"}
+
+
+def log_exports(engine: Engine) -> list[str]:
+    return ["postgresql", "upgrade"] if engine is Engine.POSTGRES else (
+        ["postgresql"] if engine is Engine.AURORA_POSTGRESQL else ["error", "slowquery"])
+
+
+class Database(Construct):
+    """An RDS database with safe defaults and a connection ledger.
+
+    Defaults (each can be changed, none silently): storage encrypted; deletion
+    protection on; a final snapshot when the stack deletes it
+    (``RemovalPolicy.SNAPSHOT``); backups kept 7 days; single-AZ unless
+    ``multi_az=True``; minor versions upgraded automatically; not publicly
+    accessible, in the VPC's isolated subnets; TLS required by the parameter
+    group; IAM database authentication on; the master password generated and
+    rotated by RDS in Secrets Manager (no password in the template).
+
+    :param vpc: VPC to place the database in (isolated subnets when present, else private).
+    :param engine: ``postgres`` (default), ``mysql``, ``mariadb``, ``aurora-postgresql`` or ``aurora-mysql``.
+    :param instance_class: e.g. ``db.t3.micro`` (default) or ``m5.large``; ``db.serverless`` with ``max_acu`` for Aurora Serverless v2.
+    :param max_connections: the ``max_connections`` to set in the parameter group; omitted, the engine default applies and the budget uses the connection table for the class.
+    :param max_acu: Aurora Serverless v2 maximum capacity (only with ``instance_class="db.serverless"``).
+    :param reserve: connections kept free for admin sessions and migrations; omitted, 5 % of the usable ones (at least 3).
+    :param database_name: initial database, default ``app``.
+    :param multi_az: a standby in a second AZ (about twice the instance cost); default off.
+    :param allocated_storage_gib: initial storage, default 20 GiB (gp3); grows to ``max_allocated_storage_gib`` (default 100).
+    :param backup_retention_days: at least 7 (default 7).
+    :param engine_version: an ``rds.*EngineVersion``; omitted, the current default above.
+    :param deletion_protection: default True; ``False`` must be explicit.
+    :param removal_policy: default ``SNAPSHOT`` (final snapshot on delete).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc,
+        engine: str = "postgres",
+        instance_class: str = "db.t3.micro",
+        max_connections: int | None = None,
+        max_acu: float | None = None,
+        reserve: int | None = None,
+        database_name: str = "app",
+        multi_az: bool = False,
+        allocated_storage_gib: int = 20,
+        max_allocated_storage_gib: int = 100,
+        backup_retention_days: int = MIN_BACKUP_RETENTION_DAYS,
+        engine_version: Any = None,
+        deletion_protection: bool = True,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.SNAPSHOT,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        _existing: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        # 1. Validate inputs (budget errors name the input and the fix).
+        self.limit: ConnectionLimit = describe_connection_limit(
+            engine, instance_class, max_connections=max_connections, max_acu=max_acu)
+        self.engine: Engine = self.limit.engine
+        self.ledger = ConnectionLedger(self.limit, reserve=reserve)
+        self.vpc = vpc
+        self.database_name = database_name
+        if _existing is not None:
+            self._adopt(_existing)
+            return
+        if backup_retention_days < MIN_BACKUP_RETENTION_DAYS:
+            raise BudgetError(f"backup_retention_days={backup_retention_days} is below the "
+                              f"{MIN_BACKUP_RETENTION_DAYS}-day minimum; keep at least a week of backups")
+        if not 20 <= allocated_storage_gib <= max_allocated_storage_gib:
+            raise BudgetError(f"allocated_storage_gib={allocated_storage_gib} must be between 20 and "
+                              f"max_allocated_storage_gib={max_allocated_storage_gib}")
+        subnets = vpc_subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets
+            else ec2.SubnetType.PRIVATE_WITH_EGRESS)
+
+        # 2. Children: security group (no ingress; consumers add their own), parameters.
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
+            description=f"{self.engine.value} database: ingress only from deploy-paradigms consumers")
+        parameters = tls_parameters(self.engine)
+        if max_connections is not None:
+            parameters["max_connections"] = str(max_connections)
+        self.port = self.engine.default_port
+        self.instance: rds.DatabaseInstance | None = None
+        self.cluster: rds.DatabaseCluster | None = None
+        if self.engine.is_aurora:
+            self.cluster = self._create_cluster(engine_version, parameters, subnets, multi_az,
+                                                backup_retention_days, deletion_protection, removal_policy,
+                                                max_acu)
+            self.resource: rds.IDatabaseInstance | rds.IDatabaseCluster = self.cluster
+            self.endpoint_address = self.cluster.cluster_endpoint.hostname
+            secret = self.cluster.secret
+        else:
+            self.instance = rds.DatabaseInstance(
+                self, "Resource",
+                engine=_instance_engine(self.engine, engine_version),
+                instance_type=ec2.InstanceType(self.limit.instance_class.removeprefix("db.")),
+                vpc=vpc,
+                vpc_subnets=subnets,
+                security_groups=[self.security_group],
+                port=self.port,
+                database_name=database_name,
+                manage_master_user_password=True,
+                credentials=rds.Credentials.from_username("app_admin"),
+                parameters=parameters,
+                storage_encrypted=True,
+                storage_type=rds.StorageType.GP3,
+                allocated_storage=allocated_storage_gib,
+                max_allocated_storage=max_allocated_storage_gib,
+                multi_az=multi_az,
+                publicly_accessible=False,
+                iam_authentication=True,
+                auto_minor_version_upgrade=True,
+                backup_retention=cdk.Duration.days(backup_retention_days),
+                deletion_protection=deletion_protection,
+                removal_policy=removal_policy,
+                copy_tags_to_snapshot=True,
+                cloudwatch_logs_exports=log_exports(self.engine),
+                cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
+                enable_performance_insights=not self.limit.instance_class.startswith(_NO_PERFORMANCE_INSIGHTS),
+            )
+            self.resource = self.instance
+            self.endpoint_address = self.instance.db_instance_endpoint_address
+            secret = self.instance.secret
+        if secret is None:  # pragma: no cover - managed passwords always yield a secret
+            raise BudgetError("the database was created without a credentials secret")
+        self.secret: secretsmanager.ISecret = secret
+        self.multi_az = multi_az
+
+    def _create_cluster(self, engine_version: Any, parameters: dict[str, str], subnets: ec2.SubnetSelection,
+                        multi_az: bool, backup_days: int, deletion_protection: bool,
+                        removal_policy: cdk.RemovalPolicy, max_acu: float | None) -> rds.DatabaseCluster:
+        if self.limit.instance_class == "db.serverless":
+            writer = rds.ClusterInstance.serverless_v2("Writer")
+            readers = [rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True)] if multi_az else []
+        else:
+            itype = ec2.InstanceType(self.limit.instance_class.removeprefix("db."))
+            writer = rds.ClusterInstance.provisioned("Writer", instance_type=itype)
+            readers = [rds.ClusterInstance.provisioned("Reader", instance_type=itype)] if multi_az else []
+        return rds.DatabaseCluster(
+            self, "Resource",
+            engine=_cluster_engine(self.engine, engine_version),
+            writer=writer,
+            readers=readers,
+            serverless_v2_max_capacity=max_acu,
+            serverless_v2_min_capacity=0.5 if max_acu else None,
+            vpc=self.vpc,
+            vpc_subnets=subnets,
+            security_groups=[self.security_group],
+            port=self.engine.default_port,
+            default_database_name=self.database_name,
+            manage_master_user_password=True,
+            credentials=rds.Credentials.from_username("app_admin"),
+            parameters=parameters,
+            storage_encrypted=True,
+            iam_authentication=True,
+            backup=rds.BackupProps(retention=cdk.Duration.days(backup_days)),
+            deletion_protection=deletion_protection,
+            removal_policy=removal_policy,
+            copy_tags_to_snapshot=True,
+            cloudwatch_logs_exports=log_exports(self.engine),
+            cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
+        )
+
+    def _adopt(self, existing: dict[str, Any]) -> None:
+        if existing.get("secret") is None:
+            raise BudgetError(
+                "secret is required for an existing database: pass the Secrets Manager secret "
+                "holding its username/password (secretsmanager.Secret.from_secret_complete_arn(...)); "
+                "RDS Proxy and the containers read credentials from it")
+        if existing.get("security_group") is None:
+            raise BudgetError("security_group is required for an existing database: pass the security "
+                              "group attached to it so consumers can be allowed in on its port")
+        self.port = existing["port"]
+        self.security_group = existing["security_group"]
+        self.secret = existing["secret"]
+        self.endpoint_address = existing["endpoint_address"]
+        self.instance = None
+        self.cluster = None
+        self.multi_az = False
+        self.resource = rds.DatabaseInstance.from_database_instance_attributes(
+            self, "Resource",
+            instance_identifier=existing["instance_identifier"],
+            instance_endpoint_address=existing["endpoint_address"],
+            port=existing["port"],
+            security_groups=[self.security_group],
+            instance_resource_id=existing.get("instance_resource_id"),
+            engine=_instance_engine(self.engine, existing.get("engine_version")),
+        )
+
+    @classmethod
+    def from_existing(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc,
+        engine: str,
+        instance_identifier: str,
+        endpoint_address: str,
+        port: int,
+        secret: secretsmanager.ISecret | None,
+        security_group: ec2.ISecurityGroup | None,
+        instance_class: str | None = None,
+        max_connections: int | None = None,
+        instance_resource_id: str | None = None,
+        database_name: str = "app",
+        reserve: int | None = None,
+        engine_version: Any = None,
+    ) -> Database:
+        """Attach the budget to a database this stack does not own.
+
+        Give its ``instance_class`` (or the ``max_connections`` of its parameter
+        group), the secret with its credentials and its security group; consumers
+        open ingress on that group for their own security groups only.
+        """
+        return cls(scope, id, vpc=vpc, engine=engine, instance_class=instance_class or "custom",
+                   max_connections=max_connections, reserve=reserve, database_name=database_name,
+                   _existing={"instance_identifier": instance_identifier, "endpoint_address": endpoint_address,
+                              "port": port, "secret": secret, "security_group": security_group,
+                              "instance_resource_id": instance_resource_id, "engine_version": engine_version})
+
+    # -- budget -----------------------------------------------------------------
+    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:
+        """Record ``connections`` for ``consumer``; raises when the database is over-promised."""
+        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail)
+
+    def allow_from(self, peer: ec2.IConnectable, description: str) -> None:
+        """Open the database port to ``peer``'s security groups, and nothing else."""
+        self.security_group.connections.allow_from(peer, ec2.Port.tcp(self.port), description)
+
+    def proxy_target(self) -> rds.ProxyTarget:
+        if self.cluster is not None:
+            return rds.ProxyTarget.from_cluster(self.cluster)
+        return rds.ProxyTarget.from_instance(self.resource)  # type: ignore[arg-type]

@@ -1,0 +1,56 @@
+"""The CDK app of the examples: ``cdk synth Serverless|Paas|Edge`` (see README).
+
+cdk.json runs it as a module (``python -m stacks.app``), so no folder on the
+import path can shadow a dependency.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from deploy_paradigms.budget import BudgetError
+
+
+STACK_NAMES = ("Serverless", "Paas", "Edge")
+
+
+def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAMES) -> cdk.App:
+    """The example stacks (all, or the ones named) in one app, with cdk-nag's AWS Solutions checks."""
+    unknown = sorted(set(stacks) - set(STACK_NAMES))
+    if unknown:
+        raise BudgetError(f"unknown example stack(s) {unknown}; choose from {', '.join(STACK_NAMES)}")
+    app = app or cdk.App()
+    # An explicit Region: Lambda@Edge needs one, and a pinned one keeps templates stable.
+    env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
+                          region=app.node.try_get_context("region") or os.environ.get("CDK_DEFAULT_REGION")
+                          or "eu-west-1")
+    if "Serverless" in stacks:
+        from stacks.serverless import ServerlessStack
+
+        ServerlessStack(app, "Serverless", env=env)
+    if "Paas" in stacks:
+        from stacks.paas import PaasStack
+
+        PaasStack(app, "Paas", env=env)
+    if "Edge" in stacks:
+        from stacks.edge import EdgeStack
+
+        EdgeStack(app, "Edge", env=env)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def main() -> None:
+    try:
+        build_app().synth()
+    except BudgetError as err:  # bad input: one clear line, no trace, no template
+        print(f"deploy-paradigms: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

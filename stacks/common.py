@@ -1,0 +1,81 @@
+"""Pieces every example stack shares: context keys, the VPC and the database."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.cdk.database import Database
+
+#: Context keys the example stacks read (``cdk synth Paas -c instanceClass=db.m5.large``).
+CONTEXT_KEYS = {
+    "engine": "postgres (default), mysql, mariadb, aurora-postgresql, aurora-mysql",
+    "instanceClass": "database class, default db.t3.micro (cheapest that fits the examples)",
+    "maxConnections": "max_connections of a custom parameter group (overrides the table)",
+    "reserve": "connections kept for admin and migrations (default 5 %, at least 3)",
+    "multiAz": "true for a Multi-AZ standby (about twice the database cost)",
+}
+
+
+def _context_int(scope: Construct, key: str) -> int | None:
+    raw = scope.node.try_get_context(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise BudgetError(f"context {key}={raw!r} must be a whole number, e.g. -c {key}=100") from None
+
+
+def _context_bool(scope: Construct, key: str) -> bool:
+    raw = scope.node.try_get_context(key)
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    if str(raw).lower() in ("true", "false"):
+        return str(raw).lower() == "true"
+    raise BudgetError(f"context {key}={raw!r} must be true or false")
+
+
+def check_context(scope: Construct) -> None:
+    """Refuse misspelled context keys: a typo would silently fall back to a default."""
+    known = set(CONTEXT_KEYS)
+    for key in ("instance_class", "instance-class", "instancetype", "instanceType", "max_connections"):
+        if scope.node.try_get_context(key) is not None:
+            raise BudgetError(f"context key {key!r} is not read by the example stacks; known keys: "
+                              f"{', '.join(sorted(known))} (e.g. -c instanceClass=db.m5.large)")
+
+
+def example_vpc(scope: Stack) -> ec2.Vpc:
+    """Two AZs: public (ALB, one NAT gateway), private with egress (functions, tasks),
+    isolated (database). Flow logs kept 30 days. One NAT gateway costs about
+    USD 33/month plus data; the serverless path needs no NAT with IAM auth."""
+    vpc = ec2.Vpc(
+        scope, "Vpc",
+        max_azs=2,
+        nat_gateways=1,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+            ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22),
+            ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24),
+        ],
+    )
+    vpc.add_flow_log("FlowLogs", destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+        logs.LogGroup(scope, "FlowLogsGroup", retention=logs.RetentionDays.ONE_MONTH)))
+    return vpc
+
+
+def example_database(scope: Stack, vpc: ec2.IVpc) -> Database:
+    """The database every example uses, chosen by the ``engine``/``instanceClass`` context."""
+    check_context(scope)
+    return Database(
+        scope, "Database",
+        vpc=vpc,
+        engine=str(scope.node.try_get_context("engine") or "postgres"),
+        instance_class=str(scope.node.try_get_context("instanceClass") or "db.t3.micro"),
+        max_connections=_context_int(scope, "maxConnections"),
+        reserve=_context_int(scope, "reserve"),
+        multi_az=_context_bool(scope, "multiAz"),
+    )
