@@ -11,9 +11,7 @@ import sys
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
-
 from deploy_paradigms.budget import BudgetError
-
 
 STACK_NAMES = ("Serverless", "Paas", "Edge")
 

@@ -106,7 +106,8 @@ def _parse_config(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise BudgetError(f"--config {pair!r} is not key=value; for example --config instanceClass=db.m5.large")
+            raise BudgetError(f"--config {pair!r} is not key=value; "
+                              f"for example --config instanceClass=db.m5.large")
         config[key.strip()] = value.strip()
     return config
 

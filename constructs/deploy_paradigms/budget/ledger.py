@@ -84,6 +84,7 @@ class ConnectionLedger:
             "|---|---|---:|---|",
             f"| (reserve: admin, migrations) | - | {self.reserve} | kept free |",
         ]
-        lines += [f"| {a.consumer} | {a.paradigm} | {a.connections} | {a.detail} |" for a in self._allocations]
+        lines += [f"| {a.consumer} | {a.paradigm} | {a.connections} | {a.detail} |"
+                  for a in self._allocations]
         lines += [f"| **left** | | {self.remaining} | of {self.available} available |"]
         return "\n".join(lines) + "\n"

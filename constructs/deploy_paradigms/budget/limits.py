@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .errors import BudgetError, UnknownEngineError, UnknownInstanceClassError
 
 GIB = 1024**3
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     """Database engines the budget knows. Values are the RDS engine names."""
 
     POSTGRES = "postgres"
@@ -307,7 +307,8 @@ def describe_connection_limit(
                 f"(greater than {reserved})")
         cls = normalise_instance_class(instance_class) if instance_class else "custom"
         return ConnectionLimit(eng, cls, max_connections, reserved, "max_connections override", False)
-    if max_acu is not None or (instance_class and normalise_instance_class(instance_class) == "db.serverless"):
+    serverless = bool(instance_class) and normalise_instance_class(str(instance_class)) == "db.serverless"
+    if max_acu is not None or serverless:
         if max_acu is None:
             raise BudgetError("instance_class='db.serverless' needs max_acu=<maximum ACU> "
                               "(Aurora Serverless v2 sets max_connections from it)")

@@ -101,7 +101,7 @@ class ProxySettings:
     def database_connections(self, limit: ConnectionLimit) -> int:
         """Database connections the proxy may open: its share of max_connections,
         never more than the usable ones (the rest are reserved to superusers)."""
-        return min(limit.max_connections * self.max_connections_percent // 100, limit.usable)
+        return _proxy_connections(limit, self.max_connections_percent)
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,10 @@ def peak_tasks(max_tasks: int, maximum_percent: int) -> int:
     return math.ceil(max_tasks * maximum_percent / 100)
 
 
+def _proxy_connections(limit: ConnectionLimit, percent: int) -> int:
+    return min(limit.max_connections * percent // 100, limit.usable)
+
+
 def plan_serverless(
     limit: ConnectionLimit,
     available: int,
@@ -211,6 +215,7 @@ def plan_serverless(
     check_whole("connections", connections, minimum=connection_limit, maximum=available,
                 fix=f"ask for at most the {available} connection(s) the database has left")
 
+    reservable = account_concurrency_limit - UNRESERVED_CONCURRENCY_MINIMUM
     if proxy_max_connections_percent is None:
         # The largest share of max_connections that stays within the allocation.
         percent = max(1, min(100, connections * 100 // limit.max_connections))
@@ -218,31 +223,24 @@ def plan_serverless(
         percent = check_whole("proxy_max_connections_percent", proxy_max_connections_percent,
                               minimum=1, maximum=100,
                               fix="RDS Proxy's MaxConnectionsPercent is a share of max_connections, 1-100")
-    proxy = ProxySettings(
-        max_connections_percent=percent,
-        max_idle_connections_percent=max(1, percent // 2),
-        idle_client_timeout_s=idle_client_timeout_s,
-        borrow_timeout_s=borrow_timeout_s,
-    )
-    proxy_connections = proxy.database_connections(limit)
+    proxy_connections = _proxy_connections(limit, percent)
     if proxy_connections > connections:
         most = connections * 100 // limit.max_connections
         raise BudgetError(
             f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} of "
             f"{limit.max_connections} connections, more than this function's {connections}; "
             f"use at most {most} or omit it to derive it from the budget")
-    database_cap = min(connections, proxy_connections) // connection_limit
+    database_cap = proxy_connections // connection_limit
     if database_cap < 1:
         raise BudgetError(
             f"proxy_max_connections_percent={percent} gives the proxy {proxy_connections} "
             f"connection(s), fewer than connection_limit={connection_limit}; raise the percent")
-    reservable = account_concurrency_limit - UNRESERVED_CONCURRENCY_MINIMUM
     if reserved_concurrency is not None:
         check_whole("reserved_concurrency", reserved_concurrency, minimum=1)
         if reserved_concurrency > database_cap:
             raise BudgetError(
                 f"reserved_concurrency={reserved_concurrency} exceeds what {limit.instance_class} "
-                f"allows: {database_cap} (= {min(connections, proxy_connections)} connections / "
+                f"allows: {database_cap} (= {proxy_connections} proxy connections / "
                 f"connection_limit {connection_limit}); lower it, or use a larger instance class")
         if reserved_concurrency > reservable:
             raise BudgetError(
@@ -255,9 +253,27 @@ def plan_serverless(
         cap, limited_by = reservable, "account"
     else:
         cap, limited_by = database_cap, "database"
+    if cap < database_cap:
+        if proxy_max_connections_percent is None:
+            # Shrink the proxy to the smallest share that still serves every client,
+            # so the rest of the database stays free for other consumers.
+            percent = min(100, -(-cap * connection_limit * 100 // limit.max_connections))
+            proxy_connections = _proxy_connections(limit, percent)
+        elif proxy_connections > cap * connection_limit:
+            most = max(1, -(-cap * connection_limit * 100 // limit.max_connections))
+            raise BudgetError(
+                f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} "
+                f"connections for {cap} concurrent executions (cap set by {limited_by}); use "
+                f"proxy_max_connections_percent={most} or omit it to derive it from the budget")
+    proxy = ProxySettings(
+        max_connections_percent=percent,
+        max_idle_connections_percent=max(1, percent // 2),
+        idle_client_timeout_s=idle_client_timeout_s,
+        borrow_timeout_s=borrow_timeout_s,
+    )
     return ServerlessPlan(
         limit=limit,
-        connections=cap * connection_limit,
+        connections=max(cap * connection_limit, proxy_connections),
         reserved_concurrency=cap,
         connection_limit=connection_limit,
         proxy=proxy,

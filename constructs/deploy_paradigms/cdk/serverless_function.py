@@ -1,0 +1,393 @@
+"""``ServerlessFunction``: a Lambda function behind RDS Proxy, capped to the database.
+
+The function's reserved concurrency is the connection budget: with
+``connection_limit=1`` per execution environment, ``N`` concurrent
+environments hold at most ``N`` client connections, and in the worst case
+(Prisma's prepared statements pin every client to a database connection) ``N``
+database connections. So the construct asks the database's ledger for ``N``
+connections and refuses to synthesize when the budget or the account's
+reservable concurrency cannot cover what was asked.
+
+Example::
+
+    db = Database(self, "Db", vpc=vpc, instance_class="db.m5.large")
+    fn = ServerlessFunction(self, "Api", database=db,
+                            code=lambda_.Code.from_asset("build/api"),
+                            handler="app.handler")
+    fn.plan.reserved_concurrency     # 765 on db.m5.large with the default reserve
+    fn.alarms["SessionPinning"]      # add an action: alarm.add_alarm_action(...)
+
+The module reads as the steps it takes: validate inputs, plan (budget core),
+allocate on the ledger, create the proxy, the log group, the role and the
+function, wire security groups and IAM, add alarms, expose attributes. The
+Pulumi component in ``deploy_paradigms.pulumi.serverless_function`` takes the
+same steps with the same names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from ..budget import (
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_IDLE_CLIENT_TIMEOUT_S,
+    Allocation,
+    BudgetError,
+    ServerlessPlan,
+    plan_serverless,
+)
+from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..runtime import settings
+from .database import Database
+
+__all__ = [
+    "ALARM_CONNECTIONS_FRACTION",
+    "DEFAULT_DB_USER",
+    "ServerlessFunction",
+    "check_extra_environment",
+    "connections_alarm_threshold",
+]
+
+#: The master user ``Database`` creates; pass ``db_user`` for any other user.
+DEFAULT_DB_USER = "app_admin"
+#: The connections alarm fires at this share of the function's allocation.
+ALARM_CONNECTIONS_FRACTION = 0.9
+#: Lambda memory range (Lambda developer guide, "Configuring memory").
+MEMORY_RANGE_MB = (128, 10240)
+
+# Keys that name a credential, and values that look like one. A key ending in
+# _ARN/_NAME/_ID points at a secret (for example another secret's ARN) and is fine.
+_SECRET_KEY = re.compile(r"PASS(WORD|WD)?|PWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY",
+                         re.IGNORECASE)
+_POINTER_KEY = re.compile(r"_(ARN|NAME|ID)$", re.IGNORECASE)
+_SECRET_VALUE = (
+    re.compile(r"\{\{resolve:(secretsmanager|ssm-secure):"),  # CloudFormation dynamic reference
+    re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key id
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^@\s]+@", re.IGNORECASE),  # URL with a password
+)
+
+
+def check_extra_environment(environment: Mapping[str, str], resolved: Mapping[str, str] | None = None) -> None:
+    """Refuse credentials in ``environment``: secret-like keys, credential-like values,
+    and keys that would override the database contract (``DATABASE_*``).
+
+    ``resolved`` maps each key to its value as the engine will render it (CDK
+    tokens resolved), when that differs from the raw value.
+    """
+    for key, value in environment.items():
+        if key in settings.ALL or key == settings.PASSWORD_FROM_ECS_SECRET:
+            raise BudgetError(
+                f"environment[{key!r}] is set by ServerlessFunction from the database; remove it "
+                f"(use db_user / iam_auth to change how the function connects)")
+        if _SECRET_KEY.search(key) and not _POINTER_KEY.search(key):
+            raise BudgetError(
+                f"environment[{key!r}] looks like a credential; environment variables are readable "
+                f"by anyone who can read the function's configuration. Store it in Secrets Manager, "
+                f"pass its ARN (e.g. {key}_ARN) and grant the function read access")
+        rendered = (resolved or {}).get(key, value)
+        for pattern in _SECRET_VALUE:
+            if pattern.search(str(rendered)):
+                raise BudgetError(
+                    f"environment[{key!r}] holds a value that looks like a credential (matches "
+                    f"{pattern.pattern!r}); pass a Secrets Manager secret ARN instead and read it at "
+                    f"run time")
+
+
+def connections_alarm_threshold(plan: ServerlessPlan) -> int:
+    """Proxy-to-database connections at which the ``Connections`` alarm fires."""
+    return max(1, math.ceil(plan.connections * ALARM_CONNECTIONS_FRACTION))
+
+
+class ServerlessFunction(Construct):
+    """A Lambda function reaching its database through RDS Proxy, sized to the connection budget.
+
+    What it creates: an RDS Proxy (unless ``proxy`` is given) with TLS required,
+    IAM authentication, an idle client timeout of 120 s instead of 1800 s, a
+    borrow timeout of 10 s and ``MaxConnectionsPercent`` from the budget; the
+    function with reserved concurrency set to the cap, in the VPC, with its own
+    security group; security-group rules function -> proxy -> database on the
+    database port only; a log group with retention; an execution role with only
+    what it needs; and three CloudWatch alarms without actions (``alarms``).
+
+    The function receives where and how to connect (``DATABASE_*`` variables
+    of :mod:`deploy_paradigms.runtime.settings`), never a password: with
+    ``iam_auth`` it signs an RDS auth token at run time, otherwise it reads the
+    secret named by ``DATABASE_SECRET_ARN``.
+
+    :param database: the :class:`Database` to reach; its ledger pays for the connections.
+    :param code: the function code (``lambda_.Code.from_asset(...)``).
+    :param handler: the handler, e.g. ``app.handler``.
+    :param runtime: default Python 3.12 (SnapStart-capable; pure-Python drivers such as pg8000 need no build).
+    :param architecture: default ARM_64 (Graviton: about 20 % cheaper per GB-second than x86_64;
+        a package with native modules must be built for it).
+    :param memory_size: MB, default 512 (CPU scales with memory; 128-10240).
+    :param timeout_s: function timeout, default 30 s; must exceed ``borrow_timeout_s``.
+    :param vpc_subnets: where the function's network interfaces go; omitted, the VPC's
+        private subnets with egress, or its isolated subnets when it has none.
+    :param connections: this function's share of the database's ledger; omitted, everything
+        the ledger has left.
+    :param reserved_concurrency: omitted, the plan's cap (connections / connection_limit, at most
+        the account's reservable concurrency). More than the budget or than the account allows
+        raises :class:`BudgetError`.
+    :param proxy: an RDS Proxy to share (bring your own, or another ``ServerlessFunction``'s
+        ``proxy``); omitted, one is created. A given proxy keeps its own settings: the plan's
+        proxy settings are not applied to it and ``proxy_max_connections_percent`` is refused.
+    :param proxy_security_group: the security group of ``proxy`` when it is an imported
+        ``IDatabaseProxy`` (which carries no connections); ignored otherwise.
+    :param proxy_max_connections_percent: omitted, the largest share of ``max_connections``
+        that stays within this function's connections.
+    :param idle_client_timeout_s: proxy IdleClientTimeout, default 120 s (AWS default 1800 s).
+    :param borrow_timeout_s: proxy ConnectionBorrowTimeout, default 10 s (AWS default 120 s).
+    :param iam_auth: default True (clients authenticate with IAM tokens; the proxy still uses the
+        database secret). False = secrets-only: the function gets ``DATABASE_SECRET_ARN``,
+        ``secretsmanager:GetSecretValue`` on that one secret, and HTTPS egress to reach
+        Secrets Manager (through the NAT gateway or an interface endpoint).
+    :param db_user: database user to connect as; omitted, ``app_admin`` (the master user
+        :class:`Database` creates). Its credentials must be in the proxy's secret.
+    :param account_concurrency_limit: the account's Lambda concurrency quota in this Region,
+        default 1000 (100 must stay unreserved).
+    :param environment: extra NON-secret variables; keys or values that look like credentials,
+        and ``DATABASE_*`` keys, raise :class:`BudgetError`.
+    :param alarms: create the default alarms (default True).
+    :param log_retention: default one month.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        database: Database,
+        code: lambda_.Code,
+        handler: str,
+        runtime: lambda_.Runtime = lambda_.Runtime.PYTHON_3_12,
+        architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
+        memory_size: int = 512,
+        timeout_s: int = 30,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        connections: int | None = None,
+        reserved_concurrency: int | None = None,
+        proxy: rds.IDatabaseProxy | None = None,
+        proxy_security_group: ec2.ISecurityGroup | None = None,
+        proxy_max_connections_percent: int | None = None,
+        idle_client_timeout_s: int = DEFAULT_IDLE_CLIENT_TIMEOUT_S,
+        borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S,
+        iam_auth: bool = True,
+        db_user: str | None = None,
+        account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
+        environment: Mapping[str, str] | None = None,
+        alarms: bool = True,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        super().__init__(scope, id)
+        # 1. Validate inputs.
+        if isinstance(memory_size, bool) or not isinstance(memory_size, int) or not (
+                MEMORY_RANGE_MB[0] <= memory_size <= MEMORY_RANGE_MB[1]):
+            raise BudgetError(f"memory_size={memory_size!r} must be a whole number of MB between "
+                              f"{MEMORY_RANGE_MB[0]} and {MEMORY_RANGE_MB[1]}")
+        if proxy is not None and proxy_max_connections_percent is not None:
+            raise BudgetError(
+                f"proxy_max_connections_percent={proxy_max_connections_percent} applies only to a "
+                f"proxy this construct creates; set MaxConnectionsPercent on the proxy you pass, or "
+                f"omit proxy")
+        proxy_connections = getattr(proxy, "connections", None) if proxy is not None else None
+        if proxy is not None and proxy_connections is None and proxy_security_group is None:
+            raise BudgetError("proxy_security_group is required with an imported proxy: pass the "
+                              "security group attached to it so the function can be let in")
+        self.db_user = db_user or DEFAULT_DB_USER
+        extra = dict(environment or {})
+        check_extra_environment(extra, {k: _rendered(self, v) for k, v in extra.items()})
+
+        # 2. Plan: every number below comes from the plan, never recomputed here.
+        self.database = database
+        self.plan: ServerlessPlan = plan_serverless(
+            database.limit,
+            database.ledger.remaining,
+            connections=connections,
+            reserved_concurrency=reserved_concurrency,
+            proxy_max_connections_percent=proxy_max_connections_percent,
+            idle_client_timeout_s=idle_client_timeout_s,
+            borrow_timeout_s=borrow_timeout_s,
+            function_timeout_s=timeout_s,
+            account_concurrency_limit=account_concurrency_limit,
+        )
+        # 3. Allocate on the ledger (fails naming every consumer when over budget).
+        self.allocation: Allocation = database.allocate(
+            self.node.path, self.plan.connections, paradigm="serverless", detail=self.plan.summary())
+
+        vpc = database.vpc
+        port = ec2.Port.tcp(database.port)
+        # 4. The proxy: created next to the database unless one is shared.
+        self.proxy_security_group: ec2.ISecurityGroup
+        self.proxy: rds.IDatabaseProxy
+        self.proxy_created = proxy is None
+        if proxy is None:
+            self.proxy_security_group = ec2.SecurityGroup(
+                self, "ProxySecurityGroup", vpc=vpc, allow_all_outbound=False,
+                description=f"RDS Proxy for {self.node.path}: in from the function, out to the database")
+            self.proxy = rds.DatabaseProxy(
+                self, "Proxy",
+                proxy_target=database.proxy_target(),
+                secrets=[database.secret],
+                vpc=vpc,
+                # Same placement as the database: the proxy needs no internet access.
+                vpc_subnets=ec2.SubnetSelection(
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets
+                    else ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                security_groups=[self.proxy_security_group],
+                require_tls=self.plan.proxy.require_tls,
+                iam_auth=iam_auth,
+                idle_client_timeout=cdk.Duration.seconds(self.plan.proxy.idle_client_timeout_s),
+                borrow_timeout=cdk.Duration.seconds(self.plan.proxy.borrow_timeout_s),
+                max_connections_percent=self.plan.proxy.max_connections_percent,
+                max_idle_connections_percent=self.plan.proxy.max_idle_connections_percent,
+            )
+            proxy_peer: ec2.IConnectable = self.proxy  # type: ignore[assignment]
+            # aws-cdk's DatabaseProxy opens no security-group rule to its target
+            # (aws-cdk issue 20789): proxy -> database on the database port only.
+            database.allow_from(proxy_peer, f"RDS Proxy of {self.node.path}")
+        else:
+            self.proxy = proxy
+            self.proxy_security_group = (proxy_security_group if proxy_connections is None
+                                         else proxy_connections.security_groups[0])
+            proxy_peer = (proxy_connections if proxy_connections is not None
+                          else ec2.Connections(security_groups=[self.proxy_security_group]))
+
+        # 5. The log group, the execution role and the function.
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        self.role = iam.Role(
+            self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {self.node.path}: logs, VPC interfaces, database connect")
+        self.log_group.grant_write(self.role)
+        # What AWSLambdaVPCAccessExecutionRole grants; EC2 offers no resource-level
+        # permissions for the Describe* calls, and Lambda manages the ENIs.
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                     "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                     "ec2:UnassignPrivateIpAddresses"],
+            resources=["*"]))
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
+            description=f"Lambda {self.node.path}: out to the RDS Proxy on the database port only")
+
+        self.environment: dict[str, str] = {
+            settings.HOST: self.proxy.endpoint,
+            settings.PORT: str(database.port),
+            settings.NAME: database.database_name,
+            settings.USER: self.db_user,
+            settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
+            settings.IAM_AUTH: "true" if iam_auth else "false",
+            settings.URL_PARAMS: self.plan.url.query_string(),
+        }
+        if not iam_auth:
+            self.environment[settings.SECRET_ARN] = database.secret.secret_arn
+        self.environment.update(extra)
+
+        self.function = lambda_.Function(
+            self, "Resource",
+            code=code,
+            handler=handler,
+            runtime=runtime,
+            architecture=architecture,
+            memory_size=memory_size,
+            timeout=cdk.Duration.seconds(self.plan.function_timeout_s),
+            reserved_concurrent_executions=self.plan.reserved_concurrency,
+            environment=self.environment,
+            role=self.role,
+            log_group=self.log_group,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets or ec2.SubnetSelection(
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
+                else ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[self.security_group],
+            description=f"deploy-paradigms serverless: {self.plan.summary()}",
+        )
+
+        # 6. Security: function -> proxy on the database port; IAM connect or the secret.
+        proxy_peer.connections.allow_from(self.function, port, f"Lambda {self.node.path}")
+        if iam_auth:
+            self.proxy.grant_connect(self.role, self.db_user)
+        else:
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[database.secret.secret_arn]))
+            if database.secret.encryption_key is not None:
+                database.secret.encryption_key.grant_decrypt(self.role)
+            # Secrets Manager is an HTTPS API outside the VPC (NAT or interface endpoint).
+            self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
+                                                "Secrets Manager API (secrets-only auth)")
+
+        # 7. Alarms (no actions: add yours with alarm.add_alarm_action).
+        self.alarms: dict[str, cloudwatch.Alarm] = self._create_alarms() if alarms else {}
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The function's network connections (its security group)."""
+        return self.function.connections
+
+    def grant_connect(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let another principal connect through the proxy the way this function does
+        (IAM ``rds-db:connect`` as ``db_user``, or read access to the database secret).
+        Security-group rules are separate: ``fn.proxy_security_group`` admits peers."""
+        if self.environment[settings.IAM_AUTH] == "true":
+            return self.proxy.grant_connect(grantee, self.db_user)
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["secretsmanager:GetSecretValue"],
+            resource_arns=[self.database.secret.secret_arn])
+
+    def _create_alarms(self) -> dict[str, cloudwatch.Alarm]:
+        proxy_dims = {"ProxyName": self.proxy.db_proxy_name}
+        # Pinning sustained for 15 minutes: a client is holding a database connection
+        # to itself (Prisma's prepared statements, SET, temp tables, advisory locks);
+        # the cap assumes it, but it means the proxy gives no pooling benefit.
+        pinning = cloudwatch.Alarm(
+            self, "SessionPinningAlarm",
+            alarm_description=(f"RDS Proxy of {self.node.path} keeps sessions pinned for 15 minutes: "
+                               f"clients hold database connections (prepared statements, SET, temp tables)"),
+            metric=cloudwatch.Metric(
+                namespace="AWS/RDS", metric_name="DatabaseConnectionsCurrentlySessionPinned",
+                dimensions_map=proxy_dims, statistic="Maximum", period=cdk.Duration.minutes(5)),
+            threshold=0, evaluation_periods=3,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        threshold = connections_alarm_threshold(self.plan)
+        near_limit = cloudwatch.Alarm(
+            self, "ConnectionsAlarm",
+            alarm_description=(f"RDS Proxy of {self.node.path} holds >= {threshold} database connections "
+                               f"({ALARM_CONNECTIONS_FRACTION:.0%} of the {self.plan.connections} allocated)"),
+            metric=cloudwatch.Metric(
+                namespace="AWS/RDS", metric_name="DatabaseConnections",
+                dimensions_map=proxy_dims, statistic="Maximum", period=cdk.Duration.minutes(1)),
+            threshold=threshold, evaluation_periods=5, datapoints_to_alarm=3,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        throttles = cloudwatch.Alarm(
+            self, "ThrottlesAlarm",
+            alarm_description=(f"{self.node.path} is throttled: requests exceed the reserved concurrency "
+                               f"{self.plan.reserved_concurrency} the database budget allows"),
+            metric=self.function.metric_throttles(statistic="Sum", period=cdk.Duration.minutes(1)),
+            threshold=0, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        return {"SessionPinning": pinning, "Connections": near_limit, "Throttles": throttles}
+
+
+def _rendered(scope: Construct, value: Any) -> str:
+    """The value as CloudFormation will see it (tokens resolved), for the credential check."""
+    if not cdk.Token.is_unresolved(value):
+        return str(value)
+    resolved = cdk.Stack.of(scope).resolve(value)
+    return resolved if isinstance(resolved, str) else json.dumps(resolved)

@@ -1,0 +1,70 @@
+"""The layout promise: `constructs/` is a source root, never a package that shadows the
+`constructs` library aws-cdk-lib imports; the budget core imports no framework."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_constructs_dir_is_not_a_package() -> None:
+    assert not (ROOT / "constructs" / "__init__.py").exists()
+
+
+def test_import_constructs_resolves_to_the_library_from_repo_root() -> None:
+    code = ("import constructs, sys; print(constructs.__file__); "
+            "print(hasattr(constructs, 'Construct'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert "site-packages" in out[0] and out[1] == "True", out
+    # And with the source root itself first on the path, as an editable install has it.
+    env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'constructs'}", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env=env).stdout.split()
+    assert "site-packages" in out[0] and out[1] == "True", out
+
+
+def test_no_folder_named_after_a_dependency_on_the_import_path() -> None:
+    for source_root in (ROOT, ROOT / "constructs", ROOT / "stacks"):
+        for name in ("aws_cdk", "pulumi", "constructs", "cdk_nag", "pulumi_aws"):
+            candidate = source_root / name
+            if source_root == ROOT and name == "constructs":
+                assert not (candidate / "__init__.py").exists()
+                continue
+            assert not candidate.exists(), f"{candidate} would shadow the {name} library"
+
+
+def test_budget_core_imports_no_framework() -> None:
+    code = ("import sys, deploy_paradigms.budget, deploy_paradigms.cli, deploy_paradigms.runtime.settings; "
+            "frameworks = ('aws_cdk', 'pulumi', 'pulumi_aws', 'jsii'); "
+            "print([m for m in sys.modules if m.split('.')[0] in frameworks])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_cdk_json_runs_the_app_as_a_module() -> None:
+    import json
+
+    cfg = json.loads((ROOT / "cdk.json").read_text())
+    assert cfg["app"].startswith("python -m ")
+    assert cfg["context"]["@aws-cdk/aws-lambda:recognizeLayerVersion"] is True
+
+
+def test_cdk_json_carries_every_recommended_feature_flag() -> None:
+    """Read aws-cdk-lib's own list, so a version bump that adds flags fails here, not in a notice."""
+    import json
+    import tarfile
+
+    import aws_cdk
+
+    tgz = next((Path(aws_cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.jsii.tgz"))
+    with tarfile.open(tgz) as archive:
+        member = archive.extractfile("package/recommended-feature-flags.json")
+        assert member is not None
+        recommended = json.load(member)
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    missing = {k: v for k, v in recommended.items() if context.get(k) != v}
+    assert not missing, f"cdk.json lacks recommended flags: {sorted(missing)}"
