@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= Serverless
 CONTEXT ?=
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,22
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup synth synth-all test snapshots lint typecheck budget bench clean

@@ -68,3 +68,12 @@ def test_cdk_json_carries_every_recommended_feature_flag() -> None:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     missing = {k: v for k, v in recommended.items() if context.get(k) != v}
     assert not missing, f"cdk.json lacks recommended flags: {sorted(missing)}"
+
+
+def test_readme_budget_table_is_current() -> None:
+    from deploy_paradigms.budget.report import budget_table
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- budget-table:start -->\n") + len("<!-- budget-table:start -->\n")
+    end = readme.index("<!-- budget-table:end -->")
+    assert readme[start:end] == budget_table(), "README budget table is stale: regenerate it"

@@ -1,0 +1,115 @@
+"""CDK ``Database``: data-safety defaults, the TLS parameter group, bring-your-own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk.assertions import Match, Template
+
+from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.cdk.database import Database
+
+
+def _stack() -> tuple[cdk.Stack, ec2.Vpc]:
+    stack = cdk.Stack(cdk.App(), "T", env=cdk.Environment(region="eu-west-1"))
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[
+        ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])
+    return stack, vpc
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    stack, vpc = _stack()
+    Database(stack, "Db", vpc=vpc, instance_class="db.m5.large", multi_az=True, max_connections=500)
+    return Template.from_stack(stack)
+
+
+def test_data_safety_defaults(template: Template) -> None:
+    template.has_resource("AWS::RDS::DBInstance", {
+        "DeletionPolicy": "Snapshot",
+        "UpdateReplacePolicy": "Snapshot",
+        "Properties": Match.object_like({
+            "StorageEncrypted": True,
+            "DeletionProtection": True,
+            "BackupRetentionPeriod": 7,
+            "MultiAZ": True,
+            "AutoMinorVersionUpgrade": True,
+            "PubliclyAccessible": False,
+            "EnableIAMDatabaseAuthentication": True,
+            "ManageMasterUserPassword": True,
+            "DBInstanceClass": "db.m5.large",
+            "EngineVersion": "17.6",
+            "CopyTagsToSnapshot": True,
+        }),
+    })
+
+
+def test_no_password_in_template(template: Template) -> None:
+    instance: dict[str, Any] = next(iter(template.find_resources("AWS::RDS::DBInstance").values()))
+    assert "MasterUserPassword" not in instance["Properties"]
+
+
+def test_parameter_group_forces_tls_and_sets_max_connections(template: Template) -> None:
+    template.has_resource_properties("AWS::RDS::DBParameterGroup", {
+        "Parameters": {"rds.force_ssl": "1", "max_connections": "500"},
+    })
+
+
+def test_security_group_has_no_ingress_and_no_egress_by_default(template: Template) -> None:
+    groups = template.find_resources("AWS::EC2::SecurityGroup")
+    (group,) = groups.values()
+    assert "SecurityGroupIngress" not in group["Properties"]
+    template.resource_count_is("AWS::EC2::SecurityGroupIngress", 0)
+
+
+def test_budget_comes_from_the_override() -> None:
+    stack, vpc = _stack()
+    db = Database(stack, "Db", vpc=vpc, instance_class="db.m5.large", max_connections=500, reserve=0)
+    assert db.limit.usable == 490 and db.ledger.available == 490
+
+
+def test_short_backups_refused() -> None:
+    stack, vpc = _stack()
+    with pytest.raises(BudgetError, match="backup_retention_days=1 is below the 7-day minimum"):
+        Database(stack, "Db", vpc=vpc, backup_retention_days=1)
+
+
+def test_existing_database_needs_its_secret() -> None:
+    stack, vpc = _stack()
+    sg = ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-123")
+    with pytest.raises(BudgetError, match="secret is required for an existing database"):
+        Database.from_existing(stack, "Db", vpc=vpc, engine="postgres", instance_class="db.m5.large",
+                               instance_identifier="prod", endpoint_address="prod.example", port=5432,
+                               secret=None, security_group=sg)
+
+
+def test_existing_database_carries_its_budget() -> None:
+    stack, vpc = _stack()
+    sg = ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-123")
+    secret = secretsmanager.Secret.from_secret_complete_arn(
+        stack, "Secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
+    db = Database.from_existing(stack, "Db", vpc=vpc, engine="postgres", max_connections=200,
+                                instance_identifier="prod", endpoint_address="prod.example", port=5432,
+                                secret=secret, security_group=sg, reserve=10)
+    assert db.ledger.available == 180
+    assert db.instance is None and db.secret is secret
+    Template.from_stack(stack).resource_count_is("AWS::RDS::DBInstance", 0)
+
+
+def test_aurora_cluster_defaults() -> None:
+    stack, vpc = _stack()
+    db = Database(stack, "Db", vpc=vpc, engine="aurora-postgresql", instance_class="db.r6g.large")
+    assert db.cluster is not None and db.limit.max_connections == 1722
+    template = Template.from_stack(stack)
+    template.has_resource("AWS::RDS::DBCluster", {
+        "DeletionPolicy": "Snapshot",
+        "Properties": Match.object_like({"StorageEncrypted": True, "DeletionProtection": True,
+                                         "BackupRetentionPeriod": 7, "ManageMasterUserPassword": True,
+                                         "EnableIAMDatabaseAuthentication": True}),
+    })
+    template.has_resource_properties("AWS::RDS::DBClusterParameterGroup",
+                                     {"Parameters": {"rds.force_ssl": "1"}})
