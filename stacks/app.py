@@ -11,6 +11,7 @@ import sys
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
+
 from deploy_paradigms.budget import BudgetError
 
 STACK_NAMES = ("Serverless", "Paas", "Edge")
@@ -22,10 +23,11 @@ def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAM
     if unknown:
         raise BudgetError(f"unknown example stack(s) {unknown}; choose from {', '.join(STACK_NAMES)}")
     app = app or cdk.App()
-    # An explicit Region: Lambda@Edge needs one, and a pinned one keeps templates stable.
-    env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
-                          region=app.node.try_get_context("region") or os.environ.get("CDK_DEFAULT_REGION")
-                          or "eu-west-1")
+    # An explicit Region: Lambda@Edge needs one, and pinning it in cdk.json (not the
+    # CLI's ambient CDK_DEFAULT_REGION) keeps templates the same on every machine.
+    # Override with `-c region=...`.
+    region = app.node.try_get_context("region") or os.environ.get("CDK_DEFAULT_REGION") or "eu-west-1"
+    env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region)
     if "Serverless" in stacks:
         from stacks.serverless import ServerlessStack
 

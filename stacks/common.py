@@ -5,10 +5,10 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
+from constructs import Construct
+
 from deploy_paradigms.budget import BudgetError
 from deploy_paradigms.cdk.database import Database
-
-from constructs import Construct
 
 #: Context keys the example stacks read (``cdk synth Paas -c instanceClass=db.m5.large``).
 CONTEXT_KEYS = {

@@ -3,9 +3,11 @@ example app is synthesized once per session per context and shared."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,23 +15,33 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,22")  # value = majors to silence
 
+ROOT = Path(__file__).resolve().parents[1]
 _ASSEMBLIES: dict[tuple[Any, ...], Any] = {}
 
 
-def synth_examples(stacks: tuple[str, ...] = ("Serverless", "Paas", "Edge"), **context: str) -> Any:
-    """Synthesize example stacks (cdk-nag plugin included) and return the cloud assembly.
+def cdk_json_context() -> dict[str, Any]:
+    """The context `cdk synth` gets from cdk.json (feature flags, defaults), so test
+    templates are the templates the CLI writes."""
+    with open(ROOT / "cdk.json") as fh:
+        return dict(json.load(fh)["context"])
 
-    Cached per (stacks, context): tests read templates, they never mutate them.
+
+def synth_examples(stacks: tuple[str, ...] = ("Serverless", "Paas", "Edge"), **context: str) -> Any:
+    """Synthesize the example app (cdk-nag plugin included) and return the cloud assembly.
+
+    Every example stack is synthesized once per context, whichever ``stacks`` a test
+    names (they are all read from the one assembly); tests never mutate templates.
     """
-    key = (stacks, tuple(sorted(context.items())))
+    del stacks  # one assembly per context serves every stack
+    key = tuple(sorted(context.items()))
     if key not in _ASSEMBLIES:
         import aws_cdk as cdk
 
         from stacks.app import build_app
 
         outdir = tempfile.mkdtemp(prefix="cdk-out-")
-        app = cdk.App(outdir=outdir, context=context, analytics_reporting=False)
-        _ASSEMBLIES[key] = build_app(app, stacks=stacks).synth()
+        app = cdk.App(outdir=outdir, context={**cdk_json_context(), **context}, analytics_reporting=False)
+        _ASSEMBLIES[key] = build_app(app).synth()
     return _ASSEMBLIES[key]
 
 
@@ -41,3 +53,26 @@ def template_of(assembly: Any, stack_name: str) -> dict[str, Any]:
 def synth() -> Callable[..., Any]:
     """``synth(("Paas",), instanceClass="db.m5.large")`` -> cloud assembly (cached)."""
     return synth_examples
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:
+    """One throwaway PostgreSQL server for the whole session (see tests/support/local_postgres.py).
+
+    Fails, never skips, when PostgreSQL is not installed: the message says what to install.
+    TLS is on when `openssl` exists (tests that need it check ``server.ssl``).
+    """
+    import shutil
+
+    from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled
+
+    server = LocalPostgres(max_connections=60, superuser_reserved_connections=3,
+                           ssl=shutil.which("openssl") is not None)
+    try:
+        server.start()
+    except PostgresNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from deploy_paradigms.budget import (
     BudgetError,
     Engine,

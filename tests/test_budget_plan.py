@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from deploy_paradigms.budget import (
     BudgetError,
     BudgetExceededError,
@@ -14,8 +17,6 @@ from deploy_paradigms.budget import (
     plan_containers,
     plan_serverless,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 M5_LARGE = describe_connection_limit("postgres", "db.m5.large")
 

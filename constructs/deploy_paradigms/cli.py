@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -157,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BudgetError as err:
         print(f"deploy-paradigms: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `deploy-paradigms ... | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

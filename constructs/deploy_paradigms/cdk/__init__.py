@@ -1,1 +1,15 @@
 """AWS CDK constructs (aws-cdk-lib)."""
+
+from .budget_guard import BudgetGuard
+from .container_service import ContainerService
+from .data_endpoint import DataEndpoint
+from .edge_function import EdgeFunction
+from .serverless_function import ServerlessFunction
+
+__all__ = [
+    "BudgetGuard",
+    "ContainerService",
+    "DataEndpoint",
+    "EdgeFunction",
+    "ServerlessFunction",
+]

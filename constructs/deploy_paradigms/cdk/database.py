@@ -87,14 +87,20 @@ class Database(Construct):
     rotated by RDS in Secrets Manager (no password in the template).
 
     :param vpc: VPC to place the database in (isolated subnets when present, else private).
-    :param engine: ``postgres`` (default), ``mysql``, ``mariadb``, ``aurora-postgresql`` or ``aurora-mysql``.
-    :param instance_class: e.g. ``db.t3.micro`` (default) or ``m5.large``; ``db.serverless`` with ``max_acu`` for Aurora Serverless v2.
-    :param max_connections: the ``max_connections`` to set in the parameter group; omitted, the engine default applies and the budget uses the connection table for the class.
+    :param engine: ``postgres`` (default), ``mysql``, ``mariadb``, ``aurora-postgresql`` or
+        ``aurora-mysql``.
+    :param instance_class: e.g. ``db.t3.micro`` (default) or ``m5.large``; ``db.serverless``
+        with ``max_acu`` for Aurora Serverless v2.
+    :param max_connections: the ``max_connections`` to set in the parameter group; omitted, the
+        engine default applies and the budget uses the connection table for the class.
     :param max_acu: Aurora Serverless v2 maximum capacity (only with ``instance_class="db.serverless"``).
-    :param reserve: connections kept free for admin sessions and migrations; omitted, 5 % of the usable ones (at least 3).
+    :param reserve: connections kept free for admin sessions and migrations; omitted, 5 % of
+        the usable ones (at least 3).
     :param database_name: initial database, default ``app``.
+    :param master_username: the master user, default ``app_admin`` (RDS generates and rotates its password).
     :param multi_az: a standby in a second AZ (about twice the instance cost); default off.
-    :param allocated_storage_gib: initial storage, default 20 GiB (gp3); grows to ``max_allocated_storage_gib`` (default 100).
+    :param allocated_storage_gib: initial storage, default 20 GiB (gp3); grows to
+        ``max_allocated_storage_gib`` (default 100).
     :param backup_retention_days: at least 7 (default 7).
     :param engine_version: an ``rds.*EngineVersion``; omitted, the current default above.
     :param deletion_protection: default True; ``False`` must be explicit.
@@ -113,6 +119,7 @@ class Database(Construct):
         max_acu: float | None = None,
         reserve: int | None = None,
         database_name: str = "app",
+        master_username: str = "app_admin",
         multi_az: bool = False,
         allocated_storage_gib: int = 20,
         max_allocated_storage_gib: int = 100,
@@ -131,6 +138,7 @@ class Database(Construct):
         self.ledger = ConnectionLedger(self.limit, reserve=reserve)
         self.vpc = vpc
         self.database_name = database_name
+        self.master_username = master_username
         if _existing is not None:
             self._adopt(_existing)
             return
@@ -172,7 +180,7 @@ class Database(Construct):
                 port=self.port,
                 database_name=database_name,
                 manage_master_user_password=True,
-                credentials=rds.Credentials.from_username("app_admin"),
+                credentials=rds.Credentials.from_username(self.master_username),
                 parameters=parameters,
                 storage_encrypted=True,
                 storage_type=rds.StorageType.GP3,
@@ -188,7 +196,7 @@ class Database(Construct):
                 copy_tags_to_snapshot=True,
                 cloudwatch_logs_exports=log_exports(self.engine),
                 cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
-                enable_performance_insights=not self.limit.instance_class.startswith(_NO_PERFORMANCE_INSIGHTS),
+                enable_performance_insights=self._performance_insights_supported(),
             )
             self.resource = self.instance
             self.endpoint_address = self.instance.db_instance_endpoint_address
@@ -203,7 +211,8 @@ class Database(Construct):
                         removal_policy: cdk.RemovalPolicy, max_acu: float | None) -> rds.DatabaseCluster:
         if self.limit.instance_class == "db.serverless":
             writer = rds.ClusterInstance.serverless_v2("Writer")
-            readers = [rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True)] if multi_az else []
+            readers = ([rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True)]
+                       if multi_az else [])
         else:
             itype = ec2.InstanceType(self.limit.instance_class.removeprefix("db."))
             writer = rds.ClusterInstance.provisioned("Writer", instance_type=itype)
@@ -221,7 +230,7 @@ class Database(Construct):
             port=self.engine.default_port,
             default_database_name=self.database_name,
             manage_master_user_password=True,
-            credentials=rds.Credentials.from_username("app_admin"),
+            credentials=rds.Credentials.from_username(self.master_username),
             parameters=parameters,
             storage_encrypted=True,
             iam_authentication=True,
@@ -276,6 +285,7 @@ class Database(Construct):
         max_connections: int | None = None,
         instance_resource_id: str | None = None,
         database_name: str = "app",
+        master_username: str = "app_admin",
         reserve: int | None = None,
         engine_version: Any = None,
     ) -> Database:
@@ -287,9 +297,14 @@ class Database(Construct):
         """
         return cls(scope, id, vpc=vpc, engine=engine, instance_class=instance_class or "custom",
                    max_connections=max_connections, reserve=reserve, database_name=database_name,
-                   _existing={"instance_identifier": instance_identifier, "endpoint_address": endpoint_address,
-                              "port": port, "secret": secret, "security_group": security_group,
+                   master_username=master_username,
+                   _existing={"instance_identifier": instance_identifier,
+                              "endpoint_address": endpoint_address, "port": port, "secret": secret,
+                              "security_group": security_group,
                               "instance_resource_id": instance_resource_id, "engine_version": engine_version})
+
+    def _performance_insights_supported(self) -> bool:
+        return not self.limit.instance_class.startswith(_NO_PERFORMANCE_INSIGHTS)
 
     # -- budget -----------------------------------------------------------------
     def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,61 +49,32 @@ from ..budget import (
     plan_serverless,
 )
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
-    "DEFAULT_DB_USER",
     "ServerlessFunction",
     "check_extra_environment",
     "connections_alarm_threshold",
 ]
 
-#: The master user ``Database`` creates; pass ``db_user`` for any other user.
-DEFAULT_DB_USER = "app_admin"
 #: The connections alarm fires at this share of the function's allocation.
 ALARM_CONNECTIONS_FRACTION = 0.9
 #: Lambda memory range (Lambda developer guide, "Configuring memory").
 MEMORY_RANGE_MB = (128, 10240)
 
-# Keys that name a credential, and values that look like one. A key ending in
-# _ARN/_NAME/_ID points at a secret (for example another secret's ARN) and is fine.
-_SECRET_KEY = re.compile(r"PASS(WORD|WD)?|PWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY",
-                         re.IGNORECASE)
-_POINTER_KEY = re.compile(r"_(ARN|NAME|ID)$", re.IGNORECASE)
-_SECRET_VALUE = (
-    re.compile(r"\{\{resolve:(secretsmanager|ssm-secure):"),  # CloudFormation dynamic reference
-    re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key id
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^@\s]+@", re.IGNORECASE),  # URL with a password
-)
-
-
-def check_extra_environment(environment: Mapping[str, str], resolved: Mapping[str, str] | None = None) -> None:
+def check_extra_environment(environment: Mapping[str, str],
+                            resolved: Mapping[str, str] | None = None) -> None:
     """Refuse credentials in ``environment``: secret-like keys, credential-like values,
     and keys that would override the database contract (``DATABASE_*``).
 
     ``resolved`` maps each key to its value as the engine will render it (CDK
     tokens resolved), when that differs from the raw value.
     """
-    for key, value in environment.items():
-        if key in settings.ALL or key == settings.PASSWORD_FROM_ECS_SECRET:
-            raise BudgetError(
-                f"environment[{key!r}] is set by ServerlessFunction from the database; remove it "
-                f"(use db_user / iam_auth to change how the function connects)")
-        if _SECRET_KEY.search(key) and not _POINTER_KEY.search(key):
-            raise BudgetError(
-                f"environment[{key!r}] looks like a credential; environment variables are readable "
-                f"by anyone who can read the function's configuration. Store it in Secrets Manager, "
-                f"pass its ARN (e.g. {key}_ARN) and grant the function read access")
-        rendered = (resolved or {}).get(key, value)
-        for pattern in _SECRET_VALUE:
-            if pattern.search(str(rendered)):
-                raise BudgetError(
-                    f"environment[{key!r}] holds a value that looks like a credential (matches "
-                    f"{pattern.pattern!r}); pass a Secrets Manager secret ARN instead and read it at "
-                    f"run time")
+    check_environment(environment, owner="ServerlessFunction", readable_by=FUNCTION_READABLE_BY,
+                      instead=FUNCTION_INSTEAD, resolved=resolved)
 
 
 def connections_alarm_threshold(plan: ServerlessPlan) -> int:
@@ -127,6 +97,12 @@ class ServerlessFunction(Construct):
     of :mod:`deploy_paradigms.runtime.settings`), never a password: with
     ``iam_auth`` it signs an RDS auth token at run time, otherwise it reads the
     secret named by ``DATABASE_SECRET_ARN``.
+
+    Attributes: ``plan`` (:class:`ServerlessPlan`), ``allocation``, ``function`` (the
+    ``lambda_.Function``, id ``Resource``), ``proxy``, ``proxy_created``, ``security_group``,
+    ``proxy_security_group``, ``role``, ``log_group``, ``alarms`` (dict: ``SessionPinning``,
+    ``Connections``, ``Throttles``), ``environment``, ``db_user``, ``iam_auth``; plus
+    :attr:`connections` and :meth:`grant_connect` for callers that add principals or peers.
 
     :param database: the :class:`Database` to reach; its ledger pays for the connections.
     :param code: the function code (``lambda_.Code.from_asset(...)``).
@@ -155,9 +131,10 @@ class ServerlessFunction(Construct):
     :param iam_auth: default True (clients authenticate with IAM tokens; the proxy still uses the
         database secret). False = secrets-only: the function gets ``DATABASE_SECRET_ARN``,
         ``secretsmanager:GetSecretValue`` on that one secret, and HTTPS egress to reach
-        Secrets Manager (through the NAT gateway or an interface endpoint).
-    :param db_user: database user to connect as; omitted, ``app_admin`` (the master user
-        :class:`Database` creates). Its credentials must be in the proxy's secret.
+        Secrets Manager (through the NAT gateway or an interface endpoint). With a shared
+        ``proxy``, match the proxy's own setting.
+    :param db_user: database user to connect as; omitted, the database's master user
+        (``app_admin`` for :class:`Database`). Its credentials must be in the proxy's secret.
     :param account_concurrency_limit: the account's Lambda concurrency quota in this Region,
         default 1000 (100 must stay unreserved).
     :param environment: extra NON-secret variables; keys or values that look like credentials,
@@ -193,8 +170,9 @@ class ServerlessFunction(Construct):
         alarms: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
-        super().__init__(scope, id)
-        # 1. Validate inputs.
+        # 1. Validate inputs, before the construct joins the tree: a refused
+        #    function leaves nothing behind (the same id can be tried again).
+        path = f"{scope.node.path}/{id}" if scope.node.path else id
         if isinstance(memory_size, bool) or not isinstance(memory_size, int) or not (
                 MEMORY_RANGE_MB[0] <= memory_size <= MEMORY_RANGE_MB[1]):
             raise BudgetError(f"memory_size={memory_size!r} must be a whole number of MB between "
@@ -208,13 +186,15 @@ class ServerlessFunction(Construct):
         if proxy is not None and proxy_connections is None and proxy_security_group is None:
             raise BudgetError("proxy_security_group is required with an imported proxy: pass the "
                               "security group attached to it so the function can be let in")
-        self.db_user = db_user or DEFAULT_DB_USER
         extra = dict(environment or {})
-        check_extra_environment(extra, {k: _rendered(self, v) for k, v in extra.items()})
+        check_extra_environment(extra, {k: _rendered(scope, v) for k, v in extra.items()})
+        wanted = connections if connections is not None else 1
+        if isinstance(wanted, int) and wanted > database.ledger.remaining:
+            # Over the ledger: let it refuse, naming every consumer and its share.
+            database.allocate(path, wanted, paradigm="serverless", detail="requested")
 
         # 2. Plan: every number below comes from the plan, never recomputed here.
-        self.database = database
-        self.plan: ServerlessPlan = plan_serverless(
+        plan = plan_serverless(
             database.limit,
             database.ledger.remaining,
             connections=connections,
@@ -225,9 +205,14 @@ class ServerlessFunction(Construct):
             function_timeout_s=timeout_s,
             account_concurrency_limit=account_concurrency_limit,
         )
+        super().__init__(scope, id)
+        self.plan: ServerlessPlan = plan
+        self.database = database
+        self.db_user: str = db_user or database.master_username
+        self.iam_auth = iam_auth
         # 3. Allocate on the ledger (fails naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
-            self.node.path, self.plan.connections, paradigm="serverless", detail=self.plan.summary())
+            self.node.path, plan.connections, paradigm="serverless", detail=plan.summary())
 
         vpc = database.vpc
         port = ec2.Port.tcp(database.port)
@@ -242,6 +227,9 @@ class ServerlessFunction(Construct):
             self.proxy = rds.DatabaseProxy(
                 self, "Proxy",
                 proxy_target=database.proxy_target(),
+                # Unique per stack and path whatever the feature flags; RDS Proxy names are
+                # unique per account and Region (1-60 letters, digits, single hyphens).
+                db_proxy_name=cdk.Names.unique_resource_name(self, max_length=54, separator="-") + "-proxy",
                 secrets=[database.secret],
                 vpc=vpc,
                 # Same placement as the database: the proxy needs no internet access.
@@ -256,14 +244,17 @@ class ServerlessFunction(Construct):
                 max_connections_percent=self.plan.proxy.max_connections_percent,
                 max_idle_connections_percent=self.plan.proxy.max_idle_connections_percent,
             )
-            proxy_peer: ec2.IConnectable = self.proxy  # type: ignore[assignment]
-            # aws-cdk's DatabaseProxy opens no security-group rule to its target
-            # (aws-cdk issue 20789): proxy -> database on the database port only.
-            database.allow_from(proxy_peer, f"RDS Proxy of {self.node.path}")
+            # proxy -> database: the proxy target's bind already opens the database
+            # port on the database's security group to this proxy's group (a second
+            # identical rule would fail the deployment as a duplicate). What aws-cdk
+            # leaves out is client -> proxy (aws-cdk issue 20789), added in step 6.
+            proxy_peer: ec2.IConnectable = self.proxy
         else:
             self.proxy = proxy
-            self.proxy_security_group = (proxy_security_group if proxy_connections is None
-                                         else proxy_connections.security_groups[0])
+            if proxy_connections is not None:
+                self.proxy_security_group = proxy_connections.security_groups[0]
+            elif proxy_security_group is not None:
+                self.proxy_security_group = proxy_security_group
             proxy_peer = (proxy_connections if proxy_connections is not None
                           else ec2.Connections(security_groups=[self.proxy_security_group]))
 
@@ -280,6 +271,11 @@ class ServerlessFunction(Construct):
                      "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                      "ec2:UnassignPrivateIpAddresses"],
             resources=["*"]))
+        cdk.Validations.of(self.role).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "
+                   "and Lambda names the interfaces it creates; the same actions as the AWS managed "
+                   "AWSLambdaVPCAccessExecutionRole, without its logs:* on every log group"))
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
             description=f"Lambda {self.node.path}: out to the RDS Proxy on the database port only")
@@ -342,7 +338,7 @@ class ServerlessFunction(Construct):
         """Let another principal connect through the proxy the way this function does
         (IAM ``rds-db:connect`` as ``db_user``, or read access to the database secret).
         Security-group rules are separate: ``fn.proxy_security_group`` admits peers."""
-        if self.environment[settings.IAM_AUTH] == "true":
+        if self.iam_auth:
             return self.proxy.grant_connect(grantee, self.db_user)
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["secretsmanager:GetSecretValue"],
@@ -367,7 +363,8 @@ class ServerlessFunction(Construct):
         near_limit = cloudwatch.Alarm(
             self, "ConnectionsAlarm",
             alarm_description=(f"RDS Proxy of {self.node.path} holds >= {threshold} database connections "
-                               f"({ALARM_CONNECTIONS_FRACTION:.0%} of the {self.plan.connections} allocated)"),
+                               f"({ALARM_CONNECTIONS_FRACTION:.0%} of the {self.plan.connections} "
+                               f"allocated)"),
             metric=cloudwatch.Metric(
                 namespace="AWS/RDS", metric_name="DatabaseConnections",
                 dimensions_map=proxy_dims, statistic="Maximum", period=cdk.Duration.minutes(1)),

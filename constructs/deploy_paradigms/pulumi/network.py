@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -171,7 +171,7 @@ class Network(pulumi.ComponentResource):
                 filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
                 opts=pulumi.InvokeOptions(parent=self))
             self.availability_zones = found.names.apply(lambda names: _first_zones(names, az_count))
-            az_names = [self.availability_zones.apply(lambda names, i=i: names[i]) for i in range(az_count)]
+            az_names = [self.availability_zones.apply(_nth(i)) for i in range(az_count)]
 
         # 3. VPC, internet gateway, public route table.
         self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr_block, enable_dns_support=True,
@@ -189,8 +189,8 @@ class Network(pulumi.ComponentResource):
         def subnet(tier: str, i: int) -> aws.ec2.Subnet:
             sub = aws.ec2.Subnet(f"{name}-{tier}-{i + 1}", vpc_id=self.vpc.id,
                                  cidr_block=blocks[_TIER_SLOTS[tier] + i], availability_zone=az_names[i],
-                                 map_public_ip_on_launch=False, tags={**tags(f"{tier}-{i + 1}"), "tier": tier},
-                                 opts=child)
+                                 map_public_ip_on_launch=False,
+                                 tags={**tags(f"{tier}-{i + 1}"), "tier": tier}, opts=child)
             return sub
 
         # 4. Public subnets and the NAT gateways in the first of them.
@@ -268,6 +268,10 @@ class Network(pulumi.ComponentResource):
         """
         return ExistingNetwork(vpc_id, tuple(public_subnet_ids), tuple(private_subnet_ids),
                                tuple(isolated_subnet_ids))
+
+
+def _nth(index: int) -> Callable[[list[str]], str]:
+    return lambda names: names[index]
 
 
 def _first_zones(names: Sequence[str] | None, count: int) -> list[str]:

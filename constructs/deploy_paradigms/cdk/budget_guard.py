@@ -1,0 +1,130 @@
+"""``BudgetGuard``: the connection-budget checks as a CDK policy validation plugin.
+
+For apps that compose the constructs with resources of their own. One line,
+next to cdk-nag::
+
+    app = cdk.App()
+    ...                                   # your stacks
+    BudgetGuard.of(app)                   # = Validations.of(app).add_plugins(BudgetGuard())
+
+At synth, after the templates are written, it reads every stack's template and
+reports, as synth errors naming the construct path of each offender:
+
+* ``lambda-reserved-concurrency``: a Lambda function that can reach a governed
+  database (through its security groups, directly or through an RDS Proxy, or by
+  its ``DATABASE_HOST``/``DATABASE_URL``) without reserved concurrency;
+* ``database-over-allocated``: proxies, functions and services on one database
+  that together can hold more connections than it has;
+* ``proxy-idle-client-timeout``: an RDS Proxy left at the 1800 s idle client timeout;
+* ``ecs-pool-exceeds-allocation``: an ECS service whose max tasks x maximum
+  percent x pool exceeds its allocation.
+
+A governed database is one whose connection limit the budget core knows (its
+engine and class, or ``max_connections`` in its parameter group). The rules are
+the framework-free ones in :mod:`deploy_paradigms.guard` (the Pulumi twin in
+:mod:`deploy_paradigms.pulumi.budget_guard` runs the same). Accept a finding on
+purpose the way cdk-nag's are accepted::
+
+    cdk.Validations.of(my_function).acknowledge(cdk.Acknowledgment(
+        id="BudgetGuard::lambda-reserved-concurrency", reason="<why this one is fine>"))
+
+It is a validation plugin, not an Aspect, because plugins fail ``cdk synth``
+(and ``App.synth()``) with a report that carries construct paths and supports
+acknowledgements, exactly like cdk-nag 3; an Aspect's error annotations fail
+only the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+import jsii
+from constructs import IConstruct
+
+from .. import __version__
+from ..budget import BudgetError
+from ..guard import BUDGET_RULES, Finding, Model, Rule, from_template, run_rules
+
+__all__ = ["BudgetGuard"]
+
+
+@jsii.implements(cdk.IPolicyValidationPlugin)
+class BudgetGuard:
+    """A policy validation plugin running the guard's budget rules over every template.
+
+    :param rules: the rules to run; omitted, :data:`deploy_paradigms.guard.BUDGET_RULES`
+        (the four budget checks). Pass ``guard.ALL_RULES`` to add the security rules.
+    """
+
+    #: Plugin name: findings print ``(BudgetGuard)`` and are acknowledged as ``BudgetGuard::<rule id>``.
+    NAME = "BudgetGuard"
+
+    def __init__(self, *, rules: Sequence[Rule] = BUDGET_RULES) -> None:
+        if not rules:
+            raise BudgetError("rules is empty; omit it to run the budget rules (guard.BUDGET_RULES)")
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        #: Findings of the last validation, for tests and tooling (the report is what fails synth).
+        self.findings: list[Finding] = []
+
+    @classmethod
+    def of(cls, app: IConstruct, *, rules: Sequence[Rule] = BUDGET_RULES) -> BudgetGuard:
+        """Add a guard to ``app`` (an ``App`` or ``Stage``) and return it."""
+        guard = cls(rules=rules)
+        cdk.Validations.of(app).add_plugins(guard)
+        return guard
+
+    @property
+    def name(self) -> str:
+        return self.NAME
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [rule.id for rule in self.rules]
+
+    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
+        """Run the rules over each stack's template; one violation per finding."""
+        fixes = {rule.id: rule.fix for rule in self.rules}
+        violations: list[cdk.PolicyViolation] = []
+        self.findings = []
+        paths = _construct_paths(context.app_construct)
+        for stack in context.stack_templates:
+            with open(stack.template_path, encoding="utf-8") as handle:
+                template = json.load(handle)
+            resources = template.get("Resources") or {}
+            model = Model(from_template(template, paths.get(stack.stack_construct_path, {})))
+            for finding in run_rules(model, self.rules):
+                self.findings.append(finding)
+                if finding.resource in resources:
+                    where = cdk.PolicyViolatingResource(
+                        resource_logical_id=finding.resource, template_path=stack.template_path,
+                        locations=[finding.location])
+                else:  # an output or parameter: point at the stack
+                    where = cdk.PolicyViolatingResource(
+                        construct_path=stack.stack_construct_path, template_path=stack.template_path,
+                        locations=[finding.path])
+                # severity must be explicit: after an acknowledgement CDK re-derives the report's
+                # success from the remaining violations' severities, and an unset one counts as passing.
+                violations.append(cdk.PolicyViolation(
+                    rule_name=finding.rule, description=finding.message, fix=fixes.get(finding.rule),
+                    severity="error", violating_resources=[where]))
+        return cdk.PolicyValidationPluginReport(
+            success=not violations, violations=violations, plugin_version=__version__)
+
+
+def _construct_paths(root: IConstruct) -> dict[str, dict[str, str]]:
+    """Stack construct path -> {logical id: construct path}, so messages that name another
+    resource (the database a function reaches) show its path, not a hashed logical id."""
+    found: dict[str, dict[str, str]] = {}
+    for node in root.node.find_all():
+        if isinstance(node, cdk.CfnElement) and not isinstance(node, cdk.CfnOutput | cdk.CfnParameter):
+            stack = cdk.Stack.of(node)
+            logical_id = stack.resolve(node.logical_id)
+            if isinstance(logical_id, str):
+                found.setdefault(stack.node.path, {})[logical_id] = node.node.path
+    return found

@@ -1,0 +1,407 @@
+"""``EdgeFunction``: user code at CloudFront's edge, plus the distribution that serves it.
+
+Edge code cannot hold a TCP connection to the database (Lambda@Edge runs in
+no VPC, in hundreds of locations, with no place for a pool), so it reaches data
+over HTTPS: ``/data/*`` on the same distribution is routed to a
+:class:`~deploy_paradigms.cdk.data_endpoint.DataEndpoint` through origin access
+control, and CloudFront caches each named query's answer for as long as the
+endpoint's ``Cache-Control`` says (the catalog's TTL and stale-while-revalidate).
+
+Example::
+
+    endpoint = DataEndpoint(self, "Data", database=db, catalog=sample_catalog())
+    site = EdgeFunction(self, "Site", code_path=packaging.lambda_bundle("edge"),
+                        handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
+    site.distribution.distribution_domain_name    # https://<this>/ renders, /data/* is cached
+
+Lambda@Edge lives in us-east-1: ``cloudfront.experimental.EdgeFunction`` puts
+the function, its role and version in a support stack in that Region
+(``<stack>-us-east-1`` unless ``support_stack_id`` says otherwise), writes the
+version ARN to an SSM parameter there and reads it back into this stack with a
+custom resource, so this stack can stay in any Region. The stack needs an
+explicit Region (``env=cdk.Environment(region=...)``); the account may stay
+unresolved.
+
+Lambda@Edge refuses environment variables, VPCs and layers: passing any of
+them raises :class:`BudgetError` at synth with the way configuration reaches
+edge code instead (baked into the asset, or read from the request: the sample
+handler finds the data endpoint at ``https://<Host header>/data/...``).
+
+The module reads as steps: validate inputs (package size, trigger limits),
+plan (edge decisions from :mod:`deploy_paradigms.edge_plan`), create the support
+stack's role and the function, the cache and origin request policies, the log
+bucket and the distribution, acknowledge what cdk-nag cannot know, expose
+attributes. The Pulumi component in ``deploy_paradigms.pulumi.edge_function``
+takes the same steps.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..budget import BudgetError
+from ..edge_plan import (
+    EDGE_REGION,
+    DataCachePlan,
+    EdgePlan,
+    EdgeTrigger,
+    measure_path,
+    plan_data_cache,
+    plan_edge_function,
+)
+from .data_endpoint import DataEndpoint
+
+__all__ = ["EdgeFunction", "measure_package"]
+
+_RUNTIMES = {
+    "python3.11": lambda_.Runtime.PYTHON_3_11,
+    "python3.12": lambda_.Runtime.PYTHON_3_12,
+    "nodejs20.x": lambda_.Runtime.NODEJS_20_X,
+    "nodejs22.x": lambda_.Runtime.NODEJS_22_X,
+}
+_EVENT_TYPES = {
+    EdgeTrigger.VIEWER_REQUEST: cloudfront.LambdaEdgeEventType.VIEWER_REQUEST,
+    EdgeTrigger.VIEWER_RESPONSE: cloudfront.LambdaEdgeEventType.VIEWER_RESPONSE,
+    EdgeTrigger.ORIGIN_REQUEST: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
+    EdgeTrigger.ORIGIN_RESPONSE: cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
+}
+#: Days CloudFront access logs are kept in the bucket this construct creates.
+LOG_RETENTION_DAYS = 90
+
+
+def measure_package(code_path: str | os.PathLike[str] | None, code: lambda_.Code | None) -> int:
+    """Zipped size in bytes of what Lambda@Edge will receive.
+
+    A directory is zipped deterministically and measured, a ``.zip`` file counts
+    as is (:func:`deploy_paradigms.edge_plan.measure_path`); inline code counts
+    its UTF-8 bytes. Code in S3 cannot be measured at synth and is refused.
+    """
+    if (code_path is None) == (code is None):
+        raise BudgetError("pass exactly one of code_path (a directory with the handler) or code "
+                          "(lambda_.Code.from_asset(<directory or .zip>) or lambda_.Code.from_inline)")
+    if isinstance(code, lambda_.InlineCode):
+        inline = code.bind(cdk.Stack()).inline_code or ""  # binding inline code has no side effect
+        return len(inline.encode("utf-8"))
+    if code is not None and not isinstance(code, lambda_.AssetCode):
+        raise BudgetError(f"code={type(code).__name__} cannot be measured at synth; Lambda@Edge packages "
+                          f"must fit 1 MB (viewer) / 50 MB (origin), so pass code_path=<directory> or "
+                          f"lambda_.Code.from_asset(<directory or .zip>)")
+    return measure_path(code.path if isinstance(code, lambda_.AssetCode) else code_path)  # type: ignore[arg-type]
+
+
+class EdgeFunction(Construct):
+    """A Lambda@Edge function on a CloudFront distribution, with ``/data/*`` served by a data endpoint.
+
+    What it creates: in the us-east-1 support stack, the function (its package
+    measured against the trigger's limit), a published version and an
+    execution role trusted by Lambda and Lambda@Edge that may only write its
+    own logs; in this stack, a CloudFront distribution (HTTPS only: HTTP is
+    redirected; HTTP/2 and HTTP/3; TLS 1.2_2021 when ``certificate`` is
+    given) with the function's version on the default behaviour and, when
+    ``data_endpoint`` is given, ``/data/*`` routed to its function URL
+    through origin access control (CloudFront signs each origin request with
+    SigV4; CDK grants CloudFront both ``lambda:InvokeFunctionUrl`` and
+    ``lambda:InvokeFunction`` with this distribution as the source ARN);
+    a cache policy that honours the endpoint's ``Cache-Control`` and keys on the
+    catalog's read parameters only; and an S3 bucket for access logs.
+
+    Behaviour of ``/data/*``: GET and HEAD are cached; POST (writes) and the
+    other methods are forwarded and never cached. Every viewer header except
+    ``Host`` is forwarded (a function URL answers only to its own host name).
+    A POST through origin access control must carry ``x-amz-content-sha256``
+    (the hex SHA-256 of the body): CloudFront does not hash bodies for SigV4, and
+    Lambda refuses a signed POST without it.
+
+    :param handler: ``module.function`` of the edge handler (Python) or ``file.export`` (Node.js).
+    :param code_path: directory holding the handler and everything it imports (or a .zip file).
+    :param code: instead of ``code_path``, a ``lambda_.Code`` from an asset or inline code.
+    :param runtime: ``python3.12`` (default), ``python3.11``, ``nodejs20.x`` or ``nodejs22.x``.
+    :param event_type: the CloudFront trigger, default ``viewer-request`` (a
+        ``cloudfront.LambdaEdgeEventType`` or its name). Viewer triggers allow 128 MB, 5 s and a
+        1 MB package; origin triggers up to 10,240 MB, 30 s and 50 MB.
+    :param data_endpoint: the :class:`DataEndpoint` served under ``/data/*``; omitted, no data route
+        (then ``default_origin`` is required). Its signing must admit CloudFront
+        (``"cloudfront"`` or ``"both"``).
+    :param default_origin: origin of the default behaviour; omitted, the data endpoint's URL (a
+        viewer-request function that answers itself never reaches it).
+    :param default_cache_policy: cache policy of the default behaviour; omitted, caching disabled
+        (responses generated at viewer request are never cached anyway).
+    :param include_body: expose the request body to the function (default False).
+    :param memory_size: MB; omitted, 128. More than the trigger allows raises :class:`BudgetError`.
+    :param timeout_s: omitted, the trigger's maximum (5 s viewer, 30 s origin).
+    :param environment: refused when non-empty (Lambda@Edge has no environment variables).
+    :param vpc: refused (Lambda@Edge cannot run in a VPC).
+    :param layers: refused when non-empty (Lambda@Edge has no layers).
+    :param domain_names: alternate domain names; need ``certificate`` (ACM, us-east-1).
+    :param certificate: ACM certificate for ``domain_names``; omitted, the ``*.cloudfront.net``
+        certificate, whose security policy CloudFront fixes at TLSv1 (acknowledged for cdk-nag).
+    :param web_acl_id: ARN of a WAF web ACL (scope CLOUDFRONT, us-east-1); omitted, none
+        (acknowledged for cdk-nag: a web ACL costs USD 5/month plus rules).
+    :param geo_restriction: omitted, served everywhere.
+    :param log_bucket: bucket for access logs (ACLs enabled, as CloudFront standard logging
+        requires); omitted, one is created (S3-managed encryption, TLS only, no public access,
+        logs expire after 90 days).
+    :param price_class: omitted, ``PRICE_CLASS_100`` (North America and Europe: the cheapest).
+    :param support_stack_id: id of the us-east-1 support stack; omitted, ``<stack id>-us-east-1``.
+        Edge functions of one stack share it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        handler: str,
+        code_path: str | os.PathLike[str] | None = None,
+        code: lambda_.Code | None = None,
+        runtime: str = "python3.12",
+        event_type: cloudfront.LambdaEdgeEventType | str = cloudfront.LambdaEdgeEventType.VIEWER_REQUEST,
+        data_endpoint: DataEndpoint | None = None,
+        default_origin: cloudfront.IOrigin | None = None,
+        default_cache_policy: cloudfront.ICachePolicy | None = None,
+        include_body: bool = False,
+        memory_size: int | None = None,
+        timeout_s: int | None = None,
+        environment: Mapping[str, str] | None = None,
+        vpc: ec2.IVpc | None = None,
+        layers: Sequence[lambda_.ILayerVersion] | None = None,
+        domain_names: Sequence[str] | None = None,
+        certificate: acm.ICertificate | None = None,
+        web_acl_id: str | None = None,
+        geo_restriction: cloudfront.GeoRestriction | None = None,
+        log_bucket: s3.IBucket | None = None,
+        price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
+        support_stack_id: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        # 1. Validate inputs: the package is measured here, the limits checked by the plan.
+        self.package_size_bytes: int = measure_package(code_path, code)
+        trigger = EdgeTrigger.parse(event_type.value if isinstance(event_type, cloudfront.LambdaEdgeEventType)
+                                    else event_type)
+        if data_endpoint is None and default_origin is None:
+            raise BudgetError("an EdgeFunction needs an origin for its default behaviour: pass data_endpoint "
+                              "(a DataEndpoint) or default_origin")
+        if data_endpoint is not None and not data_endpoint.signing_plan.cloudfront_origin:
+            raise BudgetError(
+                f"data_endpoint {data_endpoint.node.path} has "
+                f"signing={data_endpoint.signing_plan.signing.value!r}: "
+                f"its URL does not admit CloudFront, and a cached /data/* response would be served to "
+                f"viewers that never signed; create the DataEndpoint with signing='cloudfront' or 'both'")
+        if domain_names and certificate is None:
+            raise BudgetError(f"domain_names={list(domain_names)} need certificate (an ACM certificate in "
+                              f"us-east-1 covering them)")
+        parent = cdk.Stack.of(self)
+        if cdk.Token.is_unresolved(parent.region):
+            raise BudgetError(f"stack {parent.node.id!r} has no explicit Region; Lambda@Edge needs one to "
+                              f"place its support stack: pass env=cdk.Environment(region='eu-west-1') (any "
+                              f"Region; the account may stay unset)")
+
+        # 2. Plan: the edge decisions (limits, TTLs, cache key) come from edge_plan.
+        self.plan: EdgePlan = plan_edge_function(
+            trigger=trigger, runtime=runtime, handler=handler, package_size_bytes=self.package_size_bytes,
+            memory_size=memory_size, timeout_s=timeout_s, environment=environment, vpc=vpc, layers=layers)
+        self.data_endpoint = data_endpoint
+        self.cache_plan: DataCachePlan | None = (
+            plan_data_cache(data_endpoint.cache_key_parameters) if data_endpoint is not None else None)
+
+        # 3. The function, its role and version, in us-east-1.
+        self.support_stack: cdk.Stack = self._support_stack(parent, support_stack_id)
+        # Unique per support stack (edge functions of one stack share it), stable per path.
+        function_id = cdk.Names.unique_id(self)
+        self.role = iam.Role(
+            self.support_stack, f"{function_id}ServiceRole",
+            assumed_by=iam.CompositePrincipal(iam.ServicePrincipal("lambda.amazonaws.com"),
+                                              iam.ServicePrincipal("edgelambda.amazonaws.com")),
+            description=f"Lambda@Edge {self.node.path}: write its own logs, nothing else")
+        self.function = cloudfront.experimental.EdgeFunction(
+            self, function_id,
+            stack_id=self.support_stack.node.id,
+            code=code if code is not None else lambda_.Code.from_asset(os.fspath(code_path)),  # type: ignore[arg-type]
+            handler=self.plan.handler,
+            runtime=_RUNTIMES[self.plan.runtime],
+            memory_size=self.plan.memory_size,
+            timeout=cdk.Duration.seconds(self.plan.timeout_s),
+            role=self.role,
+            description=f"deploy-paradigms edge: {self.plan.summary()}",
+        )
+        self._grant_logs(function_id)
+
+        # 4. Cache and origin request policies, log bucket, distribution.
+        self.origin_request_policy = cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+        self.data_cache_policy: cloudfront.CachePolicy | None = None
+        self.data_origin: cloudfront.IOrigin | None = None
+        additional: dict[str, cloudfront.BehaviorOptions] = {}
+        if data_endpoint is not None and self.cache_plan is not None:
+            cp = self.cache_plan
+            self.data_cache_policy = cloudfront.CachePolicy(
+                self, "DataCachePolicy",
+                comment=f"{self.node.path}: honour the data endpoint's Cache-Control; key = path + "
+                        f"{cp.query_string_behavior} query strings",
+                min_ttl=cdk.Duration.seconds(cp.min_ttl_s),
+                default_ttl=cdk.Duration.seconds(cp.default_ttl_s),
+                max_ttl=cdk.Duration.seconds(cp.max_ttl_s),
+                query_string_behavior=(
+                    cloudfront.CacheQueryStringBehavior.all() if cp.all_query_strings
+                    else cloudfront.CacheQueryStringBehavior.allow_list(*cp.query_strings) if cp.query_strings
+                    else cloudfront.CacheQueryStringBehavior.none()),
+                header_behavior=cloudfront.CacheHeaderBehavior.none(),
+                cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+                enable_accept_encoding_gzip=True,
+                enable_accept_encoding_brotli=True,
+            )
+            if cp.all_query_strings:
+                cdk.Annotations.of(self).add_warning_v2(
+                    "deploy-paradigms:cacheKeyAllQueryStrings",
+                    "the catalog's read queries name more than 10 parameters (CloudFront's allow-list "
+                    "quota): every query string is in the /data/* cache key")
+            self.data_origin = origins.FunctionUrlOrigin.with_origin_access_control(
+                data_endpoint.url, read_timeout=cdk.Duration.seconds(data_endpoint.plan.function_timeout_s))
+            additional[cp.path_pattern] = cloudfront.BehaviorOptions(
+                origin=self.data_origin,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                cache_policy=self.data_cache_policy,
+                origin_request_policy=self.origin_request_policy,
+                compress=True,
+            )
+        default = default_origin or self.data_origin
+        assert default is not None  # checked in step 1
+        self.log_bucket: s3.IBucket = log_bucket or self._log_bucket()
+        self.distribution = cloudfront.Distribution(
+            self, "Distribution",
+            comment=f"deploy-paradigms edge: {self.node.path}",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=default,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=(cloudfront.AllowedMethods.ALLOW_ALL if include_body
+                                 else cloudfront.AllowedMethods.ALLOW_GET_HEAD),
+                cache_policy=default_cache_policy or cloudfront.CachePolicy.CACHING_DISABLED,
+                origin_request_policy=self.origin_request_policy if default_origin is None else None,
+                edge_lambdas=[cloudfront.EdgeLambda(
+                    function_version=self.function.current_version,
+                    event_type=_EVENT_TYPES[self.plan.trigger],
+                    include_body=include_body or None)],
+                compress=True,
+            ),
+            additional_behaviors=additional,
+            domain_names=list(domain_names) if domain_names else None,
+            certificate=certificate,
+            # Only with a certificate: the *.cloudfront.net one is fixed at TLSv1 by CloudFront.
+            minimum_protocol_version=(cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate
+                                      else None),
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=price_class,
+            web_acl_id=web_acl_id,
+            geo_restriction=geo_restriction,
+            enable_logging=True,
+            log_bucket=self.log_bucket,
+            log_file_prefix="cloudfront/",
+        )
+
+        # 5. What cdk-nag cannot know, acknowledged only where the user did not decide.
+        self._acknowledge(default_certificate=certificate is None, no_waf=web_acl_id is None,
+                          no_geo=geo_restriction is None)
+
+    # -- steps ------------------------------------------------------------------------------------
+    def _support_stack(self, parent: cdk.Stack, support_stack_id: str | None) -> cdk.Stack:
+        if parent.region == EDGE_REGION:
+            return parent
+        stage = cdk.Stage.of(self)
+        if stage is None:  # pragma: no cover - every stack lives in an App or a Stage
+            raise BudgetError("an EdgeFunction's stack must belong to a cdk.App or cdk.Stage")
+        stack_id = support_stack_id or f"{parent.node.id}-{EDGE_REGION}"
+        existing = stage.node.try_find_child(stack_id)
+        if existing is not None:
+            if not isinstance(existing, cdk.Stack) or existing.region != EDGE_REGION:
+                raise BudgetError(f"support_stack_id={stack_id!r} names a construct that is not a stack in "
+                                  f"{EDGE_REGION}; choose another id")
+            return existing
+        # The same environment as cloudfront.experimental.EdgeFunction would give it, so it
+        # finds this stack by id and puts the function here, next to the role.
+        return cdk.Stack(stage, stack_id, env=cdk.Environment(region=EDGE_REGION, account=parent.account),
+                         tags=parent.tags.tag_values(),
+                         description=f"Lambda@Edge functions of {parent.stack_name} (us-east-1 only)")
+
+    def _grant_logs(self, function_id: str) -> None:
+        # Lambda@Edge writes to /aws/lambda/us-east-1.<name> in the Region of the edge
+        # location that ran it, and to /aws/lambda/<name> in us-east-1 for test invokes.
+        name = self.function.function_name
+        home = self.support_stack
+        arn = f"arn:{home.partition}:logs"
+        self.log_policy = iam.Policy(
+            home, f"{function_id}LogsPolicy",
+            roles=[self.role],
+            statements=[iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{arn}:*:{home.account}:log-group:/aws/lambda/us-east-1.{name}:*",
+                           f"{arn}:{EDGE_REGION}:{home.account}:log-group:/aws/lambda/{name}:*"])])
+        # cdk-nag names each wildcard resource as evidence: references as <LogicalId> or
+        # <AWS::Pseudo>, values CDK already knows (partition literals, account) as they are.
+        fn_logical_id = home.get_logical_id(self.function.lambda_.node.default_child)  # type: ignore[arg-type]
+        partition = "<AWS::Partition>" if cdk.Token.is_unresolved(home.partition) else home.partition
+        account = "<AWS::AccountId>" if cdk.Token.is_unresolved(home.account) else home.account
+        for region in ("*", EDGE_REGION):
+            group = f"us-east-1.<{fn_logical_id}>" if region == "*" else f"<{fn_logical_id}>"
+            cdk.Validations.of(self.log_policy).acknowledge(cdk.Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{partition}:logs:{region}:"
+                   f"{account}:log-group:/aws/lambda/{group}:*]",
+                reason="Lambda@Edge writes its logs in whichever Region served the request (and in "
+                       "us-east-1 for test invokes): the Region is a wildcard, the log group is this "
+                       "function's own; ':*' names its log streams"))
+
+    def _log_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self, "LogBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(LOG_RETENTION_DAYS))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        cdk.Validations.of(bucket).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions::AwsSolutions-S1",
+            reason="this bucket receives the distribution's access logs; logging its own access to "
+                   "another bucket would only move the question one bucket further"))
+        return bucket
+
+    def _acknowledge(self, *, default_certificate: bool, no_waf: bool, no_geo: bool) -> None:
+        dist = cdk.Validations.of(self.distribution)
+        if default_certificate:
+            dist.acknowledge(cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-CFR4",
+                reason="the default *.cloudfront.net certificate has a security policy CloudFront fixes "
+                       "at TLSv1; pass domain_names and an ACM certificate to enforce TLSv1.2_2021"))
+        if no_waf:
+            dist.acknowledge(cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-CFR2",
+                reason="no WAF web ACL by default (USD 5/month plus rules, created in us-east-1); the data "
+                       "endpoint runs only named queries and its reserved concurrency caps the load "
+                       "reaching the database; pass web_acl_id to attach one"))
+        if no_geo:
+            dist.acknowledge(cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-CFR1",
+                reason="the content is meant for viewers everywhere; pass geo_restriction to limit it"))
+        # Lambda@Edge accepts fewer runtimes than Lambda, and not the newest of each family.
+        cdk.Validations.of(self.function.lambda_).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions::AwsSolutions-L1",
+            reason=f"Lambda@Edge supports a subset of Lambda runtimes; {self.plan.runtime} is among those "
+                   f"it supports (the newest Lambda runtime of the family may not be)"))
+
+    @property
+    def url(self) -> str:
+        """``https://<distribution domain>``."""
+        return f"https://{self.distribution.distribution_domain_name}"

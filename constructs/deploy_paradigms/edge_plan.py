@@ -1,0 +1,334 @@
+"""Decisions of the edge paradigm, shared by the CDK and Pulumi renderers.
+
+Framework-free like :mod:`deploy_paradigms.budget`: the ``EdgeFunction`` and
+``DataEndpoint`` constructs of both engines call these planners and render the
+plan objects they return, so a limit or a TTL is decided once.
+
+- :func:`plan_edge_function` validates a Lambda@Edge function against the
+  limits of its CloudFront trigger (no environment variables, VPC or layers;
+  package, memory and timeout limits) and measures nothing itself: the
+  caller passes the measured package size.
+- :func:`plan_data_cache` decides the ``/data/*`` cache policy: honour the
+  origin's ``Cache-Control`` and key on the catalog's parameter names only.
+- :func:`plan_signing` decides who may call the data endpoint's function URL.
+
+Limits are from the CloudFront developer guide ("Quotas on Lambda@Edge" and
+"Restrictions on Lambda@Edge"): viewer triggers 128 MB, 5 s, 1 MB compressed
+package; origin triggers up to 10,240 MB, 30 s, 50 MB compressed package; the
+function lives in us-east-1 and is replicated from there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from . import packaging
+from .budget import BudgetError
+from .catalog import QueryCatalog
+
+__all__ = [
+    "CACHE_DEFAULT_TTL_S",
+    "CACHE_MAX_TTL_S",
+    "CACHE_MIN_TTL_S",
+    "DATA_PATH_PATTERN",
+    "EDGE_REGION",
+    "EDGE_RUNTIMES",
+    "MAX_CACHE_KEY_QUERY_STRINGS",
+    "MIB",
+    "DataCachePlan",
+    "EdgePlan",
+    "EdgeTrigger",
+    "Signing",
+    "SigningPlan",
+    "TriggerLimits",
+    "cache_key_parameters",
+    "measure_path",
+    "plan_data_cache",
+    "plan_edge_function",
+    "plan_signing",
+]
+
+MIB = 1024 * 1024
+#: Lambda@Edge functions are created in US East (N. Virginia) and replicated.
+EDGE_REGION = "us-east-1"
+#: Runtimes Lambda@Edge accepts that this library supports (CloudFront developer
+#: guide, "Lambda@Edge function restrictions: supported runtimes").
+EDGE_RUNTIMES = ("python3.11", "python3.12", "nodejs20.x", "nodejs22.x")
+
+#: The data endpoint's path on the distribution.
+DATA_PATH_PATTERN = "/data/*"
+#: Honour the origin's Cache-Control (CloudFront developer guide, "Controlling the
+#: cache key" / "Managing how long content stays in the cache"): with MinTTL 0 and
+#: DefaultTTL 0 a response without Cache-Control is not cached and ``no-store``
+#: is respected; MaxTTL caps ``max-age`` at one year.
+CACHE_MIN_TTL_S = 0
+CACHE_DEFAULT_TTL_S = 0
+CACHE_MAX_TTL_S = 365 * 24 * 3600
+#: CloudFront quota "Query strings per cache policy" (allow-listed names).
+MAX_CACHE_KEY_QUERY_STRINGS = 10
+
+_QUERY_STRING_NAME = re.compile(r"^[A-Za-z0-9_.~-]{1,128}$")
+
+
+class EdgeTrigger(StrEnum):
+    """CloudFront events a Lambda@Edge function can run on (values as CloudFront names them)."""
+
+    VIEWER_REQUEST = "viewer-request"
+    VIEWER_RESPONSE = "viewer-response"
+    ORIGIN_REQUEST = "origin-request"
+    ORIGIN_RESPONSE = "origin-response"
+
+    @property
+    def is_viewer(self) -> bool:
+        return self in (EdgeTrigger.VIEWER_REQUEST, EdgeTrigger.VIEWER_RESPONSE)
+
+    @property
+    def limits(self) -> TriggerLimits:
+        return VIEWER_LIMITS if self.is_viewer else ORIGIN_LIMITS
+
+    @classmethod
+    def parse(cls, value: str | EdgeTrigger) -> EdgeTrigger:
+        if isinstance(value, EdgeTrigger):
+            return value
+        key = str(value).strip().lower().replace("_", "-")
+        try:
+            return cls(key)
+        except ValueError:
+            known = ", ".join(t.value for t in cls)
+            raise BudgetError(
+                f"event_type={value!r} is not a CloudFront trigger; use one of: {known}") from None
+
+
+@dataclass(frozen=True)
+class TriggerLimits:
+    """What Lambda@Edge allows on one kind of trigger (CloudFront "Quotas on Lambda@Edge")."""
+
+    max_package_bytes: int  # compressed (zipped) deployment package
+    max_memory_mb: int
+    max_timeout_s: int
+    default_memory_mb: int
+    default_timeout_s: int
+
+
+VIEWER_LIMITS = TriggerLimits(max_package_bytes=1 * MIB, max_memory_mb=128, max_timeout_s=5,
+                              default_memory_mb=128, default_timeout_s=5)
+ORIGIN_LIMITS = TriggerLimits(max_package_bytes=50 * MIB, max_memory_mb=10_240, max_timeout_s=30,
+                              default_memory_mb=128, default_timeout_s=30)
+
+
+def measure_path(path: str | os.PathLike[str]) -> int:
+    """Zipped size in bytes of an edge package: a directory is zipped deterministically
+    (:func:`deploy_paradigms.packaging.zipped_size`, the same bytes on every run), a
+    ``.zip`` file counts as is."""
+    target = Path(os.fspath(path))
+    if target.is_dir():
+        return packaging.zipped_size(target)
+    if target.is_file() and target.suffix == ".zip":
+        return target.stat().st_size
+    raise BudgetError(f"code_path={str(target)!r} is neither a directory nor a .zip file; point it at the "
+                      f"directory holding the edge handler")
+
+
+@dataclass(frozen=True)
+class EdgePlan:
+    """A Lambda@Edge function that fits its trigger."""
+
+    trigger: EdgeTrigger
+    runtime: str
+    handler: str
+    memory_size: int
+    timeout_s: int
+    package_size_bytes: int
+    limits: TriggerLimits
+
+    @property
+    def package_limit_bytes(self) -> int:
+        return self.limits.max_package_bytes
+
+    def summary(self) -> str:
+        return (f"{self.trigger.value} {self.runtime}: {self.memory_size} MB, {self.timeout_s} s, package "
+                f"{self.package_size_bytes:,} of {self.package_limit_bytes:,} bytes")
+
+
+def _whole(name: str, value: object, low: int, high: int, fix: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BudgetError(f"{name}={value!r} must be a whole number; {fix}")
+    if not low <= value <= high:
+        raise BudgetError(f"{name}={value} is outside {low}-{high}; {fix}")
+    return value
+
+
+def plan_edge_function(
+    *,
+    trigger: str | EdgeTrigger,
+    runtime: str,
+    handler: str,
+    package_size_bytes: int,
+    memory_size: int | None = None,
+    timeout_s: int | None = None,
+    environment: Mapping[str, object] | None = None,
+    vpc: object | None = None,
+    layers: Sequence[object] | None = None,
+) -> EdgePlan:
+    """Validate a Lambda@Edge function; raise :class:`BudgetError` naming the input and the fix.
+
+    ``environment``, ``vpc`` and ``layers`` exist as inputs only to be refused with
+    an explanation: Lambda@Edge rejects all three at deploy time.
+    """
+    trig = EdgeTrigger.parse(trigger)
+    limits = trig.limits
+    how_config = ("bake configuration into the asset (a generated config module or JSON file next to "
+                  "the handler) or read it from the request (CloudFront custom origin headers, the Host "
+                  "header, the query string)")
+    if environment:
+        raise BudgetError(
+            f"environment={sorted(environment)} on an edge function: Lambda@Edge does not support "
+            f"environment variables; {how_config}")
+    if vpc is not None:
+        raise BudgetError(
+            "vpc on an edge function: Lambda@Edge cannot run in a VPC (it runs at CloudFront edge "
+            "locations); reach private resources over HTTPS through a regional endpoint such as "
+            "DataEndpoint, which is the one that sits in the VPC")
+    if layers:
+        raise BudgetError(
+            f"layers ({len(layers)}) on an edge function: Lambda@Edge does not support layers; bundle the "
+            f"dependencies into the code directory (the whole package counts toward the size limit)")
+    if runtime not in EDGE_RUNTIMES:
+        raise BudgetError(f"runtime={runtime!r} is not a Lambda@Edge runtime this library supports; use one "
+                          f"of: {', '.join(EDGE_RUNTIMES)}")
+    if not handler or "." not in handler:
+        raise BudgetError(f"handler={handler!r} must name module.function, e.g. 'edge_handler.handler'")
+    kind = "viewer" if trig.is_viewer else "origin"
+    memory = limits.default_memory_mb if memory_size is None else _whole(
+        "memory_size", memory_size, 128, limits.max_memory_mb,
+        f"Lambda@Edge allows at most {limits.max_memory_mb} MB on {kind} triggers"
+        + ("; use an origin-request trigger for more memory" if trig.is_viewer else ""))
+    timeout = limits.default_timeout_s if timeout_s is None else _whole(
+        "timeout_s", timeout_s, 1, limits.max_timeout_s,
+        f"Lambda@Edge allows at most {limits.max_timeout_s} s on {kind} triggers"
+        + ("; move slow work to an origin-request trigger or to the data endpoint" if trig.is_viewer else ""))
+    size = package_size_bytes
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise BudgetError(f"package_size_bytes={package_size_bytes!r} must be a whole number of bytes")
+    if package_size_bytes > limits.max_package_bytes:
+        raise BudgetError(
+            f"the edge function package is {package_size_bytes:,} bytes zipped, over the "
+            f"{limits.max_package_bytes:,}-byte ({limits.max_package_bytes // MIB} MB) limit of {kind} "
+            f"triggers ({trig.value}); remove dependencies the handler does not import, fetch data "
+            f"through the data endpoint instead of bundling it"
+            + (", or move the logic to an origin-request trigger (50 MB)" if trig.is_viewer else ""))
+    return EdgePlan(trigger=trig, runtime=runtime, handler=handler, memory_size=memory, timeout_s=timeout,
+                    package_size_bytes=package_size_bytes, limits=limits)
+
+
+@dataclass(frozen=True)
+class DataCachePlan:
+    """The ``/data/*`` cache policy: the origin's Cache-Control decides, the key is minimal.
+
+    ``query_strings`` is the allow-list of the cache key (the query name is in the
+    path, which is always part of the key); ``all_query_strings`` is True only when
+    the catalog names more parameters than a cache policy can allow-list.
+    No header and no cookie is part of the key.
+    """
+
+    path_pattern: str
+    min_ttl_s: int
+    default_ttl_s: int
+    max_ttl_s: int
+    query_strings: tuple[str, ...]
+    all_query_strings: bool = False
+
+    @property
+    def query_string_behavior(self) -> str:
+        if self.all_query_strings:
+            return "all"
+        return "whitelist" if self.query_strings else "none"
+
+
+def plan_data_cache(parameter_names: Iterable[str], *,
+                    path_pattern: str = DATA_PATH_PATTERN) -> DataCachePlan:
+    """Cache policy for the data endpoint behaviour.
+
+    ``parameter_names`` are the names of every named query's parameters (the
+    catalog's); they become the cache key's query-string allow-list, sorted and
+    de-duplicated so the key is stable. More than CloudFront's 10 allow-listed
+    names falls back to every query string (still correct, more cache misses when
+    callers add unrelated parameters).
+    """
+    names = sorted({str(n) for n in parameter_names})
+    bad = [n for n in names if not _QUERY_STRING_NAME.match(n)]
+    if bad:
+        raise BudgetError(f"catalog parameter name(s) {bad} cannot be query-string names in a cache key; "
+                          f"use letters, digits, '_', '-', '.' or '~'")
+    if not path_pattern.startswith("/") or not path_pattern.endswith("*"):
+        raise BudgetError(
+            f"path_pattern={path_pattern!r} must start with '/' and end with '*', e.g. '/data/*'")
+    too_many = len(names) > MAX_CACHE_KEY_QUERY_STRINGS
+    return DataCachePlan(path_pattern=path_pattern, min_ttl_s=CACHE_MIN_TTL_S,
+                         default_ttl_s=CACHE_DEFAULT_TTL_S, max_ttl_s=CACHE_MAX_TTL_S,
+                         query_strings=() if too_many else tuple(names), all_query_strings=too_many)
+
+
+class Signing(StrEnum):
+    """Who may call the data endpoint (``DataEndpoint(signing=...)``).
+
+    - ``cloudfront`` (default): only CloudFront, through origin access control:
+      the function URL's auth type is ``AWS_IAM`` and CloudFront signs every
+      origin request with SigV4. Lambda refuses anything else before the function
+      runs (no invocation, no cost). What the distribution serves under ``/data/*``
+      is as public as the distribution: protect writes with WAF or use ``both``.
+    - ``hmac``: callers outside AWS (Cloudflare Workers, Vercel Edge, Deno
+      Deploy) call the function URL directly and sign each request with a shared
+      key from Secrets Manager. The URL's auth type is ``NONE`` (they hold no AWS
+      credentials), so the function runs for every request and refuses unsigned
+      or stale ones with 401 before it touches the database; unsigned floods cost
+      invocations and can use up the reserved concurrency. Not for CloudFront.
+    - ``both``: CloudFront in front (``AWS_IAM`` + origin access control) and the
+      HMAC required by the function as well: outside callers sign and go through
+      the distribution; cache misses and writes reach the database only signed
+      (cached reads are answered by CloudFront, public by design).
+    """
+
+    CLOUDFRONT = "cloudfront"
+    HMAC = "hmac"
+    BOTH = "both"
+
+    @classmethod
+    def parse(cls, value: str | Signing) -> Signing:
+        if isinstance(value, Signing):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            raise BudgetError(f"signing={value!r} is not a signing mode; use 'cloudfront' (default), "
+                              f"'hmac' or 'both'") from None
+
+
+@dataclass(frozen=True)
+class SigningPlan:
+    """How the data endpoint's function URL authenticates callers."""
+
+    signing: Signing
+    url_auth_type: str  # "AWS_IAM" or "NONE"
+    requires_hmac: bool  # the function checks x-dp-signature on every request that reaches it
+    cloudfront_origin: bool  # CloudFront may front it (origin access control + invoke permissions)
+
+
+def plan_signing(signing: str | Signing) -> SigningPlan:
+    mode = Signing.parse(signing)
+    if mode is Signing.HMAC:
+        return SigningPlan(mode, "NONE", requires_hmac=True, cloudfront_origin=False)
+    return SigningPlan(mode, "AWS_IAM", requires_hmac=mode is Signing.BOTH, cloudfront_origin=True)
+
+
+def cache_key_parameters(catalog: QueryCatalog) -> tuple[str, ...]:
+    """Names of the read queries' parameters (sorted, unique): what a cached GET varies by.
+
+    Writes are POST and never cached, so their parameters stay out of the key.
+    """
+    return tuple(sorted({p.name for q in catalog if q.mode == "read" for p in q.params}))

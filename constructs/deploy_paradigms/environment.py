@@ -1,0 +1,75 @@
+"""Checks on the extra environment variables users hand to functions and tasks.
+
+Environment variables are stored in plain text in the function configuration or
+task definition and shown to anyone who can read it, so a key that names a
+credential, a value that looks like one, or a key that would override the
+database settings contract is refused at synth/construction time. A key ending
+in ``_ARN``/``_NAME``/``_ID`` points at a secret (for example its ARN) and is fine.
+
+Framework-free: the CDK and Pulumi constructs call the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .budget import BudgetError
+from .runtime import settings
+
+#: Variables the constructs set from the database (the runtime settings contract).
+DATABASE_CONTRACT = (*settings.ALL, settings.PASSWORD_FROM_ECS_SECRET, "DATABASE_URL")
+
+SECRET_KEY = re.compile(r"PASS(WORD|WD)?|PWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY",
+                        re.IGNORECASE)
+POINTER_KEY = re.compile(r"_(ARN|NAME|ID)$", re.IGNORECASE)
+SECRET_VALUE = (
+    re.compile(r"\{\{resolve:(secretsmanager|ssm-secure):"),  # CloudFormation dynamic reference
+    re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key id
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^@\s]+@", re.IGNORECASE),  # URL with a password
+)
+
+
+def check_environment(
+    environment: Mapping[str, Any] | None,
+    *,
+    owner: str,
+    readable_by: str,
+    instead: str,
+    reserved: tuple[str, ...] = DATABASE_CONTRACT,
+    resolved: Mapping[str, str] | None = None,
+    strings_only: bool = False,
+) -> dict[str, Any]:
+    """Return ``environment`` as a dict, or raise :class:`BudgetError` naming the key and the fix.
+
+    ``instead`` says where the value belongs (``{key}`` is replaced by the key).
+    ``resolved`` maps keys to values as the engine will render them (CDK tokens
+    resolved). Values that are not strings (Pulumi Outputs) are checked by key
+    only, unless ``strings_only`` refuses them.
+    """
+    env = dict(environment or {})
+    for key, value in env.items():
+        if key in reserved:
+            raise BudgetError(f"environment[{key!r}] is set by {owner} from the database; remove it")
+        if SECRET_KEY.search(key) and not POINTER_KEY.search(key):
+            raise BudgetError(
+                f"environment[{key!r}] looks like a credential; environment variables are readable "
+                f"by {readable_by}. Store it in Secrets Manager, {instead.format(key=key)}")
+        rendered = (resolved or {}).get(key, value)
+        if not isinstance(rendered, str):
+            if strings_only:
+                raise BudgetError(f"environment[{key!r}]={value!r} must be a string")
+            continue
+        for pattern in SECRET_VALUE:
+            if pattern.search(rendered):
+                raise BudgetError(
+                    f"environment[{key!r}] holds a value that looks like a credential (matches "
+                    f"{pattern.pattern!r}); {instead.format(key=key)}")
+    return env
+
+
+#: Wording for functions (both engines' ``ServerlessFunction`` and ``DataEndpoint``).
+FUNCTION_READABLE_BY = "anyone who can read the function's configuration"
+FUNCTION_INSTEAD = "pass its ARN (e.g. {key}_ARN) and grant the function read access"

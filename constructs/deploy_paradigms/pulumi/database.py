@@ -1,0 +1,676 @@
+"""The database every paradigm shares, and the ledger of its connections.
+
+Pulumi twin of :class:`deploy_paradigms.cdk.database.Database`; same steps,
+same attribute names where they make sense:
+
+1. validate inputs: the connection budget (engine, instance class or
+   ``max_connections``, reserve) and the safety switches, before any resource;
+2. plan: engine version, parameter-group family, parameters, log exports;
+3. create children: security group (no ingress), subnet group, parameter
+   group(s), then an RDS instance or an Aurora cluster with a writer;
+4. expose attributes: ``limit``, ``ledger``, ``engine``, ``port``,
+   ``database_name``, ``instance``, ``secret_arn``, ``security_group``,
+   ``endpoint_address``, and :meth:`Database.allocate` for the paradigm
+   components (over-allocation fails here, at construction time).
+
+Security defaults: storage encrypted, deletion protection, final snapshot,
+backups kept 7 days or more, never publicly accessible, IAM database
+authentication, master password generated and kept by RDS in Secrets Manager
+(no password in the program or the state), TLS forced by the parameter group,
+log exports to CloudWatch, Performance Insights where the class supports it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from ..budget import (
+    Allocation,
+    BudgetError,
+    ConnectionLedger,
+    ConnectionLimit,
+    Engine,
+    describe_connection_limit,
+    normalise_instance_class,
+    parse_engine,
+)
+from .network import LOG_RETENTION_DAYS, NetworkLike
+
+
+@dataclass(frozen=True)
+class EngineDefaults:
+    """What the component picks per engine when the user does not say."""
+
+    version: str
+    family: str
+    log_exports: tuple[str, ...]
+    tls_parameter: tuple[str, str]
+
+
+# Versions: the same lines as the CDK twin (PostgreSQL 17, MySQL 8.4, MariaDB
+# 11.4, Aurora PostgreSQL 17.5, Aurora MySQL 3.10.0; cfn-lint calls PostgreSQL 16
+# deprecated for new instances). RDS engines take the major line only: pulumi-aws
+# accepts a version prefix when auto minor version upgrade is on (rds.Instance
+# `engine_version`), so an automatic minor upgrade is not shown as drift. Aurora
+# needs a full version.
+ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
+    Engine.POSTGRES: EngineDefaults("17", "postgres17", ("postgresql", "upgrade"), ("rds.force_ssl", "1")),
+    Engine.MYSQL: EngineDefaults("8.4", "mysql8.4", ("error", "slowquery"),
+                                 ("require_secure_transport", "ON")),
+    Engine.MARIADB: EngineDefaults("11.4", "mariadb11.4", ("error", "slowquery"),
+                                   ("require_secure_transport", "ON")),
+    Engine.AURORA_POSTGRESQL: EngineDefaults("17.5", "aurora-postgresql17", ("postgresql",),
+                                             ("rds.force_ssl", "1")),
+    Engine.AURORA_MYSQL: EngineDefaults("8.0.mysql_aurora.3.10.0", "aurora-mysql8.0", ("error", "slowquery"),
+                                        ("require_secure_transport", "ON")),
+}
+DEFAULT_MASTER_USERNAME = "app_admin"  # same as the CDK twin, for every engine
+MINIMUM_BACKUP_RETENTION_DAYS = 7
+DEFAULT_LOG_RETENTION_DAYS = 30  # CDK twin: cloudwatch_logs_retention=ONE_MONTH
+
+# Performance Insights / Database Insights class restrictions (RDS and Aurora user
+# guides, "DB engine, Region, and instance class support for Database Insights"):
+# RDS MySQL/MariaDB: not on t2/t3/t4g micro and small; Aurora MySQL: not on any t2
+# or t3, nor t4g micro/small. The CDK twin also leaves it off on those small
+# classes for PostgreSQL; we do the same, so both engines decide alike.
+_NO_PERFORMANCE_INSIGHTS = ("db.t2.", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def performance_insights_supported(engine: Engine, instance_class: str) -> bool:
+    cls = normalise_instance_class(instance_class)
+    if engine is Engine.AURORA_MYSQL and cls.startswith("db.t3."):
+        return False
+    return not cls.startswith(_NO_PERFORMANCE_INSIGHTS)
+
+
+def parameter_group_family(engine: Engine, version: str) -> str:
+    """``postgres17``, ``mysql8.4``, ``aurora-postgresql17``, ``aurora-mysql8.0``, ... from a version."""
+    match = re.match(r"^(\d+)(?:\.(\d+))?", version)
+    if not match:
+        raise BudgetError(f"engine_version={version!r} does not start with a version number; pass "
+                          f"parameter_group_family= as well (for example {ENGINE_DEFAULTS[engine].family!r})")
+    major, minor = match.group(1), match.group(2)
+    if engine in (Engine.POSTGRES, Engine.AURORA_POSTGRESQL):
+        return f"{engine.value}{major}"
+    if minor is None:
+        raise BudgetError(f"engine_version={version!r} needs major.minor for {engine.value} (for example "
+                          f"{ENGINE_DEFAULTS[engine].version!r}), or pass parameter_group_family=")
+    return f"{engine.value}{major}.{minor}"
+
+
+def physical_name(name: str, suffix: str = "", *, max_length: int = 63) -> str:
+    """An RDS identifier: lowercase letters, digits, single hyphens, starts with a letter."""
+    text = re.sub(r"[^a-z0-9]+", "-", f"{name}-{suffix}".lower() if suffix else name.lower())
+    text = re.sub(r"-{2,}", "-", text).strip("-")
+    text = text if text[:1].isalpha() else f"db-{text}"
+    return text[:max_length].rstrip("-")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseArgs:
+    """Inputs of :class:`Database`. Only ``network`` is required.
+
+    Attributes:
+        network: Where the database lives: a :class:`~deploy_paradigms.pulumi.network.Network`
+            or ``Network.from_existing(...)``. The database uses its isolated subnets (the
+            private ones when it has none; see ``subnet_tier``).
+        engine: ``postgres``, ``mysql``, ``mariadb``, ``aurora-postgresql`` or ``aurora-mysql``.
+            Omitted: ``postgres``. The Aurora engines create a cluster and a writer instance.
+        instance_class: Instance class, e.g. ``db.m5.large``; ``db.serverless`` for Aurora
+            Serverless v2 (needs ``max_acu``). Omitted: ``db.t3.micro``. Its connection limit comes
+            from the budget table; an unknown class is refused unless ``max_connections`` is given.
+        max_connections: The ``max_connections`` you want on the database. Omitted: the engine's
+            default for the class (from the table; the parameter group leaves it alone). Given: it
+            is written into the parameter group and the budget uses it.
+        max_acu / min_acu: Aurora Serverless v2 capacity range. ``max_acu`` omitted: not
+            serverless. ``min_acu`` omitted: 0.5.
+        reserve: Connections kept free for admin sessions and migrations. Omitted: 5 % of the
+            usable connections, at least 3.
+        database_name: Name of the database created at launch. Omitted: ``app``.
+        master_username: Master user name. Omitted: ``app_admin``. Its password is generated by
+            RDS and kept in Secrets Manager (``secret_arn``); it never appears in the program.
+        port: Listener port. Omitted: 5432 (PostgreSQL engines) or 3306.
+        multi_az: One switch for high availability. Omitted: off. On: a Multi-AZ standby for RDS,
+            a reader instance in another AZ for Aurora.
+        allocated_storage_gib / max_allocated_storage_gib: gp3 storage and its autoscaling ceiling
+            (RDS only; Aurora storage grows by itself). Omitted: 20 and 100 GiB; pass
+            ``max_allocated_storage_gib=None`` to turn storage autoscaling off.
+        backup_retention_days: Automated backup retention. Omitted: 7. Below 7 is refused unless
+            ``acknowledge_short_backup_retention=True``.
+        engine_version: Engine version. Omitted: PostgreSQL 17, MySQL 8.4, MariaDB 11.4, Aurora
+            PostgreSQL 17.5, Aurora MySQL 3.10.0 (see ``ENGINE_DEFAULTS``); RDS engines take a minor
+            of that line and upgrade minors automatically.
+        parameter_group_family: Parameter-group family. Omitted: derived from ``engine_version``.
+        parameters: Extra parameters for the parameter group (cluster parameter group on Aurora).
+            Omitted: only TLS enforcement and ``max_connections`` (when given). Turning TLS off or
+            setting ``max_connections`` here is refused.
+        deletion_protection: Omitted: on. Off is refused unless
+            ``acknowledge_no_deletion_protection=True``. A final snapshot is always taken on delete.
+        identifier: RDS instance (or Aurora cluster) identifier. Omitted:
+            ``<project>-<stack>-<name>`` lowercased, at most 63 characters. It is set (not
+            auto-named) so the log groups below can be created before the database.
+        final_snapshot_identifier: Name of the final snapshot. Omitted:
+            ``<identifier>-final-snapshot`` (a second delete under the same name fails until the
+            old snapshot is deleted).
+        log_retention_days: Retention of the CloudWatch log groups the database exports to
+            (PostgreSQL: postgresql, upgrade; MySQL family: error, slowquery). Omitted: 30.
+        performance_insights: Omitted: on where the engine and class support it (7 days, free
+            tier); True on an unsupported class is refused.
+        kms_key_id: KMS key for storage encryption. Omitted: the AWS-managed ``aws/rds`` key.
+            Storage is always encrypted.
+        subnet_tier: ``isolated`` or ``private``. Omitted: ``isolated`` (falls back to private
+            subnets when the network has no isolated ones).
+        tags: Tags on every child. Omitted: none.
+    """
+
+    network: NetworkLike
+    engine: str | Engine = "postgres"
+    instance_class: str = "db.t3.micro"
+    max_connections: int | None = None
+    max_acu: float | None = None
+    min_acu: float = 0.5
+    reserve: int | None = None
+    database_name: str = "app"
+    master_username: str | None = None
+    port: int | None = None
+    multi_az: bool = False
+    allocated_storage_gib: int = 20
+    max_allocated_storage_gib: int | None = 100
+    backup_retention_days: int = MINIMUM_BACKUP_RETENTION_DAYS
+    acknowledge_short_backup_retention: bool = False
+    engine_version: str | None = None
+    parameter_group_family: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    deletion_protection: bool = True
+    acknowledge_no_deletion_protection: bool = False
+    identifier: str | None = None
+    final_snapshot_identifier: str | None = None
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    performance_insights: bool | None = None
+    kms_key_id: pulumi.Input[str] | None = None
+    subnet_tier: Literal["isolated", "private"] = "isolated"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExistingDatabaseArgs:
+    """A database created elsewhere; built by :meth:`Database.from_existing` (see its docs)."""
+
+    network: NetworkLike
+    engine: str | Engine
+    endpoint_address: pulumi.Input[str]
+    secret_arn: pulumi.Input[str]
+    security_group_id: pulumi.Input[str]
+    instance_class: str | None = None
+    max_connections: int | None = None
+    max_acu: float | None = None
+    port: int | None = None
+    instance_identifier: pulumi.Input[str] | None = None
+    cluster_identifier: pulumi.Input[str] | None = None
+    resource_id: pulumi.Input[str] | None = None
+    database_name: str = "app"
+    master_username: str | None = None
+    iam_authentication: bool = False
+    reserve: int | None = None
+
+
+@dataclass(frozen=True)
+class DatabasePlan:
+    """Every decision :class:`Database` takes before it creates anything (the renderer reads these)."""
+
+    identifier: str
+    version: str
+    family: str
+    tls: tuple[str, str]
+    extra: tuple[tuple[str, str], ...]
+    log_exports: tuple[str, ...]
+    performance_insights: bool
+    serverless: bool
+    subnet_ids: tuple[pulumi.Input[str], ...]
+    final_snapshot: str
+    backup_retention_days: int
+
+
+def _check_physical(what: str, value: str, max_length: int) -> None:
+    if physical_name(value, max_length=max_length) != value:
+        raise BudgetError(f"{what}={value!r} must be lowercase letters, digits and single hyphens, start "
+                          f"with a letter and hold at most {max_length} characters")
+
+
+def _whole(name: str, value: object, low: int, high: int, fix: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BudgetError(f"{name}={value!r} must be a whole number between {low} and {high}; {fix}")
+    return value
+
+
+def _check_identifier(what: str, value: str, max_len: int) -> str:
+    if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > max_len:
+        raise BudgetError(f"{what}={value!r} must start with a letter and hold only letters, digits and "
+                          f"underscores (at most {max_len} characters); for example 'app'")
+    return value
+
+
+class Database(pulumi.ComponentResource):
+    """An RDS instance or Aurora cluster, secured by default, that owns its connection ledger.
+
+    Attributes:
+        limit: :class:`~deploy_paradigms.budget.ConnectionLimit` (max_connections, usable, source).
+        ledger: :class:`~deploy_paradigms.budget.ConnectionLedger` shared by every consumer.
+        engine: :class:`~deploy_paradigms.budget.Engine`.
+        port, database_name, master_username: plain values.
+        endpoint_address: writer address (instance address, or cluster endpoint on Aurora).
+        secret_arn: Secrets Manager secret with ``username`` and ``password`` (managed by RDS).
+        security_group: the database's security group (None for an existing database);
+            security_group_id: its id.
+        instance: ``aws.rds.Instance`` (RDS), the writer ``aws.rds.ClusterInstance`` (Aurora), or
+            None (existing). cluster: ``aws.rds.Cluster`` or None.
+        instance_identifier / cluster_identifier: RDS Proxy targets (one of them is None).
+        resource_id: ``db-...`` / ``cluster-...`` resource id for ``rds-db:connect`` policies.
+        iam_authentication: whether IAM database authentication is on.
+
+    ``opts`` goes to the component; its children inherit its providers and ``transforms``,
+    which is the escape hatch for any child property this class does not expose, e.g.
+    ``ResourceOptions(transforms=[lambda a: ResourceTransformResult({**a.props, ...}, a.opts)
+    if a.type_ == "aws:rds/instance:Instance" else None])`` (the offline preview runs them too).
+    """
+
+    TYPE = "deploy-paradigms:database:Database"
+
+    def __init__(self, name: str, args: DatabaseArgs | ExistingDatabaseArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        # 1. Validate: the budget first (engine, class, reserve), then everything else.
+        engine = parse_engine(args.engine)
+        serverless = False
+        if isinstance(args, DatabaseArgs):
+            serverless = (args.max_acu is not None
+                          or normalise_instance_class(args.instance_class) == "db.serverless")
+            limit = describe_connection_limit(
+                engine, args.instance_class, max_connections=args.max_connections,
+                max_acu=args.max_acu, min_acu=args.min_acu)
+        else:
+            limit = describe_connection_limit(engine, args.instance_class,
+                                              max_connections=args.max_connections, max_acu=args.max_acu)
+        ledger = ConnectionLedger(limit, reserve=args.reserve)
+        self.engine: Engine = engine
+        self.limit: ConnectionLimit = limit
+        self.ledger: ConnectionLedger = ledger
+        self.network: NetworkLike = args.network
+        self.port: int = engine.default_port if args.port is None else _whole(
+            "port", args.port, 1150, 65535, "RDS listens on ports 1150-65535")
+        self.database_name: str = _check_identifier("database_name", args.database_name, 63)
+        self.master_username: str = _check_identifier(
+            "master_username", args.master_username or DEFAULT_MASTER_USERNAME, 16)
+        if isinstance(args, DatabaseArgs):
+            plan = self._validate_new(name, args, engine, serverless)
+        else:
+            self._validate_existing(name, args)
+
+        budget = {"engine": engine.value, "instanceClass": limit.instance_class,
+                  "maxConnections": limit.max_connections, "reservedByEngine": limit.reserved,
+                  "usable": limit.usable, "reserve": ledger.reserve, "available": ledger.available,
+                  "estimate": limit.estimate, "source": limit.source}
+        super().__init__(self.TYPE, name, {"connectionBudget": budget,
+                                           "existing": isinstance(args, ExistingDatabaseArgs)}, opts)
+        self._component_name = name
+
+        self.security_group: aws.ec2.SecurityGroup | None = None
+        self.subnet_group: aws.rds.SubnetGroup | None = None
+        self.parameter_group: aws.rds.ParameterGroup | None = None
+        self.cluster_parameter_group: aws.rds.ClusterParameterGroup | None = None
+        self.instance: aws.rds.Instance | aws.rds.ClusterInstance | None = None
+        self.readers: list[aws.rds.ClusterInstance] = []
+        self.cluster: aws.rds.Cluster | None = None
+        self.cluster_identifier: pulumi.Input[str] | None = None
+        self.instance_identifier: pulumi.Input[str] | None = None
+        self.resource_id: pulumi.Input[str] | None = None
+        self.log_groups: list[aws.cloudwatch.LogGroup] = []
+
+        if isinstance(args, ExistingDatabaseArgs):
+            self.vpc_id: pulumi.Input[str] = args.network.vpc_id
+            self.security_group_id: pulumi.Input[str] = args.security_group_id
+            self.endpoint_address: pulumi.Input[str] = args.endpoint_address
+            self.secret_arn: pulumi.Input[str] = args.secret_arn
+            self.instance_identifier = args.instance_identifier
+            self.cluster_identifier = args.cluster_identifier
+            self.resource_id = args.resource_id
+            self.iam_authentication: bool = args.iam_authentication
+        else:
+            self._create(name, args, plan)
+
+        self.register_outputs({
+            "endpointAddress": self.endpoint_address,
+            "port": self.port,
+            "secretArn": self.secret_arn,
+            "securityGroupId": self.security_group_id,
+        })
+
+    # -- 1. validation -------------------------------------------------------------------------
+
+    @staticmethod
+    def _validate_new(name: str, args: DatabaseArgs, engine: Engine, serverless: bool) -> DatabasePlan:
+        cls = normalise_instance_class(args.instance_class)
+        if serverless:
+            if not engine.is_aurora:
+                raise BudgetError(f"instance_class={args.instance_class!r} / max_acu is Aurora Serverless "
+                                  f"v2; use engine='aurora-postgresql' or 'aurora-mysql', or a provisioned "
+                                  f"class")
+            if args.max_acu is None:
+                raise BudgetError("instance_class='db.serverless' needs max_acu=<maximum ACU>")
+            if cls != "db.serverless":
+                raise BudgetError(f"max_acu={args.max_acu} sizes Aurora Serverless v2 but instance_class="
+                                  f"{args.instance_class!r}; use instance_class='db.serverless' or drop "
+                                  f"max_acu")
+        retention = _whole("backup_retention_days", args.backup_retention_days, 0, 35,
+                           "RDS keeps automated backups for 0-35 days")
+        if retention < MINIMUM_BACKUP_RETENTION_DAYS and not args.acknowledge_short_backup_retention:
+            raise BudgetError(
+                f"backup_retention_days={retention} is below the {MINIMUM_BACKUP_RETENTION_DAYS}-day minimum "
+                f"this component keeps for point-in-time recovery; raise it, or pass "
+                f"acknowledge_short_backup_retention=True")
+        if engine.is_aurora and retention < 1:
+            raise BudgetError("backup_retention_days=0 is not possible on Aurora (1-35 days)")
+        if not args.deletion_protection and not args.acknowledge_no_deletion_protection:
+            raise BudgetError("deletion_protection=False lets one `pulumi destroy` or replacement delete the "
+                              "database; pass acknowledge_no_deletion_protection=True as well if you mean it")
+        if not engine.is_aurora:
+            _whole("allocated_storage_gib", args.allocated_storage_gib, 20, 65536,
+                   "gp3 storage starts at 20 GiB")
+            if args.max_allocated_storage_gib is not None:
+                _whole("max_allocated_storage_gib", args.max_allocated_storage_gib,
+                       args.allocated_storage_gib, 65536,
+                       "the autoscaling ceiling must be at least allocated_storage_gib (None: off)")
+
+        identifier = args.identifier or physical_name(f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
+        _check_physical("identifier", identifier, 63)
+        final_snapshot = args.final_snapshot_identifier or physical_name(identifier, "final-snapshot",
+                                                                         max_length=255)
+        _check_physical("final_snapshot_identifier", final_snapshot, 255)
+        if args.log_retention_days not in LOG_RETENTION_DAYS:
+            raise BudgetError(f"log_retention_days={args.log_retention_days!r} is not a CloudWatch Logs "
+                              f"retention period; use one of {LOG_RETENTION_DAYS}")
+        defaults = ENGINE_DEFAULTS[engine]
+        version = args.engine_version or defaults.version
+        family = args.parameter_group_family or (
+            defaults.family if args.engine_version is None else parameter_group_family(engine, version))
+        tls_name, tls_value = defaults.tls_parameter
+        extra = dict(args.parameters)
+        if "max_connections" in extra:
+            raise BudgetError("parameters={'max_connections': ...} would bypass the connection budget; "
+                              "pass max_connections= instead (the budget and the parameter group both "
+                              "use it)")
+        if tls_name in extra and str(extra[tls_name]).upper() not in (tls_value.upper(), "TRUE"):
+            raise BudgetError(f"parameters={{{tls_name!r}: {extra[tls_name]!r}}} would allow unencrypted "
+                              f"connections; the component forces TLS ({tls_name}={tls_value})")
+        if args.performance_insights and not performance_insights_supported(engine, cls):
+            raise BudgetError(f"performance_insights=True: {engine.value} does not support Performance "
+                              f"Insights on {cls}; use a larger class or leave performance_insights unset")
+        subnets = list(args.network.isolated_subnet_ids) if args.subnet_tier == "isolated" else []
+        if not subnets:
+            subnets = list(args.network.private_subnet_ids)
+        if len(subnets) < 2:
+            raise BudgetError(f"network has {len(subnets)} {args.subnet_tier}/private subnet(s); an RDS "
+                              f"subnet group needs subnets in at least two Availability Zones")
+        return DatabasePlan(
+            identifier=identifier,
+            version=version,
+            family=family,
+            tls=(tls_name, tls_value),
+            extra=tuple(sorted((k, str(v)) for k, v in extra.items() if k != tls_name)),
+            log_exports=defaults.log_exports,
+            performance_insights=performance_insights_supported(engine, cls)
+            if args.performance_insights is None else args.performance_insights,
+            serverless=serverless,
+            subnet_ids=tuple(subnets),
+            final_snapshot=final_snapshot,
+            backup_retention_days=retention,
+        )
+
+    @staticmethod
+    def _validate_existing(name: str, args: ExistingDatabaseArgs) -> None:
+        where = f"Database.from_existing({name!r})"
+        if not args.secret_arn:
+            raise BudgetError(
+                f"{where}: secret_arn is missing; pass the ARN of the Secrets Manager secret that holds the "
+                f"database credentials (for an RDS-managed master password: the instance's "
+                f"MasterUserSecret.SecretArn); functions and tasks read the password from it at run time")
+        if not args.endpoint_address:
+            raise BudgetError(f"{where}: endpoint_address is missing; pass the instance address or the "
+                              f"cluster (writer) endpoint")
+        if not args.security_group_id:
+            raise BudgetError(f"{where}: security_group_id is missing; pass the database's security group so "
+                              f"consumers can be allowed in on its port")
+
+    # -- 2./3. plan and children ---------------------------------------------------------------
+
+    def _create(self, name: str, args: DatabaseArgs, plan: DatabasePlan) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        engine = self.engine
+        tags = dict(args.tags) or None
+        self.iam_authentication = True
+        self.vpc_id = args.network.vpc_id
+
+        # Security group: no ingress; consumers call allow_from() for their own security group.
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=args.network.vpc_id,
+            description=f"deploy-paradigms {engine.value} database {name}: no ingress until a consumer is "
+                        f"allowed on port {self.port}",
+            revoke_rules_on_delete=True, tags={**(tags or {}), "Name": f"{name}-sg"}, opts=child)
+        self.security_group_id = self.security_group.id
+        subnet_group = self.subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=list(plan.subnet_ids),
+            description=f"deploy-paradigms {engine.value} database {name}", tags=tags, opts=child)
+
+        # Parameters as (name, value, apply method): TLS is dynamic; the rest waits for a reboot
+        # (a new instance starts with them anyway).
+        tls_name, tls_value = plan.tls
+        tls_params = [(tls_name, tls_value, "immediate")] + [(k, v, "pending-reboot") for k, v in plan.extra]
+        max_conn_params = [] if args.max_connections is None else [
+            ("max_connections", str(args.max_connections), "pending-reboot")]
+        tls_description = f"deploy-paradigms {name}: TLS required"
+        description = tls_description + (
+            f", max_connections {args.max_connections}" if args.max_connections is not None else "")
+
+        # Log groups RDS exports to, created first so they carry a retention period.
+        kind = "cluster" if engine.is_aurora else "instance"
+        self.log_groups = [
+            aws.cloudwatch.LogGroup(f"{name}-log-{log}", name=f"/aws/rds/{kind}/{plan.identifier}/{log}",
+                                    retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            for log in plan.log_exports]
+        after_logs = pulumi.ResourceOptions(parent=self, depends_on=list(self.log_groups))
+
+        if not engine.is_aurora:
+            self.parameter_group = aws.rds.ParameterGroup(
+                f"{name}-params", family=plan.family, description=description,
+                parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
+                            for n, v, m in tls_params + max_conn_params],
+                tags=tags, opts=child)
+            instance = aws.rds.Instance(
+                f"{name}-instance",
+                identifier=plan.identifier,
+                engine=engine.value,
+                engine_version=plan.version,
+                auto_minor_version_upgrade=True,
+                instance_class=normalise_instance_class(args.instance_class),
+                db_name=self.database_name,
+                username=self.master_username,
+                manage_master_user_password=True,
+                iam_database_authentication_enabled=True,
+                port=self.port,
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[self.security_group.id],
+                parameter_group_name=self.parameter_group.name,
+                publicly_accessible=False,
+                multi_az=args.multi_az,
+                storage_type="gp3",
+                allocated_storage=args.allocated_storage_gib,
+                max_allocated_storage=args.max_allocated_storage_gib or 0,
+                storage_encrypted=True,
+                kms_key_id=args.kms_key_id,
+                backup_retention_period=plan.backup_retention_days,
+                copy_tags_to_snapshot=True,
+                delete_automated_backups=False,
+                deletion_protection=args.deletion_protection,
+                skip_final_snapshot=False,
+                final_snapshot_identifier=plan.final_snapshot,
+                enabled_cloudwatch_logs_exports=list(plan.log_exports),
+                performance_insights_enabled=plan.performance_insights,
+                performance_insights_retention_period=7 if plan.performance_insights else None,
+                tags=tags,
+                opts=after_logs)
+            self.instance = instance
+            self.instance_identifier = instance.identifier
+            self.resource_id = instance.resource_id
+            self.endpoint_address = instance.address
+            self.secret_arn = instance.master_user_secrets.apply(_first_secret_arn)
+            return
+
+        # Aurora: TLS in the cluster parameter group; max_connections is an instance-level parameter.
+        self.cluster_parameter_group = aws.rds.ClusterParameterGroup(
+            f"{name}-cluster-params", family=plan.family, description=tls_description,
+            parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=n, value=v, apply_method=m)
+                        for n, v, m in tls_params],
+            tags=tags, opts=child)
+        if max_conn_params:
+            self.parameter_group = aws.rds.ParameterGroup(
+                f"{name}-params", family=plan.family, description=description,
+                parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
+                            for n, v, m in max_conn_params],
+                tags=tags, opts=child)
+        scaling = None
+        if plan.serverless and args.max_acu is not None:
+            scaling = aws.rds.ClusterServerlessv2ScalingConfigurationArgs(min_capacity=args.min_acu,
+                                                                          max_capacity=args.max_acu)
+        cluster = aws.rds.Cluster(
+            f"{name}-cluster",
+            cluster_identifier=plan.identifier,
+            engine=engine.value,
+            engine_mode="provisioned",
+            engine_version=plan.version,
+            database_name=self.database_name,
+            master_username=self.master_username,
+            manage_master_user_password=True,
+            iam_database_authentication_enabled=True,
+            port=self.port,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            db_cluster_parameter_group_name=self.cluster_parameter_group.name,
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_id,
+            backup_retention_period=plan.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=False,
+            deletion_protection=args.deletion_protection,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=plan.final_snapshot,
+            enabled_cloudwatch_logs_exports=list(plan.log_exports),
+            serverlessv2_scaling_configuration=scaling,
+            tags=tags,
+            opts=after_logs)
+        parameter_group = self.parameter_group
+
+        def member(role: str, promotion_tier: int) -> aws.rds.ClusterInstance:
+            return aws.rds.ClusterInstance(
+                f"{name}-{role}",
+                identifier=f"{plan.identifier[:62 - len(role)].rstrip('-')}-{role}",
+                cluster_identifier=cluster.id,
+                engine=aws.rds.EngineType(engine.value),
+                engine_version=cluster.engine_version,
+                auto_minor_version_upgrade=True,
+                instance_class=normalise_instance_class(args.instance_class),
+                db_subnet_group_name=subnet_group.name,
+                db_parameter_group_name=parameter_group.name if parameter_group else None,
+                publicly_accessible=False,
+                copy_tags_to_snapshot=True,
+                promotion_tier=promotion_tier,
+                performance_insights_enabled=plan.performance_insights,
+                performance_insights_retention_period=7 if plan.performance_insights else None,
+                tags=tags,
+                opts=child)
+
+        self.cluster = cluster
+        self.instance = member("writer", 0)
+        if args.multi_az:
+            self.readers.append(member("reader", 1))
+        self.cluster_identifier = cluster.cluster_identifier
+        self.instance_identifier = self.instance.identifier
+        self.resource_id = cluster.cluster_resource_id
+        self.endpoint_address = cluster.endpoint
+        self.secret_arn = cluster.master_user_secrets.apply(_first_secret_arn)
+
+    # -- 4. what consumers use -----------------------------------------------------------------
+
+    @property
+    def engine_family(self) -> str:
+        """``POSTGRESQL`` or ``MYSQL``: the RDS Proxy engine family."""
+        return "POSTGRESQL" if self.engine.is_postgres else "MYSQL"
+
+    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:
+        """Reserve ``connections`` for ``consumer``; raises BudgetExceededError naming every share."""
+        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail)
+
+    def allow_from(self, consumer: str, security_group_id: pulumi.Input[str], *,
+                   opts: pulumi.ResourceOptions | None = None) -> aws.vpc.SecurityGroupIngressRule:
+        """Let ``consumer``'s security group reach the database, on the database port only."""
+        return aws.vpc.SecurityGroupIngressRule(
+            f"{self._component_name}-from-{consumer}", security_group_id=self.security_group_id,
+            referenced_security_group_id=security_group_id, ip_protocol="tcp",
+            from_port=self.port, to_port=self.port,
+            description=f"{consumer} to the {self.engine.value} database",
+            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts))
+
+    def summary(self) -> str:
+        """Markdown: who got how many connections (see ConnectionLedger.summary)."""
+        return self.ledger.summary()
+
+    @classmethod
+    def from_existing(
+        cls,
+        name: str,
+        *,
+        network: NetworkLike,
+        engine: str | Engine,
+        endpoint_address: pulumi.Input[str],
+        secret_arn: pulumi.Input[str] | None = None,
+        security_group_id: pulumi.Input[str] | None = None,
+        instance_class: str | None = None,
+        max_connections: int | None = None,
+        max_acu: float | None = None,
+        port: int | None = None,
+        instance_identifier: pulumi.Input[str] | None = None,
+        cluster_identifier: pulumi.Input[str] | None = None,
+        resource_id: pulumi.Input[str] | None = None,
+        database_name: str = "app",
+        master_username: str | None = None,
+        iam_authentication: bool = False,
+        reserve: int | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> Database:
+        """Attach paradigm components to a database created elsewhere ("bring your own").
+
+        Creates no AWS resource of its own; the ledger works as for a new database.
+        ``instance_class`` (or ``max_connections``, the real value of the parameter group) sets
+        the budget. ``secret_arn`` is required: consumers read the credentials from it.
+        ``instance_identifier`` / ``cluster_identifier`` let an RDS Proxy target the database;
+        ``resource_id`` (``db-...``) and ``iam_authentication=True`` allow IAM database auth.
+        """
+        return cls(name, ExistingDatabaseArgs(
+            network=network, engine=engine, endpoint_address=endpoint_address,
+            secret_arn=secret_arn or "", security_group_id=security_group_id or "",
+            instance_class=instance_class, max_connections=max_connections, max_acu=max_acu, port=port,
+            instance_identifier=instance_identifier, cluster_identifier=cluster_identifier,
+            resource_id=resource_id, database_name=database_name, master_username=master_username,
+            iam_authentication=iam_authentication, reserve=reserve), opts)
+
+
+def _first_secret_arn(secrets: Sequence[Any] | None) -> str:
+    """The ARN of the secret RDS created for the master password (``master_user_secrets[0]``)."""
+    if not secrets:
+        raise BudgetError("RDS reported no master user secret; manage_master_user_password must stay on")
+    return str(secrets[0].secret_arn)

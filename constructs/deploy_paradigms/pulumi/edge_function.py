@@ -1,0 +1,366 @@
+"""``EdgeFunction``: user code at CloudFront's edge, plus the distribution that serves it.
+
+Pulumi twin of :class:`deploy_paradigms.cdk.edge_function.EdgeFunction`: same
+steps, same decisions (:mod:`deploy_paradigms.edge_plan`), same attribute
+names. Lambda@Edge functions must be created in us-east-1, so the function and
+its role use an explicit ``aws.Provider(region="us-east-1")`` child (or the
+``edge_provider`` you pass); everything else uses the program's provider.
+
+Example::
+
+    endpoint = DataEndpoint("data", DataEndpointArgs(database=database, catalog=sample_catalog()))
+    site = EdgeFunction("site", EdgeFunctionArgs(
+        code_path=packaging.lambda_bundle("edge"), handler=packaging.EDGE_HANDLER,
+        data_endpoint=endpoint))
+    pulumi.export("url", site.distribution.domain_name)
+
+Steps, top to bottom: validate inputs (package size, trigger limits), plan,
+create the us-east-1 provider, role and published function, the cache policy,
+origin access control and log bucket, the distribution, grant CloudFront the
+data endpoint's two invoke permissions, expose attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from ..budget import BudgetError
+from ..edge_plan import (
+    EDGE_REGION,
+    DataCachePlan,
+    EdgePlan,
+    EdgeTrigger,
+    measure_path,
+    plan_data_cache,
+    plan_edge_function,
+)
+from .data_endpoint import DataEndpoint
+
+__all__ = ["CACHING_DISABLED_POLICY_ID", "ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID", "EdgeFunction",
+           "EdgeFunctionArgs"]
+
+#: AWS managed cache policy "Managed-CachingDisabled" (CloudFront developer guide, managed cache policies).
+CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+#: AWS managed origin request policy "Managed-AllViewerExceptHostHeader".
+ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+#: Days CloudFront access logs are kept in the bucket this component creates.
+LOG_RETENTION_DAYS = 90
+_ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+_GET_HEAD = ["GET", "HEAD"]
+_DATA_ORIGIN_ID = "data-endpoint"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeFunctionArgs:
+    """Inputs of :class:`EdgeFunction`; ``handler`` and one of ``code_path``/``code`` are required.
+
+    Attributes:
+        handler: ``module.function`` (Python) or ``file.export`` (Node.js).
+        code_path: directory with the handler and everything it imports (or a .zip file).
+        code: instead of ``code_path``, a ``pulumi.FileArchive`` of a directory or .zip file
+            (other archives cannot be measured and are refused).
+        runtime: Omitted: ``python3.12`` (also ``python3.11``, ``nodejs20.x``, ``nodejs22.x``).
+        event_type: CloudFront trigger. Omitted: ``viewer-request`` (128 MB, 5 s, 1 MB package);
+            origin triggers allow up to 10,240 MB, 30 s, 50 MB.
+        data_endpoint: the :class:`DataEndpoint` served under ``/data/*``. Omitted: no data route
+            (``default_origin`` is then required). Its signing must admit CloudFront.
+        default_origin: origin of the default behaviour (its ``origin_id`` is used). Omitted: the
+            data endpoint's URL.
+        default_cache_policy_id: Omitted: the managed CachingDisabled policy.
+        include_body: expose the request body to the function. Omitted: False.
+        memory_size: MB. Omitted: 128. More than the trigger allows raises BudgetError.
+        timeout_s: Omitted: the trigger's maximum (5 s viewer, 30 s origin).
+        environment, vpc_config, layers: refused when given (Lambda@Edge forbids them).
+        aliases: alternate domain names; need ``acm_certificate_arn`` (us-east-1). Omitted: none.
+        acm_certificate_arn: Omitted: the ``*.cloudfront.net`` certificate (security policy fixed
+            at TLSv1 by CloudFront); given: TLSv1.2_2021, SNI.
+        web_acl_id: WAF web ACL ARN (scope CLOUDFRONT). Omitted: none.
+        geo_restriction: ``("whitelist"|"blacklist", ["DE", ...])``. Omitted: served everywhere.
+        log_bucket_domain_name: an existing bucket (ACLs enabled) for access logs. Omitted: one is
+            created (encrypted, TLS only, no public access, logs expire after 90 days).
+        price_class: Omitted: ``PriceClass_100`` (North America and Europe: the cheapest).
+        edge_provider: an ``aws.Provider`` for us-east-1. Omitted: one is created as a child
+            with ``region="us-east-1"`` and the ambient credentials (environment, shared profile);
+            pass your own when the program's provider sets credentials, a profile or assume-role.
+        tags: tags on every taggable child. Omitted: none.
+    """
+
+    handler: str
+    code_path: str | os.PathLike[str] | None = None
+    code: pulumi.Archive | None = None
+    runtime: str = "python3.12"
+    event_type: str = EdgeTrigger.VIEWER_REQUEST.value
+    data_endpoint: DataEndpoint | None = None
+    default_origin: aws.cloudfront.DistributionOriginArgs | None = None
+    default_cache_policy_id: pulumi.Input[str] | None = None
+    include_body: bool = False
+    memory_size: int | None = None
+    timeout_s: int | None = None
+    environment: Mapping[str, pulumi.Input[str]] | None = None
+    vpc_config: Any = None
+    layers: Sequence[pulumi.Input[str]] | None = None
+    aliases: Sequence[str] | None = None
+    acm_certificate_arn: pulumi.Input[str] | None = None
+    web_acl_id: pulumi.Input[str] | None = None
+    geo_restriction: tuple[str, Sequence[str]] | None = None
+    log_bucket_domain_name: pulumi.Input[str] | None = None
+    price_class: str = "PriceClass_100"
+    edge_provider: aws.Provider | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def _measure(args: EdgeFunctionArgs) -> int:
+    if (args.code_path is None) == (args.code is None):
+        raise BudgetError("pass exactly one of code_path (a directory with the handler) or code "
+                          "(pulumi.FileArchive(<directory or .zip>))")
+    if args.code is not None:
+        if not isinstance(args.code, pulumi.FileArchive):
+            raise BudgetError(f"code={type(args.code).__name__} cannot be measured before deployment; "
+                              f"Lambda@Edge packages must fit 1 MB (viewer) / 50 MB (origin), so pass "
+                              f"code_path=<directory> or pulumi.FileArchive(<directory or .zip>)")
+        return measure_path(args.code.path)
+    return measure_path(args.code_path)  # type: ignore[arg-type]
+
+
+class EdgeFunction(pulumi.ComponentResource):
+    """A Lambda@Edge function on a CloudFront distribution, with ``/data/*`` served by a data endpoint.
+
+    Attributes (as in the CDK construct): ``plan`` (:class:`EdgePlan`), ``cache_plan``
+    (:class:`DataCachePlan` or None), ``package_size_bytes``, ``function`` (published;
+    ``function.qualified_arn`` is on the distribution), ``role``, ``edge_provider``,
+    ``data_cache_policy``, ``origin_access_control``, ``origin_request_policy_id``,
+    ``distribution``, ``log_bucket`` (None when you passed one), ``permissions``.
+    """
+
+    TYPE = "deploy-paradigms:edge_function:EdgeFunction"
+
+    def __init__(self, name: str, args: EdgeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # 1. Validate inputs: the package is measured here, the limits checked by the plan.
+        self.package_size_bytes: int = _measure(args)
+        endpoint = args.data_endpoint
+        if endpoint is None and args.default_origin is None:
+            raise BudgetError("an EdgeFunction needs an origin for its default behaviour: pass data_endpoint "
+                              "(a DataEndpoint) or default_origin")
+        if endpoint is not None and not endpoint.signing_plan.cloudfront_origin:
+            raise BudgetError(
+                f"data_endpoint {endpoint.endpoint_name} has "
+                f"signing={endpoint.signing_plan.signing.value!r}: "
+                f"its URL does not admit CloudFront, and a cached /data/* response would be served to "
+                f"viewers that never signed; create the DataEndpoint with signing='cloudfront' or 'both'")
+        if args.aliases and args.acm_certificate_arn is None:
+            raise BudgetError(f"aliases={list(args.aliases)} need acm_certificate_arn (an ACM certificate in "
+                              f"us-east-1 covering them)")
+
+        # 2. Plan.
+        self.plan: EdgePlan = plan_edge_function(
+            trigger=args.event_type, runtime=args.runtime, handler=args.handler,
+            package_size_bytes=self.package_size_bytes, memory_size=args.memory_size,
+            timeout_s=args.timeout_s, environment=args.environment, vpc=args.vpc_config, layers=args.layers)
+        self.cache_plan: DataCachePlan | None = (
+            plan_data_cache(endpoint.cache_key_parameters) if endpoint is not None else None)
+        plan = self.plan
+        super().__init__(self.TYPE, name, {
+            "edgePlan": {"trigger": plan.trigger.value, "memorySize": plan.memory_size,
+                         "timeout": plan.timeout_s, "packageSizeBytes": plan.package_size_bytes,
+                         "packageLimitBytes": plan.package_limit_bytes},
+        }, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        # 3. The function, its role and version, in us-east-1.
+        self.edge_provider: aws.Provider = args.edge_provider or aws.Provider(
+            f"{name}-{EDGE_REGION}", region=EDGE_REGION, opts=child)
+        at_edge = pulumi.ResourceOptions(parent=self, provider=self.edge_provider)
+        self.role = aws.iam.Role(
+            f"{name}-edge-role",
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Action": "sts:AssumeRole", "Effect": "Allow",
+                "Principal": {"Service": ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]}}]}),
+            description=f"Lambda@Edge {name}: write its own logs, nothing else", tags=tags, opts=at_edge)
+        code = args.code if args.code is not None else pulumi.FileArchive(os.fspath(args.code_path))  # type: ignore[arg-type]
+        self.function = aws.lambda_.Function(
+            f"{name}-edge",
+            code=code,
+            handler=plan.handler,
+            runtime=plan.runtime,
+            memory_size=plan.memory_size,
+            timeout=plan.timeout_s,
+            role=self.role.arn,
+            # CloudFront needs a numbered version: the qualified ARN goes on the distribution.
+            publish=True,
+            description=f"deploy-paradigms edge: {plan.summary()}",
+            tags=tags,
+            opts=at_edge)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self.log_policy = aws.iam.RolePolicy(
+            f"{name}-edge-logs", role=self.role.id,
+            policy=pulumi.Output.all(partition.partition, identity.account_id, self.function.name).apply(
+                lambda v: json.dumps(_log_policy(v[0], v[1], v[2]))),
+            opts=at_edge)
+
+        # 4. Cache policy, origin access control, log bucket, distribution.
+        self.origin_request_policy_id = ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID
+        self.data_cache_policy: aws.cloudfront.CachePolicy | None = None
+        self.origin_access_control: aws.cloudfront.OriginAccessControl | None = None
+        origins: list[aws.cloudfront.DistributionOriginArgs] = []
+        ordered: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgs] = []
+        if endpoint is not None and self.cache_plan is not None:
+            cp = self.cache_plan
+            self.data_cache_policy = aws.cloudfront.CachePolicy(
+                f"{name}-data-cache",
+                comment=f"{name}: honour the data endpoint's Cache-Control; key = path + "
+                        f"{cp.query_string_behavior} query strings",
+                min_ttl=cp.min_ttl_s, default_ttl=cp.default_ttl_s, max_ttl=cp.max_ttl_s,
+                parameters_in_cache_key_and_forwarded_to_origin=(
+                    aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs(
+                        cookies_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
+                            cookie_behavior="none"),
+                        headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
+                            header_behavior="none"),
+                        query_strings_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(
+                            query_string_behavior=cp.query_string_behavior,
+                            query_strings=(aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigQueryStringsArgs(
+                                items=list(cp.query_strings)) if cp.query_strings else None)),
+                        enable_accept_encoding_brotli=True,
+                        enable_accept_encoding_gzip=True)),
+                opts=child)
+            if cp.all_query_strings:
+                pulumi.log.warn("the catalog's read queries name more than 10 parameters (CloudFront's "
+                                "allow-list quota): every query string is in the /data/* cache key", self)
+            self.origin_access_control = aws.cloudfront.OriginAccessControl(
+                f"{name}-data-oac",
+                description=f"{name}: CloudFront signs requests to the data endpoint's function URL",
+                origin_access_control_origin_type="lambda", signing_behavior="always",
+                signing_protocol="sigv4", opts=child)
+            origins.append(aws.cloudfront.DistributionOriginArgs(
+                origin_id=_DATA_ORIGIN_ID,
+                domain_name=endpoint.url.function_url.apply(lambda url: url.split("/")[2]),
+                origin_access_control_id=self.origin_access_control.id,
+                custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                    http_port=80, https_port=443, origin_protocol_policy="https-only",
+                    origin_ssl_protocols=["TLSv1.2"], origin_read_timeout=endpoint.plan.function_timeout_s)))
+            ordered.append(aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=cp.path_pattern,
+                target_origin_id=_DATA_ORIGIN_ID,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=_ALL_METHODS,
+                cached_methods=_GET_HEAD,
+                cache_policy_id=self.data_cache_policy.id,
+                origin_request_policy_id=self.origin_request_policy_id,
+                compress=True))
+        if args.default_origin is not None:
+            origins.insert(0, args.default_origin)
+            default_origin_id: pulumi.Input[str] = args.default_origin.origin_id
+        else:
+            default_origin_id = _DATA_ORIGIN_ID
+
+        self.log_bucket: aws.s3.Bucket | None = None
+        log_domain = args.log_bucket_domain_name
+        if log_domain is None:
+            self.log_bucket = self._log_bucket(name, tags)
+            log_domain = self.log_bucket.bucket_domain_name
+
+        certificate = (
+            aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+            if args.acm_certificate_arn is None else
+            aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=args.acm_certificate_arn, ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021"))
+        restriction_type, locations = args.geo_restriction or ("none", [])
+        self.distribution = aws.cloudfront.Distribution(
+            f"{name}-distribution",
+            enabled=True,
+            comment=f"deploy-paradigms edge: {name}",
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=args.price_class,
+            aliases=list(args.aliases) if args.aliases else None,
+            origins=origins,
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id=default_origin_id,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=_ALL_METHODS if args.include_body else _GET_HEAD,
+                cached_methods=_GET_HEAD,
+                cache_policy_id=args.default_cache_policy_id or CACHING_DISABLED_POLICY_ID,
+                origin_request_policy_id=(self.origin_request_policy_id if args.default_origin is None
+                                          else None),
+                compress=True,
+                lambda_function_associations=[
+                    aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
+                        event_type=plan.trigger.value, lambda_arn=self.function.qualified_arn,
+                        include_body=args.include_body)]),
+            ordered_cache_behaviors=ordered,
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                    restriction_type=restriction_type, locations=list(locations))),
+            viewer_certificate=certificate,
+            logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
+                bucket=log_domain, prefix="cloudfront/", include_cookies=False),
+            web_acl_id=args.web_acl_id,
+            tags=tags,
+            opts=child)
+
+        # 5. Security: CloudFront may invoke the data endpoint's URL, this distribution only.
+        self.permissions: list[aws.lambda_.Permission] = (
+            endpoint.grant_cloudfront(self.distribution.arn, name=f"{name}-data",
+                                      opts=pulumi.ResourceOptions(parent=self))
+            if endpoint is not None else [])
+
+        self.register_outputs({
+            "distributionId": self.distribution.id,
+            "domainName": self.distribution.domain_name,
+            "functionVersionArn": self.function.qualified_arn,
+            "packageSizeBytes": self.package_size_bytes,
+        })
+
+    def _log_bucket(self, name: str, tags: Mapping[str, str]) -> aws.s3.Bucket:
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(f"{name}-logs", force_destroy=False, tags=tags, opts=child)
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-logs-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+        # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
+        aws.s3.BucketOwnershipControls(
+            f"{name}-logs-ownership", bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="ObjectWriter"), opts=child)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-logs-encryption", bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=(
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256")))],
+            opts=child)
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-logs-lifecycle", bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-access-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=LOG_RETENTION_DAYS))],
+            opts=child)
+        aws.s3.BucketPolicy(
+            f"{name}-logs-tls-only", bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"},
+                "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})),
+            opts=child)
+        return bucket
+
+
+def _log_policy(partition: str, account: str, function_name: str) -> dict[str, Any]:
+    # Lambda@Edge writes to /aws/lambda/us-east-1.<name> in the Region of the edge
+    # location that ran it, and to /aws/lambda/<name> in us-east-1 for test invokes.
+    logs = f"arn:{partition}:logs"
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [f"{logs}:*:{account}:log-group:/aws/lambda/us-east-1.{function_name}:*",
+                     f"{logs}:{EDGE_REGION}:{account}:log-group:/aws/lambda/{function_name}:*"]}]}

@@ -1,0 +1,435 @@
+"""``ServerlessFunction``: a Lambda function behind RDS Proxy, capped to the database.
+
+Pulumi twin of :class:`deploy_paradigms.cdk.serverless_function.ServerlessFunction`:
+same steps, same attribute names, same defaults, same plan. The function's
+reserved concurrency is the connection budget: with ``connection_limit=1`` per
+execution environment, ``N`` concurrent environments hold at most ``N`` client
+connections and, in the worst case (Prisma's prepared statements pin every
+client to a database connection), ``N`` database connections.
+
+Example::
+
+    fn = ServerlessFunction("api", ServerlessFunctionArgs(
+        database=database,
+        code=pulumi.FileArchive("build/api"),
+        handler="app.handler"))
+    fn.plan.reserved_concurrency      # 765 on db.m5.large with the default reserve
+
+Steps, top to bottom: validate inputs, plan (budget core), allocate on the
+ledger, create the proxy (IAM role, proxy, default target group, target), the
+log group, the execution role and the function, wire security groups and IAM,
+add alarms, expose attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from ..budget import (
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_IDLE_CLIENT_TIMEOUT_S,
+    Allocation,
+    BudgetError,
+    ServerlessPlan,
+    plan_serverless,
+)
+from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
+from ..runtime import settings
+from .database import Database
+
+__all__ = [
+    "ALARM_CONNECTIONS_FRACTION",
+    "ServerlessFunction",
+    "ServerlessFunctionArgs",
+    "check_extra_environment",
+    "connections_alarm_threshold",
+]
+
+#: The connections alarm fires at this share of the function's allocation.
+ALARM_CONNECTIONS_FRACTION = 0.9
+#: Lambda memory range (Lambda developer guide, "Configuring memory").
+MEMORY_RANGE_MB = (128, 10240)
+#: CloudWatch Logs retention values (PutRetentionPolicy API reference).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+
+def check_extra_environment(environment: Mapping[str, pulumi.Input[str]]) -> None:
+    """Refuse credentials in ``environment``: secret-like keys, credential-like plain values,
+    and keys that would override the database contract (``DATABASE_*``). Values that are
+    Outputs are not known yet and only their keys are checked."""
+    check_environment(environment, owner="ServerlessFunction", readable_by=FUNCTION_READABLE_BY,
+                      instead=FUNCTION_INSTEAD)
+
+
+def connections_alarm_threshold(plan: ServerlessPlan) -> int:
+    """Proxy-to-database connections at which the ``Connections`` alarm fires."""
+    return max(1, math.ceil(plan.connections * ALARM_CONNECTIONS_FRACTION))
+
+
+def _dbuser_arn(proxy_arn: str, user: str) -> str:
+    """The ``rds-db:connect`` resource of a proxy user:
+    ``arn:<partition>:rds-db:<region>:<account>:dbuser:<prx-id>/<user>``."""
+    parts = proxy_arn.split(":")
+    return f"arn:{parts[1]}:rds-db:{parts[3]}:{parts[4]}:dbuser:{proxy_arn.rsplit(':', 1)[-1]}/{user}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerlessFunctionArgs:
+    """Inputs of :class:`ServerlessFunction`; ``database``, ``code`` and ``handler`` are required.
+
+    Attributes:
+        database: the :class:`~deploy_paradigms.pulumi.database.Database` to reach; its ledger
+            pays for the connections, its network hosts the function and the proxy.
+        code: the function code, e.g. ``pulumi.FileArchive("build/api")``.
+        handler: e.g. ``app.handler``.
+        runtime: Omitted: ``python3.12`` (SnapStart-capable; pure-Python drivers need no build).
+        architecture: Omitted: ``arm64`` (Graviton, about 20 % cheaper per GB-second; native
+            modules must be built for it).
+        memory_size: MB. Omitted: 512 (128-10240; CPU scales with memory).
+        timeout_s: Omitted: 30 s; must exceed ``borrow_timeout_s``.
+        subnet_ids: where the function's network interfaces go. Omitted: the network's private
+            subnets (with egress), or its isolated subnets when it has none.
+        connections: this function's share of the ledger. Omitted: everything the ledger has left.
+        reserved_concurrency: Omitted: the plan's cap (connections / connection_limit, at most the
+            account's reservable concurrency). More than the budget or the account allows raises
+            :class:`BudgetError`.
+        proxy: an ``aws.rds.Proxy`` to share (bring your own, or another ServerlessFunction's
+            ``proxy``); needs ``proxy_security_group_id``. Omitted: one is created. A given proxy
+            keeps its own settings; ``proxy_max_connections_percent`` is then refused.
+        proxy_security_group_id: the security group of ``proxy``; ignored without ``proxy``.
+        proxy_max_connections_percent: Omitted: the largest share of ``max_connections`` that
+            stays within this function's connections.
+        idle_client_timeout_s: proxy IdleClientTimeout. Omitted: 120 s (AWS default 1800 s).
+        borrow_timeout_s: proxy ConnectionBorrowTimeout. Omitted: 10 s (AWS default 120 s).
+        iam_auth: Omitted: True (IAM auth tokens). False = secrets-only: the function gets
+            ``DATABASE_SECRET_ARN``, ``secretsmanager:GetSecretValue`` on that secret and HTTPS
+            egress to reach Secrets Manager. With a shared ``proxy``, match the proxy's setting.
+        db_user: database user to connect as. Omitted: the database's ``master_username``.
+        account_concurrency_limit: the account's Lambda concurrency quota. Omitted: 1000.
+        environment: extra NON-secret variables; credential-like keys or values and
+            ``DATABASE_*`` keys raise :class:`BudgetError`. Omitted: none.
+        alarms: Omitted: True (session pinning, connections near the allocation, throttles).
+        log_retention_days: Omitted: 30.
+        tags: tags on every child. Omitted: none.
+    """
+
+    database: Database
+    code: pulumi.Archive
+    handler: str
+    runtime: str = "python3.12"
+    architecture: str = "arm64"
+    memory_size: int = 512
+    timeout_s: int = 30
+    subnet_ids: Sequence[pulumi.Input[str]] | None = None
+    connections: int | None = None
+    reserved_concurrency: int | None = None
+    proxy: aws.rds.Proxy | None = None
+    proxy_security_group_id: pulumi.Input[str] | None = None
+    proxy_max_connections_percent: int | None = None
+    idle_client_timeout_s: int = DEFAULT_IDLE_CLIENT_TIMEOUT_S
+    borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S
+    iam_auth: bool = True
+    db_user: str | None = None
+    account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    alarms: bool = True
+    log_retention_days: int = 30
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class ServerlessFunction(pulumi.ComponentResource):
+    """A Lambda function reaching its database through RDS Proxy, sized to the connection budget.
+
+    Attributes (as in the CDK construct): ``plan``, ``allocation``, ``function``, ``proxy``,
+    ``proxy_target_group``, ``proxy_target``, ``proxy_role``, ``security_group``,
+    ``proxy_security_group`` (None for a shared proxy; ``proxy_security_group_id`` always),
+    ``role``, ``log_group``, ``alarms`` (dict: ``SessionPinning``, ``Connections``,
+    ``Throttles``), ``environment``, ``db_user``.
+    """
+
+    TYPE = "deploy-paradigms:serverless_function:ServerlessFunction"
+
+    def __init__(self, name: str, args: ServerlessFunctionArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        # 1. Validate inputs.
+        database = args.database
+        if isinstance(args.memory_size, bool) or not isinstance(args.memory_size, int) or not (
+                MEMORY_RANGE_MB[0] <= args.memory_size <= MEMORY_RANGE_MB[1]):
+            raise BudgetError(f"memory_size={args.memory_size!r} must be a whole number of MB between "
+                              f"{MEMORY_RANGE_MB[0]} and {MEMORY_RANGE_MB[1]}")
+        if args.log_retention_days not in LOG_RETENTION_DAYS:
+            raise BudgetError(f"log_retention_days={args.log_retention_days!r} is not a CloudWatch Logs "
+                              f"retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS[:12]))}, ...")
+        if args.proxy is not None and args.proxy_max_connections_percent is not None:
+            raise BudgetError(
+                f"proxy_max_connections_percent={args.proxy_max_connections_percent} applies only to a "
+                f"proxy this component creates; set it on the proxy's default target group, or omit proxy")
+        if args.proxy is not None and not args.proxy_security_group_id:
+            raise BudgetError("proxy_security_group_id is required with proxy: pass the security group "
+                              "attached to the proxy so the function can be let in")
+        if args.proxy is None and not (database.instance_identifier or database.cluster_identifier):
+            raise BudgetError("the database has no instance_identifier or cluster_identifier for RDS Proxy "
+                              "to target; pass one to Database.from_existing, or pass proxy=")
+        check_extra_environment(args.environment)
+        network = database.network
+        subnet_ids = list(args.subnet_ids or network.private_subnet_ids or network.isolated_subnet_ids)
+        if not subnet_ids:
+            raise BudgetError("subnet_ids: the network has no private or isolated subnets for the function; "
+                              "pass subnet_ids=")
+        self.db_user: str = args.db_user or database.master_username
+        self.iam_auth = args.iam_auth
+
+        wanted = args.connections if args.connections is not None else 1
+        if isinstance(wanted, int) and wanted > database.ledger.remaining:
+            # Over the ledger: let it refuse, naming every consumer and its share.
+            database.allocate(name, wanted, paradigm="serverless", detail="requested")
+
+        # 2. Plan: every number below comes from the plan, never recomputed here.
+        self.plan: ServerlessPlan = plan_serverless(
+            database.limit,
+            database.ledger.remaining,
+            connections=args.connections,
+            reserved_concurrency=args.reserved_concurrency,
+            proxy_max_connections_percent=args.proxy_max_connections_percent,
+            idle_client_timeout_s=args.idle_client_timeout_s,
+            borrow_timeout_s=args.borrow_timeout_s,
+            function_timeout_s=args.timeout_s,
+            account_concurrency_limit=args.account_concurrency_limit,
+        )
+        plan = self.plan
+        # 3. Allocate on the ledger (fails naming every consumer when over budget).
+        self.allocation: Allocation = database.allocate(
+            name, plan.connections, paradigm="serverless", detail=plan.summary())
+
+        super().__init__(self.TYPE, name, {
+            "connectionPlan": {"reservedConcurrency": plan.reserved_concurrency,
+                     "connectionLimit": plan.connection_limit, "connections": plan.connections,
+                     "limitedBy": plan.limited_by, "urlParams": plan.url.query_string()},
+        }, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        port = database.port
+        self.database = database
+
+        # 4. The proxy (role that reads the secret, proxy, default target group, target).
+        self.proxy_role: aws.iam.Role | None = None
+        self.proxy_target_group: aws.rds.ProxyDefaultTargetGroup | None = None
+        self.proxy_target: aws.rds.ProxyTarget | None = None
+        self.proxy_security_group: aws.ec2.SecurityGroup | None = None
+        self.proxy_created = args.proxy is None
+        if args.proxy is None:
+            self.proxy_security_group = aws.ec2.SecurityGroup(
+                f"{name}-proxy-sg", vpc_id=network.vpc_id,
+                description=f"RDS Proxy for {name}: in from the function, out to the database",
+                revoke_rules_on_delete=True, tags={**tags, "Name": f"{name}-proxy-sg"}, opts=child)
+            self.proxy_security_group_id: pulumi.Input[str] = self.proxy_security_group.id
+            self.proxy_role = aws.iam.Role(
+                f"{name}-proxy-role",
+                assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                    "Action": "sts:AssumeRole", "Effect": "Allow",
+                    "Principal": {"Service": "rds.amazonaws.com"}}]}),
+                description=f"RDS Proxy of {name}: reads the database secret", tags=tags, opts=child)
+            proxy_policy = aws.iam.RolePolicy(
+                f"{name}-proxy-secret", role=self.proxy_role.id,
+                policy=pulumi.Output.from_input(database.secret_arn).apply(lambda arn: json.dumps({
+                    "Version": "2012-10-17", "Statement": [{
+                        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                        "Effect": "Allow", "Resource": arn}]})),
+                opts=child)
+            self.proxy: aws.rds.Proxy = aws.rds.Proxy(
+                f"{name}-proxy",
+                name=_proxy_name(name),
+                engine_family=database.engine_family,
+                role_arn=self.proxy_role.arn,
+                # Same placement as the database: the proxy needs no internet access.
+                vpc_subnet_ids=list(network.isolated_subnet_ids or network.private_subnet_ids),
+                vpc_security_group_ids=[self.proxy_security_group.id],
+                require_tls=plan.proxy.require_tls,
+                idle_client_timeout=plan.proxy.idle_client_timeout_s,
+                auths=[aws.rds.ProxyAuthArgs(auth_scheme="SECRETS", secret_arn=database.secret_arn,
+                                             iam_auth="REQUIRED" if args.iam_auth else "DISABLED")],
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_policy]))
+            self.proxy_target_group = aws.rds.ProxyDefaultTargetGroup(
+                f"{name}-proxy-targets", db_proxy_name=self.proxy.name,
+                connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
+                    connection_borrow_timeout=plan.proxy.borrow_timeout_s,
+                    max_connections_percent=plan.proxy.max_connections_percent,
+                    max_idle_connections_percent=plan.proxy.max_idle_connections_percent),
+                opts=child)
+            self.proxy_target = aws.rds.ProxyTarget(
+                f"{name}-proxy-target", db_proxy_name=self.proxy.name,
+                target_group_name=self.proxy_target_group.name,
+                db_cluster_identifier=database.cluster_identifier,
+                db_instance_identifier=None if database.cluster_identifier else database.instance_identifier,
+                opts=child)
+            # proxy -> database, on the database port only (both sides of the rule).
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-proxy-to-db", security_group_id=self.proxy_security_group.id,
+                referenced_security_group_id=database.security_group_id, ip_protocol="tcp",
+                from_port=port, to_port=port, description=f"RDS Proxy of {name} to the database",
+                opts=child)
+            database.allow_from(f"{name}-proxy", self.proxy_security_group.id)
+        else:
+            self.proxy = args.proxy
+            self.proxy_security_group_id = args.proxy_security_group_id  # type: ignore[assignment]
+
+        # 5. The log group, the execution role and the function.
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Action": "sts:AssumeRole", "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
+            description=f"Execution role of {name}: logs, VPC interfaces, database connect",
+            tags=tags, opts=child)
+        iam_auth = args.iam_auth
+        db_user = self.db_user
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-role-policy", role=self.role.id,
+            policy=pulumi.Output.all(self.log_group.arn, self.proxy.arn,
+                                     pulumi.Output.from_input(database.secret_arn)).apply(
+                lambda values: json.dumps(_execution_policy(values[0], values[1], values[2], db_user,
+                                                            iam_auth))),
+            opts=child)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=network.vpc_id,
+            description=f"Lambda {name}: out to the RDS Proxy on the database port only",
+            revoke_rules_on_delete=True, tags={**tags, "Name": f"{name}-sg"}, opts=child)
+
+        self.environment: dict[str, pulumi.Input[str]] = {
+            settings.HOST: self.proxy.endpoint,
+            settings.PORT: str(port),
+            settings.NAME: database.database_name,
+            settings.USER: self.db_user,
+            settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
+            settings.IAM_AUTH: "true" if iam_auth else "false",
+            settings.URL_PARAMS: plan.url.query_string(),
+        }
+        if not iam_auth:
+            self.environment[settings.SECRET_ARN] = database.secret_arn
+        self.environment.update(args.environment)
+
+        # 6. Security: function -> proxy on the database port (+ HTTPS for secrets-only).
+        self.security_group_rules: list[pulumi.CustomResource] = [
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-to-proxy", security_group_id=self.security_group.id,
+                referenced_security_group_id=self.proxy_security_group_id, ip_protocol="tcp",
+                from_port=port, to_port=port, description=f"Lambda {name} to its RDS Proxy", opts=child),
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-proxy-from-fn", security_group_id=self.proxy_security_group_id,
+                referenced_security_group_id=self.security_group.id, ip_protocol="tcp",
+                from_port=port, to_port=port, description=f"Lambda {name}", opts=child),
+        ]
+        if not iam_auth:
+            self.security_group_rules.append(aws.vpc.SecurityGroupEgressRule(
+                f"{name}-to-secretsmanager", security_group_id=self.security_group.id,
+                cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=443, to_port=443,
+                description="Secrets Manager API (secrets-only auth)", opts=child))
+
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            code=args.code,
+            handler=args.handler,
+            runtime=args.runtime,
+            architectures=[args.architecture],
+            memory_size=args.memory_size,
+            timeout=plan.function_timeout_s,
+            reserved_concurrent_executions=plan.reserved_concurrency,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=self.environment),
+            role=self.role.arn,
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text",
+                                                                log_group=self.log_group.name),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=subnet_ids,
+                                                         security_group_ids=[self.security_group.id]),
+            description=f"deploy-paradigms serverless: {plan.summary()}",
+            tags=tags,
+            # The role's policy (ENI permissions) must exist before Lambda creates the interfaces.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, self.log_group]))
+
+        # 7. Alarms (no actions: pass alarm_actions through a transform, or add your own).
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = (
+            self._create_alarms(name, tags) if args.alarms else {})
+
+        self.register_outputs({
+            "functionName": self.function.name,
+            "functionArn": self.function.arn,
+            "proxyEndpoint": self.proxy.endpoint,
+            "reservedConcurrency": plan.reserved_concurrency,
+        })
+
+    def _create_alarms(self, name: str, tags: Mapping[str, str]) -> dict[str, aws.cloudwatch.MetricAlarm]:
+        child = pulumi.ResourceOptions(parent=self)
+        proxy_dims = {"ProxyName": self.proxy.name}
+        threshold = connections_alarm_threshold(self.plan)
+        return {
+            # Pinning sustained for 15 minutes: clients hold database connections to
+            # themselves (Prisma's prepared statements, SET, temp tables, advisory locks).
+            "SessionPinning": aws.cloudwatch.MetricAlarm(
+                f"{name}-session-pinning",
+                alarm_description=(f"RDS Proxy of {name} keeps sessions pinned for 15 minutes: clients "
+                                   f"hold database connections (prepared statements, SET, temp tables)"),
+                namespace="AWS/RDS", metric_name="DatabaseConnectionsCurrentlySessionPinned",
+                dimensions=proxy_dims, statistic="Maximum", period=300, evaluation_periods=3,
+                threshold=0, comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
+                tags=dict(tags), opts=child),
+            "Connections": aws.cloudwatch.MetricAlarm(
+                f"{name}-connections",
+                alarm_description=(f"RDS Proxy of {name} holds >= {threshold} database connections "
+                                   f"({ALARM_CONNECTIONS_FRACTION:.0%} of the {self.plan.connections} "
+                                   f"allocated)"),
+                namespace="AWS/RDS", metric_name="DatabaseConnections",
+                dimensions=proxy_dims, statistic="Maximum", period=60, evaluation_periods=5,
+                datapoints_to_alarm=3, threshold=threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+                tags=dict(tags), opts=child),
+            "Throttles": aws.cloudwatch.MetricAlarm(
+                f"{name}-throttles",
+                alarm_description=(f"{name} is throttled: requests exceed the reserved concurrency "
+                                   f"{self.plan.reserved_concurrency} the database budget allows"),
+                namespace="AWS/Lambda", metric_name="Throttles",
+                dimensions={"FunctionName": self.function.name}, statistic="Sum", period=60,
+                evaluation_periods=1, threshold=0, comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching", tags=dict(tags), opts=child),
+        }
+
+
+_PROXY_NAME = re.compile(r"[^a-z0-9]+")
+
+
+def _proxy_name(component: str) -> str:
+    """An RDS Proxy name (1-60 letters, digits, single hyphens, starting with a letter), unique per stack."""
+    text = _PROXY_NAME.sub("-", f"{pulumi.get_stack()}-{component}".lower()).strip("-")
+    text = text if text[:1].isalpha() else f"p-{text}"
+    return text[:54].rstrip("-") + "-proxy"
+
+
+def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
+                      iam_auth: bool) -> dict[str, object]:
+    """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
+    statements: list[dict[str, object]] = [
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
+        # What AWSLambdaVPCAccessExecutionRole grants; EC2 has no resource-level
+        # permissions for the Describe* calls, and Lambda names the interfaces.
+        {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                                       "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+                                       "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+         "Resource": "*"},
+    ]
+    if iam_auth:
+        statements.append({"Effect": "Allow", "Action": "rds-db:connect",
+                           "Resource": _dbuser_arn(proxy_arn, db_user)})
+    else:
+        statements.append({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                           "Resource": secret_arn})
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -1,0 +1,536 @@
+"""Database connections for the Lambda functions and containers the constructs create.
+
+The serverless paradigm spends its connection budget as *reserved concurrency
+x connection_limit*, with ``connection_limit=1``: each execution environment
+may hold exactly one connection. So this module keeps one connection per
+environment in a module-level cache, opened lazily on first use (outside any
+handler body, so it survives across invocations of a warm environment) and
+reused until it dies. A cached connection found dead (RDS Proxy's idle client
+timeout closed it while the environment was frozen) is replaced once.
+
+Where the password comes from, in order (never from an environment variable):
+
+1. a provider installed with :func:`set_password_provider` (tests, custom vaults);
+2. an RDS IAM auth token when ``DATABASE_IAM_AUTH=true`` (``boto3`` RDS client);
+3. the ``password`` key of the Secrets Manager secret ``DATABASE_SECRET_ARN``.
+
+``boto3`` is imported lazily: it exists in the Lambda runtime but is not a
+dependency of this package (tests inject a fake module).
+
+PostgreSQL (pg8000, pure Python) is first-class. The MySQL family uses PyMySQL,
+imported lazily; it is not bundled by default.
+
+Connection URL parameters follow Prisma's names (``connection_limit``,
+``pool_timeout``, ``connect_timeout``, ``sslmode``; plus ``socket_timeout``,
+``sslrootcert`` and ``application_name``). ``sslmode``: ``disable`` (plain),
+``prefer``/``allow`` (TLS if the server offers it), ``require`` (TLS, no
+certificate check), ``verify-ca`` (chain checked against ``sslrootcert`` or the
+system trust store), ``verify-full`` (chain and host name).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import re
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
+
+from deploy_paradigms.budget.limits import parse_engine
+from deploy_paradigms.budget.plan import UrlParameters
+
+from .settings import DatabaseSettings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PasswordProvider = Callable[[DatabaseSettings], str]
+
+#: What a function gets when DATABASE_URL_PARAMS says nothing (Prisma's
+#: serverless guidance: connection_limit=1; pool_timeout 10 s; connect_timeout 5 s).
+DEFAULT_URL_PARAMS: dict[str, str] = UrlParameters(connection_limit=1).as_dict()
+DEFAULT_APPLICATION_NAME = "deploy-paradigms"
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+#: A connection idle for longer than this is pinged before a non-idempotent
+#: statement (a write is never retried, so it must not start on a dead socket).
+STALE_AFTER_S = 30.0
+
+# pg8000 raises InterfaceError with these messages when the socket is gone.
+_PG_DISCONNECT_MESSAGES = frozenset({"network error", "connection is closed", "communication error"})
+# SQLSTATEs after which the server has closed the session: admin_shutdown,
+# crash_shutdown, cannot_connect_now, and the connection_exception class.
+_PG_DISCONNECT_CODES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "08006"})
+# PyMySQL: server gone away, lost connection, connection closed by server.
+_MYSQL_DISCONNECT_CODES = frozenset({2006, 2013, 2055, 4031})
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached or refused the session; handlers answer 503."""
+
+    def __init__(self, host: str, port: int, cause: str) -> None:
+        self.host = host
+        self.port = port
+        self.cause = cause
+        super().__init__(f"database {host}:{port} is unavailable: {cause}")
+
+
+class CredentialsUnavailable(DatabaseUnavailable):
+    """The password (IAM token or secret) could not be obtained."""
+
+
+class MissingDriverError(RuntimeError):
+    """The database driver for the configured engine is not installed in the bundle."""
+
+
+# --------------------------------------------------------------------------- URL
+
+
+def is_postgres(settings: DatabaseSettings) -> bool:
+    """True for ``postgres``/``aurora-postgresql``, False for the MySQL family."""
+    return parse_engine(settings.engine).is_postgres
+
+
+def url_parameters(settings: DatabaseSettings) -> dict[str, str]:
+    """Prisma-style URL parameters: the defaults overlaid with ``DATABASE_URL_PARAMS``."""
+    params = dict(DEFAULT_URL_PARAMS)
+    params.update(settings.url_params)
+    return params
+
+
+def database_url(settings: DatabaseSettings, password: str) -> str:
+    """``postgresql://user:pass@host:port/db?connection_limit=1&pool_timeout=10&...``
+
+    User, password and database name are percent-encoded, so any character is
+    safe; the MySQL family gets ``mysql://``.
+    """
+    scheme = "postgresql" if is_postgres(settings) else "mysql"
+    host = settings.host
+    if ":" in host and not host.startswith("["):  # IPv6 literal
+        host = f"[{host}]"
+    credentials = f"{quote(settings.user, safe='')}:{quote(password, safe='')}"
+    query = urlencode(url_parameters(settings))
+    return f"{scheme}://{credentials}@{host}:{settings.port}/{quote(settings.name, safe='')}?{query}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (for logs)."""
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+# --------------------------------------------------------------------------- credentials
+
+_password_provider: PasswordProvider | None = None
+_aws_clients: dict[str, Any] = {}
+
+
+def set_password_provider(provider: PasswordProvider | None) -> None:
+    """Install (or with ``None`` remove) a function that returns the password for some settings."""
+    global _password_provider
+    _password_provider = provider
+
+
+def aws_client(service: str) -> Any:
+    """A cached boto3 client with short timeouts (a hung call must not eat the function timeout)."""
+    client = _aws_clients.get(service)
+    if client is None:
+        try:
+            boto3 = importlib.import_module("boto3")
+        except ImportError as exc:
+            raise MissingDriverError(
+                f"boto3 is needed to call {service} (it is built into the AWS Lambda Python runtime); "
+                f"install it, or call set_password_provider() outside AWS") from exc
+        kwargs: dict[str, Any] = {}
+        try:
+            config = importlib.import_module("botocore.config")
+            kwargs["config"] = config.Config(connect_timeout=2, read_timeout=5,
+                                             retries={"max_attempts": 2, "mode": "standard"})
+        except ImportError:
+            pass
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            kwargs["region_name"] = region
+        client = boto3.client(service, **kwargs)
+        _aws_clients[service] = client
+    return client
+
+
+def reset_aws_clients() -> None:
+    """Forget cached boto3 clients (tests swap the boto3 module)."""
+    _aws_clients.clear()
+
+
+def read_secret(secret_arn: str) -> str:
+    """The ``SecretString`` of a Secrets Manager secret."""
+    response = aws_client("secretsmanager").get_secret_value(SecretId=secret_arn)
+    value = response.get("SecretString")
+    if not isinstance(value, str):
+        raise ValueError(f"secret {secret_arn} has no SecretString (binary secrets are not supported)")
+    return value
+
+
+def resolve_password(settings: DatabaseSettings) -> str:
+    """The password for ``settings`` from the provider, an IAM token or the secret (in that order)."""
+    if _password_provider is not None:
+        return _password_provider(settings)
+    try:
+        if settings.iam_auth:
+            # Tokens are valid for 15 minutes; they are only needed to open a
+            # connection, so one is generated per (re)connect.
+            rds = aws_client("rds")
+            kwargs: dict[str, Any] = {"DBHostname": settings.host, "Port": settings.port,
+                                      "DBUsername": settings.user}
+            region = os.environ.get("AWS_REGION")
+            if region:
+                kwargs["Region"] = region
+            return str(rds.generate_db_auth_token(**kwargs))
+        if settings.secret_arn:
+            # Read on every (re)connect rather than once, so a rotated password
+            # is picked up by the next connection without a redeploy.
+            secret = json.loads(read_secret(settings.secret_arn))
+            if not isinstance(secret, dict) or not isinstance(secret.get("password"), str):
+                raise ValueError(f"secret {settings.secret_arn} is not JSON with a 'password' string")
+            return str(secret["password"])
+    except MissingDriverError:
+        raise
+    except Exception as exc:
+        source = "an RDS IAM auth token" if settings.iam_auth else f"secret {settings.secret_arn}"
+        raise CredentialsUnavailable(settings.host, settings.port,
+                                     f"could not obtain {source}: {exc}") from exc
+    raise RuntimeError(
+        "no database credentials configured: set DATABASE_IAM_AUTH=true or DATABASE_SECRET_ARN "
+        "(the constructs set one of them), or call set_password_provider() when testing")
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+def tls_context(sslmode: str, *, cafile: str | None = None) -> ssl.SSLContext | None:
+    """The TLS context for ``sslmode``; ``None`` means a plaintext connection.
+
+    ``prefer``/``allow`` return an unverified context like ``require``; the
+    driver layer decides whether to fall back to plaintext.
+    """
+    if sslmode not in SSL_MODES:
+        raise ValueError(f"sslmode={sslmode!r} is not one of {', '.join(SSL_MODES)}")
+    if sslmode == "disable":
+        return None
+    if sslmode in ("verify-ca", "verify-full"):
+        try:
+            context = ssl.create_default_context(cafile=cafile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"sslrootcert={cafile!r} could not be loaded: {exc}") from exc
+        context.check_hostname = sslmode == "verify-full"
+        context.verify_mode = ssl.CERT_REQUIRED
+        return context
+    context = ssl.create_default_context()
+    context.check_hostname = False  # require: encrypt, but (like libpq) do not verify
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+# --------------------------------------------------------------------------- connection
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of one statement, with column names (``row_count``: rows returned or affected, -1 unknown)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    row_count: int
+
+    def records(self) -> list[dict[str, Any]]:
+        """Rows as ``{column: value}`` dicts."""
+        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
+
+    def one(self) -> dict[str, Any]:
+        """The single row as a dict (raises LookupError when there is not exactly one)."""
+        if len(self.rows) != 1:
+            raise LookupError(f"expected one row, got {len(self.rows)}")
+        return self.records()[0]
+
+
+# MySQL placeholders: literals, identifiers and comments are kept (with '%'
+# doubled for PyMySQL's %-formatting); ':name' becomes '%(name)s'.
+_MYSQL_TOKENS = re.compile(
+    r"""('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`[^`]*`|--[^\n]*|\#[^\n]*|/\*.*?\*/)"""
+    r"""|(?<![:\w]):([A-Za-z_]\w*)|(%)""",
+    re.DOTALL,
+)
+
+
+def _mysql_sql(sql: str) -> str:
+    def sub(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return match.group(1).replace("%", "%%")
+        if match.group(2) is not None:
+            return f"%({match.group(2)})s"
+        return "%%"
+
+    return _MYSQL_TOKENS.sub(sub, sql)
+
+
+class DatabaseConnection:
+    """One driver connection with a uniform ``query(sql, params)`` using ``:name`` placeholders.
+
+    Values are always sent as bound parameters (pg8000's extended protocol,
+    PyMySQL's escaping), never formatted into the SQL by this class.
+    """
+
+    def __init__(self, raw: Any, settings: DatabaseSettings, *, postgres: bool) -> None:
+        self.raw = raw
+        self.settings = settings
+        self.postgres = postgres
+        self.opened_at = time.monotonic()
+        self.last_used = self.opened_at
+        self.closed = False
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process (PostgreSQL) or thread (MySQL) serving this connection."""
+        if self.postgres:
+            # pg8000 keeps the server's BackendKeyData (process id, secret key)
+            # from the handshake; reading it saves a pg_backend_pid() round trip.
+            key_data = getattr(self.raw, "_backend_key_data", None)
+            if isinstance(key_data, bytes | bytearray) and len(key_data) >= 4:
+                return int(struct.unpack("!i", bytes(key_data[:4]))[0])
+            return None
+        return int(self.raw.thread_id())
+
+    @property
+    def idle_s(self) -> float:
+        return time.monotonic() - self.last_used
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        """Run one statement and return its rows (driver errors propagate unchanged)."""
+        if self.closed:
+            raise DatabaseUnavailable(self.settings.host, self.settings.port, "the connection is closed")
+        self.last_used = time.monotonic()
+        try:
+            if self.postgres:
+                rows = self.raw.run(sql, **params) if params else self.raw.run(sql)
+                columns = tuple(c["name"] for c in (self.raw.columns or ()))
+                count = self.raw.row_count
+                return QueryResult(columns, tuple(tuple(r) for r in rows or ()),
+                                   -1 if count is None else int(count))
+            cursor = self.raw.cursor()
+            try:
+                if params:
+                    cursor.execute(_mysql_sql(sql), dict(params))
+                else:
+                    cursor.execute(sql)
+                columns = tuple(d[0] for d in (cursor.description or ()))
+                fetched = cursor.fetchall() if cursor.description else ()
+                return QueryResult(columns, tuple(tuple(r) for r in fetched), int(cursor.rowcount))
+            finally:
+                cursor.close()
+        finally:
+            self.last_used = time.monotonic()
+
+    def ping(self) -> bool:
+        """True if a trivial round trip succeeds; a dead connection is closed."""
+        try:
+            self.query("SELECT 1")
+            return True
+        except Exception as exc:
+            if is_disconnect(exc) or isinstance(exc, DatabaseUnavailable):
+                self.close()
+                return False
+            raise
+
+    def close(self) -> None:
+        """Close quietly (the socket may already be gone)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.raw.close()
+        except Exception:  # closing a dead socket must not raise
+            logger.debug("closing a database connection failed", exc_info=True)
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a pg8000 server error (``"23505"``, ...), else None."""
+    if exc.args and isinstance(exc.args[0], dict):
+        code = exc.args[0].get("C")
+        return str(code) if code is not None else None
+    return None
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True when ``exc`` means the connection is unusable (as opposed to a bad statement)."""
+    if isinstance(exc, OSError):  # socket errors, including timeouts and resets
+        return True
+    module, name = type(exc).__module__, type(exc).__name__
+    if module.startswith("pg8000"):
+        if name == "InterfaceError":
+            return (str(exc.args[0]) if exc.args else "") in _PG_DISCONNECT_MESSAGES
+        return sqlstate(exc) in _PG_DISCONNECT_CODES
+    if module.startswith("pymysql"):
+        code = exc.args[0] if exc.args else None
+        return name == "InterfaceError" or code in _MYSQL_DISCONNECT_CODES
+    return False
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line cause for logs and 503 bodies, with a hint for budget problems."""
+    if exc.args and isinstance(exc.args[0], dict):  # pg8000 server error fields
+        fields = exc.args[0]
+        code = fields.get("C", "")
+        text = f"{fields.get('M', 'server error')} (SQLSTATE {code})"
+        if code == "53300":
+            text += ("; the database is out of connections: check the connection budget "
+                     "(deploy-paradigms budget) and what else connects to this database")
+        return text
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc.__cause__
+    if cause is not None:
+        text += f" ({type(cause).__name__}: {cause})"
+    return text
+
+
+def _import_driver(module: str, engine: str, package: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDriverError(
+            f"the {engine!r} engine needs the {package} driver, which is not installed; add "
+            f"{package} to the function's bundle (pip install {package})") from exc
+
+
+def _seconds(params: Mapping[str, str], key: str) -> float | None:
+    """A timeout URL parameter in seconds; missing or 0 means none."""
+    raw = params.get(key)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(str(raw))
+    except ValueError:
+        raise ValueError(f"{key}={raw!r} in DATABASE_URL_PARAMS must be a number of seconds") from None
+    return value if value > 0 else None
+
+
+def connect(settings: DatabaseSettings, password: str | None = None) -> DatabaseConnection:
+    """Open a new connection (not cached). Raises :class:`DatabaseUnavailable` on failure.
+
+    ``password`` defaults to :func:`resolve_password`; containers pass the
+    password ECS injected.
+    """
+    params = url_parameters(settings)
+    sslmode = params.get("sslmode", "require")
+    context = tls_context(sslmode, cafile=params.get("sslrootcert") or None)
+    connect_timeout = _seconds(params, "connect_timeout")
+    socket_timeout = _seconds(params, "socket_timeout")
+    application_name = params.get("application_name") or DEFAULT_APPLICATION_NAME
+    postgres = is_postgres(settings)
+    secret = resolve_password(settings) if password is None else password
+    if postgres:
+        native = _import_driver("pg8000.native", settings.engine, "pg8000")
+        # pg8000: False = plaintext, None = try TLS then plaintext, a context = TLS required.
+        ssl_argument: ssl.SSLContext | bool | None = (
+            False if context is None else None if sslmode in ("allow", "prefer") else context)
+        try:
+            raw = native.Connection(
+                settings.user, host=settings.host, port=settings.port, database=settings.name,
+                password=secret, ssl_context=ssl_argument, timeout=connect_timeout,
+                application_name=application_name)
+        except Exception as exc:
+            raise DatabaseUnavailable(settings.host, settings.port, describe_error(exc)) from exc
+        # pg8000 applies `timeout` to every later read too; connect_timeout is
+        # for connecting only, so switch to socket_timeout (default: none, as
+        # in Prisma) or a slow query would be cut off as a "network error".
+        sock = getattr(raw, "_usock", None)
+        if sock is not None:
+            sock.settimeout(socket_timeout)
+    else:
+        pymysql = _import_driver("pymysql", settings.engine, "PyMySQL")
+        try:
+            raw = pymysql.connect(
+                host=settings.host, port=settings.port, user=settings.user, password=secret,
+                database=settings.name, connect_timeout=connect_timeout or 10,
+                read_timeout=socket_timeout, write_timeout=socket_timeout, ssl=context,
+                autocommit=True, program_name=application_name)
+        except Exception as exc:
+            raise DatabaseUnavailable(settings.host, settings.port, describe_error(exc)) from exc
+    return DatabaseConnection(raw, settings, postgres=postgres)
+
+
+# --------------------------------------------------------------------------- per-environment cache
+
+_lock = threading.RLock()
+_cached: DatabaseConnection | None = None
+
+
+def get_connection(settings: DatabaseSettings | None = None) -> DatabaseConnection:
+    """This environment's connection, opened on first use and reused afterwards.
+
+    ``settings`` defaults to :meth:`DatabaseSettings.from_env`; if they change
+    (tests), the old connection is closed and a new one opened.
+    """
+    global _cached
+    wanted = DatabaseSettings.from_env() if settings is None else settings
+    with _lock:
+        if _cached is not None and (_cached.closed or _cached.settings != wanted):
+            _cached.close()
+            _cached = None
+        if _cached is None:
+            _cached = connect(wanted)
+            logger.info("opened database connection to %s:%s (backend %s)",
+                        wanted.host, wanted.port, _cached.backend_pid)
+        return _cached
+
+
+def close_connection() -> None:
+    """Close and forget the cached connection (the next use opens a new one)."""
+    global _cached
+    with _lock:
+        if _cached is not None:
+            _cached.close()
+            _cached = None
+
+
+def with_connection(fn: Callable[[DatabaseConnection], T], *, settings: DatabaseSettings | None = None,
+                    idempotent: bool = True) -> T:
+    """Run ``fn`` with the cached connection, replacing a dead connection once.
+
+    Idempotent work (reads) is retried once on a fresh connection when the
+    cached one turns out to be dead. Non-idempotent work (writes) is never
+    retried, because a connection that drops mid-statement leaves unknown
+    whether it committed; instead a connection idle for more than
+    :data:`STALE_AFTER_S` is pinged first. Raises :class:`DatabaseUnavailable`.
+    """
+    with _lock:
+        conn = get_connection(settings)
+        if not idempotent and conn.idle_s > STALE_AFTER_S and not conn.ping():
+            close_connection()
+            conn = get_connection(settings)
+        try:
+            return fn(conn)
+        except Exception as exc:
+            if not is_disconnect(exc):
+                raise
+            close_connection()
+            if not idempotent:
+                raise DatabaseUnavailable(
+                    conn.settings.host, conn.settings.port,
+                    f"the connection dropped during a write, which may or may not have been applied: "
+                    f"{describe_error(exc)}") from exc
+            logger.warning("database connection was dead (%s); reconnecting once", describe_error(exc))
+        conn = get_connection(settings)
+        try:
+            return fn(conn)
+        except Exception as exc:
+            if not is_disconnect(exc):
+                raise
+            close_connection()
+            raise DatabaseUnavailable(conn.settings.host, conn.settings.port,
+                                      describe_error(exc)) from exc

@@ -1,0 +1,489 @@
+"""The data endpoint: named queries over HTTP for code that cannot hold a connection.
+
+Handler string: ``deploy_paradigms.runtime.data_endpoint.handler`` (Lambda
+function URL, payload format 2.0; API Gateway HTTP APIs send the same shape).
+
+Routes::
+
+    GET  /data/<query>?param=value...   read queries (HEAD too); cacheable
+    POST /data/<query>   {"param": value, ...}   write queries; never cached
+
+Only queries in the catalog (``catalog.json`` next to this module, see
+:mod:`deploy_paradigms.catalog`) run. Values are coerced to the declared types
+and bound as parameters, never interpolated into SQL. Successful reads carry
+the query's ``Cache-Control`` (e.g. ``public, max-age=60,
+stale-while-revalidate=300``) so CloudFront answers repeats without touching
+the database. Responses::
+
+    200 {"query": "recent_posts", "columns": [...], "rows": [{...}], "row_count": n}
+    4xx/5xx {"error": {"code": "...", "message": "..."}}
+
+400 bad, missing, extra or duplicated parameter (or a value the database
+rejects); 401 bad or missing signature; 404 unknown query; 405 wrong method
+(with ``Allow``); 409 constraint violation; 413 response larger than
+``DATA_ENDPOINT_MAX_RESPONSE_BYTES`` (default 1 MB); 503 database
+unavailable. Rows are JSON: timestamps and dates as ISO 8601, numerics as
+strings (exact), bytes as base64, intervals as seconds.
+
+Schema bootstrap: with ``DATA_ENDPOINT_BOOTSTRAP_SCHEMA=true`` the endpoint runs
+the catalog's ``schema`` statements (``CREATE ... IF NOT EXISTS``) once per
+execution environment before its first query. The Edge example uses this for
+its ``posts`` table; real applications should run migrations instead.
+
+Request signing (optional) for callers outside AWS, e.g. Cloudflare Workers or
+Vercel functions: set ``DATA_ENDPOINT_HMAC_SECRET_ARN`` to a Secrets Manager
+secret holding the key (the SecretString itself, or JSON ``{"key": "..."}``);
+the key is fetched once per execution environment. Every request must then
+carry::
+
+    x-dp-timestamp: <unix seconds, within 300 s of the endpoint's clock>
+    x-dp-signature: hex(HMAC-SHA256(key, canonical))
+
+    canonical = METHOD "\\n" PATH "\\n" SORTED_QUERY "\\n" BODY "\\n" TIMESTAMP
+
+METHOD is upper case; PATH the request path as sent (``/data/recent_posts``);
+SORTED_QUERY the query parameters decoded, sorted by name then value and
+re-encoded as ``k=v&k=v`` with RFC 3986 percent-encoding (space = ``%20``);
+BODY the exact body bytes (empty for GET). Use :func:`sign_request`, or port
+its 15 lines. A signature covers one request for 300 s (a captured request can
+be replayed within that window, so keep HTTPS). When CloudFront sits in front,
+cached reads are answered without reaching the endpoint: signing protects the
+origin (cache misses and all writes), and reads are public by design.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import decimal
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import math
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from deploy_paradigms.catalog import NamedQuery, ParameterError, QueryCatalog
+
+from .connection import (
+    DatabaseConnection,
+    DatabaseUnavailable,
+    QueryResult,
+    read_secret,
+    sqlstate,
+    with_connection,
+)
+from .settings import DatabaseSettings
+
+logger = logging.getLogger(__name__)
+
+#: The catalog baked into the asset by deploy_paradigms.packaging.
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+ENV_CATALOG_PATH = "DATA_ENDPOINT_CATALOG_PATH"
+ENV_HMAC_SECRET_ARN = "DATA_ENDPOINT_HMAC_SECRET_ARN"
+ENV_MAX_RESPONSE_BYTES = "DATA_ENDPOINT_MAX_RESPONSE_BYTES"
+ENV_BOOTSTRAP_SCHEMA = "DATA_ENDPOINT_BOOTSTRAP_SCHEMA"
+#: Well under the 6 MB synchronous Lambda response quota, and a page size a
+#: CDN caches happily; larger results should be paged with a LIMIT parameter.
+DEFAULT_MAX_RESPONSE_BYTES = 1_000_000
+# Lambda quotas (Lambda developer guide): 6 MB synchronous response payload.
+LAMBDA_RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024
+PATH_PREFIX = "/data/"
+SIGNATURE_HEADER = "x-dp-signature"
+TIMESTAMP_HEADER = "x-dp-timestamp"
+CONTENT_SHA256_HEADER = "x-amz-content-sha256"
+MAX_CLOCK_SKEW_S = 300
+
+_QUERY_SEGMENT = re.compile(r"^/data/([^/]+)/?$")
+_JSON_TYPE = "application/json; charset=utf-8"
+
+
+# --------------------------------------------------------------------------- signing
+
+
+def sorted_query(query: str | Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
+    """The canonical query string: decoded pairs sorted by (name, value), RFC 3986-encoded."""
+    if isinstance(query, str):
+        pairs = parse_qsl(query, keep_blank_values=True)
+    elif isinstance(query, Mapping):
+        pairs = [(str(k), str(v)) for k, v in query.items()]
+    else:
+        pairs = [(str(k), str(v)) for k, v in query]
+    return urlencode(sorted(pairs), quote_via=quote, safe="-_.~")
+
+
+def canonical_request(method: str, path: str, query: str | Mapping[str, str] | Iterable[tuple[str, str]],
+                      body: bytes | str, timestamp: int | str) -> bytes:
+    """``METHOD\\nPATH\\nSORTED_QUERY\\nBODY\\nTIMESTAMP`` as bytes (see the module docstring)."""
+    body_bytes = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    head = f"{method.upper()}\n{path}\n{sorted_query(query)}\n".encode()
+    return head + body_bytes + f"\n{timestamp}".encode()
+
+
+def signature(key: bytes | str, canonical: bytes) -> str:
+    """Hex HMAC-SHA256 of ``canonical``."""
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    return hmac.new(key_bytes, canonical, hashlib.sha256).hexdigest()
+
+
+def sign_request(key: bytes | str, method: str, path: str, *,
+                 query: str | Mapping[str, str] | Iterable[tuple[str, str]] = "",
+                 body: bytes | str = b"", timestamp: int | None = None) -> dict[str, str]:
+    """Headers a caller adds to sign a request to the data endpoint.
+
+    ``sign_request(key, "GET", "/data/recent_posts", query={"limit": "5"})``.
+    For requests with a body the result also holds ``x-amz-content-sha256``,
+    which CloudFront origin access control needs to forward a POST to a
+    function URL.
+    """
+    ts = int(time.time()) if timestamp is None else int(timestamp)
+    headers = {
+        TIMESTAMP_HEADER: str(ts),
+        SIGNATURE_HEADER: signature(key, canonical_request(method, path, query, body, ts)),
+    }
+    body_bytes = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    if body_bytes or method.upper() not in ("GET", "HEAD"):
+        headers[CONTENT_SHA256_HEADER] = hashlib.sha256(body_bytes).hexdigest()
+    return headers
+
+
+class SecretKey:
+    """A signing key read from Secrets Manager on first use, then kept for the environment's life."""
+
+    def __init__(self, secret_arn: str) -> None:
+        self.secret_arn = secret_arn
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bytes:
+        with self._lock:
+            if self._key is None:
+                raw = read_secret(self.secret_arn)
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    data = None
+                if isinstance(data, dict) and isinstance(data.get("key"), str):
+                    raw = data["key"]
+                if not raw:
+                    raise ValueError(f"secret {self.secret_arn} holds an empty signing key")
+                self._key = raw.encode("utf-8")
+            return self._key
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class HttpError(Exception):
+    """An error response: status, machine-readable code, message for the caller."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def _response(status: int, body: bytes, *, cache_control: str = "no-store",
+              headers: Mapping[str, str] | None = None, head: bool = False) -> dict[str, Any]:
+    out_headers = {"content-type": _JSON_TYPE, "cache-control": cache_control}
+    out_headers.update(headers or {})
+    return {
+        "statusCode": status,
+        "headers": out_headers,
+        "body": "" if head else body.decode("utf-8"),
+        "isBase64Encoded": False,
+    }
+
+
+def error_response(error: HttpError) -> dict[str, Any]:
+    body = json.dumps({"error": {"code": error.code, "message": error.message}}, sort_keys=True)
+    return _response(error.status, body.encode("utf-8"), headers=error.headers)
+
+
+def jsonable(value: Any) -> Any:
+    """A database value as JSON: exact numerics as strings, times as ISO 8601, bytes as base64."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)  # JSON has no NaN/Infinity
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # a float would round numeric(…) values
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, uuid.UUID | ipaddress.IPv4Address | ipaddress.IPv6Address
+                  | ipaddress.IPv4Network | ipaddress.IPv6Network | ipaddress.IPv4Interface
+                  | ipaddress.IPv6Interface):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return str(value)  # ranges, enums and other driver types
+
+
+# --------------------------------------------------------------------------- endpoint
+
+
+class DataEndpoint:
+    """Serves one catalog. ``DataEndpoint(catalog)(event)`` -> function URL response."""
+
+    def __init__(
+        self,
+        catalog: QueryCatalog,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        signing_key: bytes | str | Callable[[], bytes] | None = None,
+        bootstrap_schema: bool = False,
+        settings: DatabaseSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not 1 <= max_response_bytes <= LAMBDA_RESPONSE_LIMIT_BYTES:
+            raise ValueError(f"max_response_bytes={max_response_bytes} must be between 1 and "
+                             f"{LAMBDA_RESPONSE_LIMIT_BYTES} (the Lambda response limit)")
+        self.catalog = catalog
+        self.max_response_bytes = max_response_bytes
+        if isinstance(signing_key, str | bytes):
+            fixed = signing_key.encode("utf-8") if isinstance(signing_key, str) else signing_key
+            self._signing_key: Callable[[], bytes] | None = lambda: fixed
+        else:
+            self._signing_key = signing_key
+        self.bootstrap_schema = bootstrap_schema and bool(catalog.schema)
+        self._bootstrapped = False
+        self.settings = settings
+        self.clock = clock
+
+    @property
+    def signing_enabled(self) -> bool:
+        return self._signing_key is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 catalog_path: str | Path | None = None) -> DataEndpoint:
+        """Configure from the environment the constructs set (see the module docstring)."""
+        env = os.environ if environ is None else environ
+        catalog = load_catalog(catalog_path or env.get(ENV_CATALOG_PATH) or None)
+        secret_arn = env.get(ENV_HMAC_SECRET_ARN)
+        raw_max = env.get(ENV_MAX_RESPONSE_BYTES)
+        try:
+            max_bytes = int(raw_max) if raw_max else DEFAULT_MAX_RESPONSE_BYTES
+        except ValueError:
+            raise ValueError(
+                f"{ENV_MAX_RESPONSE_BYTES}={raw_max!r} must be a whole number of bytes") from None
+        return cls(catalog, max_response_bytes=max_bytes,
+                   signing_key=SecretKey(secret_arn) if secret_arn else None,
+                   bootstrap_schema=env.get(ENV_BOOTSTRAP_SCHEMA, "").lower() == "true")
+
+    def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        return self.handle(event)
+
+    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Answer one function URL event (never raises for a bad request)."""
+        try:
+            return self._handle(event)
+        except HttpError as exc:
+            if exc.status >= 500:
+                logger.error("%s %s: %s", exc.status, exc.code, exc.message)
+            return error_response(exc)
+
+    # ------------------------------------------------------------------ steps
+
+    def _handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        http = (event.get("requestContext") or {}).get("http") or {}
+        method = str(http.get("method") or event.get("httpMethod") or "GET").upper()
+        path = str(event.get("rawPath") or http.get("path") or "/")
+        raw_query = str(event.get("rawQueryString") or "")
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        body = self._body(event)
+
+        if self._signing_key is not None:
+            self._verify_signature(method, path, raw_query, body, headers)
+
+        match = _QUERY_SEGMENT.match(path)
+        if match is None:
+            raise HttpError(404, "not_found", f"no route for {path!r}; use {PATH_PREFIX}<query>")
+        query = self.catalog.get(match.group(1))
+        if query is None:
+            raise HttpError(404, "unknown_query", f"there is no query named {match.group(1)!r}")
+        allowed = ("GET", "HEAD") if query.mode == "read" else ("POST",)
+        if method not in allowed:
+            raise HttpError(405, "method_not_allowed",
+                            f"query {query.name!r} is a {query.mode}; use {query.method}",
+                            headers={"allow": ", ".join(allowed)})
+
+        if query.mode == "read":
+            raw_params = self._read_params(raw_query)
+        else:
+            raw_params = self._write_params(raw_query, body)
+        try:
+            params = query.bind(raw_params)
+        except ParameterError as exc:
+            raise HttpError(400, exc.code, str(exc)) from None
+
+        result = self._execute(query, params)
+        payload = {
+            "query": query.name,
+            "columns": list(result.columns),
+            "rows": [{c: jsonable(v) for c, v in zip(result.columns, row, strict=False)}
+                     for row in result.rows],
+            "row_count": len(result.rows) if result.columns else max(result.row_count, 0),
+        }
+        encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if len(encoded) > self.max_response_bytes:
+            raise HttpError(
+                413, "response_too_large",
+                f"query {query.name!r} produced {len(encoded)} bytes, more than the "
+                f"{self.max_response_bytes}-byte limit; ask for fewer rows (add or lower a LIMIT "
+                f"parameter and page through results) or raise {ENV_MAX_RESPONSE_BYTES} "
+                f"(at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
+        return _response(200, encoded, cache_control=query.cache_control(), head=method == "HEAD")
+
+    @staticmethod
+    def _body(event: Mapping[str, Any]) -> bytes:
+        body = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            try:
+                return base64.b64decode(body, validate=True)
+            except ValueError:
+                raise HttpError(400, "invalid_body", "the body is not valid base64") from None
+        return str(body).encode("utf-8")
+
+    def _verify_signature(self, method: str, path: str, raw_query: str, body: bytes,
+                          headers: Mapping[str, str]) -> None:
+        sent, timestamp = headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER)
+        if not sent or not timestamp:
+            raise HttpError(401, "missing_signature",
+                            f"this endpoint requires signed requests: send {TIMESTAMP_HEADER} and "
+                            f"{SIGNATURE_HEADER} (see deploy_paradigms.runtime.data_endpoint.sign_request)")
+        if not timestamp.isdigit() or abs(self.clock() - int(timestamp)) > MAX_CLOCK_SKEW_S:
+            raise HttpError(401, "stale_signature",
+                            f"{TIMESTAMP_HEADER} must be the current unix time in seconds (within "
+                            f"{MAX_CLOCK_SKEW_S} s); check the caller's clock")
+        assert self._signing_key is not None
+        try:
+            key = self._signing_key()
+        except Exception as exc:
+            logger.error("could not read the signing key: %s", exc)
+            raise HttpError(503, "signing_key_unavailable",
+                            "the endpoint could not read its signing key; retry later") from None
+        expected = signature(key, canonical_request(method, path, raw_query, body, timestamp))
+        # Constant-time comparison: timing must not reveal how much of a guess was right.
+        if not hmac.compare_digest(expected.encode("ascii"), sent.strip().lower().encode("utf-8")):
+            raise HttpError(401, "bad_signature", f"{SIGNATURE_HEADER} does not match the request")
+
+    @staticmethod
+    def _read_params(raw_query: str) -> dict[str, object]:
+        params: dict[str, object] = {}
+        for key, value in parse_qsl(raw_query, keep_blank_values=True):
+            if key in params:
+                raise HttpError(400, "duplicate_parameter", f"parameter {key!r} is given more than once")
+            params[key] = value
+        return params
+
+    @staticmethod
+    def _write_params(raw_query: str, body: bytes) -> dict[str, object]:
+        if raw_query:
+            raise HttpError(400, "unexpected_parameter",
+                            "write queries take their parameters from the JSON body, not the query string")
+        if not body.strip():
+            return {}
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise HttpError(400, "invalid_body", "the body must be a JSON object of parameters") from None
+        if not isinstance(data, dict):
+            raise HttpError(400, "invalid_body", "the body must be a JSON object of parameters")
+        return {str(k): v for k, v in data.items()}
+
+    def _execute(self, query: NamedQuery, params: Mapping[str, Any]) -> QueryResult:
+        def run(conn: DatabaseConnection) -> QueryResult:
+            if self.bootstrap_schema and not self._bootstrapped:
+                self._bootstrap(conn)
+            return conn.query(query.sql, params)
+
+        try:
+            return with_connection(run, settings=self.settings, idempotent=query.mode == "read")
+        except DatabaseUnavailable as exc:
+            raise HttpError(503, "database_unavailable", str(exc), headers={"retry-after": "1"}) from None
+        except HttpError:
+            raise
+        except Exception as exc:
+            raise self._database_error(query, exc) from None
+
+    def _bootstrap(self, conn: DatabaseConnection) -> None:
+        for attempt in range(2):
+            try:
+                for statement in self.catalog.schema:
+                    conn.query(statement)
+                break
+            except Exception as exc:
+                # Two environments bootstrapping at once can collide on the
+                # catalog (unique_violation / duplicate_table); the second try
+                # sees the finished objects through IF NOT EXISTS.
+                if attempt or sqlstate(exc) not in ("23505", "42P07"):
+                    raise
+        self._bootstrapped = True
+
+    @staticmethod
+    def _database_error(query: NamedQuery, exc: Exception) -> HttpError:
+        code = sqlstate(exc) or ""
+        kind = type(exc).__name__
+        if code.startswith("23") or kind == "IntegrityError":
+            return HttpError(409, "conflict", f"query {query.name!r} conflicts with existing data "
+                                              f"(a constraint rejected it)")
+        if code.startswith("22") or kind == "DataError":
+            return HttpError(400, "invalid_value", f"the database rejected a value for query {query.name!r}")
+        if code == "57014":
+            return HttpError(504, "query_timeout", f"query {query.name!r} ran past its statement timeout")
+        # Anything else is a server-side problem: log it, do not echo SQL details.
+        logger.error("query %s failed: %r", query.name, exc)
+        return HttpError(500, "query_failed", f"query {query.name!r} failed; see the endpoint's logs")
+
+
+def load_catalog(path: str | Path | None = None) -> QueryCatalog:
+    """Read ``catalog.json`` (default: next to this module)."""
+    where = Path(path) if path is not None else CATALOG_PATH
+    try:
+        text = where.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{where} not found: build the function's asset with "
+            f"deploy_paradigms.packaging.lambda_bundle('data_endpoint', catalog_json=...) "
+            f"or set {ENV_CATALOG_PATH}") from None
+    return QueryCatalog.from_json(text)
+
+
+_endpoint: DataEndpoint | None = None
+_endpoint_lock = threading.Lock()
+
+
+def reset() -> None:
+    """Forget the configured endpoint (the next invocation re-reads the environment)."""
+    global _endpoint
+    with _endpoint_lock:
+        _endpoint = None
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point: configured from the environment on the first invocation."""
+    global _endpoint
+    with _endpoint_lock:
+        if _endpoint is None:
+            _endpoint = DataEndpoint.from_env()
+        endpoint = _endpoint
+    return endpoint.handle(event)

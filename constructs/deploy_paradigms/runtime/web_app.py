@@ -1,0 +1,323 @@
+"""The PaaS example's container: a small threaded HTTP server with a bounded connection pool.
+
+Run with ``python -m deploy_paradigms.runtime.web_app`` (the Dockerfile's CMD).
+
+The containers paradigm spends its budget as *pool size x tasks at the peak
+of a rolling deploy*. The planner puts the pool size into
+``DATABASE_URL_PARAMS`` as ``connection_limit``; this server never opens more
+connections than that, however many requests arrive: a request waits up to
+``pool_timeout`` seconds for a free connection and then gets 503 (Prisma's
+P2024 behaviour), instead of pushing the database past ``max_connections``.
+
+At start it builds ``DATABASE_URL`` (exported for ORMs running in the same
+process) from ``DATABASE_HOST/PORT/NAME/USER``, ``DATABASE_URL_PARAMS`` and
+``DATABASE_PASSWORD``, which ECS injects from Secrets Manager when the task
+starts (it never appears in the task definition).
+
+Routes: ``GET /`` runs a query through the pool and returns JSON;
+``GET /healthz`` touches no database (the ALB health check must stay fast and
+must not take connections) and answers 503 once the server is draining.
+
+SIGTERM (ECS stopping the task) and SIGINT: stop accepting connections, let
+in-flight requests finish, close the pool, exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from .connection import (
+    DatabaseConnection,
+    DatabaseUnavailable,
+    connect,
+    database_url,
+    describe_error,
+    is_disconnect,
+    is_postgres,
+    redact_url,
+    url_parameters,
+)
+from .settings import PASSWORD_FROM_ECS_SECRET, DatabaseSettings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DEFAULT_PORT = 8080
+ENV_PORT = "PORT"
+
+_POSTGRES_SQL = ("SELECT current_database() AS database, current_user AS \"user\", now() AS now, "
+                 "pg_backend_pid() AS backend_pid")
+_MYSQL_SQL = ("SELECT DATABASE() AS `database`, CURRENT_USER() AS `user`, NOW(6) AS `now`, "
+              "CONNECTION_ID() AS backend_pid")
+
+
+class PoolTimeout(RuntimeError):
+    """No pooled connection became free within ``pool_timeout``."""
+
+
+class PoolClosed(RuntimeError):
+    """The pool is shutting down."""
+
+
+class ConnectionPool:
+    """A thread-safe pool of at most ``size`` connections, opened on demand.
+
+    ``timeout_s=None`` waits forever (Prisma's ``pool_timeout=0``).
+    """
+
+    def __init__(self, factory: Callable[[], DatabaseConnection], *, size: int,
+                 timeout_s: float | None) -> None:
+        if size < 1:
+            raise ValueError(f"connection_limit={size} must be at least 1")
+        self.size = size
+        self.timeout_s = timeout_s
+        self._factory = factory
+        self._cond = threading.Condition()
+        self._idle: list[DatabaseConnection] = []
+        self._open = 0
+        self._peak = 0
+        self._timeouts = 0
+        self._closed = False
+
+    def stats(self) -> dict[str, int]:
+        with self._cond:
+            return {"size": self.size, "open": self._open, "idle": len(self._idle),
+                    "in_use": self._open - len(self._idle), "peak_open": self._peak,
+                    "timeouts": self._timeouts}
+
+    def acquire(self) -> DatabaseConnection:
+        """A connection for this thread's exclusive use; give it back with :meth:`release`."""
+        deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise PoolClosed("the connection pool is closed (the server is shutting down)")
+                if self._idle:
+                    return self._idle.pop()  # most recently used first: it is the warmest
+                if self._open < self.size:
+                    self._open += 1  # reserve the slot before connecting outside the lock
+                    self._peak = max(self._peak, self._open)
+                    break
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    self._timeouts += 1
+                    raise PoolTimeout(
+                        f"no database connection became free within pool_timeout={self.timeout_s:g} s "
+                        f"(all connection_limit={self.size} are busy); add tasks within the connection "
+                        f"budget or make requests faster")
+                self._cond.wait(remaining)
+        try:
+            return self._factory()
+        except BaseException:
+            with self._cond:
+                self._open -= 1
+                self._cond.notify()
+            raise
+
+    def release(self, conn: DatabaseConnection, *, discard: bool = False) -> None:
+        """Return ``conn``; ``discard=True`` (a dead connection) closes it and frees its slot."""
+        with self._cond:
+            keep = not (discard or self._closed or conn.closed)
+            if keep:
+                self._idle.append(conn)
+            else:
+                self._open -= 1
+            self._cond.notify()
+        if not keep:
+            conn.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[DatabaseConnection]:
+        conn = self.acquire()
+        broken = False
+        try:
+            yield conn
+        except BaseException as exc:
+            broken = is_disconnect(exc)
+            raise
+        finally:
+            self.release(conn, discard=broken)
+
+    def run(self, fn: Callable[[DatabaseConnection], T]) -> T:
+        """Run idempotent ``fn`` on a pooled connection, once more on a fresh one if it was dead."""
+        for attempt in range(2):
+            conn = self.acquire()
+            try:
+                result = fn(conn)
+            except Exception as exc:
+                dead = is_disconnect(exc)
+                self.release(conn, discard=dead)
+                if not dead:
+                    raise
+                if attempt:
+                    raise DatabaseUnavailable(conn.settings.host, conn.settings.port,
+                                              describe_error(exc)) from exc
+                logger.warning("pooled connection was dead (%s); retrying once", describe_error(exc))
+                continue
+            self.release(conn)
+            return result
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Refuse new work, close idle connections now and busy ones when they come back."""
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+            self._cond.notify_all()
+        for conn in idle:
+            conn.close()
+
+
+class _Server(ThreadingHTTPServer):
+    # Non-daemon request threads, so server_close() waits for in-flight requests.
+    daemon_threads = False
+    block_on_close = True
+    request_queue_size = 128  # the default backlog of 5 drops bursts before they reach the pool
+    app: WebApp
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "deploy-paradigms-web/1"
+    timeout = 30  # a slow client must not hold a thread (and delay shutdown) forever
+
+    def do_GET(self) -> None:  # http.server's naming
+        path = urlsplit(self.path).path
+        app = self.server.app
+        if path == "/healthz":
+            if app.draining.is_set():
+                self._send(503, {"status": "draining"})
+            else:
+                self._send(200, {"status": "ok"})
+        elif path == "/":
+            self._send(*app.index())
+        else:
+            self._send(404, {"error": {"code": "not_found", "message": f"no route for {path!r}"}})
+
+    def _send(self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> None:
+        data = json.dumps(body, sort_keys=True, default=str).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # per-request lines go to debug
+        logger.debug("%s - %s", self.address_string(), format % args)
+
+
+class WebApp:
+    """The server, its pool and its shutdown sequence."""
+
+    def __init__(self, settings: DatabaseSettings, password: str, *, host: str = "0.0.0.0",
+                 port: int = DEFAULT_PORT) -> None:
+        params = url_parameters(settings)
+        self.settings = settings
+        self.database_url = database_url(settings, password)
+        pool_timeout = float(params.get("pool_timeout") or 0)
+        self.pool = ConnectionPool(lambda: connect(settings, password),
+                                   size=int(params["connection_limit"]),
+                                   timeout_s=pool_timeout if pool_timeout > 0 else None)
+        self.draining = threading.Event()
+        self.server = _Server((host, port), _Handler)
+        self.server.app = self
+        self._serving = threading.Event()
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, host: str = "0.0.0.0") -> WebApp:
+        env = os.environ if environ is None else environ
+        password = env.get(PASSWORD_FROM_ECS_SECRET)
+        if not password:
+            raise RuntimeError(f"{PASSWORD_FROM_ECS_SECRET} is not set: ECS injects it from the database "
+                               f"secret; set it yourself when running the container elsewhere")
+        return cls(DatabaseSettings.from_env(env), password, host=host,
+                   port=int(env.get(ENV_PORT) or DEFAULT_PORT))
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def index(self) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """``GET /``: one query through the pool."""
+        sql = _POSTGRES_SQL if is_postgres(self.settings) else _MYSQL_SQL
+        try:
+            row = self.pool.run(lambda conn: conn.query(sql).one())
+        except (PoolTimeout, PoolClosed) as exc:
+            return 503, {"error": {"code": "pool_timeout", "message": str(exc)}}, {"Retry-After": "1"}
+        except DatabaseUnavailable as exc:
+            logger.error("%s", exc)
+            return 503, {"error": {"code": "database_unavailable", "message": str(exc)}}, {"Retry-After": "1"}
+        except Exception:
+            logger.exception("GET / failed")
+            return 500, {"error": {"code": "internal_error", "message": "the query failed"}}, {}
+        row["pool"] = self.pool.stats()
+        return 200, row, {}
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`stop_accepting` (from another thread or a signal)."""
+        self._serving.set()
+        try:
+            self.server.serve_forever(poll_interval=0.2)
+        finally:
+            self._serving.clear()
+
+    def stop_accepting(self) -> None:
+        """Mark draining and end :meth:`serve_forever` (call from another thread)."""
+        self.draining.set()
+        if self._serving.is_set():
+            self.server.shutdown()
+
+    def close(self) -> None:
+        """Stop accepting, wait for in-flight requests, close the pool. Idempotent."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.stop_accepting()
+        self.server.server_close()  # joins the request threads
+        self.pool.close()
+        logger.info("stopped; pool %s", self.pool.stats())
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = WebApp.from_env()
+    # Exported for an ORM in the same process (Prisma-style URL, pool size included).
+    os.environ["DATABASE_URL"] = app.database_url
+    logger.info("listening on :%s, DATABASE_URL=%s", app.port, redact_url(app.database_url))
+
+    def on_signal(signum: int, frame: object) -> None:
+        logger.info("signal %s: draining", signum)
+        # shutdown() waits for serve_forever() to return, which runs in this
+        # (the main) thread: call it from another thread.
+        threading.Thread(target=app.stop_accepting, name="shutdown", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        app.serve_forever()
+    finally:
+        app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Stack ``Edge`` (and its us-east-1 support stack ``Edge-us-east-1``): an edge-rendered page
+whose data comes from a cached, pooled HTTP data endpoint.
+
+    cdk synth Edge                               # db.t3.micro
+    cdk synth Edge -c instanceClass=db.m5.large  # more reserved concurrency for the endpoint
+
+``Edge`` holds the VPC, PostgreSQL (``Database``), the ``DataEndpoint`` (the
+sample catalog: two cached reads, one write; its concurrency capped by the
+connection budget) and the CloudFront distribution; ``Edge-us-east-1`` holds
+the Lambda@Edge function (the sample viewer-request handler), created by
+``cloudfront.experimental.EdgeFunction``. Deploy both: ``cdk deploy Edge``
+deploys the support stack first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from deploy_paradigms import packaging
+from deploy_paradigms.catalog import sample_catalog
+from deploy_paradigms.cdk.data_endpoint import DataEndpoint
+from deploy_paradigms.cdk.edge_function import EdgeFunction
+from stacks.common import example_database, example_vpc
+
+
+class EdgeStack(cdk.Stack):
+    """VPC + PostgreSQL + ``DataEndpoint`` (sample catalog) + ``EdgeFunction`` (sample edge handler).
+
+    Context keys: see ``stacks.common.CONTEXT_KEYS``. Needs an explicit Region (the app
+    passes one); the account may stay unresolved.
+    """
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        vpc = example_vpc(self)
+        self.database = example_database(self, vpc)
+        self.data_endpoint = DataEndpoint(
+            self, "DataEndpoint",
+            database=self.database,
+            catalog=sample_catalog(),
+            # The example creates its ``posts`` table on first use; use migrations in production.
+            bootstrap_schema=True,
+        )
+        self.edge = EdgeFunction(
+            self, "Site",
+            code_path=packaging.lambda_bundle("edge"),
+            handler=packaging.EDGE_HANDLER,
+            runtime="python3.12",
+            data_endpoint=self.data_endpoint,
+        )
+        plan = self.data_endpoint.plan
+        self.template_options.description = (
+            f"deploy-paradigms edge example: {plan.limit.engine.value} {plan.limit.instance_class}, data "
+            f"endpoint {plan.summary()}; edge {self.edge.plan.summary()}")
+
+        cdk.CfnOutput(self, "Url", value=self.edge.url,
+                      description="The edge-rendered page; /data/<query> serves the catalog")
+        cdk.CfnOutput(self, "DataEndpointUrl", value=self.data_endpoint.url.url,
+                      description="Function URL (AWS_IAM: only this distribution may call it)")
+        cdk.CfnOutput(self, "ReservedConcurrency", value=str(plan.reserved_concurrency),
+                      description=plan.summary())
+        cdk.CfnOutput(self, "EdgePackageBytes", value=str(self.edge.package_size_bytes),
+                      description=f"zipped edge package, limit {self.edge.plan.package_limit_bytes} bytes")
+        self._acknowledge_example_choices()
+
+    def _acknowledge_example_choices(self) -> None:
+        """cdk-nag findings on the example's deliberate choices, each with its reason."""
+        if not self.database.multi_az:
+            cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
+                id="AwsSolutions-RDS3",
+                reason="example stack: single-AZ keeps it cheap (a standby doubles the instance cost); "
+                       "-c multiAz=true adds one"))
+        cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-RDS11",
+            reason="the engine's default port: only the RDS Proxy's security group may reach it, and "
+                   "the budget, the proxy and the clients all read the port from the Database construct"))
+        for child in self.node.children:
+            if child.node.id.startswith("LogRetention"):
+                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
+                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                       "AWSLambdaBasicExecutionRole]",
+                    reason="aws-cdk's LogRetention singleton (sets the retention of the database's log "
+                           "exports); its role is created by aws-cdk-lib and only writes its own logs"))
+                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="aws-cdk's LogRetention singleton needs logs:PutRetentionPolicy and "
+                           "logs:DeleteRetentionPolicy on log groups whose names RDS chooses"))

@@ -1,0 +1,92 @@
+"""Stack ``Serverless``: a Python Lambda function querying PostgreSQL through RDS Proxy.
+
+    cdk synth Serverless                              # db.t3.micro, the cheapest class
+    cdk synth Serverless -c instanceClass=db.m5.large # reserved concurrency 765
+
+The function's reserved concurrency is the database's connection budget (see
+``deploy_paradigms.cdk.ServerlessFunction``); the outputs print it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from deploy_paradigms import packaging
+from deploy_paradigms.cdk.database import Database
+from deploy_paradigms.cdk.serverless_function import ServerlessFunction
+from stacks.common import example_database, example_vpc
+
+#: The sample bundle is pure Python (pg8000), so it runs on the newest Python runtime
+#: (cdk-nag AwsSolutions-L1 asks for the latest version of the runtime family).
+SAMPLE_RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+class ServerlessStack(cdk.Stack):
+    """VPC + PostgreSQL (``Database``) + ``ServerlessFunction`` running the sample handler.
+
+    Context keys: see ``stacks.common.CONTEXT_KEYS`` (``engine``, ``instanceClass``,
+    ``maxConnections``, ``reserve``, ``multiAz``).
+    """
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        vpc = example_vpc(self)
+        self.database = example_database(self, vpc)
+        self.function = ServerlessFunction(
+            self, "Function",
+            database=self.database,
+            code=lambda_.Code.from_asset(str(packaging.lambda_bundle("sample"))),
+            handler=packaging.SAMPLE_HANDLER,
+            runtime=SAMPLE_RUNTIME,
+        )
+        plan = self.function.plan
+        self.template_options.description = (
+            f"deploy-paradigms serverless example: {plan.limit.engine.value} {plan.limit.instance_class}, "
+            f"{plan.summary()}")
+
+        cdk.CfnOutput(self, "ProxyEndpoint", value=self.function.proxy.endpoint,
+                      description="RDS Proxy endpoint the function connects to (TLS, IAM auth)")
+        cdk.CfnOutput(self, "FunctionName", value=self.function.function.function_name,
+                      description="Invoke with: aws lambda invoke --function-name <this> out.json")
+        cdk.CfnOutput(self, "ReservedConcurrency", value=str(plan.reserved_concurrency),
+                      description=plan.summary())
+        cdk.CfnOutput(self, "ConnectionBudget", value=_budget_line(self.database),
+                      description="The database's ledger: reserve, consumers and what is left")
+        self._acknowledge_example_choices()
+
+    def _acknowledge_example_choices(self) -> None:
+        """cdk-nag findings on the example's deliberate choices, each with its reason."""
+        if not self.database.multi_az:
+            cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
+                id="AwsSolutions-RDS3",
+                reason="example stack: single-AZ keeps it cheap (a standby doubles the instance cost); "
+                       "-c multiAz=true adds one"))
+        cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-RDS11",
+            reason="the engine's default port: only the RDS Proxy's security group may reach it, and "
+                   "the budget, the proxy and the clients all read the port from the Database construct"))
+        # Database's log exports retention is applied by CDK's LogRetention singleton
+        # function (a stack-level child this stack does not configure).
+        for child in self.node.children:
+            if child.node.id.startswith("LogRetention"):
+                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
+                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                       "AWSLambdaBasicExecutionRole]",
+                    reason="aws-cdk's LogRetention singleton (sets the retention of the database's log "
+                           "exports); its role is created by aws-cdk-lib and only writes its own logs"))
+                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="aws-cdk's LogRetention singleton needs logs:PutRetentionPolicy and "
+                           "logs:DeleteRetentionPolicy on log groups whose names RDS chooses"))
+
+
+def _budget_line(database: Database) -> str:
+    """The ledger on one line (CloudFormation outputs are single strings)."""
+    ledger, limit = database.ledger, database.limit
+    shares = "; ".join(f"{a.consumer} ({a.paradigm}) {a.connections}" for a in ledger.allocations)
+    return (f"{limit.engine.value} {limit.instance_class}: {limit.usable} usable connections, "
+            f"reserve {ledger.reserve}; {shares}; left {ledger.remaining}")

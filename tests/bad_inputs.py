@@ -1,0 +1,398 @@
+"""The bad-input table: what a user can get wrong, where it is caught, and what they read.
+
+Each :class:`BadInput` is a callable that feeds one wrong input to a real entry
+point (a construct, the query catalog, the ``deploy-paradigms`` CLI, the
+example app under ``cdk synth`` context) plus the message it must fail with.
+``tests/test_bad_inputs.py`` runs every row (it must fail at construction or
+synth with that message, and leave no template behind) and
+``scripts/bad_input_table.py`` renders the README's table from the same rows.
+
+Rendering the table imports no framework: CDK and Pulumi are imported inside
+the callables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+JSII_ENV = {"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20,22"}
+
+
+class Rejected(Exception):  # noqa: N818 - the outcome of a row, not an error of the test
+    """A subprocess entry point refused the input: ``text`` is what it printed."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """One row: ``input`` as the user writes it, ``where`` it is caught, the ``message``
+    (a substring of the error), and ``run(outdir)`` that feeds it to the real entry point."""
+
+    input: str
+    where: str
+    message: str
+    run: Callable[[Path], object]
+    subprocess: bool = False  # runs an entry point in its own process (the test runs those in parallel)
+
+    @property
+    def id(self) -> str:
+        return self.input
+
+
+# -- runners -----------------------------------------------------------------
+def in_stack(build: Callable[[Any], object]) -> Callable[[Path], object]:
+    """Build in a fresh app (outdir = the test's) and stack; synth only if construction passed."""
+
+    def run(outdir: Path) -> object:
+        import aws_cdk as cdk
+
+        app = cdk.App(outdir=str(outdir), analytics_reporting=False)
+        stack = cdk.Stack(app, "Bad", env=cdk.Environment(region="eu-west-1"))
+        build(stack)
+        return app.synth()
+
+    return run
+
+
+def _vpc(stack: Any) -> Any:
+    from aws_cdk import aws_ec2 as ec2
+
+    return ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[
+        ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)])
+
+
+def database(**kwargs: Any) -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from deploy_paradigms.cdk.database import Database
+
+        return Database(stack, "Db", vpc=_vpc(stack), **kwargs)
+
+    return in_stack(build)
+
+
+def existing_database_without_secret() -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from aws_cdk import aws_ec2 as ec2
+
+        from deploy_paradigms.cdk.database import Database
+
+        vpc = _vpc(stack)
+        return Database.from_existing(
+            stack, "Db", vpc=vpc, engine="postgres", instance_class="db.m5.large",
+            instance_identifier="prod-db", endpoint_address="prod-db.abc.eu-west-1.rds.amazonaws.com",
+            port=5432, secret=None, security_group=ec2.SecurityGroup(stack, "DbSg", vpc=vpc))
+
+    return in_stack(build)
+
+
+def serverless(instance_class: str = "db.t3.micro", **kwargs: Any) -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from aws_cdk import aws_lambda as lambda_
+
+        from deploy_paradigms.cdk.database import Database
+        from deploy_paradigms.cdk.serverless_function import ServerlessFunction
+
+        db = Database(stack, "Db", vpc=_vpc(stack), instance_class=instance_class)
+        return ServerlessFunction(stack, "Api", database=db, handler="index.handler",
+                                  code=lambda_.Code.from_inline("def handler(e, c): return None"), **kwargs)
+
+    return in_stack(build)
+
+
+def containers(**kwargs: Any) -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from aws_cdk import aws_ecs as ecs
+
+        from deploy_paradigms.cdk.container_service import ContainerService
+        from deploy_paradigms.cdk.database import Database
+
+        db = Database(stack, "Db", vpc=_vpc(stack))
+        return ContainerService(stack, "Web", database=db, **kwargs,
+                                image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/httpd"))
+
+    return in_stack(build)
+
+
+def edge(with_vpc: bool = False, package_bytes: int = 0, **kwargs: Any) -> Callable[[Path], object]:
+    def run(outdir: Path) -> object:
+        from aws_cdk import aws_cloudfront_origins as origins
+
+        from deploy_paradigms import packaging
+        from deploy_paradigms.cdk.edge_function import EdgeFunction
+
+        code_path: Path = packaging.lambda_bundle("edge")
+        if package_bytes:  # the sample bundle plus data that does not compress
+            code_path = outdir / "edge-bundle"
+            code_path.mkdir()
+            (code_path / "edge_handler.py").write_text("def handler(event, context):\n    return event\n")
+            (code_path / "data.bin").write_bytes(random.Random(0).randbytes(package_bytes))
+
+        def build(stack: Any) -> object:
+            extra = {"vpc": _vpc(stack)} if with_vpc else {}
+            return EdgeFunction(stack, "Site", code_path=code_path, handler="edge_handler.handler",
+                                default_origin=origins.HttpOrigin("example.com"), **extra, **kwargs)
+
+        return in_stack(build)(outdir)
+
+    return run
+
+
+def query(**kwargs: Any) -> Callable[[Path], object]:
+    def run(outdir: Path) -> object:
+        from deploy_paradigms.catalog import NamedQuery
+
+        return NamedQuery(**kwargs)
+
+    return run
+
+
+def duplicate_queries() -> Callable[[Path], object]:
+    def run(outdir: Path) -> object:
+        from deploy_paradigms.catalog import NamedQuery, QueryCatalog
+
+        posts = NamedQuery(name="recent_posts", sql="SELECT id FROM posts", cache_ttl_s=60)
+        return QueryCatalog(queries=(posts, posts))
+
+    return run
+
+
+def _check(proc: subprocess.CompletedProcess[str], outdir: Path) -> None:
+    """A refusal is exit status 1 or 2 with the message on stderr and no Python traceback."""
+    if proc.returncode == 0:
+        raise AssertionError(f"accepted: {proc.args}\n{proc.stdout[-500:]}")
+    if "Traceback (most recent call last)" in proc.stderr:
+        raise AssertionError(f"a traceback instead of a message: {proc.stderr[-2000:]}")
+    raise Rejected(proc.stderr)
+
+
+def cli(*args: str) -> Callable[[Path], object]:
+    """``deploy-paradigms <args>``: the installed console script."""
+
+    def run(outdir: Path) -> object:
+        proc = subprocess.run([str(VENV_BIN / "deploy-paradigms"), *args], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, **JSII_ENV})
+        if proc.returncode not in (0, 2):
+            raise AssertionError(f"exit status {proc.returncode}, expected 2: {proc.stderr[-2000:]}")
+        _check(proc, outdir)
+        return proc
+
+    return run
+
+
+def _cdk_json_context() -> dict[str, Any]:
+    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+
+
+def app_context(**context: str) -> Callable[[Path], object]:
+    """The example app as ``cdk synth -c key=value`` runs it: cdk.json's ``app`` command
+    (``python -m stacks.app``) with the CLI's context and output directory in its environment."""
+
+    def run(outdir: Path) -> object:
+        env = {**os.environ, **JSII_ENV, "CDK_OUTDIR": str(outdir),
+               "CDK_CONTEXT_JSON": json.dumps({**_cdk_json_context(), **context})}
+        proc = subprocess.run([sys.executable, "-m", "stacks.app"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300, env=env)
+        _check(proc, outdir)
+        return proc
+
+    return run
+
+
+def cdk_synth(stack: str, **context: str) -> Callable[[Path], object]:
+    """The pinned CDK CLI itself: ``cdk synth <stack> -c key=value -o <outdir>``."""
+
+    def run(outdir: Path) -> object:
+        args = [str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", stack, "--quiet", "-o", str(outdir)]
+        for key, value in context.items():
+            args += ["-c", f"{key}={value}"]
+        env = {**os.environ, **JSII_ENV, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+        _check(proc, outdir)
+        return proc
+
+    return run
+
+
+EDGE_VIEWER_LIMIT = ("bytes zipped, over the 1,048,576-byte (1 MB) limit of viewer triggers "
+                     "(viewer-request); remove dependencies the handler does not import, fetch data through "
+                     "the data endpoint instead of bundling it, or move the logic to an origin-request "
+                     "trigger (50 MB)")
+
+# -- the table ---------------------------------------------------------------
+BAD_INPUTS: tuple[BadInput, ...] = (
+    BadInput(
+        'Database(engine="oracle")', "CDK `Database`",
+        "engine='oracle' is not a known database engine; use one of: postgres, mysql, mariadb, "
+        "aurora-postgresql, aurora-mysql",
+        database(engine="oracle")),
+    BadInput(
+        'Database(instance_class="db.x9.huge")', "CDK `Database`",
+        "instance_class='db.x9.huge' is not in the connection table for postgres (known families: m5, "
+        "m6g, m6i, m7g, r5, r6g, r6i, r7g, t2, t3, t4g); pass max_connections=<value of the "
+        "max_connections parameter> for a custom class or parameter group",
+        database(instance_class="db.x9.huge")),
+    BadInput(
+        "Database(reserve=-1)", "CDK `Database`",
+        "reserve=-1 must be between 0 and 75; db.t3.micro has 76 usable connections; keep at least one "
+        "for the application",
+        database(reserve=-1)),
+    BadInput(
+        "Database(reserve=500)", "CDK `Database`",
+        "reserve=500 must be between 0 and 75; db.t3.micro has 76 usable connections",
+        database(reserve=500)),
+    BadInput(
+        "Database(backup_retention_days=1)", "CDK `Database`",
+        "backup_retention_days=1 is below the 7-day minimum; keep at least a week of backups",
+        database(backup_retention_days=1)),
+    BadInput(
+        "Database.from_existing(..., secret=None)", "CDK `Database`",
+        "secret is required for an existing database: pass the Secrets Manager secret holding its "
+        "username/password (secretsmanager.Secret.from_secret_complete_arn(...)); RDS Proxy and the "
+        "containers read credentials from it",
+        existing_database_without_secret()),
+    BadInput(
+        "ServerlessFunction(proxy_max_connections_percent=150)", "CDK `ServerlessFunction`",
+        "proxy_max_connections_percent=150 must be between 1 and 100; RDS Proxy's MaxConnectionsPercent "
+        "is a share of max_connections, 1-100",
+        serverless(proxy_max_connections_percent=150)),
+    BadInput(
+        "ServerlessFunction(reserved_concurrency=-5)", "CDK `ServerlessFunction`",
+        "reserved_concurrency=-5 must be at least 1",
+        serverless(reserved_concurrency=-5)),
+    BadInput(
+        "ServerlessFunction(reserved_concurrency=500) on db.t3.micro", "CDK `ServerlessFunction`",
+        "reserved_concurrency=500 exceeds what db.t3.micro allows: 71 (= 71 proxy connections / "
+        "connection_limit 1); lower it, or use a larger instance class",
+        serverless(reserved_concurrency=500)),
+    BadInput(
+        "ServerlessFunction(reserved_concurrency=950) on db.m5.2xlarge", "CDK `ServerlessFunction`",
+        "reserved_concurrency=950 exceeds the account's reservable concurrency 900 "
+        "(account_concurrency_limit=1000 minus 100 that must stay unreserved); request a higher Lambda "
+        "concurrency quota and pass account_concurrency_limit=<new quota>",
+        serverless("db.m5.2xlarge", reserved_concurrency=950)),
+    BadInput(
+        'ServerlessFunction(environment={"DB_PASSWORD": "..."})', "CDK `ServerlessFunction`",
+        "environment['DB_PASSWORD'] looks like a credential; environment variables are readable by anyone"
+        " who can read the function's configuration. Store it in Secrets Manager, pass its ARN (e.g. "
+        "DB_PASSWORD_ARN) and grant the function read access",
+        serverless(environment={"DB_PASSWORD": "hunter2"})),
+    BadInput(
+        "ContainerService(pool_size=0)", "CDK `ContainerService`",
+        "pool_size=0 must be at least 1; each task needs at least one connection",
+        containers(pool_size=0)),
+    BadInput(
+        "ContainerService(min_tasks=5, max_tasks=2)", "CDK `ContainerService`",
+        "min_tasks=5 is greater than max_tasks=2; raise max_tasks or lower min_tasks",
+        containers(min_tasks=5, max_tasks=2)),
+    BadInput(
+        "ContainerService(max_tasks=4, pool_size=50) on db.t3.micro", "CDK `ContainerService`",
+        "pool_size=50 x 8 tasks (max_tasks=4 x maximum_percent=200% during a rolling deploy) needs 400 "
+        "connections but db.t3.micro gives this service 72",
+        containers(max_tasks=4, pool_size=50)),
+    BadInput(
+        "ContainerService(cpu=300)", "CDK `ContainerService`",
+        "cpu=300 is not a Fargate task size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384 (1024 = 1"
+        " vCPU)",
+        containers(cpu=300)),
+    BadInput(
+        'EdgeFunction(environment={"API_URL": "..."})', "CDK `EdgeFunction`",
+        "environment=['API_URL'] on an edge function: Lambda@Edge does not support environment variables;"
+        " bake configuration into the asset (a generated config module or JSON file next to the handler) "
+        "or read it from the request (CloudFront custom origin headers, the Host header, the query "
+        "string)",
+        edge(environment={"API_URL": "https://api.example.com"})),
+    BadInput(
+        "EdgeFunction(vpc=vpc)", "CDK `EdgeFunction`",
+        "vpc on an edge function: Lambda@Edge cannot run in a VPC (it runs at CloudFront edge locations);"
+        " reach private resources over HTTPS through a regional endpoint such as DataEndpoint, which is "
+        "the one that sits in the VPC",
+        edge(with_vpc=True)),
+    BadInput(
+        "EdgeFunction(code_path=<1.2 MB package>)", "CDK `EdgeFunction`",
+        EDGE_VIEWER_LIMIT,
+        edge(package_bytes=1_200_000)),
+    BadInput(
+        'NamedQuery(mode="write", cache_ttl_s=60, ...)', "query catalog",
+        "query 'create_post': a write query cannot be cached (cache_ttl_s=60, "
+        "stale_while_revalidate_s=0); CloudFront does not cache POST and a cached write would be skipped:"
+        " set both to 0, or make it a read",
+        query(name="create_post", sql="INSERT INTO posts (title) VALUES ('x')", mode="write",
+                   cache_ttl_s=60)),
+    BadInput(
+        "QueryCatalog(queries=(recent_posts, recent_posts))", "query catalog",
+        "query name(s) recent_posts declared more than once; each URL /data/<name> must map to exactly "
+        "one query, rename one",
+        duplicate_queries()),
+    BadInput(
+        'NamedQuery(mode="read", sql="DELETE ...")', "query catalog",
+        "query 'purge': a read query must start with SELECT, WITH, VALUES or TABLE; if it changes data "
+        "declare mode='write'",
+        query(name="purge", sql="DELETE FROM posts")),
+    BadInput(
+        "deploy-paradigms budget --instance-class db.t3.micro --proxy-percent 0", "CLI",
+        "proxy_max_connections_percent=0 must be between 1 and 100; RDS Proxy's MaxConnectionsPercent is "
+        "a share of max_connections, 1-100",
+        cli("budget", "--instance-class", "db.t3.micro", "--proxy-percent", "0"), subprocess=True),
+    BadInput(
+        "deploy-paradigms budget --instance-class db.t3.micro --tasks 0", "CLI",
+        "max_tasks=0 must be at least 1; a service needs at least one task",
+        cli("budget", "--instance-class", "db.t3.micro", "--tasks", "0"), subprocess=True),
+    BadInput(
+        "deploy-paradigms budget --instance-class db.t3.micro --account-concurrency 50", "CLI",
+        "account_concurrency_limit=50 must be at least 101; pass your account's Lambda "
+        "concurrent-executions quota (default 1000)",
+        cli("budget", "--instance-class", "db.t3.micro", "--account-concurrency", "50"), subprocess=True),
+    BadInput(
+        "deploy-paradigms preview serverless --config maxConnections=lots", "CLI (Pulumi config)",
+        "config maxConnections='lots' must be a whole number; for example `pulumi config set "
+        "maxConnections 100`",
+        cli("preview", "serverless", "--config", "maxConnections=lots"), subprocess=True),
+    BadInput(
+        "deploy-paradigms preview serverless --config instanceClass", "CLI (Pulumi config)",
+        "--config 'instanceClass' is not key=value; for example --config instanceClass=db.m5.large",
+        cli("preview", "serverless", "--config", "instanceClass"), subprocess=True),
+    BadInput(
+        "cdk synth Serverless -c engine=aurora-postgresql (class left at db.t3.micro)", "`cdk synth` context",
+        "instance_class='db.t3.micro' is not in the connection table for aurora-postgresql",
+        cdk_synth("Serverless", engine="aurora-postgresql"), subprocess=True),
+    BadInput(
+        "cdk synth -c reserve=lots", "`cdk synth` context",
+        "context reserve='lots' must be a whole number, e.g. -c reserve=100",
+        app_context(reserve="lots"), subprocess=True),
+    BadInput(
+        "cdk synth -c instance_class=db.m5.large", "`cdk synth` context",
+        "context key 'instance_class' is not read by the example stacks; known keys: engine, "
+        "instanceClass, maxConnections, multiAz, reserve (e.g. -c instanceClass=db.m5.large)",
+        app_context(instance_class="db.m5.large"), subprocess=True),
+    BadInput(
+        "cdk synth -c multiAz=maybe", "`cdk synth` context",
+        "context multiAz='maybe' must be true or false",
+        app_context(multiAz="maybe"), subprocess=True),
+)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_table(rows: tuple[BadInput, ...] = BAD_INPUTS) -> str:
+    """The README's markdown table: input, where it is caught, the message (or its start)."""
+    lines = ["| input | where | message |", "|---|---|---|"]
+    lines += [f"| `{_cell(r.input)}` | {_cell(r.where)} | {_cell(r.message)} |" for r in rows]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,367 @@
+"""A throwaway PostgreSQL cluster for tests and benchmarks.
+
+    from tests.support.local_postgres import LocalPostgres
+
+    with LocalPostgres(max_connections=40, superuser_reserved_connections=3) as pg:
+        conn = pg.connect()            # pg8000.native.Connection as the test role
+        print(pg.host, pg.port, pg.user, pg.password, pg.dbname)
+
+What it does: ``initdb`` into a new temporary directory, password (SCRAM)
+authentication for TCP, a non-superuser test role owning a test database,
+listening on a free loopback port only; ``start()`` waits until the server
+accepts connections and ``stop()`` (also run by ``with`` and at interpreter
+exit) stops it and deletes the directory. Durability is switched off
+(``fsync=off``): the data is thrown away anyway.
+
+PostgreSQL refuses to run as root, so when this process is root the server
+binaries run as the ``postgres`` OS user (``runuser``), which Debian's
+``postgresql`` package creates. Binaries are found through ``PG_BIN_DIR``,
+``initdb`` on PATH, or ``/usr/lib/postgresql/<version>/bin`` (newest first).
+Without them :class:`PostgresNotInstalled` says what to install; nothing is
+skipped silently.
+
+Standalone: only the standard library, plus pg8000 (imported lazily) to create
+the role and for :meth:`LocalPostgres.connect`. ``python tests/support/local_postgres.py``
+starts a server and prints its connection settings until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+INSTALL_HINT = (
+    "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH, in $PG_BIN_DIR or in "
+    "/usr/lib/postgresql/*/bin. The runtime tests need a real server: install Debian's "
+    "`postgresql` package (sudo apt-get install postgresql), or point PG_BIN_DIR at a bin directory."
+)
+
+
+#: URL parameters for a local server: one connection, no TLS (the test server has none by default).
+DEFAULT_URL_PARAMS = "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=disable"
+
+
+class PostgresNotInstalled(RuntimeError):
+    """No PostgreSQL server binaries on this machine."""
+
+
+class PostgresStartError(RuntimeError):
+    """initdb or pg_ctl failed; the message carries the server log's tail."""
+
+
+def find_bin_dir() -> Path:
+    """The directory holding ``initdb`` and ``pg_ctl``."""
+    candidates: list[Path] = []
+    if os.environ.get("PG_BIN_DIR"):
+        candidates.append(Path(os.environ["PG_BIN_DIR"]))
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+
+    def version(path: Path) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"\d+", path.parent.name)) or (0,)
+
+    candidates.extend(sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True))
+    for directory in candidates:
+        if (directory / "initdb").is_file() and (directory / "pg_ctl").is_file():
+            return directory
+    raise PostgresNotInstalled(INSTALL_HINT)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the server start retries if it is taken meanwhile)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalPostgres:
+    """One private PostgreSQL server; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 40,
+        superuser_reserved_connections: int = 3,
+        user: str = "dp_test",
+        password: str | None = None,
+        dbname: str = "dp_test",
+        superuser: str = "postgres",
+        ssl: bool = False,
+        settings: Mapping[str, str] | None = None,
+        host: str = "127.0.0.1",
+        base_dir: str | None = None,
+    ) -> None:
+        if max_connections <= superuser_reserved_connections:
+            raise ValueError(f"max_connections={max_connections} must exceed "
+                             f"superuser_reserved_connections={superuser_reserved_connections}")
+        for name in (user, dbname, superuser):
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+                raise ValueError(f"{name!r}: use a lowercase SQL identifier")
+        self.max_connections = max_connections
+        self.superuser_reserved_connections = superuser_reserved_connections
+        self.user = user
+        self.password = password or secrets.token_hex(16)
+        self.dbname = dbname
+        self.superuser = superuser
+        self.superuser_password = secrets.token_hex(16)
+        self.ssl = ssl
+        self.settings = dict(settings or {})
+        self.host = host
+        self.port = 0
+        self.base_dir = base_dir
+        self.bin_dir: Path | None = None
+        self.root: Path | None = None
+        self._running = False
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def data_dir(self) -> Path:
+        return self._root / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self._root / "postgres.log"
+
+    @property
+    def cert_path(self) -> Path:
+        """The self-signed server certificate (CN=localhost, SAN 127.0.0.1) when ``ssl=True``."""
+        return self._root / "server.crt"
+
+    @property
+    def _root(self) -> Path:
+        if self.root is None:
+            raise RuntimeError("the server has not been started")
+        return self.root
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LocalPostgres:
+        """initdb, start and create the test role and database. Returns self."""
+        if self._running:
+            return self
+        self.bin_dir = find_bin_dir()
+        self.root = Path(tempfile.mkdtemp(prefix="dp-pg-", dir=self.base_dir))
+        atexit.register(self.stop)
+        try:
+            self._own(self.root)
+            self._initdb()
+            self._configure()
+            self._start_server()
+            self._create_role_and_database()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (immediately: its data is discarded) and delete its directory."""
+        atexit.unregister(self.stop)
+        if self._running and self.bin_dir is not None and self.root is not None:
+            with contextlib.suppress(Exception):
+                self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
+                           "-w", "-t", "30", "stop"], timeout=60)
+            self._running = False
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def __enter__(self) -> LocalPostgres:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ clients
+
+    def connect(self, *, user: str | None = None, password: str | None = None, dbname: str | None = None,
+                application_name: str | None = None, **kwargs: Any) -> Any:
+        """A ``pg8000.native.Connection`` (default: the test role on the test database, no TLS)."""
+        native = importlib.import_module("pg8000.native")
+        if user is None:
+            user, password = self.user, self.password
+        kwargs.setdefault("ssl_context", False)
+        return native.Connection(
+            user, host=self.host, port=self.port, database=dbname or self.dbname, password=password,
+            application_name=application_name, **kwargs)
+
+    def admin(self, *, dbname: str | None = None) -> Any:
+        """A superuser connection (for pg_stat_activity, pg_terminate_backend, ...)."""
+        return self.connect(user=self.superuser, password=self.superuser_password, dbname=dbname)
+
+    def environ(self, url_params: str = DEFAULT_URL_PARAMS, *,
+                include_password: bool = False) -> dict[str, str]:
+        """The DATABASE_* variables the constructs set, pointing at this server."""
+        env = {
+            "DATABASE_HOST": self.host,
+            "DATABASE_PORT": str(self.port),
+            "DATABASE_NAME": self.dbname,
+            "DATABASE_USER": self.user,
+            "DATABASE_ENGINE": "postgres",
+            "DATABASE_URL_PARAMS": url_params,
+        }
+        if include_password:
+            env["DATABASE_PASSWORD"] = self.password
+        return env
+
+    # ------------------------------------------------------------------ internals
+
+    def _as_server_user(self, cmd: list[str]) -> list[str]:
+        if os.geteuid() != 0:
+            return cmd
+        if shutil.which("runuser"):
+            return ["runuser", "-u", "postgres", "--", *cmd]
+        return ["su", "-s", "/bin/sh", "postgres", "-c", shlex.join(cmd)]
+
+    def _own(self, path: Path) -> None:
+        """As root, hand ``path`` to the postgres OS user (the server refuses to run as root)."""
+        if os.geteuid() != 0:
+            return
+        import pwd
+
+        try:
+            entry = pwd.getpwnam("postgres")
+        except KeyError:
+            raise PostgresStartError(
+                "running as root needs a 'postgres' OS user to own the cluster; install Debian's "
+                "`postgresql` package (it creates the user) or run the tests as a normal user") from None
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _run(self, cmd: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.update(LC_ALL="C", LANG="C")
+        return subprocess.run(self._as_server_user(cmd), cwd=self._root, env=env, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+
+    def _write(self, path: Path, text: str, mode: int = 0o600) -> None:
+        path.write_text(text)
+        path.chmod(mode)
+        self._own(path)
+
+    def _initdb(self) -> None:
+        assert self.bin_dir is not None
+        pwfile = self._root / "pwfile"
+        self._write(pwfile, self.superuser_password + "\n")
+        result = self._run([str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", self.superuser,
+                            f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
+                            "-E", "UTF8", "--locale=C", "--no-sync"], timeout=120)
+        pwfile.unlink()
+        if result.returncode != 0:
+            raise PostgresStartError(
+                f"initdb failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+    def _configure(self) -> None:
+        lines = {
+            "listen_addresses": f"'{self.host}'",
+            "unix_socket_directories": f"'{self._root}'",
+            "max_connections": str(self.max_connections),
+            "superuser_reserved_connections": str(self.superuser_reserved_connections),
+            "password_encryption": "'scram-sha-256'",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "shared_buffers": "'16MB'",
+            "log_min_messages": "warning",
+        }
+        if self.ssl:
+            self._make_certificate()
+            lines.update(ssl="on", ssl_cert_file=f"'{self.cert_path}'",
+                         ssl_key_file=f"'{self._root / 'server.key'}'")
+        lines.update(self.settings)
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# deploy-paradigms LocalPostgres\n")
+            conf.writelines(f"{key} = {value}\n" for key, value in lines.items())
+
+    def _make_certificate(self) -> None:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise PostgresStartError("ssl=True needs the openssl command to make a test certificate")
+        key = self._root / "server.key"
+        result = subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", str(key), "-out", str(self.cert_path), "-days", "2",
+             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+            capture_output=True, text=True, timeout=60, check=False)
+        if result.returncode != 0:
+            raise PostgresStartError(f"openssl could not make a test certificate:\n{result.stderr}")
+        key.chmod(0o600)
+        self.cert_path.chmod(0o644)
+        self._own(key)
+        self._own(self.cert_path)
+
+    def _start_server(self) -> None:
+        assert self.bin_dir is not None
+        last_log = ""
+        for _attempt in range(3):  # a free port can be taken between probing and binding
+            self.port = free_port(self.host)
+            result = self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l",
+                                str(self.log_path), "-w", "-t", "60", "-o", f"-p {self.port}", "start"],
+                               timeout=90)
+            if result.returncode == 0:
+                self._running = True
+                return
+            last_log = self._log_tail()
+            if "already in use" not in last_log:
+                break
+        raise PostgresStartError(f"pg_ctl start failed:\n{result.stdout}\n{result.stderr}\n{last_log}")
+
+    def _log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def _create_role_and_database(self) -> None:
+        native = importlib.import_module("pg8000.native")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                admin = self.admin(dbname="postgres")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        try:
+            ident, literal = native.identifier, native.literal
+            admin.run(f"CREATE ROLE {ident(self.user)} LOGIN PASSWORD {literal(self.password)}")
+            admin.run(f"CREATE DATABASE {ident(self.dbname)} OWNER {ident(self.user)}")
+        finally:
+            admin.close()
+
+
+def main() -> None:
+    """Start a server and print its settings until interrupted (for benchmarks and debugging)."""
+    with LocalPostgres() as pg:
+        for key, value in pg.environ(include_password=True).items():
+            print(f"export {key}={shlex.quote(value)}")
+        print(f"# superuser {pg.superuser} password {pg.superuser_password}; Ctrl-C to stop", flush=True)
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

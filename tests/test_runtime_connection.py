@@ -1,0 +1,392 @@
+"""The Lambda/container connection helper: URL, credentials, TLS, one cached connection per environment."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import sys
+import time
+import types
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from deploy_paradigms.runtime import connection, sample_handler
+from deploy_paradigms.runtime import settings as settings_module
+from deploy_paradigms.runtime.connection import (
+    CredentialsUnavailable,
+    DatabaseUnavailable,
+    MissingDriverError,
+    database_url,
+    describe_error,
+    redact_url,
+    resolve_password,
+    tls_context,
+)
+from deploy_paradigms.runtime.settings import DatabaseSettings
+from tests.support.local_postgres import LocalPostgres, free_port
+
+
+def settings(**kw: Any) -> DatabaseSettings:
+    base: dict[str, Any] = {"host": "db.example.internal", "port": 5432, "name": "app", "user": "app"}
+    base.update(kw)
+    return DatabaseSettings(**base)
+
+
+@pytest.fixture(autouse=True)
+def _clean_state() -> Iterator[None]:
+    yield
+    connection.close_connection()
+    connection.set_password_provider(None)
+    connection.reset_aws_clients()
+
+
+class FakeBoto3(types.ModuleType):
+    """Stands in for boto3: records client() calls; clients are given per service."""
+
+    def __init__(self, clients: dict[str, Any]) -> None:
+        super().__init__("boto3")
+        self.clients = clients
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        self.calls.append((service, kwargs))
+        return self.clients[service]
+
+
+# ----------------------------------------------------------------------------- URL
+
+
+def test_database_url_defaults_and_percent_encoding() -> None:
+    s = settings(user="app user", name="my db")
+    assert database_url(s, "p@ss:w/rd?&=%") == (
+        "postgresql://app%20user:p%40ss%3Aw%2Frd%3F%26%3D%25@db.example.internal:5432/my%20db"
+        "?connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require")
+
+
+def test_database_url_uses_the_configured_parameters_in_a_stable_order() -> None:
+    s = settings(url_params=(("sslmode", "verify-full"), ("connection_limit", "3"), ("socket_timeout", "30")))
+    assert database_url(s, "pw").endswith(
+        "?connection_limit=3&pool_timeout=10&connect_timeout=5&sslmode=verify-full&socket_timeout=30")
+
+
+def test_database_url_mysql_family_and_ipv6() -> None:
+    assert database_url(settings(engine="aurora-mysql", port=3306), "pw").startswith(
+        "mysql://app:pw@db.example.internal:3306/app?")
+    assert database_url(settings(engine="mariadb"), "pw").startswith("mysql://")
+    assert "@[fd00::1]:5432/" in database_url(settings(host="fd00::1"), "pw")
+
+
+def test_database_url_from_env_matches_the_contract() -> None:
+    env = {settings_module.HOST: "proxy.example", settings_module.PORT: "5432", settings_module.NAME: "app",
+           settings_module.USER: "svc", settings_module.URL_PARAMS: "connection_limit=1&pool_timeout=10"
+           "&connect_timeout=5&sslmode=require"}
+    url = database_url(DatabaseSettings.from_env(env), "s3cret")
+    assert url == ("postgresql://svc:s3cret@proxy.example:5432/app"
+                   "?connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require")
+    assert redact_url(url) == url.replace("s3cret", "***")
+
+
+# ----------------------------------------------------------------------------- credentials
+
+
+def test_password_never_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_PASSWORD", "from-env")
+    with pytest.raises(RuntimeError, match="no database credentials configured.*DATABASE_SECRET_ARN"):
+        resolve_password(settings())
+
+
+def test_password_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    class SecretsManager:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:  # boto3 casing
+            self.calls += 1
+            assert SecretId == "arn:aws:secretsmanager:eu-west-1:1:secret:db"
+            return {"SecretString": json.dumps({"username": "app", "password": "s3cret"})}
+
+    sm = SecretsManager()
+    fake = FakeBoto3({"secretsmanager": sm})
+    monkeypatch.setitem(sys.modules, "boto3", fake)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    s = settings(secret_arn="arn:aws:secretsmanager:eu-west-1:1:secret:db")
+    assert resolve_password(s) == "s3cret"
+    assert resolve_password(s) == "s3cret"  # re-read each time (rotation); the client is cached
+    assert sm.calls == 2 and len(fake.calls) == 1
+    assert fake.calls[0][1]["region_name"] == "eu-west-1"
+
+
+def test_unreadable_secret_is_reported_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:  # boto3 casing
+            return {"SecretString": "not json"}
+
+    monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"secretsmanager": Broken()}))
+    with pytest.raises(CredentialsUnavailable, match="db.example.internal:5432.*could not obtain secret"):
+        resolve_password(settings(secret_arn="arn:secret"))
+
+
+def test_iam_auth_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+
+    class Rds:
+        def generate_db_auth_token(self, **kwargs: Any) -> str:
+            calls.append(kwargs)
+            return "token-123"
+
+    monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"rds": Rds()}))
+    monkeypatch.setenv("AWS_REGION", "us-east-2")
+    assert resolve_password(settings(iam_auth=True, secret_arn="arn:ignored")) == "token-123"
+    assert calls == [{"DBHostname": "db.example.internal", "Port": 5432, "DBUsername": "app",
+                      "Region": "us-east-2"}]
+
+
+def test_missing_boto3_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    with pytest.raises(MissingDriverError, match="boto3.*set_password_provider"):
+        resolve_password(settings(secret_arn="arn:secret"))
+
+
+def test_provider_takes_precedence() -> None:
+    connection.set_password_provider(lambda s: f"for-{s.user}")
+    assert resolve_password(settings(iam_auth=True)) == "for-app"
+
+
+# ----------------------------------------------------------------------------- TLS
+
+
+def test_tls_context_modes(tmp_path: Any) -> None:
+    assert tls_context("disable") is None
+    require = tls_context("require")
+    assert require is not None and require.verify_mode == ssl.CERT_NONE and not require.check_hostname
+    verify_ca = tls_context("verify-ca")
+    assert verify_ca is not None and verify_ca.verify_mode == ssl.CERT_REQUIRED
+    assert not verify_ca.check_hostname
+    full = tls_context("verify-full")
+    assert full is not None and full.verify_mode == ssl.CERT_REQUIRED and full.check_hostname
+    with pytest.raises(ValueError, match="sslmode='sometimes' is not one of"):
+        tls_context("sometimes")
+    with pytest.raises(ValueError, match="sslrootcert=.*could not be loaded"):
+        tls_context("verify-full", cafile=str(tmp_path / "missing.pem"))
+
+
+def test_describe_error_hints_at_the_budget_when_out_of_connections() -> None:
+    exc = Exception({"S": "FATAL", "C": "53300", "M": "sorry, too many clients already"})
+    assert "too many clients already (SQLSTATE 53300)" in describe_error(exc)
+    assert "connection budget" in describe_error(exc)
+
+
+# ----------------------------------------------------------------------------- MySQL family (no server)
+
+
+def test_mysql_needs_pymysql(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pymysql", None)
+    with pytest.raises(MissingDriverError,
+                       match="'mysql' engine needs the PyMySQL driver.*pip install PyMySQL"):
+        connection.connect(settings(engine="mysql", port=3306), "pw")
+
+
+def test_mysql_binds_named_parameters_through_pymysql(monkeypatch: pytest.MonkeyPatch) -> None:
+    executed: list[tuple[str, Any]] = []
+
+    class Cursor:
+        description = (("n",), ("label",))
+        rowcount = 1
+
+        def execute(self, sql: str, args: Any = None) -> None:
+            executed.append((sql, args))
+
+        def fetchall(self) -> list[tuple[Any, ...]]:
+            return [(1, "x")]
+
+        def close(self) -> None:
+            pass
+
+    class Conn:
+        def cursor(self) -> Cursor:
+            return Cursor()
+
+        def close(self) -> None:
+            pass
+
+        def thread_id(self) -> int:
+            return 42
+
+    opened: list[dict[str, Any]] = []
+    fake = types.ModuleType("pymysql")
+
+    def fake_connect(**kw: Any) -> Conn:
+        opened.append(kw)
+        return Conn()
+
+    fake.connect = fake_connect  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pymysql", fake)
+    conn = connection.connect(settings(engine="mysql", port=3306, url_params=(("sslmode", "disable"),)), "pw")
+    result = conn.query("SELECT :n AS n, '50%' AS label WHERE a LIKE 'x:y' AND b = :n -- :c\n AND c = 5 % 2",
+                        {"n": 1})
+    assert executed == [("SELECT %(n)s AS n, '50%%' AS label WHERE a LIKE 'x:y' AND b = %(n)s -- :c\n"
+                         " AND c = 5 %% 2", {"n": 1})]
+    assert result.records() == [{"n": 1, "label": "x"}] and conn.backend_pid == 42
+    assert opened[0]["autocommit"] is True and opened[0]["ssl"] is None and opened[0]["connect_timeout"] == 5
+
+
+# ----------------------------------------------------------------------------- real PostgreSQL
+
+
+@pytest.fixture
+def pg_env(postgres_server: LocalPostgres,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalPostgres, str]]:
+    """Environment pointing the runtime at the session server, with a unique application_name."""
+    app = f"test-{uuid.uuid4().hex[:12]}"
+    for key in settings_module.ALL:
+        monkeypatch.delenv(key, raising=False)
+    params = f"connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=disable&application_name={app}"
+    for key, value in postgres_server.environ(params).items():
+        monkeypatch.setenv(key, value)
+    connection.set_password_provider(lambda s: postgres_server.password)
+    yield postgres_server, app
+
+
+def sessions(server: LocalPostgres, app: str) -> list[int]:
+    admin = server.admin()
+    try:
+        rows = admin.run("SELECT pid FROM pg_stat_activity WHERE application_name = :a", a=app)
+        return sorted(int(r[0]) for r in rows)
+    finally:
+        admin.close()
+
+
+def wait_for_sessions(server: LocalPostgres, app: str, count: int, timeout: float = 5.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = sessions(server, app)
+        if len(pids) == count or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.02)
+
+
+def invoke() -> dict[str, Any]:
+    response = sample_handler.handler({}, types.SimpleNamespace(aws_request_id="req-1"))
+    assert response["headers"]["content-type"].startswith("application/json")
+    return {"status": response["statusCode"], **json.loads(response["body"])}
+
+
+@pytest.mark.postgres
+def test_one_connection_is_reused_across_invocations(pg_env: tuple[LocalPostgres, str]) -> None:
+    server, app = pg_env
+    assert sessions(server, app) == []  # nothing opened at import time
+    first = invoke()
+    assert first["status"] == 200 and first["database"] == server.dbname and first["user"] == server.user
+    assert first["request_id"] == "req-1"
+    pids = {invoke()["backend_pid"] for _ in range(5)} | {first["backend_pid"]}
+    assert len(pids) == 1
+    assert sessions(server, app) == sorted(pids)  # exactly one session, the cached one
+    assert connection.get_connection().backend_pid == first["backend_pid"]
+    assert first["connections_for_user"] >= 1
+
+
+@pytest.mark.postgres
+def test_a_dead_cached_connection_is_replaced_once(pg_env: tuple[LocalPostgres, str]) -> None:
+    server, app = pg_env
+    old = invoke()["backend_pid"]
+    admin = server.admin()
+    admin.run("SELECT pg_terminate_backend(:p)", p=old)
+    admin.close()
+    wait_for_sessions(server, app, 0)
+    new = invoke()
+    assert new["status"] == 200 and new["backend_pid"] != old
+    assert sessions(server, app) == [new["backend_pid"]]
+
+
+@pytest.mark.postgres
+def test_writes_are_not_retried_on_a_dropped_connection(pg_env: tuple[LocalPostgres, str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    server, app = pg_env
+    conn = connection.get_connection()
+    admin = server.admin()
+    admin.run("SELECT pg_terminate_backend(:p)", p=conn.backend_pid)
+    wait_for_sessions(server, app, 0)
+    calls: list[int] = []
+
+    def write(c: connection.DatabaseConnection) -> int:
+        calls.append(1)
+        return int(c.query("SELECT 1").rows[0][0])
+
+    with pytest.raises(DatabaseUnavailable, match="dropped during a write, which may or may not"):
+        connection.with_connection(write, idempotent=False)
+    assert len(calls) == 1
+    # An idle connection is pinged before a write, so a dead one is replaced without risk.
+    conn = connection.get_connection()
+    admin.run("SELECT pg_terminate_backend(:p)", p=conn.backend_pid)
+    admin.close()
+    wait_for_sessions(server, app, 0)
+    monkeypatch.setattr(connection, "STALE_AFTER_S", 0.0)
+    assert connection.with_connection(write, idempotent=False) == 1
+
+
+@pytest.mark.postgres
+def test_settings_change_replaces_the_connection(pg_env: tuple[LocalPostgres, str]) -> None:
+    server, app = pg_env
+    first = connection.get_connection()
+    assert connection.get_connection() is first
+    other = DatabaseSettings.from_env().__class__(**{**DatabaseSettings.from_env().__dict__,
+                                                     "url_params": (("sslmode", "disable"),
+                                                                    ("application_name", app + "-b"))})
+    second = connection.get_connection(other)
+    assert second is not first and first.closed
+    assert wait_for_sessions(server, app, 0) == []
+
+
+@pytest.mark.postgres
+def test_unreachable_database_gives_a_clear_error(pg_env: tuple[LocalPostgres, str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    monkeypatch.setenv("DATABASE_PORT", str(port))
+    monkeypatch.setenv("DATABASE_URL_PARAMS", "connect_timeout=2&sslmode=disable")
+    with pytest.raises(DatabaseUnavailable) as info:
+        connection.get_connection()
+    assert str(info.value).startswith(f"database 127.0.0.1:{port} is unavailable: ")
+    assert "Connection refused" in str(info.value) or "Can't create a connection" in str(info.value)
+    response = invoke()
+    assert response["status"] == 503
+    assert response["error"]["code"] == "database_unavailable"
+    assert f"127.0.0.1:{port}" in response["error"]["message"]
+
+
+@pytest.mark.postgres
+def test_wrong_password_is_reported_with_the_server_message(pg_env: tuple[LocalPostgres, str]) -> None:
+    connection.set_password_provider(lambda s: "wrong")
+    with pytest.raises(DatabaseUnavailable, match=r"password authentication failed.*SQLSTATE 28P01"):
+        connection.get_connection()
+
+
+@pytest.mark.postgres
+def test_tls_modes_against_a_tls_server(pg_env: tuple[LocalPostgres, str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    server, app = pg_env
+    if not server.ssl:
+        pytest.skip("openssl is not installed, so the test server has no certificate")
+
+    def ssl_in_use(params: str) -> bool:
+        monkeypatch.setenv("DATABASE_URL_PARAMS", params)
+        connection.close_connection()
+        conn = connection.get_connection()
+        return bool(conn.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").rows[0][0])
+
+    assert ssl_in_use("sslmode=require") is True
+    assert ssl_in_use(f"sslmode=verify-full&sslrootcert={server.cert_path}") is True
+    assert ssl_in_use("sslmode=disable") is False
+    with pytest.raises(DatabaseUnavailable, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        ssl_in_use("sslmode=verify-full")  # the self-signed certificate is not in the system store
+
+
+@pytest.mark.postgres
+def test_socket_timeout_does_not_cut_off_slow_queries(pg_env: tuple[LocalPostgres, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # connect_timeout=1 must only bound connecting, not a query that runs longer.
+    monkeypatch.setenv("DATABASE_URL_PARAMS", "connect_timeout=1&sslmode=disable")
+    result = connection.with_connection(lambda c: c.query("SELECT pg_sleep(1.2), :x::int AS x", {"x": 5}))
+    assert result.records()[0]["x"] == 5

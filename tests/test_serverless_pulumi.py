@@ -1,0 +1,264 @@
+"""Pulumi ServerlessFunction and the ``serverless`` example program, rendered offline (mocks)."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import math
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from deploy_paradigms.budget import BudgetError, BudgetExceededError
+from deploy_paradigms.pulumi.database import Database, DatabaseArgs
+from deploy_paradigms.pulumi.network import Network
+from deploy_paradigms.pulumi.preview import PROJECT, STACK, PreviewMocks, RecordingMonitor, _json_safe, render
+from deploy_paradigms.pulumi.serverless_function import ServerlessFunction, ServerlessFunctionArgs
+
+M5_LARGE_USABLE = 813
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!database-instance"  # preview mocks
+SECRET_LIKE = re.compile(r"password|passwd|secret_?string|private key|resolve:secretsmanager", re.IGNORECASE)
+CODE = pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(event, context):\n    return 1\n")})
+Records = list[dict[str, Any]]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+@cache
+def example(instance_class: str = "db.t3.micro") -> tuple[dict[str, Any], ...]:
+    return tuple(render("serverless", {"instanceClass": instance_class}))
+
+
+def find(records: Records | tuple[dict[str, Any], ...], rtype: str,
+         name: str | None = None) -> list[dict[str, Any]]:
+    return [r for r in records if r["type"] == rtype and (name is None or r["name"] == name)]
+
+
+def inputs(records: Records | tuple[dict[str, Any], ...], rtype: str, name: str) -> dict[str, Any]:
+    found = find(records, rtype, name)
+    assert len(found) == 1, (rtype, name, [r["name"] for r in find(records, rtype)])
+    return found[0]["inputs"]  # type: ignore[no-any-return]
+
+
+def run_program(build: Callable[[], Any]) -> tuple[Any, Records]:
+    """Run ``build`` as a Pulumi program under the preview mocks; its result and the records."""
+    monitor = RecordingMonitor(PreviewMocks())
+    result: list[Any] = []
+
+    def in_fresh_context() -> None:
+        pulumi.runtime.set_all_config({}, [])
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+
+        async def program() -> None:
+            result.append(build())
+
+        _sync_await(run_pulumi_func(program))
+
+    contextvars.Context().run(in_fresh_context)
+    records = [{"type": t, "name": n, "inputs": _json_safe(i)} for t, n, _, i in monitor.registrations]
+    return result[0], records
+
+
+def database(instance_class: str = "db.m5.large", **kwargs: Any) -> Database:
+    return Database("db", DatabaseArgs(network=Network("net"), instance_class=instance_class, **kwargs))
+
+
+def function(db: Database, name: str = "fn", **kwargs: Any) -> ServerlessFunction:
+    return ServerlessFunction(name, ServerlessFunctionArgs(database=db, code=CODE, handler="index.handler",
+                                                           **kwargs))
+
+
+FN = "aws:lambda/function:Function"
+PROXY = "aws:rds/proxy:Proxy"
+TARGETS = "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+# -- the budget ----------------------------------------------------------------------------------
+
+def test_m5_large_reserved_concurrency_within_the_seed_budget() -> None:
+    fn = inputs(example("db.m5.large"), FN, "function-function")
+    assert math.ceil(0.85 * M5_LARGE_USABLE) <= fn["reservedConcurrentExecutions"] <= M5_LARGE_USABLE
+    assert fn["reservedConcurrentExecutions"] == 765
+
+
+def test_exactly_the_seed_budget_without_reserve_and_with_a_full_proxy() -> None:
+    fn, records = run_program(lambda: function(database(reserve=0), proxy_max_connections_percent=100))
+    assert fn.plan.reserved_concurrency == fn.allocation.connections == M5_LARGE_USABLE
+    assert inputs(records, FN, "fn-function")["reservedConcurrentExecutions"] == M5_LARGE_USABLE
+    pool = inputs(records, TARGETS, "fn-proxy-targets")["connectionPoolConfig"]
+    assert pool["maxConnectionsPercent"] == 100
+
+
+# -- the proxy -----------------------------------------------------------------------------------
+
+def test_proxy_settings() -> None:
+    records = example("db.m5.large")
+    proxy = inputs(records, PROXY, "function-proxy")
+    assert (proxy["requireTls"], proxy["idleClientTimeout"], proxy["engineFamily"]) == (
+        True, 120, "POSTGRESQL")
+    assert proxy["auths"] == [{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": SECRET_ARN}]
+    assert proxy["vpcSubnetIds"] == ["network-isolated-1-id", "network-isolated-2-id"]
+    assert re.fullmatch(r"[a-z](-?[a-z0-9])*", proxy["name"]) and len(proxy["name"]) <= 60
+    assert inputs(records, TARGETS, "function-proxy-targets")["connectionPoolConfig"] == {
+        "connectionBorrowTimeout": 10, "maxConnectionsPercent": 93, "maxIdleConnectionsPercent": 46}
+    target = inputs(records, "aws:rds/proxyTarget:ProxyTarget", "function-proxy-target")
+    instance = inputs(records, "aws:rds/instance:Instance", "database-instance")
+    assert target["dbInstanceIdentifier"] == instance["identifier"]
+    fn = inputs(records, FN, "function-function")
+    assert (fn["timeout"], fn["architectures"], fn["memorySize"]) == (30, ["arm64"], 512)
+
+
+# -- security groups and IAM ---------------------------------------------------------------------
+
+def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
+    records = example("db.m5.large")
+    ingress = sorted((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
+                      r["inputs"].get("cidrIpv4"), r["inputs"]["ipProtocol"], r["inputs"]["fromPort"],
+                      r["inputs"]["toPort"]) for r in find(records, INGRESS))
+    assert ingress == sorted([
+        ("function-proxy-sg-id", "function-sg-id", None, "tcp", 5432, 5432),
+        ("database-sg-id", "function-proxy-sg-id", None, "tcp", 5432, 5432),
+    ])
+    egress = sorted((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
+                     r["inputs"].get("cidrIpv4"), r["inputs"]["fromPort"], r["inputs"]["toPort"])
+                    for r in find(records, EGRESS))
+    assert egress == sorted([
+        ("function-sg-id", "function-proxy-sg-id", None, 5432, 5432),
+        ("function-proxy-sg-id", "database-sg-id", None, 5432, 5432),
+    ])
+    # No inline rules on any group (inline rules would hide next to the rule resources).
+    for sg in find(records, "aws:ec2/securityGroup:SecurityGroup"):
+        assert not sg["inputs"].get("ingress") and not sg["inputs"].get("egress"), sg["name"]
+    assert inputs(records, FN, "function-function")["vpcConfig"]["securityGroupIds"] == ["function-sg-id"]
+
+
+def test_execution_role_is_least_privilege() -> None:
+    records = example("db.m5.large")
+    policy = json.loads(inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-role-policy")["policy"])
+    by_action = {json.dumps(s["Action"]): s["Resource"] for s in policy["Statement"]}
+    assert by_action['"rds-db:connect"'] == (
+        "arn:aws:rds-db:us-east-1:123456789012:dbuser:function-proxy/app_admin")
+    assert not any("secretsmanager" in a for a in by_action)
+    assert not find(records, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    proxy_policy = inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-proxy-secret")["policy"]
+    assert json.loads(proxy_policy)["Statement"] == [{
+        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Effect": "Allow",
+        "Resource": SECRET_ARN}]
+    assert inputs(records, "aws:cloudwatch/logGroup:LogGroup", "function-logs")["retentionInDays"] == 30
+    assert inputs(records, FN, "function-function")["loggingConfig"]["logGroup"] == "function-logs"
+
+
+# -- no secret in the environment ----------------------------------------------------------------
+
+def test_environment_holds_where_and_how_never_a_secret() -> None:
+    env = inputs(example("db.m5.large"), FN, "function-function")["environment"]["variables"]
+    assert env == {
+        "DATABASE_ENGINE": "postgres",
+        "DATABASE_HOST": "function-proxy.proxy-c0ffee000000.us-east-1.rds.amazonaws.com",
+        "DATABASE_IAM_AUTH": "true",
+        "DATABASE_NAME": "app",
+        "DATABASE_PORT": "5432",
+        "DATABASE_URL_PARAMS": "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require",
+        "DATABASE_USER": "app_admin",
+    }
+    for key, value in env.items():
+        assert not SECRET_LIKE.search(key) and not SECRET_LIKE.search(value), key
+
+
+@pytest.mark.parametrize("extra", [
+    {"DB_PASSWORD": "hunter2"},
+    {"DATABASE_URL": "postgresql://app:hunter2@db.example.com/app"},
+    {"DATABASE_NAME": "other"},
+])
+def test_credential_like_environment_is_refused(extra: dict[str, str]) -> None:
+    with pytest.raises(BudgetError, match=re.escape(next(iter(extra)))):
+        run_program(lambda: function(database(), environment=extra))
+
+
+def test_secrets_only_mode_and_a_shared_proxy() -> None:
+    def build() -> tuple[ServerlessFunction, ServerlessFunction]:
+        db = database()
+        first = function(db, "first", connections=300, iam_auth=False)
+        second = function(db, "second", proxy=first.proxy,
+                          proxy_security_group_id=first.proxy_security_group_id)
+        return first, second
+
+    (first, second), records = run_program(build)
+    env = inputs(records, FN, "first-function")["environment"]["variables"]
+    assert env["DATABASE_IAM_AUTH"] == "false"
+    assert env["DATABASE_SECRET_ARN"] == SECRET_ARN.replace("database-instance", "db-instance")
+    assert inputs(records, PROXY, "first-proxy")["auths"][0]["iamAuth"] == "DISABLED"
+    https = inputs(records, EGRESS, "first-to-secretsmanager")
+    assert (https["cidrIpv4"], https["fromPort"], https["toPort"]) == ("0.0.0.0/0", 443, 443)
+    assert len(find(records, PROXY)) == 1 and not second.proxy_created
+    assert inputs(records, INGRESS, "second-proxy-from-fn")["securityGroupId"] == "first-proxy-sg-id"
+    assert (first.plan.reserved_concurrency, second.plan.reserved_concurrency) == (296, 469)
+
+
+# -- alarms --------------------------------------------------------------------------------------
+
+def test_default_alarms() -> None:
+    records = example("db.m5.large")
+    alarms = {r["inputs"]["metricName"]: r["inputs"] for r in find(records, ALARM)}
+    proxy_dim = {"ProxyName": inputs(records, PROXY, "function-proxy")["name"]}
+    pinned = alarms["DatabaseConnectionsCurrentlySessionPinned"]
+    assert (pinned["namespace"], pinned["dimensions"], pinned["comparisonOperator"], pinned["threshold"]) == (
+        "AWS/RDS", proxy_dim, "GreaterThanThreshold", 0)
+    assert pinned["period"] * pinned["evaluationPeriods"] == 900
+    connections = alarms["DatabaseConnections"]
+    assert (connections["dimensions"], connections["threshold"]) == (proxy_dim, math.ceil(0.9 * 765))
+    throttles = alarms["Throttles"]
+    assert (throttles["namespace"], throttles["dimensions"], throttles["threshold"]) == (
+        "AWS/Lambda", {"FunctionName": "function-function"}, 0)
+
+
+# -- refused at construction ---------------------------------------------------------------------
+
+def test_more_reserved_concurrency_than_the_budget_is_refused() -> None:
+    with pytest.raises(BudgetError, match=r"reserved_concurrency=814 exceeds .* 813"):
+        run_program(lambda: function(database(reserve=0), reserved_concurrency=814,
+                                     proxy_max_connections_percent=100))
+
+
+def test_more_reserved_concurrency_than_the_account_allows_is_refused() -> None:
+    with pytest.raises(BudgetError, match="exceeds the account's reservable concurrency 400"):
+        run_program(lambda: function(database(), reserved_concurrency=450, account_concurrency_limit=500))
+
+
+def test_a_second_consumer_over_the_ledger_fails_naming_both() -> None:
+    def build() -> None:
+        db = database()
+        function(db, "orders", connections=500)
+        function(db, "reports", connections=400)
+
+    with pytest.raises(BudgetExceededError, match=r"orders \(serverless\) 493; reports \(serverless\) 400"):
+        run_program(build)
+
+
+def test_invalid_combinations_are_refused() -> None:
+    def shared_without_its_group() -> None:
+        db = database()
+        function(db, "second", proxy=function(db, "first", connections=10).proxy)
+
+    with pytest.raises(BudgetError, match="proxy_security_group_id is required"):
+        run_program(shared_without_its_group)
+    with pytest.raises(BudgetError, match="log_retention_days=10"):
+        run_program(lambda: function(database(), log_retention_days=10))
+    with pytest.raises(BudgetError, match="memory_size=64"):
+        run_program(lambda: function(database(), memory_size=64))
+
+
+# -- the whole preview ---------------------------------------------------------------------------
+
+def test_serverless_preview_snapshot(snapshot: Any) -> None:
+    assert list(example()) == snapshot(extension_class=JSONSnapshotExtension)
