@@ -98,6 +98,8 @@ class Scenario:
     expect_throttles: bool
     min_utilisation: float | None  # of the usable connections, at peak
     description: str
+    old_tasks: int = 0  # (d) tasks serving before the deploy
+    new_tasks: int = 0  # (d) tasks the deploy starts next to them
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,7 +162,8 @@ def plan_scenarios(limit: ConnectionLimit, serverless: ServerlessSettings, paas:
             expect_connection_errors=False, expect_throttles=False, min_utilisation=MIN_UTILISATION,
             description=(f"{paas.max_tasks} old + {tasks - paas.max_tasks} new tasks "
                          f"({paas.maximum_percent}% during the deploy), pool {paas.pool_size} each, "
-                         f"{REQUESTS_PER_POOLED_CONNECTION * paas.pool_size} concurrent requests per task")),
+                         f"{REQUESTS_PER_POOLED_CONNECTION * paas.pool_size} concurrent requests per task"),
+            old_tasks=paas.max_tasks, new_tasks=tasks - paas.max_tasks),
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -79,3 +79,16 @@ def example_database(scope: Stack, vpc: ec2.IVpc) -> Database:
         reserve=_context_int(scope, "reserve"),
         multi_az=_context_bool(scope, "multiAz"),
     )
+
+
+def acknowledge_example_database(database: Database, *, reached_by: str) -> None:
+    """cdk-nag findings on the examples' deliberate database choices, each with its reason."""
+    if not database.multi_az:
+        Validations.of(database).acknowledge(Acknowledgment(
+            id="AwsSolutions-RDS3",
+            reason="example stack: single-AZ keeps it cheap (a standby doubles the instance cost); "
+                   "-c multiAz=true adds one"))
+    Validations.of(database).acknowledge(Acknowledgment(
+        id="AwsSolutions-RDS11",
+        reason=f"the engine's default port: only {reached_by} may reach it, and every client reads "
+               f"the port from the Database construct (DATABASE_PORT), so a custom port adds nothing"))

@@ -23,7 +23,7 @@ from deploy_paradigms import packaging
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.edge_function import EdgeFunction
-from stacks.common import example_database, example_vpc
+from stacks.common import acknowledge_example_database, example_database, example_vpc
 
 
 class EdgeStack(cdk.Stack):
@@ -64,27 +64,5 @@ class EdgeStack(cdk.Stack):
                       description=plan.summary())
         cdk.CfnOutput(self, "EdgePackageBytes", value=str(self.edge.package_size_bytes),
                       description=f"zipped edge package, limit {self.edge.plan.package_limit_bytes} bytes")
-        self._acknowledge_example_choices()
+        acknowledge_example_database(self.database, reached_by="the RDS Proxy's security group")
 
-    def _acknowledge_example_choices(self) -> None:
-        """cdk-nag findings on the example's deliberate choices, each with its reason."""
-        if not self.database.multi_az:
-            cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
-                id="AwsSolutions-RDS3",
-                reason="example stack: single-AZ keeps it cheap (a standby doubles the instance cost); "
-                       "-c multiAz=true adds one"))
-        cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
-            id="AwsSolutions-RDS11",
-            reason="the engine's default port: only the RDS Proxy's security group may reach it, and "
-                   "the budget, the proxy and the clients all read the port from the Database construct"))
-        for child in self.node.children:
-            if child.node.id.startswith("LogRetention"):
-                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
-                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                       "AWSLambdaBasicExecutionRole]",
-                    reason="aws-cdk's LogRetention singleton (sets the retention of the database's log "
-                           "exports); its role is created by aws-cdk-lib and only writes its own logs"))
-                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
-                    id="AwsSolutions-IAM5[Resource::*]",
-                    reason="aws-cdk's LogRetention singleton needs logs:PutRetentionPolicy and "
-                           "logs:DeleteRetentionPolicy on log groups whose names RDS chooses"))

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from deploy_paradigms import packaging
 from deploy_paradigms.cdk.container_service import ContainerService
-from stacks.common import example_database, example_vpc
+from stacks.common import acknowledge_example_database, example_database, example_vpc
 
 #: Files that may appear in the context directory without being part of the image;
 #: left out of the asset hash so the template (and its snapshot) stays stable.
@@ -66,15 +66,7 @@ class PaasStack(cdk.Stack):
 
     def _acknowledge_example_choices(self) -> None:
         """cdk-nag findings on the example's deliberate choices, each with its reason."""
-        if not self.database.multi_az:
-            cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
-                id="AwsSolutions-RDS3",
-                reason="example stack: single-AZ keeps it cheap (a standby doubles the instance cost); "
-                       "-c multiAz=true adds one"))
-        cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
-            id="AwsSolutions-RDS11",
-            reason="the engine's default port: only the tasks' security group may reach it, and the "
-                   "tasks read the port from the DATABASE_PORT the construct sets"))
+        acknowledge_example_database(self.database, reached_by="the tasks' security group")
         # Pulling a private ECR image needs ecr:GetAuthorizationToken, which has no
         # resource-level permissions (ECR user guide, "Private registry authentication").
         execution_role = self.web.task_definition.execution_role
@@ -83,17 +75,6 @@ class PaasStack(cdk.Stack):
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="ecr:GetAuthorizationToken (pulling the image asset) supports only Resource *; "
                        "every other permission of the execution role names its resource"))
-        for child in self.node.children:
-            if child.node.id.startswith("LogRetention"):
-                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
-                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                       "AWSLambdaBasicExecutionRole]",
-                    reason="aws-cdk's LogRetention singleton (sets the retention of the database's log "
-                           "exports); its role is created by aws-cdk-lib and only writes its own logs"))
-                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
-                    id="AwsSolutions-IAM5[Resource::*]",
-                    reason="aws-cdk's LogRetention singleton needs logs:PutRetentionPolicy and "
-                           "logs:DeleteRetentionPolicy on log groups whose names RDS chooses"))
 
 
 def _one_line(markdown: str) -> str:

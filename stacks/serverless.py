@@ -18,7 +18,7 @@ from constructs import Construct
 from deploy_paradigms import packaging
 from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction
-from stacks.common import example_database, example_vpc
+from stacks.common import acknowledge_example_database, example_database, example_vpc
 
 #: The sample bundle is pure Python (pg8000), so it runs on the newest Python runtime
 #: (cdk-nag AwsSolutions-L1 asks for the latest version of the runtime family).
@@ -56,32 +56,8 @@ class ServerlessStack(cdk.Stack):
                       description=plan.summary())
         cdk.CfnOutput(self, "ConnectionBudget", value=_budget_line(self.database),
                       description="The database's ledger: reserve, consumers and what is left")
-        self._acknowledge_example_choices()
+        acknowledge_example_database(self.database, reached_by="the RDS Proxy's security group")
 
-    def _acknowledge_example_choices(self) -> None:
-        """cdk-nag findings on the example's deliberate choices, each with its reason."""
-        if not self.database.multi_az:
-            cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
-                id="AwsSolutions-RDS3",
-                reason="example stack: single-AZ keeps it cheap (a standby doubles the instance cost); "
-                       "-c multiAz=true adds one"))
-        cdk.Validations.of(self.database).acknowledge(cdk.Acknowledgment(
-            id="AwsSolutions-RDS11",
-            reason="the engine's default port: only the RDS Proxy's security group may reach it, and "
-                   "the budget, the proxy and the clients all read the port from the Database construct"))
-        # Database's log exports retention is applied by CDK's LogRetention singleton
-        # function (a stack-level child this stack does not configure).
-        for child in self.node.children:
-            if child.node.id.startswith("LogRetention"):
-                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
-                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                       "AWSLambdaBasicExecutionRole]",
-                    reason="aws-cdk's LogRetention singleton (sets the retention of the database's log "
-                           "exports); its role is created by aws-cdk-lib and only writes its own logs"))
-                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
-                    id="AwsSolutions-IAM5[Resource::*]",
-                    reason="aws-cdk's LogRetention singleton needs logs:PutRetentionPolicy and "
-                           "logs:DeleteRetentionPolicy on log groups whose names RDS chooses"))
 
 
 def _budget_line(database: Database) -> str:

@@ -387,3 +387,21 @@ def test_no_secret_text_anywhere_in_templates_or_graphs(example_templates: dict[
         hits = list(no_secrets.scan(document))
         assert hits == [], (name, hits)
         assert "{{resolve:" not in json.dumps(document), name
+
+
+def test_examples_keep_the_data_safety_defaults(example_templates: dict[str, Any],
+                                                example_graphs: dict[str, Any]) -> None:
+    """What the rules do not cover: snapshot on delete, minor-version upgrades, the
+    Multi-AZ switch left off in the examples, a current engine version (cfn-lint flags
+    deprecated ones in test_cfn_lint.py)."""
+    for stack in ("Serverless", "Paas", "Edge"):
+        (db,) = [r for r in example_templates[stack]["Resources"].values() if r["Type"] == "AWS::RDS::DBInstance"]
+        assert db["DeletionPolicy"] == db["UpdateReplacePolicy"] == "Snapshot", stack
+        props = db["Properties"]
+        assert props["AutoMinorVersionUpgrade"] is True and props["MultiAZ"] is False, stack
+        assert props["EngineVersion"].split(".")[0] == "17", stack
+    for paradigm in PARADIGMS:
+        (db,) = [r["inputs"] for r in example_graphs[paradigm] if r["type"] == "aws:rds/instance:Instance"]
+        assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"], paradigm
+        assert db["autoMinorVersionUpgrade"] is True and db["multiAz"] is False, paradigm
+        assert db["engineVersion"].split(".")[0] == "17", paradigm

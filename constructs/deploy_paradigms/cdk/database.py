@@ -205,6 +205,23 @@ class Database(Construct):
             raise BudgetError("the database was created without a credentials secret")
         self.secret: secretsmanager.ISecret = secret
         self.multi_az = multi_az
+        self._acknowledge_log_retention_singleton()
+
+    def _acknowledge_log_retention_singleton(self) -> None:
+        """The log exports' retention is set by aws-cdk's LogRetention singleton function
+        (a stack-level child created for ``cloudwatch_logs_retention``); its cdk-nag
+        findings are aws-cdk-lib's design, acknowledged here with the reason."""
+        for child in cdk.Stack.of(self).node.children:
+            if child.node.id.startswith("LogRetention"):
+                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
+                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                       "AWSLambdaBasicExecutionRole]",
+                    reason="aws-cdk's LogRetention singleton (sets the retention of the database's log "
+                           "exports); its role is created by aws-cdk-lib and only writes its own logs"))
+                cdk.Validations.of(child).acknowledge(cdk.Acknowledgment(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="aws-cdk's LogRetention singleton needs logs:PutRetentionPolicy and "
+                           "logs:DeleteRetentionPolicy on log groups whose names RDS chooses"))
 
     def _create_cluster(self, engine_version: Any, parameters: dict[str, str], subnets: ec2.SubnetSelection,
                         multi_az: bool, backup_days: int, deletion_protection: bool,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .model import Ingress, Resource, as_bool, as_float, as_int, link
+from .model import Ingress, Resource, as_bool, as_float, as_int, link, points_at_endpoint
 
 
 def ref(value: Any, names: Mapping[str, Any] | set[str]) -> str | None:
@@ -98,20 +98,22 @@ def _ingress(group: str | None, rule: Mapping[str, Any], names: set[str]) -> Ing
 
 def _environment(variables: Any, names: set[str]) -> tuple[dict[str, Any], list[str]]:
     env = {str(k): (v if isinstance(v, str) else text(v)) for k, v in (variables or {}).items()}
-    refs = [r for r in (ref(v, names) for v in (variables or {}).values()) if r is not None]
+    refs = [r for k, v in (variables or {}).items() if points_at_endpoint(str(k))
+            for r in [ref(v, names)] if r is not None]
     return env, refs
 
 
-def _containers(definitions: Any) -> list[dict[str, Any]]:
+def _containers(definitions: Any, names: set[str]) -> list[dict[str, Any]]:
     out = []
     for c in _list(definitions):
         if not isinstance(c, Mapping):
             continue
-        env = {str(e.get("Name")): e.get("Value") for e in _list(c.get("Environment"))
-               if isinstance(e, Mapping)}
+        env, env_refs = _environment({e.get("Name"): e.get("Value") for e in _list(c.get("Environment"))
+                                      if isinstance(e, Mapping)}, names)
         secrets = {str(s.get("Name")): s.get("ValueFrom") for s in _list(c.get("Secrets"))
                    if isinstance(s, Mapping)}
-        out.append({"name": c.get("Name"), "environment": env, "secrets": secrets})
+        out.append({"name": c.get("Name"), "environment": env, "environment_refs": env_refs,
+                    "secrets": secrets})
     return out
 
 
@@ -196,7 +198,7 @@ def _normalise(logical_id: str, res: Mapping[str, Any], names: set[str], path: s
             "tags": _tags(props.get("Tags")),
         })
     if typ == "AWS::ECS::TaskDefinition":
-        return make("task_definition", {"containers": _containers(props.get("ContainerDefinitions"))})
+        return make("task_definition", {"containers": _containers(props.get("ContainerDefinitions"), names)})
     if typ == "AWS::ApplicationAutoScaling::ScalableTarget":
         return make("scaling_target", {
             "service": _service_of_scaling_target(props.get("ResourceId"), names)

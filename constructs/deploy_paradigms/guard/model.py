@@ -32,9 +32,9 @@ i.e. the service default applies):
 ``service``           ECS service: ``desired_count``, ``maximum_percent``,
                       ``max_tasks`` (the autoscaling maximum when one is
                       attached), ``security_groups``, ``task_definition``,
-                      ``environment`` (of its task definition's containers),
-                      ``tags``
-``task_definition``   ``containers``: list of ``{"name", "environment", "secrets"}``
+                      ``environment`` and ``environment_refs`` (of its task
+                      definition's containers), ``tags``
+``task_definition``   ``containers``: list of ``{"name", "environment", "environment_refs", "secrets"}``
 ``scaling_target``    Application Auto Scaling target: ``service``, ``max_capacity``
 ``security_group``    ``ingress``: list of :class:`Ingress` written inline
 ``ingress_rule``      a standalone rule: ``ingress`` (one :class:`Ingress`)
@@ -51,6 +51,7 @@ and names in Pulumi records), so rules compare names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,6 +161,12 @@ class Consumer:
     via: Resource | None  # the proxy it goes through, None when direct
     connections: int | None  # None: unbounded (no reserved concurrency)
     detail: str
+
+
+def points_at_endpoint(key: str) -> bool:
+    """Environment names whose value is where to connect (``DATABASE_HOST``, ``DB_ENDPOINT``,
+    ``DATABASE_URL``...): only those make a client "point at" a database or proxy."""
+    return re.search(r"HOST|ENDPOINT|ADDRESS|URL", key, re.IGNORECASE) is not None
 
 
 def as_int(value: Any) -> int | None:
@@ -406,9 +413,12 @@ def link(resources: list[Resource]) -> list[Resource]:
         if res.kind == "service":
             task = by_name.get(props.get("task_definition") or "")
             env: dict[str, Any] = {}
+            env_refs: list[str] = []
             for container in (task.props.get("containers") or []) if task else []:
                 env.update(container.get("environment") or {})
+                env_refs += container.get("environment_refs") or []
             props.setdefault("environment", env)
+            props.setdefault("environment_refs", env_refs)
         if res.kind == "database":
             classes = [c for c in add.pop("_member_classes", []) if isinstance(c, str)]
             if classes and not props.get("instance_class"):

@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .model import Ingress, Resource, as_bool, as_float, as_int, link
+from .model import Ingress, Resource, as_bool, as_float, as_int, link, points_at_endpoint
 
 _PHYSICAL_NAME_KEYS = ("name", "identifier", "clusterIdentifier", "functionName", "roleName")
 _OUTPUT_KEYS = ("id", "arn", "name", "identifier", "clusterIdentifier", "endpoint", "address",
@@ -105,16 +105,17 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _containers(definitions: Any) -> list[dict[str, Any]]:
+def _containers(definitions: Any, refs: References) -> list[dict[str, Any]]:
     out = []
     for c in _list(_json(definitions)):
         if not isinstance(c, Mapping):
             continue
-        env = {str(e.get("name")): e.get("value") for e in _list(c.get("environment"))
-               if isinstance(e, Mapping)}
+        env, env_refs = _environment({e.get("name"): e.get("value") for e in _list(c.get("environment"))
+                                      if isinstance(e, Mapping)}, refs)
         secrets = {str(s.get("name")): s.get("valueFrom") for s in _list(c.get("secrets"))
                    if isinstance(s, Mapping)}
-        out.append({"name": c.get("name"), "environment": env, "secrets": secrets})
+        out.append({"name": c.get("name"), "environment": env, "environment_refs": env_refs,
+                    "secrets": secrets})
     return out
 
 
@@ -153,7 +154,7 @@ def _rule_ingress(inputs: Mapping[str, Any], refs: References) -> list[Ingress]:
 
 def _environment(variables: Any, refs: References) -> tuple[dict[str, Any], list[str]]:
     env = {str(k): v for k, v in (variables or {}).items()} if isinstance(variables, Mapping) else {}
-    return env, [r for r in (refs(v) for v in env.values()) if r is not None]
+    return env, [r for k, v in env.items() if points_at_endpoint(k) for r in [refs(v)] if r is not None]
 
 
 def _scaling_service(resource_id: Any, refs: References) -> str | None:
@@ -244,7 +245,7 @@ def _normalise(rec: Mapping[str, Any], path: str, refs: References) -> Resource:
             "tags": dict(inputs.get("tags") or {}),
         })
     if typ == "aws:ecs/taskDefinition:TaskDefinition":
-        return make("task_definition", {"containers": _containers(inputs.get("containerDefinitions"))})
+        return make("task_definition", {"containers": _containers(inputs.get("containerDefinitions"), refs)})
     if typ == "aws:appautoscaling/target:Target":
         return make("scaling_target", {
             "service": _scaling_service(inputs.get("resourceId"), refs)
