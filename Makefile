@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,22
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth synth-all test snapshots lint typecheck budget bench clean
+.PHONY: setup synth synth-all test snapshots lint typecheck budget bench consumer clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -47,6 +47,10 @@ typecheck: setup
 
 budget: setup
 	$(VENV)/bin/deploy-paradigms budget --engine postgres --instance-class db.m5.large
+
+## Build the wheel, install it into a fresh venv outside the repo, synthesize examples/consumer (about 1.5 min).
+consumer: setup
+	scripts/consumer_check.sh
 
 clean:
 	rm -rf cdk.out .pytest_cache build dist

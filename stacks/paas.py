@@ -60,7 +60,7 @@ class PaasStack(cdk.Stack):
                       description=f"connection_limit per task; {plan.summary()}")
         cdk.CfnOutput(self, "MaxTasks", value=str(plan.max_tasks),
                       description=f"autoscaling maximum; at most {plan.largest_max_tasks} fit this pool")
-        cdk.CfnOutput(self, "ConnectionBudget", value=_one_line(self.database.ledger.summary()),
+        cdk.CfnOutput(self, "ConnectionBudget", value=self.database.ledger.one_line(),
                       description="The database's ledger: reserve, consumers and what is left")
         self._acknowledge_example_choices()
 
@@ -76,8 +76,3 @@ class PaasStack(cdk.Stack):
                 reason="ecr:GetAuthorizationToken (pulling the image asset) supports only Resource *; "
                        "every other permission of the execution role names its resource"))
 
-
-def _one_line(markdown: str) -> str:
-    """CloudFormation outputs are single strings; keep the table readable on one line."""
-    return " / ".join(line.strip("| ").replace(" | ", ": ", 1) for line in markdown.splitlines()
-                      if line and not line.startswith(("|---", "| consumer")))

@@ -16,7 +16,6 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from deploy_paradigms import packaging
-from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction
 from stacks.common import acknowledge_example_database, example_database, example_vpc
 
@@ -54,15 +53,8 @@ class ServerlessStack(cdk.Stack):
                       description="Invoke with: aws lambda invoke --function-name <this> out.json")
         cdk.CfnOutput(self, "ReservedConcurrency", value=str(plan.reserved_concurrency),
                       description=plan.summary())
-        cdk.CfnOutput(self, "ConnectionBudget", value=_budget_line(self.database),
+        cdk.CfnOutput(self, "ConnectionBudget", value=self.database.ledger.one_line(),
                       description="The database's ledger: reserve, consumers and what is left")
         acknowledge_example_database(self.database, reached_by="the RDS Proxy's security group")
 
 
-
-def _budget_line(database: Database) -> str:
-    """The ledger on one line (CloudFormation outputs are single strings)."""
-    ledger, limit = database.ledger, database.limit
-    shares = "; ".join(f"{a.consumer} ({a.paradigm}) {a.connections}" for a in ledger.allocations)
-    return (f"{limit.engine.value} {limit.instance_class}: {limit.usable} usable connections, "
-            f"reserve {ledger.reserve}; {shares}; left {ledger.remaining}")

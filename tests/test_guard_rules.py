@@ -395,7 +395,8 @@ def test_examples_keep_the_data_safety_defaults(example_templates: dict[str, Any
     Multi-AZ switch left off in the examples, a current engine version (cfn-lint flags
     deprecated ones in test_cfn_lint.py)."""
     for stack in ("Serverless", "Paas", "Edge"):
-        (db,) = [r for r in example_templates[stack]["Resources"].values() if r["Type"] == "AWS::RDS::DBInstance"]
+        resources = example_templates[stack]["Resources"].values()
+        (db,) = [r for r in resources if r["Type"] == "AWS::RDS::DBInstance"]
         assert db["DeletionPolicy"] == db["UpdateReplacePolicy"] == "Snapshot", stack
         props = db["Properties"]
         assert props["AutoMinorVersionUpgrade"] is True and props["MultiAZ"] is False, stack

@@ -146,7 +146,8 @@ def test_stack_outputs_the_plan(default_template: dict[str, Any]) -> None:
     outputs = default_template["Outputs"]
     assert outputs["PoolSize"]["Value"] == "9"
     assert outputs["MaxTasks"]["Value"] == "4"
-    assert "Paas/Web: containers | 72 | pool 9 x up to 8 tasks" in outputs["ConnectionBudget"]["Value"]
+    assert outputs["ConnectionBudget"]["Value"] == \
+        "postgres db.t3.micro: 76 usable connections, reserve 4; Paas/Web (containers) 72; left 0"
     assert "pool 9 x up to 8 tasks" in default_template["Description"]
 
 

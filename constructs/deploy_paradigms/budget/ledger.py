@@ -72,6 +72,13 @@ class ConnectionLedger:
         self._allocations.append(allocation)
         return allocation
 
+    def one_line(self) -> str:
+        """The ledger as one line (for a CloudFormation output or a log line)."""
+        lim = self.limit
+        shares = "".join(f"; {a.consumer} ({a.paradigm}) {a.connections}" for a in self._allocations)
+        return (f"{lim.engine.value} {lim.instance_class}: {lim.usable} usable connections, "
+                f"reserve {self.reserve}{shares}; left {self.remaining}")
+
     def summary(self) -> str:
         """Markdown: the database, its limit, the reserve and who got what."""
         lim = self.limit

@@ -23,11 +23,13 @@ resources, three ways:
        guard.finalize()                                             # last line: raises on findings
 
    (``budget_guard_transform`` and ``finalize`` are the same on a module-level
-   guard.) Stack transforms need the Pulumi CLI 3.86+. During a preview the ids
-   of resources not yet created are unknown; references that cannot be
-   resolved are skipped, and a function or service that sets ``DATABASE_HOST``
-   or ``DATABASE_URL`` is taken to reach the stack's only governed database.
-   Per-resource checks (the proxy's idle client timeout) never need references.
+   guard.) Stack transforms run in the Pulumi engine: the SDK refuses to register
+   one with a CLI too old for them, and under ``set_mocks`` (use ``check_program``
+   there). During a preview the ids of resources not yet created are unknown;
+   references that cannot be resolved are skipped, and a function or service
+   that sets ``DATABASE_HOST`` or ``DATABASE_URL`` is taken to reach the stack's
+   only governed database. Per-resource checks (the proxy's idle client
+   timeout) never need references.
 
 Findings name the rule (``lambda-reserved-concurrency``, ``database-over-allocated``,
 ``proxy-idle-client-timeout``, ``ecs-pool-exceeds-allocation``), the resource

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ..model import Finding, Model, Rule
 
@@ -13,11 +14,11 @@ DATA_SERVICES = ("rds", "rds-db", "rds-data", "secretsmanager", "kms", "s3", "dy
 _LIST_ONLY = re.compile(r"^(\w[\w-]*):(Describe|List)[A-Za-z]*$")
 
 
-def _problems(statement: dict[str, object]) -> list[str]:
+def _problems(statement: Mapping[str, Any]) -> list[str]:
     if str(statement.get("effect", "Allow")) != "Allow":
         return []
-    actions = [str(a) for a in statement.get("actions") or []]  # type: ignore[attr-defined]
-    resources = [str(r) for r in statement.get("resources") or []]  # type: ignore[attr-defined]
+    actions = [str(a) for a in statement.get("actions") or []]
+    resources = [str(r) for r in statement.get("resources") or []]
     found = []
     if statement.get("not_actions"):
         found.append("Allow with NotAction grants every other action of every service")

@@ -1,0 +1,72 @@
+"""``python -m bench connections|devloop|readme`` (see ``bench/__init__.py`` and BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,22")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: every `with`/`finally` stops what it started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    conn = sub.add_parser("connections", help="the connection budget under load (PostgreSQL + PgBouncer)")
+    conn.add_argument("--instance-class", default="db.t3.micro",
+                      help="PostgreSQL class to model (default db.t3.micro, 76 usable connections; large "
+                           "classes start proportionally more threads and server processes and take longer)")
+    conn.add_argument("--duration", type=float, default=6.0, help="seconds of load per scenario (default 6)")
+    conn.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'cd' (default abcd)")
+    conn.add_argument("--json-out", type=Path, default=None,
+                      help="where to write the JSON (default bench/results/connections-<class>.json)")
+
+    dev = sub.add_parser("devloop", help="synth vs empty CDK app, synth profile, test suite, Lambda packages")
+    dev.add_argument("--repeat", type=int, default=3, help="CLI synth runs of each app (default 3; median)")
+    dev.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    dev.add_argument("--json-out", type=Path, default=None, help="default bench/results/devloop.json")
+
+    sub.add_parser("readme", help="rewrite README.md's benchmark table from bench/results/*.json")
+
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    from bench.stack_settings import BenchError
+
+    try:
+        if args.command == "connections":
+            if not 1 <= args.duration <= 120:
+                parser.error("--duration must be between 1 and 120 seconds")
+            if not args.only or set(args.only) - set("abcd"):
+                parser.error("--only takes letters from 'abcd'")
+            from bench import connections
+
+            connections.check_instance_class(args.instance_class)
+            return connections.run(args.instance_class, duration_s=args.duration, json_out=args.json_out,
+                                   only=args.only)
+        if args.command == "devloop":
+            if not 1 <= args.repeat <= 10:
+                parser.error("--repeat must be between 1 and 10")
+            from bench import devloop
+
+            return devloop.run(repeat=args.repeat, skip_tests=args.skip_tests, json_out=args.json_out)
+        from bench import readme
+
+        return readme.run()
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; everything it started has been stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
