@@ -29,7 +29,7 @@ synth: setup
 	@echo "template: cdk.out/$(STACK).template.json"
 
 synth-all: setup
-	cdk synth --all $(CONTEXT) --quiet
+	cdk synth $(CONTEXT) --quiet
 
 ## The whole test suite (what CI runs).
 test: setup

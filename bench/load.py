@@ -12,8 +12,11 @@ in ``finally`` blocks.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
+import ssl
+import statistics
 import re
 import threading
 import time
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from deploy_paradigms.runtime import connection as runtime_connection
 from deploy_paradigms.runtime.connection import DatabaseConnection, connect, describe_error
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import ConnectionPool
@@ -39,6 +43,41 @@ THROTTLE_BACKOFF_S = 0.05
 JOIN_GRACE_S = 15.0
 #: Server messages that mean "the database is out of connection slots" (SQLSTATE 53300).
 SLOT_ERRORS = ("too many clients", "remaining connection slots are reserved", "53300")
+
+
+_uncached_tls_context = runtime_connection.tls_context
+
+
+@functools.lru_cache(maxsize=None)
+def _shared_tls_context(sslmode: str, cafile: str | None) -> ssl.SSLContext | None:
+    return _uncached_tls_context(sslmode, cafile=cafile)
+
+
+def _tls_context_once_per_process(sslmode: str, *, cafile: str | None = None) -> ssl.SSLContext | None:
+    return _shared_tls_context(sslmode, cafile)
+
+
+def share_tls_contexts() -> None:
+    """Build each TLS context once for the whole benchmark process.
+
+    ``runtime.connection.tls_context`` builds a new context per connection, and for
+    ``sslmode=require`` that loads the system CA store (``ssl.create_default_context``)
+    although nothing is verified: tens of milliseconds of CPU per connection (see
+    :func:`tls_context_cost_ms`). A Lambda environment or a container pays that in its own
+    process; this benchmark runs hundreds of "processes" as threads of one interpreter,
+    where the cost would be serialised by the GIL and distort every scenario's ramp-up.
+    """
+    runtime_connection.tls_context = _tls_context_once_per_process
+
+
+def tls_context_cost_ms(sslmode: str = "require", runs: int = 7) -> float:
+    """Median CPU time of one uncached ``runtime.connection.tls_context(sslmode)`` call."""
+    times = []
+    for _ in range(runs):
+        started = time.process_time()
+        _uncached_tls_context(sslmode)
+        times.append(time.process_time() - started)
+    return round(statistics.median(times) * 1000, 1)
 
 
 def with_sslmode(url_params: str, sslmode: str) -> str:
@@ -89,7 +128,7 @@ class Recorder:
     """Thread-safe counters and latencies of one scenario."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    latencies_s: list[float] = field(default_factory=list)
+    completed: list[tuple[float, float, int]] = field(default_factory=list)  # (end, latency s, queries)
     invocations_ok: int = 0
     queries_ok: int = 0
     failed_invocations: int = 0
@@ -102,7 +141,13 @@ class Recorder:
         with self.lock:
             self.invocations_ok += 1
             self.queries_ok += queries
-            self.latencies_s.append(latency_s)
+            self.completed.append((time.perf_counter(), latency_s, queries))
+
+    def window(self, start: float, end: float) -> tuple[list[float], int, int]:
+        """Latencies, invocations and queries of the invocations that ended in ``[start, end]``."""
+        with self.lock:
+            inside = [(lat, q) for t, lat, q in self.completed if start <= t <= end]
+        return [lat for lat, _ in inside], len(inside), sum(q for _, q in inside)
 
     def throttle(self) -> None:
         with self.lock:
