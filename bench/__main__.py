@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     conn.add_argument("--instance-class", default="db.t3.micro",
                       help="PostgreSQL class to model (default db.t3.micro, 76 usable connections; large "
                            "classes start proportionally more threads and server processes and take longer)")
-    conn.add_argument("--duration", type=float, default=6.0, help="seconds of load per scenario (default 6)")
+    conn.add_argument("--duration", type=float, default=6.0,
+                      help="measured seconds of load per scenario (default 6)")
+    conn.add_argument("--warmup", type=float, default=3.0,
+                      help="seconds of load before the measured window (default 3)")
     conn.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'cd' (default abcd)")
     conn.add_argument("--json-out", type=Path, default=None,
                       help="where to write the JSON (default bench/results/connections-<class>.json)")
@@ -42,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "connections":
-            if not 1 <= args.duration <= 120:
-                parser.error("--duration must be between 1 and 120 seconds")
+            if not 1 <= args.duration <= 120 or not 0 <= args.warmup <= 60:
+                parser.error("--duration must be 1-120 seconds and --warmup 0-60 seconds")
             if not args.only or set(args.only) - set("abcd"):
                 parser.error("--only takes letters from 'abcd'")
             from bench import connections
 
             connections.check_instance_class(args.instance_class)
-            return connections.run(args.instance_class, duration_s=args.duration, json_out=args.json_out,
-                                   only=args.only)
+            return connections.run(args.instance_class, duration_s=args.duration, warmup_s=args.warmup,
+                                   json_out=args.json_out, only=args.only)
         if args.command == "devloop":
             if not 1 <= args.repeat <= 10:
                 parser.error("--repeat must be between 1 and 10")

@@ -32,6 +32,7 @@ from bench.stack_settings import BenchError, StackSettings, read_settings
 #: Superuser sessions the benchmark itself holds during the load (the sampler).
 MONITOR_SESSIONS = 1
 DEFAULT_DURATION_S = 6.0
+DEFAULT_WARMUP_S = 3.0
 
 
 def _postgres_version() -> str | None:
@@ -46,9 +47,10 @@ def _postgres_version() -> str | None:
 
 def summarise(outcome: load.Outcome, *, max_connections: int, usable: int) -> dict[str, Any]:
     rec, sampler = outcome.rec, outcome.sampler
-    lat = rec.latencies_s
+    lat, invocations, queries = rec.window(outcome.measure_start, outcome.measure_end)
     peak = sampler.peak_app
     window = outcome.window_s
+    attempted = rec.invocations_ok + rec.failed_invocations
     problems = check_outcome(outcome.scenario, connection_errors=rec.connection_errors,
                              other_errors=rec.other_errors, throttles=rec.throttles,
                              peak_connections=peak, usable=usable)
@@ -65,6 +67,7 @@ def summarise(outcome: load.Outcome, *, max_connections: int, usable: int) -> di
         "invocations_ok": rec.invocations_ok,
         "queries_ok": rec.queries_ok,
         "failed_invocations": rec.failed_invocations,
+        "failure_rate": round(rec.failed_invocations / attempted, 3) if attempted else None,
         "connection_errors": rec.connection_errors,
         "other_errors": rec.other_errors,
         "throttles": rec.throttles,
@@ -74,8 +77,8 @@ def summarise(outcome: load.Outcome, *, max_connections: int, usable: int) -> di
         "max_connections": max_connections,
         "usable": usable,
         "utilisation": round(peak / usable, 3),
-        "invocations_per_s": round(rec.invocations_ok / window, 1) if window else None,
-        "queries_per_s": round(rec.queries_ok / window, 1) if window else None,
+        "invocations_per_s": round(invocations / window, 1) if window else None,
+        "queries_per_s": round(queries / window, 1) if window else None,
         "latency_ms": {"p50": ms(load.percentile(lat, 50)), "p99": ms(load.percentile(lat, 99)),
                        "max": ms(max(lat) if lat else None)},
         "samples": sampler.samples,
@@ -88,8 +91,8 @@ def summarise(outcome: load.Outcome, *, max_connections: int, usable: int) -> di
     return result
 
 
-def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S, json_out: Path | None = None,
-        only: str = "abcd") -> int:
+def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S,
+        warmup_s: float = DEFAULT_WARMUP_S, json_out: Path | None = None, only: str = "abcd") -> int:
     started = time.perf_counter()
     print(f"bench connections: synthesizing the example stacks for {instance_class} ...", flush=True)
     stack = read_settings(instance_class)
@@ -109,6 +112,8 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S, json_out
         scenarios = [_without_tls(s) for s in scenarios]
         print("  note: openssl is missing, so the local server has no TLS; sslmode=disable", flush=True)
 
+    tls_context_ms = load.tls_context_cost_ms(tls_mode) if tls else None
+    load.share_tls_contexts()
     reserved_by_server = limit.reserved - MONITOR_SESSIONS
     server = LocalPostgres(max_connections=limit.max_connections,
                            superuser_reserved_connections=reserved_by_server, ssl=tls,
@@ -121,7 +126,8 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S, json_out
         try:
             server_version = str(admin.run("SHOW server_version")[0][0])
             for scenario in scenarios:
-                print(f"  ({scenario.key}) {scenario.name}: {scenario.callers} callers for {duration_s:g} s ...",
+                print(f"  ({scenario.key}) {scenario.name}: {scenario.callers} callers, "
+                      f"{warmup_s:g} s warm-up + {duration_s:g} s ...",
                       flush=True)
                 if scenario.route == "proxy":
                     assert bouncer_binary is not None
@@ -135,7 +141,7 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S, json_out
                         endpoint = load.Endpoint(bouncer.host, bouncer.port, server.dbname, server.user,
                                                  server.password)
                         outcome = load.run_scenario(scenario, endpoint, admin, duration_s=duration_s,
-                                                    app_user=server.user)
+                                                    warmup_s=warmup_s, app_user=server.user)
                         proxy_info = {"software": f"PgBouncer {pgbouncer_version(bouncer_binary)}",
                                       "settings": bouncer.public_settings()}
                     load.wait_until_idle(admin, server.user)
@@ -143,7 +149,7 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S, json_out
                     endpoint = load.Endpoint(server.host, server.port, server.dbname, server.user,
                                              server.password)
                     outcome = load.run_scenario(scenario, endpoint, admin, duration_s=duration_s,
-                                                app_user=server.user)
+                                                warmup_s=warmup_s, app_user=server.user)
                 summary = summarise(outcome, max_connections=limit.max_connections, usable=limit.usable)
                 results.append({**scenario.as_dict(), "result": summary})
                 print("    " + _one_line(scenario, summary), flush=True)
@@ -152,7 +158,8 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S, json_out
 
     report = {
         "benchmark": "connections",
-        "command": f"python -m bench connections --instance-class {limit.instance_class} --duration {duration_s:g}",
+        "command": (f"python -m bench connections --instance-class {limit.instance_class} "
+                    f"--warmup {warmup_s:g} --duration {duration_s:g}"),
         "instance_class": limit.instance_class,
         "engine": limit.engine.value,
         "machine": machine.machine(postgres=server_version or _postgres_version(),
@@ -168,9 +175,16 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S, json_out
             "tls": tls,
             "server_version": server_version,
         },
+        "runtime_observations": {
+            "tls_context_ms_per_connection": tls_context_ms,
+            "note": ("deploy_paradigms.runtime.connection.tls_context builds a new SSLContext per "
+                     "connection and, for sslmode=require, loads the system CA store it never uses; "
+                     "the benchmark builds each context once per process (see bench/load.py)"),
+        },
         "settings": stack.as_dict(),
         "proxy_standin": proxy_info,
-        "parameters": {"duration_s": duration_s, "query": load.QUERY, "burst_factor": BURST_FACTOR,
+        "parameters": {"duration_s": duration_s, "warmup_s": warmup_s, "query": load.QUERY,
+                       "burst_factor": BURST_FACTOR,
                        "error_backoff_s": load.ERROR_BACKOFF_S, "throttle_backoff_s": load.THROTTLE_BACKOFF_S,
                        "sample_interval_s": load.SAMPLE_INTERVAL_S},
         "scenarios": results,
@@ -215,8 +229,9 @@ def table(report: dict[str, Any]) -> str:
     db = report["database"]
     lines = [
         f"{report['instance_class']}: max_connections {db['max_connections']}, {db['usable']} usable "
-        f"(PostgreSQL {db['server_version']}, {report['parameters']['duration_s']:g} s per scenario, "
-        f"each invocation `{report['parameters']['query']}`)",
+        f"(PostgreSQL {db['server_version']}; per scenario {report['parameters']['warmup_s']:g} s warm-up + "
+        f"{report['parameters']['duration_s']:g} s measured; each invocation `{report['parameters']['query']}`; "
+        f"errors, throttles and peak over the whole run, rates and latency over the measured window)",
         "",
         "| scenario | callers | connection errors | throttles | peak conns / max_connections "
         "| peak / usable | invocations/s | p50 ms | p99 ms | as expected |",

@@ -410,14 +410,20 @@ class Outcome:
     rec: Recorder
     sampler: Sampler
     window_s: float
+    measure_start: float
+    measure_end: float
     stragglers: int
     terminated_after: int
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_scenario(scenario: Scenario, endpoint: Endpoint, admin: Any, *, duration_s: float,
-                 app_user: str) -> Outcome:
-    """Run one scenario for ``duration_s`` seconds and measure it."""
+                 warmup_s: float, app_user: str) -> Outcome:
+    """Run one scenario for ``warmup_s + duration_s`` seconds.
+
+    Errors, throttles and the peak count over the whole run (a cold start that fails is a
+    failure); throughput and latency over the last ``duration_s`` only (steady state).
+    """
     rec = Recorder()
     stop = threading.Event()
     extra: dict[str, Any] = {}
@@ -435,7 +441,7 @@ def run_scenario(scenario: Scenario, endpoint: Endpoint, admin: Any, *, duration
         cleanup.append(service.close)
         extra["environments"] = lambda: len(service.environments)
     elif scenario.key == "d":
-        targets, tasks = _rolling_deploy(scenario, endpoint, rec, stop, t0, duration_s)
+        targets, tasks = _rolling_deploy(scenario, endpoint, rec, stop, t0, warmup_s, duration_s)
         cleanup.extend(task.pool.close for task in tasks)
         extra["pool_peaks"] = lambda: sorted({t.pool.stats()["peak_open"] for t in tasks})
         extra["tasks"] = [{"name": t.name, "start_s": round(t.start_s, 2), "stop_s": round(t.stop_s, 2)}
@@ -450,10 +456,11 @@ def run_scenario(scenario: Scenario, endpoint: Endpoint, admin: Any, *, duration
     try:
         for thread in threads:
             thread.start()
-        stop.wait(max(0.0, t0 + duration_s - time.perf_counter()))
+        stop.wait(max(0.0, t0 + warmup_s + duration_s - time.perf_counter()))
     finally:
         stop.set()
-        window_s = time.perf_counter() - t0
+        ended = time.perf_counter()
+        window_s = max(0.0, ended - (t0 + warmup_s))
         deadline = time.monotonic() + JOIN_GRACE_S
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -463,12 +470,14 @@ def run_scenario(scenario: Scenario, endpoint: Endpoint, admin: Any, *, duration
         sampler.finish()
     resolved = {k: (v() if callable(v) else v) for k, v in extra.items()}
     terminated = wait_until_idle(admin, app_user)
-    return Outcome(scenario, rec, sampler, window_s, stragglers, terminated, resolved)
+    return Outcome(scenario, rec, sampler, window_s, t0 + warmup_s, ended, stragglers, terminated, resolved)
 
 
 def _rolling_deploy(scenario: Scenario, endpoint: Endpoint, rec: Recorder, stop: threading.Event,
-                    t0: float, duration_s: float) -> tuple[list[Callable[[], None]], list[Task]]:
-    """Old tasks serve the first two thirds, new ones the last two: all of them in the middle third."""
+                    t0: float, warmup_s: float, duration_s: float,
+                    ) -> tuple[list[Callable[[], None]], list[Task]]:
+    """Old tasks serve from the start to two thirds of the measured window, new ones from one
+    third to the end: old and new together (the deploy's peak) in the middle third."""
     settings = endpoint.settings(scenario.url_params)
     params = dict(settings.url_params)
     pool_size = int(params["connection_limit"])
@@ -478,7 +487,8 @@ def _rolling_deploy(scenario: Scenario, endpoint: Endpoint, rec: Recorder, stop:
     tasks: list[Task] = []
     for i in range(peak_tasks):
         is_old = i < scenario.old_tasks
-        start, end = (0.0, duration_s * 2 / 3) if is_old else (duration_s / 3, duration_s)
+        start, end = ((0.0, warmup_s + duration_s * 2 / 3) if is_old
+                      else (warmup_s + duration_s / 3, warmup_s + duration_s))
         pool = ConnectionPool(lambda: endpoint.connect(settings), size=pool_size,
                               timeout_s=pool_timeout if pool_timeout > 0 else None)
         tasks.append(Task(f"{'old' if is_old else 'new'}-{i}", start, end, pool))

@@ -19,12 +19,14 @@ import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from deploy_paradigms.budget import BudgetError  # noqa: E402
+from deploy_paradigms.cdk import BudgetGuard  # noqa: E402
 
 STACK_NAMES = ("Serverless", "Paas", "Edge")
 
 
 def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAMES) -> cdk.App:
-    """The example stacks (all, or the ones named) in one app, with cdk-nag's AWS Solutions checks."""
+    """The example stacks (all, or the ones named) in one app, checked by cdk-nag's AWS Solutions
+    rules and deploy-paradigms' BudgetGuard at synth."""
     unknown = sorted(set(stacks) - set(STACK_NAMES))
     if unknown:
         raise BudgetError(f"unknown example stack(s) {unknown}; choose from {', '.join(STACK_NAMES)}")
@@ -47,6 +49,7 @@ def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAM
 
         EdgeStack(app, "Edge", env=env)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    BudgetGuard.of(app)  # the connection-budget rules, as users would apply them to their apps
     return app
 
 

@@ -273,7 +273,7 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         serverless(proxy_max_connections_percent=150)),
     BadInput(
         "ServerlessFunction(reserved_concurrency=-5)", "CDK `ServerlessFunction`",
-        "reserved_concurrency=-5 must be at least 1",
+        "reserved_concurrency=-5 must be at least 1; omit it to use the cap the budget allows",
         serverless(reserved_concurrency=-5)),
     BadInput(
         "ServerlessFunction(reserved_concurrency=500) on db.t3.micro", "CDK `ServerlessFunction`",

@@ -235,11 +235,15 @@ def known_instance_classes(engine: str | Engine) -> tuple[str, ...]:
 
 
 def _unknown_class(eng: Engine, instance_class: str) -> UnknownInstanceClassError:
-    families = sorted({c.split(".")[1] for c in known_instance_classes(eng)})
+    known = known_instance_classes(eng)
+    if eng.is_aurora:  # few classes, not whole families: list them
+        listing = f"known classes: {', '.join(known)}"
+    else:
+        listing = f"known families: {', '.join(sorted({c.split('.')[1] for c in known}))}"
     return UnknownInstanceClassError(
         f"instance_class={instance_class!r} is not in the connection table for {eng.value} "
-        f"(known families: {', '.join(families)}); pass max_connections=<value of the "
-        f"max_connections parameter> for a custom class or parameter group"
+        f"({listing}); pass max_connections=<value of the max_connections parameter> for a "
+        f"custom class or parameter group"
     )
 
 

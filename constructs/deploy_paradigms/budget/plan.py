@@ -236,7 +236,8 @@ def plan_serverless(
             f"proxy_max_connections_percent={percent} gives the proxy {proxy_connections} "
             f"connection(s), fewer than connection_limit={connection_limit}; raise the percent")
     if reserved_concurrency is not None:
-        check_whole("reserved_concurrency", reserved_concurrency, minimum=1)
+        check_whole("reserved_concurrency", reserved_concurrency, minimum=1,
+                    fix="omit it to use the cap the budget allows")
         if reserved_concurrency > database_cap:
             raise BudgetError(
                 f"reserved_concurrency={reserved_concurrency} exceeds what {limit.instance_class} "
@@ -339,12 +340,13 @@ def plan_containers(
     if pool < 1 or pool > fits:
         asked = max(pool, 1)
         most_tasks = largest_max_tasks(connections, asked, maximum_percent)
+        fewer_tasks = (f"use max_tasks <= {most_tasks}, a smaller pool_size" if most_tasks else
+                       "not even one task fits at this pool: use a smaller pool_size")
         raise BudgetError(
             f"pool_size={asked} x {peak} tasks (max_tasks={max_tasks} x maximum_percent="
             f"{maximum_percent}% during a rolling deploy) needs {asked * peak} connections but "
-            f"{limit.instance_class} gives this service {connections}; use max_tasks <= "
-            f"{most_tasks}, a smaller pool_size, a larger instance class, a lower "
-            f"maximum_percent, or put RDS Proxy in front")
+            f"{limit.instance_class} gives this service {connections}; {fewer_tasks}, a larger "
+            f"instance class, a lower maximum_percent, or put RDS Proxy in front")
     return ContainerPlan(
         limit=limit,
         connections=pool * peak,

@@ -3,6 +3,7 @@
 from .budget_guard import BudgetGuard
 from .container_service import ContainerService
 from .data_endpoint import DataEndpoint
+from .database import Database
 from .edge_function import EdgeFunction
 from .serverless_function import ServerlessFunction
 
@@ -10,6 +11,7 @@ __all__ = [
     "BudgetGuard",
     "ContainerService",
     "DataEndpoint",
+    "Database",
     "EdgeFunction",
     "ServerlessFunction",
 ]

@@ -26,19 +26,19 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
 from deploy_paradigms import packaging
 from deploy_paradigms.budget import BudgetError
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk import (
     BudgetGuard,
     ContainerService,
+    Database,
     DataEndpoint,
     EdgeFunction,
     ServerlessFunction,
 )
-from deploy_paradigms.cdk.database import Database
-
-from constructs import Construct
 
 from . import existing
 
@@ -74,7 +74,8 @@ class OrdersStack(cdk.Stack):
             instance_resource_id=existing.DB_RESOURCE_ID,
             database_name=existing.DB_NAME,
             master_username=existing.DB_MASTER_USERNAME,
-            secret=secretsmanager.Secret.from_secret_complete_arn(self, "DatabaseSecret", existing.DB_SECRET_ARN),
+            secret=secretsmanager.Secret.from_secret_complete_arn(
+                self, "DatabaseSecret", existing.DB_SECRET_ARN),
             # Mutable: consumers add ingress rules on the database port to this group.
             security_group=ec2.SecurityGroup.from_security_group_id(
                 self, "DatabaseSecurityGroup", existing.DB_SECURITY_GROUP_ID, allow_all_outbound=False),

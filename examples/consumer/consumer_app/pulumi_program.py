@@ -12,15 +12,16 @@ deploy-paradigms' preview mocks::
 from __future__ import annotations
 
 import pulumi
+
 from deploy_paradigms import packaging
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.pulumi import (
     BudgetGuard,
     ContainerService,
     ContainerServiceArgs,
+    Database,
     DataEndpoint,
     DataEndpointArgs,
-    Database,
     EdgeFunction,
     EdgeFunctionArgs,
     Network,
