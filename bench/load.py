@@ -115,7 +115,7 @@ def _error_key(exc: BaseException) -> str:
     if match:
         text = match.group(1)
     text = text.split("; the database is out of connections")[0]
-    return re.sub(r"\d+(\.\d+)*(:\d+)?", "N", text)[:160]
+    return re.sub(r"(?<!SQLSTATE )\b\d+(\.\d+)*(:\d+)?\b", "N", text)[:160]
 
 
 def is_slot_error(exc: BaseException) -> bool:
@@ -465,10 +465,10 @@ def run_scenario(scenario: Scenario, endpoint: Endpoint, admin: Any, *, duration
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         stragglers = sum(thread.is_alive() for thread in threads)
+        resolved = {k: (v() if callable(v) else v) for k, v in extra.items()}
         for close in cleanup:
             close()
         sampler.finish()
-    resolved = {k: (v() if callable(v) else v) for k, v in extra.items()}
     terminated = wait_until_idle(admin, app_user)
     return Outcome(scenario, rec, sampler, window_s, t0 + warmup_s, ended, stragglers, terminated, resolved)
 

@@ -1,0 +1,160 @@
+"""Where in-process synth time goes, in a fresh interpreter: ``python -m bench.synth_profile [variant]``.
+
+Prints one JSON object. Phases: importing aws_cdk (starts the jsii node process and
+loads aws-cdk-lib), importing the example stacks (cdk-nag, the constructs), building the
+construct tree (``build_app``), and ``app.synth()`` (validation plugins, asset staging,
+template rendering). Counted along the way: constructs per stack, jsii kernel round trips
+by kind, calls and time of our packaging functions, the assets staged into the cloud
+assembly.
+
+Variants (each in its own interpreter, same context as ``cdk synth``):
+``full`` as the CLI runs it; ``no-nag`` without the cdk-nag validation plugin;
+``no-cfn-validate`` with ``@aws-cdk/core:validateAgainstDefaultRules`` false (aws-cdk-lib's
+built-in CloudFormation validation during synth).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+VARIANTS = ("full", "no-nag", "no-cfn-validate")
+KERNEL_METHODS = ("load", "create", "delete", "get", "set", "sget", "sset", "invoke", "sinvoke",
+                  "complete", "sync_complete", "ainvoke", "sainvoke")
+
+
+class Counter:
+    """Calls and outermost wall time per name (nested calls are not double counted)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
+        self._depth = 0
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            self._depth += 1
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: {"calls": self.calls[name], "s": round(self.seconds.get(name, 0.0), 3)}
+                for name in sorted(self.calls)}
+
+
+def _directory_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def profile(variant: str) -> dict[str, Any]:
+    if variant not in VARIANTS:
+        raise SystemExit(f"variant must be one of {', '.join(VARIANTS)}")
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    import jsii._kernel as kernel_module  # before aws_cdk: count every kernel round trip
+
+    jsii_calls = Counter()
+    for method in KERNEL_METHODS:
+        original = getattr(kernel_module.Kernel, method, None)
+        if original is not None:
+            setattr(kernel_module.Kernel, method, jsii_calls.wrap(method, original))
+    import aws_cdk as cdk
+
+    timings["import_aws_cdk"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    from deploy_paradigms import edge_plan, packaging
+
+    import stacks.app as example_app
+    from tests.conftest import cdk_json_context
+
+    timings["import_stacks_and_cdk_nag"] = time.perf_counter() - t
+
+    ours = Counter()
+    for name in ("lambda_bundle", "container_context", "zipped_size", "bundle_files", "container_files",
+                 "dependency_files"):
+        setattr(packaging, name, ours.wrap(name, getattr(packaging, name)))
+    edge_plan.packaging = packaging  # the module object is shared; the attribute lookups see the wrappers
+
+    context = cdk_json_context()
+    if variant == "no-cfn-validate":
+        context["@aws-cdk/core:validateAgainstDefaultRules"] = False
+    if variant == "no-nag":
+        class _NoNag:
+            def __init__(self, app: Any) -> None:
+                self.app = app
+
+        real_of = cdk.Validations.of
+
+        class _Plugins:
+            def __init__(self, inner: Any) -> None:
+                self._inner = inner
+
+            def add_plugins(self, *plugins: Any) -> None:
+                if not all(isinstance(p, _NoNag) for p in plugins):
+                    self._inner.add_plugins(*plugins)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._inner, name)
+
+        example_app.AwsSolutionsChecks = _NoNag  # type: ignore[attr-defined,misc]
+        cdk.Validations.of = staticmethod(lambda scope: _Plugins(real_of(scope)))  # type: ignore[method-assign,assignment]
+
+    outdir = Path(tempfile.mkdtemp(prefix="dp-synth-profile-"))
+    try:
+        t = time.perf_counter()
+        app = cdk.App(outdir=str(outdir), context=context, analytics_reporting=False)
+        timings["create_app"] = time.perf_counter() - t
+        t = time.perf_counter()
+        example_app.build_app(app)
+        timings["build_app"] = time.perf_counter() - t
+        constructs = {child.node.id: len(child.node.find_all()) for child in app.node.children
+                      if isinstance(child, cdk.Stack)}
+        total_constructs = len(app.node.find_all())
+        jsii_before_synth = sum(jsii_calls.calls.values())
+        t = time.perf_counter()
+        app.synth()
+        timings["synth"] = time.perf_counter() - t
+        assets = sorted(p for p in outdir.iterdir() if p.name.startswith("asset."))
+        staged = {"count": len(assets), "bytes": sum(_directory_bytes(p) if p.is_dir() else p.stat().st_size
+                                                     for p in assets)}
+        templates = {p.name: p.stat().st_size for p in sorted(outdir.glob("*.template.json"))}
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
+    return {
+        "variant": variant,
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+        "constructs": {"total": total_constructs, "per_stack": constructs},
+        "jsii_calls": {"total": sum(jsii_calls.calls.values()), "before_synth": jsii_before_synth,
+                       "by_method": jsii_calls.as_dict()},
+        "packaging_calls": ours.as_dict(),
+        "assets_staged": staged,
+        "template_bytes": templates,
+        "pid": os.getpid(),
+    }
+
+
+def main() -> None:
+    variant = sys.argv[1] if len(sys.argv) > 1 else "full"
+    print(json.dumps(profile(variant)))
+
+
+if __name__ == "__main__":
+    main()
