@@ -27,30 +27,32 @@ from pathlib import Path
 from typing import Any
 
 VARIANTS = ("full", "no-nag", "no-cfn-validate")
-KERNEL_METHODS = ("load", "create", "delete", "get", "set", "sget", "sset", "invoke", "sinvoke",
-                  "complete", "sync_complete", "ainvoke", "sainvoke")
+KERNEL_METHODS = ("create", "delete", "get", "set", "sget", "sset", "invoke", "sinvoke", "ainvoke",
+                  "sainvoke")
 
 
 class Counter:
-    """Calls and outermost wall time per name (nested calls are not double counted)."""
+    """Calls and inclusive wall time per name (a name's recursive calls are counted once)."""
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
         self.seconds: dict[str, float] = {}
-        self._depth = 0
+        self._depth: dict[str, int] = {}
 
-    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(self, name: str, fn: Callable[..., Any],
+             key: Callable[..., str] | None = None) -> Callable[..., Any]:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] = self.calls.get(name, 0) + 1
-            self._depth += 1
+            label = key(*args, **kwargs) if key else name
+            self.calls[label] = self.calls.get(label, 0) + 1
+            self._depth[label] = self._depth.get(label, 0) + 1
             started = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+                self._depth[label] -= 1
+                if self._depth[label] == 0:
+                    self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - started
 
         return wrapper
 
@@ -68,13 +70,24 @@ def profile(variant: str) -> dict[str, Any]:
         raise SystemExit(f"variant must be one of {', '.join(VARIANTS)}")
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    import jsii._kernel as kernel_module  # before aws_cdk: count every kernel round trip
+    import jsii  # before aws_cdk: generated bindings call jsii.create/invoke/get... at call time
+    import jsii._kernel as kernel_module
 
     jsii_calls = Counter()
     for method in KERNEL_METHODS:
-        original = getattr(kernel_module.Kernel, method, None)
+        original = getattr(jsii, method, None)
         if original is not None:
-            setattr(kernel_module.Kernel, method, jsii_calls.wrap(method, original))
+            setattr(jsii, method, jsii_calls.wrap(method, original))
+    # Node calling back into Python (overridden methods, Python-implemented interfaces).
+    callbacks = Counter()
+
+    def _callback_name(kernel: Any, callback: Any) -> str:
+        if callback.invoke:
+            return f"invoke {callback.cookie}"
+        return "get" if callback.get else "set"
+
+    kernel_module._handle_callback = callbacks.wrap(  # type: ignore[attr-defined]
+        "callback", kernel_module._handle_callback, key=_callback_name)  # type: ignore[attr-defined]
     import aws_cdk as cdk
 
     timings["import_aws_cdk"] = time.perf_counter() - t
@@ -144,6 +157,9 @@ def profile(variant: str) -> dict[str, Any]:
         "constructs": {"total": total_constructs, "per_stack": constructs},
         "jsii_calls": {"total": sum(jsii_calls.calls.values()), "before_synth": jsii_before_synth,
                        "by_method": jsii_calls.as_dict()},
+        "python_callbacks_from_node": {"total": sum(callbacks.calls.values()),
+                                       "s": round(sum(callbacks.seconds.values()), 3),
+                                       "by_name": callbacks.as_dict()},
         "packaging_calls": ours.as_dict(),
         "assets_staged": staged,
         "template_bytes": templates,
