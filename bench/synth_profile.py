@@ -83,7 +83,12 @@ def profile(variant: str) -> dict[str, Any]:
 
     def _callback_name(kernel: Any, callback: Any) -> str:
         if callback.invoke:
-            return f"invoke {callback.cookie}"
+            try:
+                obj = kernel_module._reference_map.resolve_id(callback.invoke.objref.ref)  # type: ignore[attr-defined]
+                owner = f"{type(obj).__module__}.{type(obj).__qualname__}"
+            except Exception:
+                owner = "?"
+            return f"invoke {owner}.{callback.cookie}"
         return "get" if callback.get else "set"
 
     kernel_module._handle_callback = callbacks.wrap(  # type: ignore[attr-defined]

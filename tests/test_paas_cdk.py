@@ -355,7 +355,10 @@ def test_connections_share_leaves_the_rest_free() -> None:
     ({"scale_on_cpu_percent": 95}, r"scale_on_cpu_percent=95"),
     ({"environment": {"STRIPE_API_KEY": "x"}}, r"looks like a credential"),
     ({"environment": {"DATABASE_URL_PARAMS": "x"}}, r"set by ContainerService from the database"),
-    ({"environment": {"UPSTREAM": "https://bob:hunter2@example.com"}}, r"holds a value that looks like a credential"),
+    (
+        {"environment": {"UPSTREAM": "https://bob:hunter2@example.com"}},
+        r"holds a value that looks like a credential",
+    ),
 ])
 def test_bad_inputs_are_refused_before_anything_is_created(props: dict[str, Any], pattern: str) -> None:
     stack, db = small_stack()
