@@ -113,3 +113,22 @@ def test_aurora_cluster_defaults() -> None:
     })
     template.has_resource_properties("AWS::RDS::DBClusterParameterGroup",
                                      {"Parameters": {"rds.force_ssl": "1"}})
+
+
+def test_serverless_v2_minimum_and_log_retention_are_inputs() -> None:
+    """``min_acu`` reaches both the cluster and the budget (Aurora PostgreSQL caps connections
+    at a 0.5 ACU minimum); ``log_retention`` reaches the log exports' retention."""
+    from aws_cdk import aws_logs as logs
+
+    from deploy_paradigms.budget import describe_connection_limit
+
+    stack, vpc = _stack()
+    db = Database(stack, "Db", vpc=vpc, engine="aurora-postgresql", instance_class="db.serverless",
+                  max_acu=16, min_acu=1, log_retention=logs.RetentionDays.THREE_MONTHS)
+    assert db.limit == describe_connection_limit("aurora-postgresql", "db.serverless", max_acu=16, min_acu=1)
+    assert db.limit.max_connections > describe_connection_limit(
+        "aurora-postgresql", "db.serverless", max_acu=16).max_connections  # the 0.5 ACU cap is lifted
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::RDS::DBCluster", {
+        "ServerlessV2ScalingConfiguration": {"MinCapacity": 1, "MaxCapacity": 16}})
+    template.has_resource_properties("Custom::LogRetention", {"RetentionInDays": 90})

@@ -6,3 +6,5 @@ both fed by the framework-free planner in :mod:`deploy_paradigms.budget`.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__"]

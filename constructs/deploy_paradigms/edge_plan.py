@@ -320,6 +320,8 @@ class SigningPlan:
 
 
 def plan_signing(signing: str | Signing) -> SigningPlan:
+    """What a data endpoint's ``signing`` mode means: the function URL's auth type, whether the
+    function checks an HMAC, whether CloudFront may use it as an origin. Unknown modes raise."""
     mode = Signing.parse(signing)
     if mode is Signing.HMAC:
         return SigningPlan(mode, "NONE", requires_hmac=True, cloudfront_origin=False)

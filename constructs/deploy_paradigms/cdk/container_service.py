@@ -100,6 +100,7 @@ class ContainerService(Construct):
     :param scale_on_cpu_percent: CPU target-tracking target, 10-90; default 60; None: no CPU policy.
     :param scale_on_requests_per_target: ALB requests per task per minute to track; omitted, none.
     :param environment: extra non-secret environment variables; secret-looking names are refused.
+        Omitted: only the ``DATABASE_*`` variables and ``PORT`` the construct sets.
     :param access_logs_bucket: bucket for ALB access logs (SSE-S3, as ALB requires); omitted, one is created.
     :param log_retention: retention of the container log group; default one month.
     """

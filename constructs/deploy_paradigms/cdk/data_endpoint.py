@@ -64,6 +64,7 @@ DEFAULT_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 def check_response_size_limit(value: object) -> int:
+    """``value`` if it is a whole number of bytes Lambda can return (1 to 6 MB); else BudgetError."""
     limit = endpoint_runtime.LAMBDA_RESPONSE_LIMIT_BYTES
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
         raise BudgetError(f"response_size_limit_bytes={value!r} must be a whole number between 1 and {limit} "
@@ -101,7 +102,8 @@ class DataEndpoint(Construct):
         alarms, log_retention: passed to :class:`ServerlessFunction` unchanged, with its defaults
         (ARM_64; private subnets; a new proxy; 120 s; 10 s; IAM auth; ``app_admin``; 1000; alarms
         on; one month).
-    :param environment: extra NON-secret variables for the function.
+    :param environment: extra NON-secret variables for the function; omitted, only those the
+        construct sets (``DATABASE_*`` and ``DATA_ENDPOINT_*``).
     """
 
     def __init__(

@@ -71,6 +71,7 @@ def tls_parameters(engine: Engine) -> dict[str, str]:
 
 
 def log_exports(engine: Engine) -> list[str]:
+    """The logs the database exports to CloudWatch Logs, per engine."""
     return ["postgresql", "upgrade"] if engine is Engine.POSTGRES else (
         ["postgresql"] if engine is Engine.AURORA_POSTGRESQL else ["error", "slowquery"])
 
@@ -93,18 +94,27 @@ class Database(Construct):
         with ``max_acu`` for Aurora Serverless v2.
     :param max_connections: the ``max_connections`` to set in the parameter group; omitted, the
         engine default applies and the budget uses the connection table for the class.
-    :param max_acu: Aurora Serverless v2 maximum capacity (only with ``instance_class="db.serverless"``).
+    :param max_acu: Aurora Serverless v2 maximum capacity (only with ``instance_class="db.serverless"``);
+        omitted, the database is provisioned, not serverless.
+    :param min_acu: Aurora Serverless v2 minimum capacity, 0 to ``max_acu``; default 0.5. Aurora
+        PostgreSQL allows at most 2,000 connections while the minimum is 0.5 ACU or less, and the
+        budget follows. Ignored without ``max_acu``.
     :param reserve: connections kept free for admin sessions and migrations; omitted, 5 % of
         the usable ones (at least 3).
     :param database_name: initial database, default ``app``.
     :param master_username: the master user, default ``app_admin`` (RDS generates and rotates its password).
     :param multi_az: a standby in a second AZ (about twice the instance cost); default off.
-    :param allocated_storage_gib: initial storage, default 20 GiB (gp3); grows to
-        ``max_allocated_storage_gib`` (default 100).
+    :param allocated_storage_gib: initial storage, default 20 GiB (gp3), at least 20.
+    :param max_allocated_storage_gib: the storage autoscaling ceiling, default 100 GiB; at least
+        ``allocated_storage_gib`` (RDS only: Aurora storage grows by itself).
     :param backup_retention_days: at least 7 (default 7).
     :param engine_version: an ``rds.*EngineVersion``; omitted, the current default above.
     :param deletion_protection: default True; ``False`` must be explicit.
     :param removal_policy: default ``SNAPSHOT`` (final snapshot on delete).
+    :param vpc_subnets: where the database goes; omitted, the VPC's isolated subnets, or its
+        private subnets with egress when it has no isolated ones.
+    :param log_retention: retention of the CloudWatch log groups the database exports to (see
+        :func:`log_exports`), set by aws-cdk's LogRetention function; default one month.
     """
 
     def __init__(
@@ -117,6 +127,7 @@ class Database(Construct):
         instance_class: str = "db.t3.micro",
         max_connections: int | None = None,
         max_acu: float | None = None,
+        min_acu: float = 0.5,
         reserve: int | None = None,
         database_name: str = "app",
         master_username: str = "app_admin",
@@ -128,12 +139,13 @@ class Database(Construct):
         deletion_protection: bool = True,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.SNAPSHOT,
         vpc_subnets: ec2.SubnetSelection | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         _existing: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, id)
         # 1. Validate inputs (budget errors name the input and the fix).
         self.limit: ConnectionLimit = describe_connection_limit(
-            engine, instance_class, max_connections=max_connections, max_acu=max_acu)
+            engine, instance_class, max_connections=max_connections, max_acu=max_acu, min_acu=min_acu)
         self.engine: Engine = self.limit.engine
         self.ledger = ConnectionLedger(self.limit, reserve=reserve)
         self.vpc = vpc
@@ -165,7 +177,7 @@ class Database(Construct):
         if self.engine.is_aurora:
             self.cluster = self._create_cluster(engine_version, parameters, subnets, multi_az,
                                                 backup_retention_days, deletion_protection, removal_policy,
-                                                max_acu)
+                                                max_acu, min_acu, log_retention)
             self.resource: rds.IDatabaseInstance | rds.IDatabaseCluster = self.cluster
             self.endpoint_address = self.cluster.cluster_endpoint.hostname
             secret = self.cluster.secret
@@ -195,7 +207,7 @@ class Database(Construct):
                 removal_policy=removal_policy,
                 copy_tags_to_snapshot=True,
                 cloudwatch_logs_exports=log_exports(self.engine),
-                cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
+                cloudwatch_logs_retention=log_retention,
                 enable_performance_insights=self._performance_insights_supported(),
             )
             self.resource = self.instance
@@ -225,7 +237,8 @@ class Database(Construct):
 
     def _create_cluster(self, engine_version: Any, parameters: dict[str, str], subnets: ec2.SubnetSelection,
                         multi_az: bool, backup_days: int, deletion_protection: bool,
-                        removal_policy: cdk.RemovalPolicy, max_acu: float | None) -> rds.DatabaseCluster:
+                        removal_policy: cdk.RemovalPolicy, max_acu: float | None,
+                        min_acu: float, log_retention: logs.RetentionDays) -> rds.DatabaseCluster:
         if self.limit.instance_class == "db.serverless":
             writer = rds.ClusterInstance.serverless_v2("Writer")
             readers = ([rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True)]
@@ -240,7 +253,7 @@ class Database(Construct):
             writer=writer,
             readers=readers,
             serverless_v2_max_capacity=max_acu,
-            serverless_v2_min_capacity=0.5 if max_acu else None,
+            serverless_v2_min_capacity=min_acu if max_acu else None,
             vpc=self.vpc,
             vpc_subnets=subnets,
             security_groups=[self.security_group],
@@ -256,7 +269,7 @@ class Database(Construct):
             removal_policy=removal_policy,
             copy_tags_to_snapshot=True,
             cloudwatch_logs_exports=log_exports(self.engine),
-            cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
+            cloudwatch_logs_retention=log_retention,
         )
 
     def _adopt(self, existing: dict[str, Any]) -> None:
@@ -310,7 +323,32 @@ class Database(Construct):
 
         Give its ``instance_class`` (or the ``max_connections`` of its parameter
         group), the secret with its credentials and its security group; consumers
-        open ingress on that group for their own security groups only.
+        open ingress on that group for their own security groups only. Creates no
+        database resource: only the ledger and references to what exists.
+
+        :param vpc: the VPC the database is in (consumers are placed in it).
+        :param engine: as for :class:`Database` (an RDS instance engine; Aurora clusters cannot be
+            adopted here yet).
+        :param instance_identifier: the DB instance identifier (RDS Proxy targets it).
+        :param endpoint_address: the instance's address (host name, no port).
+        :param port: the port it listens on.
+        :param secret: the Secrets Manager secret with its ``username`` and ``password``; required
+            (``None`` raises :class:`BudgetError`): RDS Proxy and the containers read it.
+        :param security_group: the security group attached to the database; required (``None``
+            raises): consumers add ingress rules to it.
+        :param instance_class: its class, which sets the budget; omitted, ``max_connections`` is
+            required.
+        :param max_connections: the ``max_connections`` of its parameter group; omitted, the
+            connection table's value for ``instance_class``. Nothing is written to the database.
+        :param instance_resource_id: the ``db-...`` resource id, given to aws-cdk's imported
+            instance (IAM grants on the instance itself need it); omitted, none (connections
+            through RDS Proxy do not need it).
+        :param database_name: the database consumers connect to; default ``app``.
+        :param master_username: the user functions connect as unless they set ``db_user``;
+            default ``app_admin``.
+        :param reserve: connections kept free; omitted, 5 % of the usable ones (at least 3).
+        :param engine_version: an ``rds.*EngineVersion`` describing the instance; omitted, the
+            current default for ``engine``.
         """
         return cls(scope, id, vpc=vpc, engine=engine, instance_class=instance_class or "custom",
                    max_connections=max_connections, reserve=reserve, database_name=database_name,
@@ -333,6 +371,7 @@ class Database(Construct):
         self.security_group.connections.allow_from(peer, ec2.Port.tcp(self.port), description)
 
     def proxy_target(self) -> rds.ProxyTarget:
+        """What an RDS Proxy in front of this database targets: its cluster, or its instance."""
         if self.cluster is not None:
             return rds.ProxyTarget.from_cluster(self.cluster)
         return rds.ProxyTarget.from_instance(self.resource)  # type: ignore[arg-type]

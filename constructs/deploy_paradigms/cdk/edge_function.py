@@ -125,7 +125,9 @@ class EdgeFunction(Construct):
 
     :param handler: ``module.function`` of the edge handler (Python) or ``file.export`` (Node.js).
     :param code_path: directory holding the handler and everything it imports (or a .zip file).
-    :param code: instead of ``code_path``, a ``lambda_.Code`` from an asset or inline code.
+        Pass exactly one of ``code_path`` and ``code``: omitting both raises :class:`BudgetError`.
+    :param code: instead of ``code_path``, a ``lambda_.Code`` from an asset or inline code;
+        omitted, ``code_path`` is used.
     :param runtime: ``python3.12`` (default), ``python3.11``, ``nodejs20.x`` or ``nodejs22.x``.
     :param event_type: the CloudFront trigger, default ``viewer-request`` (a
         ``cloudfront.LambdaEdgeEventType`` or its name). Viewer triggers allow 128 MB, 5 s and a
@@ -140,10 +142,12 @@ class EdgeFunction(Construct):
     :param include_body: expose the request body to the function (default False).
     :param memory_size: MB; omitted, 128. More than the trigger allows raises :class:`BudgetError`.
     :param timeout_s: omitted, the trigger's maximum (5 s viewer, 30 s origin).
-    :param environment: refused when non-empty (Lambda@Edge has no environment variables).
-    :param vpc: refused (Lambda@Edge cannot run in a VPC).
-    :param layers: refused when non-empty (Lambda@Edge has no layers).
-    :param domain_names: alternate domain names; need ``certificate`` (ACM, us-east-1).
+    :param environment: leave it omitted (or empty): Lambda@Edge has no environment variables,
+        so any variable raises :class:`BudgetError` naming the alternatives.
+    :param vpc: leave it omitted: Lambda@Edge cannot run in a VPC, so a VPC raises.
+    :param layers: leave it omitted (or empty): Lambda@Edge has no layers, so a layer raises.
+    :param domain_names: alternate domain names; need ``certificate`` (ACM, us-east-1). Omitted,
+        the distribution answers on its ``*.cloudfront.net`` name only.
     :param certificate: ACM certificate for ``domain_names``; omitted, the ``*.cloudfront.net``
         certificate, whose security policy CloudFront fixes at TLSv1 (acknowledged for cdk-nag).
     :param web_acl_id: ARN of a WAF web ACL (scope CLOUDFRONT, us-east-1); omitted, none

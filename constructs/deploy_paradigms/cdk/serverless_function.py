@@ -123,7 +123,8 @@ class ServerlessFunction(Construct):
         ``proxy``); omitted, one is created. A given proxy keeps its own settings: the plan's
         proxy settings are not applied to it and ``proxy_max_connections_percent`` is refused.
     :param proxy_security_group: the security group of ``proxy`` when it is an imported
-        ``IDatabaseProxy`` (which carries no connections); ignored otherwise.
+        ``IDatabaseProxy`` (which carries no connections); required then, ignored otherwise.
+        Omitted with a ``DatabaseProxy`` of this app: its own security group is used.
     :param proxy_max_connections_percent: omitted, the largest share of ``max_connections``
         that stays within this function's connections.
     :param idle_client_timeout_s: proxy IdleClientTimeout, default 120 s (AWS default 1800 s).
@@ -138,7 +139,8 @@ class ServerlessFunction(Construct):
     :param account_concurrency_limit: the account's Lambda concurrency quota in this Region,
         default 1000 (100 must stay unreserved).
     :param environment: extra NON-secret variables; keys or values that look like credentials,
-        and ``DATABASE_*`` keys, raise :class:`BudgetError`.
+        and ``DATABASE_*`` keys, raise :class:`BudgetError`. Omitted: only the ``DATABASE_*``
+        variables the construct sets.
     :param alarms: create the default alarms (default True).
     :param log_retention: default one month.
     """

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..budget import BudgetError
+from ..budget import BudgetError as _BudgetError  # not re-exported: its home is budget
 from .cfn import from_template
 from .model import (
     ALLOCATION_TAG,
@@ -42,7 +42,7 @@ from .records import from_records
 from .rules import ALL_RULES, BUDGET_RULES, SECURITY_RULES
 
 
-class GuardError(BudgetError):
+class GuardError(_BudgetError):
     """Raised by the Pulumi guard (and usable by callers) when rules report findings."""
 
     def __init__(self, findings: Iterable[Finding]) -> None:
@@ -56,7 +56,7 @@ def rule_by_id(rule_id: str) -> Rule:
     for rule in ALL_RULES:
         if rule.id == rule_id:
             return rule
-    raise BudgetError(f"unknown guard rule {rule_id!r}; known: {', '.join(r.id for r in ALL_RULES)}")
+    raise _BudgetError(f"unknown guard rule {rule_id!r}; known: {', '.join(r.id for r in ALL_RULES)}")
 
 
 def check_template(template: Mapping[str, Any], rules: Iterable[Rule] = ALL_RULES) -> list[Finding]:

@@ -99,6 +99,7 @@ class ContainerServiceArgs:
         scale_on_cpu_percent: CPU target for target tracking, 10-90. Omitted: 60. None: no CPU policy.
         scale_on_requests_per_target: ALB requests per task per minute to track. Omitted: none.
         environment: Extra non-secret environment variables; secret-looking names are refused.
+            Omitted: only the ``DATABASE_*`` variables and ``PORT`` the component sets.
         access_logs_bucket: Name of a bucket for ALB access logs (SSE-S3 only, as ALB requires,
             with the ELB log-delivery policy). Omitted: an encrypted, TLS-only, versioned bucket
             is created.

@@ -144,6 +144,9 @@ class DatabaseArgs:
             ``max_allocated_storage_gib=None`` to turn storage autoscaling off.
         backup_retention_days: Automated backup retention. Omitted: 7. Below 7 is refused unless
             ``acknowledge_short_backup_retention=True``.
+        acknowledge_short_backup_retention: Omitted: False, and ``backup_retention_days`` below 7
+            raises :class:`BudgetError`. True: you accept the shorter point-in-time recovery window
+            (0 turns automated backups off on RDS; Aurora needs at least 1).
         engine_version: Engine version. Omitted: PostgreSQL 17, MySQL 8.4, MariaDB 11.4, Aurora
             PostgreSQL 17.5, Aurora MySQL 3.10.0 (see ``ENGINE_DEFAULTS``); RDS engines take a minor
             of that line and upgrade minors automatically.
@@ -153,6 +156,9 @@ class DatabaseArgs:
             setting ``max_connections`` here is refused.
         deletion_protection: Omitted: on. Off is refused unless
             ``acknowledge_no_deletion_protection=True``. A final snapshot is always taken on delete.
+        acknowledge_no_deletion_protection: Omitted: False, and ``deletion_protection=False``
+            raises :class:`BudgetError`. True: one ``pulumi destroy`` (or a replacement) may delete
+            the database, after its final snapshot.
         identifier: RDS instance (or Aurora cluster) identifier. Omitted:
             ``<project>-<stack>-<name>`` lowercased, at most 63 characters. It is set (not
             auto-named) so the log groups below can be created before the database.
@@ -201,7 +207,34 @@ class DatabaseArgs:
 
 @dataclass(frozen=True, kw_only=True)
 class ExistingDatabaseArgs:
-    """A database created elsewhere; built by :meth:`Database.from_existing` (see its docs)."""
+    """A database created elsewhere; built by :meth:`Database.from_existing` (see its docs).
+
+    Attributes:
+        network: The network the database is in; consumers are placed in it.
+        engine: ``postgres``, ``mysql``, ``mariadb``, ``aurora-postgresql`` or ``aurora-mysql``.
+        endpoint_address: Instance address, or the cluster (writer) endpoint on Aurora.
+        secret_arn: ARN of the Secrets Manager secret with ``username`` and ``password``. Required
+            (omitted or empty raises :class:`BudgetError`): functions and tasks read it.
+        security_group_id: The database's security group. Required (omitted or empty raises):
+            consumers add ingress rules to it.
+        instance_class: Its class, which sets the budget. Omitted: ``max_connections`` (or
+            ``max_acu``) must say.
+        max_connections: The ``max_connections`` of its parameter group. Omitted: the connection
+            table's value for ``instance_class``. Nothing is written to the database.
+        max_acu: Aurora Serverless v2 maximum capacity of a ``db.serverless`` writer; sets the
+            budget (instance_class may then be omitted). Omitted: a provisioned class.
+        port: Its port. Omitted: 5432 (PostgreSQL engines) or 3306.
+        instance_identifier / cluster_identifier: What an RDS Proxy targets (give one). Omitted
+            both: ServerlessFunction needs ``proxy=`` (an existing proxy) instead.
+        resource_id: ``db-...`` / ``cluster-...`` resource id, recorded on the component for your
+            own ``rds-db:connect`` policies. Omitted: None.
+        database_name: The database consumers connect to. Omitted: ``app``.
+        master_username: The user functions connect as unless they set ``db_user``. Omitted:
+            ``app_admin``.
+        iam_authentication: Whether the database accepts IAM database authentication. Omitted:
+            False (it is recorded on the component as ``iam_authentication``).
+        reserve: Connections kept free. Omitted: 5 % of the usable ones, at least 3.
+    """
 
     network: NetworkLike
     engine: str | Engine
@@ -659,6 +692,8 @@ class Database(pulumi.ComponentResource):
         the budget. ``secret_arn`` is required: consumers read the credentials from it.
         ``instance_identifier`` / ``cluster_identifier`` let an RDS Proxy target the database;
         ``resource_id`` (``db-...``) and ``iam_authentication=True`` allow IAM database auth.
+        Each keyword is a field of :class:`ExistingDatabaseArgs` (documented there); ``opts`` goes
+        to the component.
         """
         return cls(name, ExistingDatabaseArgs(
             network=network, engine=engine, endpoint_address=endpoint_address,

@@ -43,7 +43,7 @@ from ..edge_plan import (
 )
 from .data_endpoint import DataEndpoint
 
-__all__ = ["CACHING_DISABLED_POLICY_ID", "ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID", "EdgeFunction",
+__all__ = ["ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID", "CACHING_DISABLED_POLICY_ID", "EdgeFunction",
            "EdgeFunctionArgs"]
 
 #: AWS managed cache policy "Managed-CachingDisabled" (CloudFront developer guide, managed cache policies).
@@ -63,9 +63,10 @@ class EdgeFunctionArgs:
 
     Attributes:
         handler: ``module.function`` (Python) or ``file.export`` (Node.js).
-        code_path: directory with the handler and everything it imports (or a .zip file).
+        code_path: directory with the handler and everything it imports (or a .zip file). Pass
+            exactly one of ``code_path`` and ``code``: omitting both raises BudgetError.
         code: instead of ``code_path``, a ``pulumi.FileArchive`` of a directory or .zip file
-            (other archives cannot be measured and are refused).
+            (other archives cannot be measured and are refused). Omitted: ``code_path`` is used.
         runtime: Omitted: ``python3.12`` (also ``python3.11``, ``nodejs20.x``, ``nodejs22.x``).
         event_type: CloudFront trigger. Omitted: ``viewer-request`` (128 MB, 5 s, 1 MB package);
             origin triggers allow up to 10,240 MB, 30 s, 50 MB.
@@ -77,7 +78,9 @@ class EdgeFunctionArgs:
         include_body: expose the request body to the function. Omitted: False.
         memory_size: MB. Omitted: 128. More than the trigger allows raises BudgetError.
         timeout_s: Omitted: the trigger's maximum (5 s viewer, 30 s origin).
-        environment, vpc_config, layers: refused when given (Lambda@Edge forbids them).
+        environment, vpc_config, layers: leave them omitted: Lambda@Edge has no environment
+            variables, VPC or layers, so a non-empty environment or layer list, or any
+            vpc_config, raises BudgetError naming the alternatives.
         aliases: alternate domain names; need ``acm_certificate_arn`` (us-east-1). Omitted: none.
         acm_certificate_arn: Omitted: the ``*.cloudfront.net`` certificate (security policy fixed
             at TLSv1 by CloudFront); given: TLSv1.2_2021, SNI.

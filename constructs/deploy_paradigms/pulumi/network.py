@@ -40,21 +40,41 @@ class NetworkLike(Protocol):
     """What the components need from a network: a VPC id and subnet ids per tier."""
 
     @property
-    def vpc_id(self) -> pulumi.Input[str]: ...
+    def vpc_id(self) -> pulumi.Input[str]:
+        """The VPC's id (``vpc-...``)."""
+        ...
 
     @property
-    def public_subnet_ids(self) -> Sequence[pulumi.Input[str]]: ...
+    def public_subnet_ids(self) -> Sequence[pulumi.Input[str]]:
+        """Subnets with a route to an internet gateway (load balancers, NAT gateways)."""
+        ...
 
     @property
-    def private_subnet_ids(self) -> Sequence[pulumi.Input[str]]: ...
+    def private_subnet_ids(self) -> Sequence[pulumi.Input[str]]:
+        """Subnets with egress through NAT (functions, containers)."""
+        ...
 
     @property
-    def isolated_subnet_ids(self) -> Sequence[pulumi.Input[str]]: ...
+    def isolated_subnet_ids(self) -> Sequence[pulumi.Input[str]]:
+        """Subnets without a route out (the database, RDS Proxy)."""
+        ...
 
 
 @dataclass(frozen=True)
 class ExistingNetwork:
-    """A VPC created outside this program ("bring your own"); see :meth:`Network.from_existing`."""
+    """A VPC created outside this program ("bring your own"); see :meth:`Network.from_existing`.
+
+    Attributes:
+        vpc_id: The VPC's id (``vpc-...``); required.
+        public_subnet_ids: Subnets for load balancers (ContainerService needs two AZs). Omitted:
+            none.
+        private_subnet_ids: Subnets with egress for functions and containers. Omitted: none
+            (functions then use the isolated subnets).
+        isolated_subnet_ids: Subnets without a route out for the database and RDS Proxy.
+            Omitted: none (the database then uses the private subnets).
+
+    At least one list must be given (no subnet at all raises :class:`BudgetError`).
+    """
 
     vpc_id: pulumi.Input[str]
     public_subnet_ids: Sequence[pulumi.Input[str]] = ()
@@ -264,7 +284,8 @@ class Network(pulumi.ComponentResource):
                       isolated_subnet_ids: Sequence[pulumi.Input[str]] = ()) -> ExistingNetwork:
         """Use a VPC managed elsewhere. Creates nothing; components read the ids.
 
-        Without isolated subnets the database goes into the private ones.
+        Without isolated subnets the database goes into the private ones. The parameters are
+        the fields of :class:`ExistingNetwork` (documented there).
         """
         return ExistingNetwork(vpc_id, tuple(public_subnet_ids), tuple(private_subnet_ids),
                                tuple(isolated_subnet_ids))

@@ -104,7 +104,8 @@ class ServerlessFunctionArgs:
         proxy: an ``aws.rds.Proxy`` to share (bring your own, or another ServerlessFunction's
             ``proxy``); needs ``proxy_security_group_id``. Omitted: one is created. A given proxy
             keeps its own settings; ``proxy_max_connections_percent`` is then refused.
-        proxy_security_group_id: the security group of ``proxy``; ignored without ``proxy``.
+        proxy_security_group_id: the security group of ``proxy``; required with ``proxy``. Without
+            ``proxy`` leave it omitted (it would be ignored): the created proxy's own group is used.
         proxy_max_connections_percent: Omitted: the largest share of ``max_connections`` that
             stays within this function's connections.
         idle_client_timeout_s: proxy IdleClientTimeout. Omitted: 120 s (AWS default 1800 s).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..model import Rule
+from typing import TYPE_CHECKING
+
 from . import (
     backup_retention,
     database_over_allocated,
@@ -17,6 +18,9 @@ from . import (
     proxy_requires_tls,
     storage_encrypted,
 )
+
+if TYPE_CHECKING:  # the annotations only; Rule's home is guard.model
+    from ..model import Rule
 
 SECURITY_RULES: tuple[Rule, ...] = (
     storage_encrypted.RULE,

@@ -10,3 +10,5 @@ through your components); read extra settings from ``config`` with
 ``program.config_int`` / ``config_bool`` / ``config.get``; export outputs with
 ``pulumi.export``.
 """
+
+__all__: list[str] = []  # the modules are the API: program.run imports them by name
