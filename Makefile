@@ -40,13 +40,20 @@ snapshots: setup
 	$(PY) -m pytest -q --snapshot-update tests
 
 lint: setup
-	$(PY) -m ruff check constructs stacks tests
+	$(PY) -m ruff check constructs stacks tests bench
 
 typecheck: setup
 	$(PY) -m mypy
 
 budget: setup
 	$(VENV)/bin/deploy-paradigms budget --engine postgres --instance-class db.m5.large
+
+## Benchmarks (BENCHMARKS.md): connection budget under load (real PostgreSQL + PgBouncer, ~1.5 min),
+## then synth/test/package timings (~2 min), then the README and BENCHMARKS.md tables from bench/results/.
+bench: setup
+	$(PY) -m bench connections
+	$(PY) -m bench devloop
+	$(PY) -m bench readme
 
 ## Build the wheel, install it into a fresh venv outside the repo, synthesize examples/consumer (about 1.5 min).
 consumer: setup

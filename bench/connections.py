@@ -22,12 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.local_postgres import LocalPostgres, find_bin_dir
-
 from bench import load, machine
 from bench.proxy_standin import PgBouncer, ensure_pgbouncer, pgbouncer_version
 from bench.scenarios import BURST_FACTOR, Scenario, check_outcome, plan_scenarios
 from bench.stack_settings import BenchError, StackSettings, read_settings
+from tests.support.local_postgres import LocalPostgres, find_bin_dir
 
 #: Superuser sessions the benchmark itself holds during the load (the sampler).
 MONITOR_SESSIONS = 1
@@ -94,10 +93,12 @@ def summarise(outcome: load.Outcome, *, max_connections: int, usable: int) -> di
 def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S,
         warmup_s: float = DEFAULT_WARMUP_S, json_out: Path | None = None, only: str = "abcd") -> int:
     started = time.perf_counter()
+    host = machine.machine()  # before the load: its load average is the machine's, not ours
     print(f"bench connections: synthesizing the example stacks for {instance_class} ...", flush=True)
     stack = read_settings(instance_class)
     limit = stack.limit
-    print(f"  {limit.describe()}\n  Serverless: reserved concurrency {stack.serverless.reserved_concurrency}, "
+    print(f"  {limit.describe()}\n"
+          f"  Serverless: reserved concurrency {stack.serverless.reserved_concurrency}, "
           f"proxy {stack.serverless.proxy_max_connections_percent}% = "
           f"{stack.serverless.proxy_database_connections} connections, {stack.serverless.url_params}\n"
           f"  Paas: pool {stack.paas.pool_size} x {stack.paas.peak_tasks} tasks at a deploy "
@@ -141,10 +142,12 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S,
                         endpoint = load.Endpoint(bouncer.host, bouncer.port, server.dbname, server.user,
                                                  server.password)
                         outcome = load.run_scenario(scenario, endpoint, admin, duration_s=duration_s,
-                                                    warmup_s=warmup_s, app_user=server.user)
+                                                    warmup_s=warmup_s, app_user=server.user, settle=False)
                         proxy_info = {"software": f"PgBouncer {pgbouncer_version(bouncer_binary)}",
                                       "settings": bouncer.public_settings()}
-                    load.wait_until_idle(admin, server.user)
+                    # The proxy keeps its server connections pooled while it runs; stopping it
+                    # closes them, so nothing should be left to terminate.
+                    outcome.terminated_after = load.wait_until_idle(admin, server.user)
                 else:
                     endpoint = load.Endpoint(server.host, server.port, server.dbname, server.user,
                                              server.password)
@@ -156,14 +159,15 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S,
         finally:
             admin.close()
 
+    pgbouncer = proxy_info.get("software", "").replace("PgBouncer ", "") or None
     report = {
         "benchmark": "connections",
         "command": (f"python -m bench connections --instance-class {limit.instance_class} "
                     f"--warmup {warmup_s:g} --duration {duration_s:g}"),
         "instance_class": limit.instance_class,
         "engine": limit.engine.value,
-        "machine": machine.machine(postgres=server_version or _postgres_version(),
-                                   pgbouncer=proxy_info.get("software", "").replace("PgBouncer ", "") or None),
+        "machine": {**host, "versions": {**host["versions"], "pgbouncer": pgbouncer,
+                                         "postgres": server_version or _postgres_version()}},
         "database": {
             "max_connections": limit.max_connections,
             "reserved": limit.reserved,
@@ -226,11 +230,11 @@ def _one_line(scenario: Scenario, r: dict[str, Any]) -> str:
 
 def table(report: dict[str, Any]) -> str:
     """The results as a Markdown table (stdout and README)."""
-    db = report["database"]
+    db, params = report["database"], report["parameters"]
     lines = [
         f"{report['instance_class']}: max_connections {db['max_connections']}, {db['usable']} usable "
-        f"(PostgreSQL {db['server_version']}; per scenario {report['parameters']['warmup_s']:g} s warm-up + "
-        f"{report['parameters']['duration_s']:g} s measured; each invocation `{report['parameters']['query']}`; "
+        f"(PostgreSQL {db['server_version']}; per scenario {params['warmup_s']:g} s warm-up + "
+        f"{params['duration_s']:g} s measured; each invocation `{params['query']}`; "
         f"errors, throttles and peak over the whole run, rates and latency over the measured window)",
         "",
         "| scenario | callers | connection errors | throttles | peak conns / max_connections "

@@ -15,9 +15,9 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import re
 import ssl
 import statistics
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from bench.scenarios import Scenario
 from deploy_paradigms.runtime import connection as runtime_connection
 from deploy_paradigms.runtime.connection import DatabaseConnection, connect, describe_error
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import ConnectionPool
-
-from bench.scenarios import Scenario
 
 #: The trivial query every invocation runs: short, but long enough that callers overlap.
 QUERY = "SELECT pg_sleep(0.05)"
@@ -48,7 +47,7 @@ SLOT_ERRORS = ("too many clients", "remaining connection slots are reserved", "5
 _uncached_tls_context = runtime_connection.tls_context
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shared_tls_context(sslmode: str, cafile: str | None) -> ssl.SSLContext | None:
     return _uncached_tls_context(sslmode, cafile=cafile)
 
@@ -376,7 +375,8 @@ def invoker(service: LambdaService, rec: Recorder, stop: threading.Event) -> Cal
 
 @dataclass
 class Task:
-    """(d) One Fargate task: a ``ConnectionPool`` of the planned size serving from ``start_s`` to ``stop_s``."""
+    """(d) One Fargate task: a ``ConnectionPool`` of the planned size, serving from ``start_s`` to
+    ``stop_s``."""
 
     name: str
     start_s: float
@@ -418,11 +418,14 @@ class Outcome:
 
 
 def run_scenario(scenario: Scenario, endpoint: Endpoint, admin: Any, *, duration_s: float,
-                 warmup_s: float, app_user: str) -> Outcome:
+                 warmup_s: float, app_user: str, settle: bool = True) -> Outcome:
     """Run one scenario for ``warmup_s + duration_s`` seconds.
 
     Errors, throttles and the peak count over the whole run (a cold start that fails is a
     failure); throughput and latency over the last ``duration_s`` only (steady state).
+    ``settle=False`` skips waiting for the app role's server connections to close: behind
+    the proxy stand-in they stay pooled until the proxy stops, and the caller waits then
+    (and sets :attr:`Outcome.terminated_after`).
     """
     rec = Recorder()
     stop = threading.Event()
@@ -469,7 +472,7 @@ def run_scenario(scenario: Scenario, endpoint: Endpoint, admin: Any, *, duration
         for close in cleanup:
             close()
         sampler.finish()
-    terminated = wait_until_idle(admin, app_user)
+    terminated = wait_until_idle(admin, app_user) if settle else 0
     return Outcome(scenario, rec, sampler, window_s, t0 + warmup_s, ended, stragglers, terminated, resolved)
 
 

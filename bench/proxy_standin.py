@@ -28,9 +28,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from tests.support.local_postgres import LocalPostgres, free_port
-
 from bench.stack_settings import BenchError
+from tests.support.local_postgres import LocalPostgres, free_port
 
 INSTALL_HINT = ("PgBouncer is not installed and this process cannot install it (apt-get needs root): "
                 "run `sudo apt-get install -y pgbouncer` (Debian/Ubuntu), or put `pgbouncer` on the PATH")

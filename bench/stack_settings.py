@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from bench.scenarios import PaasSettings, ServerlessSettings
 from deploy_paradigms.budget import (
     ConnectionLedger,
     ConnectionLimit,
@@ -29,8 +32,6 @@ from deploy_paradigms.budget import (
     plan_containers,
     plan_serverless,
 )
-
-from bench.scenarios import PaasSettings, ServerlessSettings
 
 Template = dict[str, Any]
 
@@ -164,7 +165,8 @@ def _instance_class(template: Template, stack: str) -> str:
 
 
 def _construct_default(cls: type, parameter: str) -> Any:
-    return inspect.signature(cls.__init__).parameters[parameter].default
+    # The class's own __init__ (a jsii class's signature(cls) is its metaclass's __call__).
+    return inspect.signature(vars(cls)["__init__"]).parameters[parameter].default
 
 
 def expected_plans(limit: ConnectionLimit) -> tuple[int, ServerlessPlan, ContainerPlan]:
@@ -193,7 +195,8 @@ def disagreements(limit: ConnectionLimit, serverless: ServerlessSettings, paas: 
          splan.proxy.max_connections_percent),
         ("Serverless MaxIdleConnectionsPercent", serverless.proxy_max_idle_connections_percent,
          splan.proxy.max_idle_connections_percent),
-        ("Serverless ConnectionBorrowTimeout", serverless.proxy_borrow_timeout_s, splan.proxy.borrow_timeout_s),
+        ("Serverless ConnectionBorrowTimeout", serverless.proxy_borrow_timeout_s,
+         splan.proxy.borrow_timeout_s),
         ("Serverless IdleClientTimeout", serverless.proxy_idle_client_timeout_s,
          splan.proxy.idle_client_timeout_s),
         ("Serverless RequireTLS", serverless.proxy_require_tls, splan.proxy.require_tls),
@@ -210,13 +213,33 @@ def disagreements(limit: ConnectionLimit, serverless: ServerlessSettings, paas: 
     return [f"{name}: template {got!r}, budget plan {want!r}" for name, got, want in pairs if got != want]
 
 
+def _failed_rules(message: str) -> str:
+    """The failing rules of a synth validation report named in ``message`` (or the message)."""
+    match = re.search(r"can be found in: (\S+\.json)", message)
+    if match is None:
+        return message.splitlines()[0] if message else "unknown error"
+    try:
+        report = json.loads(Path(match.group(1)).read_text())
+    except (OSError, ValueError):
+        return message.splitlines()[0]
+    failures = [f"{plugin['pluginName']} {violation.get('ruleName')}: {violation.get('description')}"
+                for plugin in report.get("pluginReports", []) if plugin.get("conclusion") != "success"
+                for violation in plugin.get("violations", [])
+                if violation.get("severity") in ("error", "fatal")]
+    return "; ".join(failures) or message.splitlines()[0]
+
+
 def read_settings(instance_class: str) -> StackSettings:
     """Synthesize the example app for ``instance_class`` and return its checked settings."""
     limit = describe_connection_limit("postgres", instance_class)
     from tests.conftest import synth_examples, template_of
 
     started = time.perf_counter()
-    assembly = synth_examples(("Serverless", "Paas"), instanceClass=limit.instance_class)
+    try:
+        assembly = synth_examples(("Serverless", "Paas"), instanceClass=limit.instance_class)
+    except RuntimeError as exc:  # jsii: "ValidationFailed: ... report ... in: <path>" and the like
+        raise BenchError(f"synthesizing the example stacks for {limit.instance_class} failed: "
+                         f"{_failed_rules(str(exc))}") from None
     synth_s = time.perf_counter() - started
     try:
         templates = {name: template_of(assembly, name) for name in ("Serverless", "Paas")}

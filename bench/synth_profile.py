@@ -9,8 +9,10 @@ assembly.
 
 Variants (each in its own interpreter, same context as ``cdk synth``):
 ``full`` as the CLI runs it; ``no-nag`` without the cdk-nag validation plugin;
-``no-cfn-validate`` with ``@aws-cdk/core:validateAgainstDefaultRules`` false (aws-cdk-lib's
-built-in CloudFormation validation during synth).
+``no-cfn-validate`` without aws-cdk-lib's built-in CloudFormation validation (it runs on
+every synth since 2.262, whatever ``@aws-cdk/core:validateAgainstDefaultRules`` says: the
+flag only decides whether findings are errors; ``CDK_VALIDATION=false`` in the Node
+process turns it off); ``empty`` one empty ``Stack`` and no context, the floor.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-VARIANTS = ("full", "no-nag", "no-cfn-validate")
+VARIANTS = ("full", "no-nag", "no-cfn-validate", "empty")
 KERNEL_METHODS = ("create", "delete", "get", "set", "sget", "sset", "invoke", "sinvoke", "ainvoke",
                   "sainvoke")
 
@@ -69,6 +71,8 @@ def profile(variant: str) -> dict[str, Any]:
     if variant not in VARIANTS:
         raise SystemExit(f"variant must be one of {', '.join(VARIANTS)}")
     timings: dict[str, float] = {}
+    if variant == "no-cfn-validate":
+        os.environ["CDK_VALIDATION"] = "false"  # read by aws-cdk-lib in the Node process jsii starts next
     t = time.perf_counter()
     import jsii  # before aws_cdk: generated bindings call jsii.create/invoke/get... at call time
     import jsii._kernel as kernel_module
@@ -91,16 +95,18 @@ def profile(variant: str) -> dict[str, Any]:
             return f"invoke {owner}.{callback.cookie}"
         return "get" if callback.get else "set"
 
-    kernel_module._handle_callback = callbacks.wrap(  # type: ignore[attr-defined]
-        "callback", kernel_module._handle_callback, key=_callback_name)  # type: ignore[attr-defined]
+    kernel_module._handle_callback = callbacks.wrap(
+        "callback", kernel_module._handle_callback, key=_callback_name)
     import aws_cdk as cdk
 
     timings["import_aws_cdk"] = time.perf_counter() - t
+    if variant == "empty":
+        return _measure(variant, timings, jsii_calls, callbacks, Counter(), {},
+                        lambda app: cdk.Stack(app, "Empty"))
 
     t = time.perf_counter()
-    from deploy_paradigms import edge_plan, packaging
-
     import stacks.app as example_app
+    from deploy_paradigms import packaging  # one module object: every `packaging.x` lookup sees the wrappers
     from tests.conftest import cdk_json_context
 
     timings["import_stacks_and_cdk_nag"] = time.perf_counter() - t
@@ -109,11 +115,8 @@ def profile(variant: str) -> dict[str, Any]:
     for name in ("lambda_bundle", "container_context", "zipped_size", "bundle_files", "container_files",
                  "dependency_files"):
         setattr(packaging, name, ours.wrap(name, getattr(packaging, name)))
-    edge_plan.packaging = packaging  # the module object is shared; the attribute lookups see the wrappers
 
     context = cdk_json_context()
-    if variant == "no-cfn-validate":
-        context["@aws-cdk/core:validateAgainstDefaultRules"] = False
     if variant == "no-nag":
         class _NoNag:
             def __init__(self, app: Any) -> None:
@@ -132,8 +135,16 @@ def profile(variant: str) -> dict[str, Any]:
             def __getattr__(self, name: str) -> Any:
                 return getattr(self._inner, name)
 
-        example_app.AwsSolutionsChecks = _NoNag  # type: ignore[attr-defined,misc]
+        setattr(example_app, "AwsSolutionsChecks", _NoNag)  # noqa: B010 (a module attribute on purpose)
         cdk.Validations.of = staticmethod(lambda scope: _Plugins(real_of(scope)))  # type: ignore[method-assign,assignment]
+
+    return _measure(variant, timings, jsii_calls, callbacks, ours, context, example_app.build_app)
+
+
+def _measure(variant: str, timings: dict[str, float], jsii_calls: Counter, callbacks: Counter, ours: Counter,
+             context: dict[str, Any], build: Callable[[Any], Any]) -> dict[str, Any]:
+    """Build and synthesize the app in a temporary directory; the report."""
+    import aws_cdk as cdk
 
     outdir = Path(tempfile.mkdtemp(prefix="dp-synth-profile-"))
     try:
@@ -141,7 +152,7 @@ def profile(variant: str) -> dict[str, Any]:
         app = cdk.App(outdir=str(outdir), context=context, analytics_reporting=False)
         timings["create_app"] = time.perf_counter() - t
         t = time.perf_counter()
-        example_app.build_app(app)
+        build(app)
         timings["build_app"] = time.perf_counter() - t
         constructs = {child.node.id: len(child.node.find_all()) for child in app.node.children
                       if isinstance(child, cdk.Stack)}

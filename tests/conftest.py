@@ -14,6 +14,10 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,22")  # value = majors to silence
+# Snapshots must not depend on who runs them: an ambient account would replace
+# ${AWS::AccountId} in ARNs (the Region comes from cdk.json's context).
+for _ambient in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"):
+    os.environ.pop(_ambient, None)
 
 ROOT = Path(__file__).resolve().parents[1]
 _ASSEMBLIES: dict[tuple[Any, ...], Any] = {}
