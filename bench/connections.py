@@ -113,8 +113,6 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S,
         scenarios = [_without_tls(s) for s in scenarios]
         print("  note: openssl is missing, so the local server has no TLS; sslmode=disable", flush=True)
 
-    tls_context_ms = load.tls_context_cost_ms(tls_mode) if tls else None
-    load.share_tls_contexts()
     reserved_by_server = limit.reserved - MONITOR_SESSIONS
     server = LocalPostgres(max_connections=limit.max_connections,
                            superuser_reserved_connections=reserved_by_server, ssl=tls,
@@ -178,12 +176,6 @@ def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S,
             "limit_is_estimate": limit.estimate,
             "tls": tls,
             "server_version": server_version,
-        },
-        "runtime_observations": {
-            "tls_context_ms_per_connection": tls_context_ms,
-            "note": ("deploy_paradigms.runtime.connection.tls_context builds a new SSLContext per "
-                     "connection and, for sslmode=require, loads the system CA store it never uses; "
-                     "the benchmark builds each context once per process (see bench/load.py)"),
         },
         "settings": stack.as_dict(),
         "proxy_standin": proxy_info,

@@ -12,12 +12,9 @@ in ``finally`` blocks.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import math
 import re
-import ssl
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +23,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from bench.scenarios import Scenario
-from deploy_paradigms.runtime import connection as runtime_connection
 from deploy_paradigms.runtime.connection import DatabaseConnection, connect, describe_error
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import ConnectionPool
@@ -42,41 +38,6 @@ THROTTLE_BACKOFF_S = 0.05
 JOIN_GRACE_S = 15.0
 #: Server messages that mean "the database is out of connection slots" (SQLSTATE 53300).
 SLOT_ERRORS = ("too many clients", "remaining connection slots are reserved", "53300")
-
-
-_uncached_tls_context = runtime_connection.tls_context
-
-
-@functools.cache
-def _shared_tls_context(sslmode: str, cafile: str | None) -> ssl.SSLContext | None:
-    return _uncached_tls_context(sslmode, cafile=cafile)
-
-
-def _tls_context_once_per_process(sslmode: str, *, cafile: str | None = None) -> ssl.SSLContext | None:
-    return _shared_tls_context(sslmode, cafile)
-
-
-def share_tls_contexts() -> None:
-    """Build each TLS context once for the whole benchmark process.
-
-    ``runtime.connection.tls_context`` builds a new context per connection, and for
-    ``sslmode=require`` that loads the system CA store (``ssl.create_default_context``)
-    although nothing is verified: tens of milliseconds of CPU per connection (see
-    :func:`tls_context_cost_ms`). A Lambda environment or a container pays that in its own
-    process; this benchmark runs hundreds of "processes" as threads of one interpreter,
-    where the cost would be serialised by the GIL and distort every scenario's ramp-up.
-    """
-    runtime_connection.tls_context = _tls_context_once_per_process
-
-
-def tls_context_cost_ms(sslmode: str = "require", runs: int = 7) -> float:
-    """Median CPU time of one uncached ``runtime.connection.tls_context(sslmode)`` call."""
-    times = []
-    for _ in range(runs):
-        started = time.process_time()
-        _uncached_tls_context(sslmode)
-        times.append(time.process_time() - started)
-    return round(statistics.median(times) * 1000, 1)
 
 
 def with_sslmode(url_params: str, sslmode: str) -> str:

@@ -3,8 +3,10 @@ example app is synthesized once per session per context and shared."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +23,9 @@ for _ambient in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "AWS_REGION", "AWS
 
 ROOT = Path(__file__).resolve().parents[1]
 _ASSEMBLIES: dict[tuple[Any, ...], Any] = {}
+# Every assembly of the session goes under one directory, removed when the session ends.
+_OUTDIR_ROOT = Path(tempfile.mkdtemp(prefix="dp-tests-cdk-out-"))
+atexit.register(shutil.rmtree, _OUTDIR_ROOT, ignore_errors=True)
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -43,7 +48,7 @@ def synth_examples(stacks: tuple[str, ...] = ("Serverless", "Paas", "Edge"), **c
 
         from stacks.app import build_app
 
-        outdir = tempfile.mkdtemp(prefix="cdk-out-")
+        outdir = tempfile.mkdtemp(prefix="cdk-out-", dir=_OUTDIR_ROOT)
         app = cdk.App(outdir=outdir, context={**cdk_json_context(), **context}, analytics_reporting=False)
         _ASSEMBLIES[key] = build_app(app).synth()
     return _ASSEMBLIES[key]
@@ -66,7 +71,6 @@ def postgres_server() -> Any:
     Fails, never skips, when PostgreSQL is not installed: the message says what to install.
     TLS is on when `openssl` exists (tests that need it check ``server.ssl``).
     """
-    import shutil
 
     from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled
 

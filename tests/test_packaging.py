@@ -21,10 +21,12 @@ from deploy_paradigms.packaging import (
     HANDLERS,
     SAMPLE_HANDLER,
     PackagingError,
+    archive_hash,
     container_context,
     dependency_files,
     directory_files,
     directory_hash,
+    lambda_archive,
     lambda_bundle,
     zip_bytes,
     zipped_size,
@@ -52,6 +54,20 @@ def test_handler_strings() -> None:
     assert DATA_ENDPOINT_HANDLER == "deploy_paradigms.runtime.data_endpoint.handler"
     assert EDGE_HANDLER == "deploy_paradigms.runtime.edge_handler.handler"
     assert set(HANDLERS) == set(packaging.KINDS) == {"sample", "data_endpoint", "edge"}
+
+
+def test_archive_holds_the_bundle_and_is_reused(cache: Path, tmp_path: Path) -> None:
+    archive = lambda_archive("sample", cache_dir=cache)
+    assert archive.suffix == ".zip" and lambda_archive("sample", cache_dir=cache) == archive
+    bundle = lambda_bundle("sample", cache_dir=cache)
+    with zipfile.ZipFile(archive) as opened:
+        assert sorted(opened.namelist()) == sorted(directory_files(bundle))
+        assert {info.date_time for info in opened.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    # The custom asset hash CDK gets: the files' identity, so another machine (another zlib) agrees.
+    elsewhere = lambda_archive("sample", cache_dir=tmp_path)
+    assert elsewhere.name == archive.name
+    assert archive_hash(archive) == archive_hash(elsewhere) == directory_hash(bundle)
+    assert not list(cache.glob(".sample-*")), "a staging file was left behind"
 
 
 @pytest.mark.parametrize("kind", packaging.KINDS)

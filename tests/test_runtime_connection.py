@@ -162,6 +162,9 @@ def test_tls_context_modes(tmp_path: Any) -> None:
     assert tls_context("disable") is None
     require = tls_context("require")
     assert require is not None and require.verify_mode == ssl.CERT_NONE and not require.check_hostname
+    assert require.minimum_version >= ssl.TLSVersion.TLSv1_2
+    assert tls_context("require") is require  # built once per process, shared by connections
+    assert require.cert_store_stats()["x509_ca"] == 0  # require verifies nothing, so loads no CA store
     verify_ca = tls_context("verify-ca")
     assert verify_ca is not None and verify_ca.verify_mode == ssl.CERT_REQUIRED
     assert not verify_ca.check_hostname

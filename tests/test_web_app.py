@@ -69,7 +69,7 @@ def test_pool_opens_on_demand_and_never_exceeds_its_size() -> None:
     assert b.closed and pool.stats()["open"] == 1
     c = pool.acquire()
     assert len(made) == 3 and pool.stats() == {"size": 2, "open": 2, "idle": 0, "in_use": 2,
-                                                "peak_open": 2, "timeouts": 1}
+                                                "peak_open": 2, "timeouts": 1, "waiting": 0}
     pool.release(c)
     pool.close()
     assert c.closed and not a.closed  # a is still in use: closed when it comes back
@@ -89,6 +89,53 @@ def test_pool_waiters_get_released_connections() -> None:
     pool.release(held)
     waiter.join(2)
     assert got == [held] and len(made) == 1
+
+
+def queue_waiters(pool: ConnectionPool, count: int, got: list[tuple[int, Any]]) -> list[threading.Thread]:
+    """Start ``count`` threads that acquire one after another (each queued before the next starts)."""
+    threads = []
+    for n in range(count):
+        def take(n: int = n) -> None:
+            try:
+                got.append((n, pool.acquire()))
+            except PoolClosed as exc:
+                got.append((n, exc))
+        threads.append(threading.Thread(target=take))
+        threads[-1].start()
+        deadline = time.monotonic() + 2
+        while pool.stats()["waiting"] < n + 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    return threads
+
+
+def test_pool_serves_waiters_first_come_first_served() -> None:
+    pool, made = fake_pool(1, 5)
+    held = pool.acquire()
+    got: list[tuple[int, Any]] = []
+    threads = queue_waiters(pool, 4, got)
+    for n in range(4):  # each release goes to the longest waiter, never to a newcomer
+        pool.release(held)
+        deadline = time.monotonic() + 2
+        while len(got) < n + 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert [who for who, _ in got] == list(range(n + 1))
+        held = got[-1][1]
+    for thread in threads:
+        thread.join(2)
+    assert len(made) == 1 and pool.stats()["waiting"] == 0
+
+
+def test_pool_discarded_connection_hands_its_slot_to_a_waiter_and_close_wakes_the_rest() -> None:
+    pool, made = fake_pool(1, 5)
+    held = pool.acquire()
+    got: list[tuple[int, Any]] = []
+    threads = queue_waiters(pool, 2, got)
+    pool.release(held, discard=True)  # dead: waiter 0 opens a fresh one in its place
+    threads[0].join(2)
+    assert got[0][0] == 0 and got[0][1] is made[1] and pool.stats()["open"] == 1
+    pool.close()  # waiter 1 is woken with PoolClosed, not left to time out
+    threads[1].join(2)
+    assert isinstance(got[1][1], PoolClosed)
 
 
 def test_pool_factory_failure_frees_the_slot() -> None:

@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import threading
-import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,10 +70,25 @@ class PoolClosed(RuntimeError):
     """The pool is shutting down."""
 
 
+class _Waiter:
+    """A request queued for a connection: :meth:`ConnectionPool.release` hands it one directly."""
+
+    __slots__ = ("conn", "event", "slot")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.conn: DatabaseConnection | None = None  # an idle connection handed over, or
+        self.slot = False  # the right to open one (a discarded connection's place)
+
+
 class ConnectionPool:
     """A thread-safe pool of at most ``size`` connections, opened on demand.
 
-    ``timeout_s=None`` waits forever (Prisma's ``pool_timeout=0``).
+    Waiting requests are served first come, first served: a returned connection
+    goes straight to the longest waiter, so under saturation no request waits
+    much longer than the queue ahead of it (a free-for-all lets some requests
+    lose every race until ``pool_timeout``). ``timeout_s=None`` waits forever
+    (Prisma's ``pool_timeout=0``).
     """
 
     def __init__(self, factory: Callable[[], DatabaseConnection], *, size: int,
@@ -83,57 +98,82 @@ class ConnectionPool:
         self.size = size
         self.timeout_s = timeout_s
         self._factory = factory
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._idle: list[DatabaseConnection] = []
+        self._waiters: deque[_Waiter] = deque()
         self._open = 0
         self._peak = 0
         self._timeouts = 0
         self._closed = False
 
     def stats(self) -> dict[str, int]:
-        with self._cond:
+        with self._lock:
             return {"size": self.size, "open": self._open, "idle": len(self._idle),
                     "in_use": self._open - len(self._idle), "peak_open": self._peak,
-                    "timeouts": self._timeouts}
+                    "timeouts": self._timeouts, "waiting": len(self._waiters)}
 
     def acquire(self) -> DatabaseConnection:
         """A connection for this thread's exclusive use; give it back with :meth:`release`."""
-        deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise PoolClosed("the connection pool is closed (the server is shutting down)")
-                if self._idle:
-                    return self._idle.pop()  # most recently used first: it is the warmest
-                if self._open < self.size:
-                    self._open += 1  # reserve the slot before connecting outside the lock
-                    self._peak = max(self._peak, self._open)
-                    break
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    self._timeouts += 1
-                    raise PoolTimeout(
-                        f"no database connection became free within pool_timeout={self.timeout_s:g} s "
-                        f"(all connection_limit={self.size} are busy); add tasks within the connection "
-                        f"budget or make requests faster")
-                self._cond.wait(remaining)
+        waiter = _Waiter()
+        with self._lock:
+            if self._closed:
+                raise PoolClosed("the connection pool is closed (the server is shutting down)")
+            if self._waiters:  # others queued first: wait behind them
+                self._waiters.append(waiter)
+            elif self._idle:
+                return self._idle.pop()  # most recently used first: it is the warmest
+            elif self._open < self.size:
+                self._open += 1  # reserve the slot; connect below, outside the lock
+                self._peak = max(self._peak, self._open)
+                waiter.slot = True
+                waiter.event.set()
+            else:
+                self._waiters.append(waiter)
+        waiter.event.wait(self.timeout_s)
+        with self._lock:
+            if not waiter.event.is_set():  # nothing was handed over in time
+                self._waiters.remove(waiter)
+                self._timeouts += 1
+                raise PoolTimeout(
+                    f"no database connection became free within pool_timeout={self.timeout_s:g} s "
+                    f"(all connection_limit={self.size} are busy); add tasks within the connection "
+                    f"budget or make requests faster")
+        if waiter.conn is not None:
+            return waiter.conn
+        if waiter.slot:
+            return self._open_reserved()
+        raise PoolClosed("the connection pool is closed (the server is shutting down)")
+
+    def _open_reserved(self) -> DatabaseConnection:
+        """Connect in a slot already counted in ``_open``; on failure pass the slot on."""
         try:
             return self._factory()
         except BaseException:
-            with self._cond:
-                self._open -= 1
-                self._cond.notify()
+            with self._lock:
+                self._free_slot()
             raise
+
+    def _free_slot(self) -> None:
+        """A slot became free (lock held): the longest waiter may open a connection in it."""
+        if self._waiters and not self._closed:
+            waiter = self._waiters.popleft()
+            waiter.slot = True
+            waiter.event.set()
+        else:
+            self._open -= 1
 
     def release(self, conn: DatabaseConnection, *, discard: bool = False) -> None:
         """Return ``conn``; ``discard=True`` (a dead connection) closes it and frees its slot."""
-        with self._cond:
+        with self._lock:
             keep = not (discard or self._closed or conn.closed)
-            if keep:
+            if keep and self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.conn = conn
+                waiter.event.set()
+            elif keep:
                 self._idle.append(conn)
             else:
-                self._open -= 1
-            self._cond.notify()
+                self._free_slot()
         if not keep:
             conn.close()
 
@@ -171,11 +211,12 @@ class ConnectionPool:
 
     def close(self) -> None:
         """Refuse new work, close idle connections now and busy ones when they come back."""
-        with self._cond:
+        with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
             self._open -= len(idle)
-            self._cond.notify_all()
+            while self._waiters:  # wake them: neither conn nor slot means closed
+                self._waiters.popleft().event.set()
         for conn in idle:
             conn.close()
 
