@@ -30,10 +30,11 @@ from stacks.common import acknowledge_example_database, example_database, exampl
 IMAGE_EXCLUDES = ("**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache")
 
 
-def sample_image() -> ecs.ContainerImage:
-    """The sample web app (``deploy_paradigms.runtime.web_app``), built for x86_64 at deploy time."""
+def sample_image(engine: str = "postgres") -> ecs.ContainerImage:
+    """The sample web app (``deploy_paradigms.runtime.web_app``) with ``engine``'s driver,
+    built for x86_64 at deploy time."""
     return ecs.ContainerImage.from_asset(
-        str(packaging.container_context()),
+        str(packaging.container_context(engine=engine)),
         exclude=list(IMAGE_EXCLUDES),
         platform=ecr_assets.Platform.LINUX_AMD64,
     )
@@ -50,7 +51,8 @@ class PaasStack(cdk.Stack):
         super().__init__(scope, id, **kwargs)
         vpc = example_vpc(self)
         self.database = example_database(self, vpc)
-        self.web = ContainerService(self, "Web", database=self.database, image=sample_image())
+        self.web = ContainerService(self, "Web", database=self.database,
+                                    image=sample_image(self.database.engine.value))
         plan = self.web.plan  # the pattern already outputs the URL (WebServiceURL...) and DNS name
         self.template_options.description = (
             f"deploy-paradigms PaaS example: {plan.limit.engine.value} {plan.limit.instance_class}, "

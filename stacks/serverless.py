@@ -36,7 +36,7 @@ class ServerlessStack(cdk.Stack):
         vpc = example_vpc(self)
         self.database = example_database(self, vpc)
         # The sample bundle as one .zip: synth stages one file, not ~1,400 (BENCHMARKS.md).
-        sample = packaging.lambda_archive("sample")
+        sample = packaging.lambda_archive("sample", engine=self.database.engine.value)
         self.function = ServerlessFunction(
             self, "Function",
             database=self.database,

@@ -3,7 +3,8 @@
 Nothing here needs Docker, CDK or Pulumi. A bundle is assembled in memory from
 this package's runtime modules and, where a database driver is needed, the
 pure-Python distributions installed in the current environment (pg8000 and
-its dependencies), then written once to a content-addressed directory::
+its dependencies for PostgreSQL, PyMySQL for the MySQL family), then written
+once to a content-addressed directory::
 
     $DEPLOY_PARADIGMS_BUNDLE_DIR (default ~/.cache/deploy-paradigms/bundles)/
         data_endpoint-<sha256 prefix>/
@@ -53,8 +54,11 @@ HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDP
                             "edge": EDGE_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
 ENV_BUNDLE_DIR = "DEPLOY_PARADIGMS_BUNDLE_DIR"
-#: Runtime drivers vendored into the sample and data endpoint bundles.
-DRIVER_REQUIREMENTS = ("pg8000",)
+#: The pure-Python driver ``runtime.connection`` imports for each engine family, vendored
+#: into the sample and data endpoint bundles and pinned in the PaaS image.
+DRIVERS: dict[str, str] = {"postgres": "pg8000", "mysql": "PyMySQL"}
+#: The PostgreSQL driver (the default engine's).
+DRIVER_REQUIREMENTS = (DRIVERS["postgres"],)
 
 _PACKAGE_DIR = Path(deploy_paradigms.__file__).resolve().parent
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
@@ -178,8 +182,20 @@ def dependency_files(requirements: Iterable[str]) -> dict[str, bytes]:
     return files
 
 
-def bundle_files(kind: str, *, catalog_json: str | None = None) -> dict[str, bytes]:
-    """The complete file map of a Lambda bundle (relative POSIX path -> bytes)."""
+def driver_for(engine: str) -> str:
+    """The driver distribution the runtime needs for ``engine`` (``"postgres"``, ``"aurora-mysql"``...)."""
+    from .budget import parse_engine
+
+    return DRIVERS["postgres" if parse_engine(engine).is_postgres else "mysql"]
+
+
+def bundle_files(kind: str, *, catalog_json: str | None = None,
+                 engine: str = "postgres") -> dict[str, bytes]:
+    """The complete file map of a Lambda bundle (relative POSIX path -> bytes).
+
+    ``engine`` chooses the vendored driver (:func:`driver_for`): a function for a
+    MySQL-family database without PyMySQL would fail on its first query, not at synth.
+    """
     if kind not in KINDS:
         raise PackagingError(f"kind={kind!r} is not one of {', '.join(KINDS)}")
     if catalog_json is not None and kind != "data_endpoint":
@@ -193,26 +209,27 @@ def bundle_files(kind: str, *, catalog_json: str | None = None) -> dict[str, byt
         catalog = QueryCatalog.from_json(catalog_json) if catalog_json is not None else sample_catalog()
         files["deploy_paradigms/runtime/catalog.json"] = catalog.to_json().encode("utf-8")
     if kind != "edge":  # Lambda@Edge gets no third-party code: 1 MB viewer package limit
-        for path, data in dependency_files(DRIVER_REQUIREMENTS).items():
+        for path, data in dependency_files((driver_for(engine),)).items():
             if path in files:
                 raise PackagingError(f"dependency file {path} collides with a bundled module")
             files[path] = data
     return files
 
 
-def container_files() -> dict[str, bytes]:
+def container_files(*, engine: str = "postgres") -> dict[str, bytes]:
     """The PaaS image's Docker build context (Dockerfile, requirements.txt, runtime package)."""
     files = _package_files("container")
     files["Dockerfile"] = _source("runtime/Dockerfile")
+    driver = driver_for(engine)
     try:
-        pg8000_version = metadata.version("pg8000")
+        driver_version = metadata.version(driver)
     except metadata.PackageNotFoundError:
         raise PackagingError(
-            "pg8000 is not installed; install the project with the cdk or pulumi extra so the "
-            "image pins the driver version the constructs were tested with") from None
+            f"{driver} is not installed; install the project with the cdk or pulumi extra so the "
+            f"image pins the driver version the constructs were tested with") from None
     # Pinned to the version installed here (the one the tests ran against); pip
     # resolves its pure-Python dependencies inside the image.
-    files["requirements.txt"] = f"pg8000=={pg8000_version}\n".encode()
+    files["requirements.txt"] = f"{driver}=={driver_version}\n".encode()
     return files
 
 
@@ -287,19 +304,25 @@ def materialise(files: Mapping[str, bytes], name: str, *,
     return target
 
 
-def lambda_bundle(kind: str, *, catalog_json: str | None = None,
+def lambda_bundle(kind: str, *, catalog_json: str | None = None, engine: str = "postgres",
                   cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Build (or reuse) the bundle directory for ``kind`` and return its path.
 
     ``catalog_json`` (``QueryCatalog.to_json()``) is baked into the
-    ``data_endpoint`` bundle; without it the sample catalog is used.
+    ``data_endpoint`` bundle; without it the sample catalog is used. ``engine``
+    (default ``postgres``) chooses the vendored driver: pg8000 or PyMySQL.
     """
-    return materialise(bundle_files(kind, catalog_json=catalog_json), kind, cache_dir=cache_dir)
+    return materialise(bundle_files(kind, catalog_json=catalog_json, engine=engine), kind,
+                       cache_dir=cache_dir)
 
 
-def container_context(*, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Build (or reuse) the PaaS image's Docker build context and return its path."""
-    return materialise(container_files(), "container", cache_dir=cache_dir)
+def container_context(*, engine: str = "postgres",
+                      cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Build (or reuse) the PaaS image's Docker build context and return its path.
+
+    ``engine`` (default ``postgres``) chooses the driver pinned in ``requirements.txt``.
+    """
+    return materialise(container_files(engine=engine), "container", cache_dir=cache_dir)
 
 
 # --------------------------------------------------------------------------- zip
@@ -328,18 +351,18 @@ def zipped_size(path: str | os.PathLike[str]) -> int:
     return len(zip_bytes(path))
 
 
-def lambda_archive(kind: str, *, catalog_json: str | None = None,
+def lambda_archive(kind: str, *, catalog_json: str | None = None, engine: str = "postgres",
                    cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Build (or reuse) the bundle for ``kind`` as one deterministic .zip and return its path.
 
     The same files as :func:`lambda_bundle`. A CDK app should prefer this for the
-    bundles that vendor pg8000 (``sample``, ``data_endpoint``): asset staging then
+    bundles that vendor a driver (``sample``, ``data_endpoint``): asset staging then
     fingerprints and copies one file instead of about 1,400, which is most of what
     these constructs add to ``cdk synth`` (BENCHMARKS.md). Pair it with
     :func:`archive_hash` as the asset's custom hash: deflate output differs between
     zlib builds, the files inside do not.
     """
-    files = bundle_files(kind, catalog_json=catalog_json)
+    files = bundle_files(kind, catalog_json=catalog_json, engine=engine)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     target = root / f"{kind}-{content_hash(files)[:24]}.zip"
     if target.is_file():

@@ -174,7 +174,8 @@ class DataEndpoint(Construct):
             env[endpoint_runtime.ENV_HMAC_SECRET_ARN] = self.hmac_secret.secret_arn
         env.update(environment or {})
         # One .zip rather than a directory: synth stages one file, not ~1,400 (BENCHMARKS.md).
-        archive = packaging.lambda_archive("data_endpoint", catalog_json=catalog.to_json())
+        archive = packaging.lambda_archive("data_endpoint", catalog_json=catalog.to_json(),
+                                           engine=database.engine.value)
         self.function = ServerlessFunction(
             self, "Function",
             database=database,

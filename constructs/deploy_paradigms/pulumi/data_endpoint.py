@@ -163,7 +163,7 @@ class DataEndpoint(pulumi.ComponentResource):
         self.function = ServerlessFunction(f"{name}-fn", ServerlessFunctionArgs(
             database=args.database,
             code=pulumi.FileArchive(str(packaging.lambda_bundle(
-                "data_endpoint", catalog_json=args.catalog.to_json()))),
+                "data_endpoint", catalog_json=args.catalog.to_json(), engine=args.database.engine.value))),
             handler=packaging.DATA_ENDPOINT_HANDLER,
             runtime=args.runtime,
             architecture=args.architecture,

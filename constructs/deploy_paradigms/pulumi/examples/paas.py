@@ -63,15 +63,17 @@ def build(network: Network, database: Database, config: pulumi.Config) -> None:
     else:
         from ... import packaging  # the sample app's Docker context
 
-        tag = f"sample-{packaging.directory_hash(packaging.container_context())[:16]}"
+        engine = database.engine.value  # the image carries this engine's driver
+        tag = f"sample-{packaging.directory_hash(packaging.container_context(engine=engine))[:16]}"
         repository = _repository("web-images")
         image = pulumi.Output.concat(repository.repository_url, ":", tag)
         registry = repository.repository_url.apply(lambda url: url.split("/", 1)[0])
         pulumi.export("imageBuildCommands", pulumi.Output.format(
             "aws ecr get-login-password | docker login --username AWS --password-stdin {0} && "
             "docker build --platform linux/amd64 -t {1} "
-            "\"$(python -c 'from deploy_paradigms import packaging; print(packaging.container_context())')\" "
-            "&& docker push {1}", registry, image))
+            "\"$(python -c 'from deploy_paradigms import packaging; "
+            "print(packaging.container_context(engine=\"{2}\"))')\" "
+            "&& docker push {1}", registry, image, engine))
 
     web = ContainerService("web", ContainerServiceArgs(
         database=database,

@@ -22,7 +22,7 @@ SAMPLE_RUNTIME = "python3.14"
 def build(network: Network, database: Database, config: pulumi.Config) -> None:
     function = ServerlessFunction("function", ServerlessFunctionArgs(
         database=database,
-        code=pulumi.FileArchive(str(lambda_bundle("sample"))),
+        code=pulumi.FileArchive(str(lambda_bundle("sample", engine=database.engine.value))),
         handler=SAMPLE_HANDLER,
         runtime=SAMPLE_RUNTIME,
     ))
