@@ -132,3 +132,44 @@ def test_serverless_v2_minimum_and_log_retention_are_inputs() -> None:
     template.has_resource_properties("AWS::RDS::DBCluster", {
         "ServerlessV2ScalingConfiguration": {"MinCapacity": 1, "MaxCapacity": 16}})
     template.has_resource_properties("Custom::LogRetention", {"RetentionInDays": 90})
+
+
+def test_port_parameters_key_and_insights_are_inputs() -> None:
+    from aws_cdk import aws_kms as kms
+
+    stack, vpc = _stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    db = Database(stack, "Db", vpc=vpc, instance_class="db.m5.large", port=6432,
+                  parameters={"log_min_duration_statement": "500"}, storage_encryption_key=key,
+                  performance_insights=False)
+    assert db.port == 6432
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::RDS::DBInstance", {
+        "Port": "6432", "KmsKeyId": Match.any_value(), "StorageEncrypted": True,
+        "EnablePerformanceInsights": False})
+    template.has_resource_properties("AWS::RDS::DBParameterGroup", {"Parameters": {
+        "log_min_duration_statement": "500", "rds.force_ssl": "1"}})
+
+
+def test_aurora_instances_get_performance_insights_where_supported() -> None:
+    stack, vpc = _stack()
+    Database(stack, "Db", vpc=vpc, engine="aurora-mysql", instance_class="db.r6g.large")
+    Template.from_stack(stack).has_resource_properties("AWS::RDS::DBInstance", {
+        "EnablePerformanceInsights": True})
+    stack, vpc = _stack()
+    Database(stack, "Db", vpc=vpc, engine="aurora-mysql", instance_class="db.t3.medium")
+    instances = Template.from_stack(stack).find_resources("AWS::RDS::DBInstance")
+    assert instances and not any(r["Properties"].get("EnablePerformanceInsights") for r in instances.values())
+
+
+@pytest.mark.parametrize("props, pattern", [
+    ({"parameters": {"max_connections": "900"}}, r"would bypass the connection budget; pass max_connections="),
+    ({"parameters": {"rds.force_ssl": "0"}}, r"would allow unencrypted connections"),
+    ({"port": 80}, r"port=80 must be a whole number between 1150 and 65535"),
+    ({"instance_class": "db.t3.micro", "performance_insights": True},
+     r"does not support Performance Insights on db.t3.micro"),
+])
+def test_database_inputs_refused_like_pulumi(props: dict[str, Any], pattern: str) -> None:
+    stack, vpc = _stack()
+    with pytest.raises(BudgetError, match=pattern):
+        Database(stack, "Db", vpc=vpc, **{"instance_class": "db.m5.large", **props})

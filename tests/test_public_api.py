@@ -88,6 +88,7 @@ RENAMED: dict[str, dict[tuple[str, str], str]] = {
         ("vpc_subnets", "subnet_tier"):
             "an ec2.SubnetSelection in CDK; a tier of the Network's subnets in Pulumi",
         ("log_retention", "log_retention_days"): _RETENTION,
+        ("storage_encryption_key", "kms_key_id"): "a kms.IKey in CDK; its ARN or id in Pulumi",
     },
     "Database.from_existing": {
         ("vpc", "network"): _NETWORK,
@@ -147,12 +148,8 @@ PULUMI_ONLY: dict[str, dict[str, str]] = {
         "identifier": "physical name: Pulumi sets it so the log groups exist first; CloudFormation names it",
         "final_snapshot_identifier":
             "physical name: Pulumi must name the final snapshot; CloudFormation names it in CDK",
-        "kms_key_id": "not in CDK yet: storage is encrypted with the AWS-managed aws/rds key there",
-        "parameters": "not in CDK yet: its parameter group carries only TLS and max_connections",
         "parameter_group_family":
             "Pulumi creates the parameter group by family; CDK derives it from the engine object",
-        "performance_insights": "CDK turns it on wherever the class supports it, with no switch",
-        "port": "not in CDK yet: the engine's default port",
     },
     "Database.from_existing": {
         "max_acu": "not in CDK yet: CDK adopts provisioned RDS instances only",

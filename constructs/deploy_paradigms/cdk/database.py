@@ -20,10 +20,12 @@ Bring your own database instead::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -37,6 +39,8 @@ from ..budget import (
     Engine,
     describe_connection_limit,
 )
+from ..database_settings import check_parameters, check_port, tls_parameter
+from ..database_settings import performance_insights as performance_insights_setting
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
 #: calendar agree these are current); pass ``engine_version`` to choose.
@@ -48,7 +52,6 @@ DEFAULT_AURORA_MYSQL_VERSION = rds.AuroraMysqlEngineVersion.VER_3_10_0
 
 MIN_BACKUP_RETENTION_DAYS = 7
 #: Instance families without Performance Insights support on the smaller sizes.
-_NO_PERFORMANCE_INSIGHTS = ("db.t2.", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small")
 
 
 def _instance_engine(engine: Engine, version: Any) -> rds.IInstanceEngine:
@@ -67,7 +70,8 @@ def _cluster_engine(engine: Engine, version: Any) -> rds.IClusterEngine:
 
 def tls_parameters(engine: Engine) -> dict[str, str]:
     """Parameters that make the server refuse unencrypted connections."""
-    return {"rds.force_ssl": "1"} if engine.is_postgres else {"require_secure_transport": "ON"}
+    name, value = tls_parameter(engine)
+    return {name: value}
 
 
 def log_exports(engine: Engine) -> list[str]:
@@ -115,6 +119,14 @@ class Database(Construct):
         private subnets with egress when it has no isolated ones.
     :param log_retention: retention of the CloudWatch log groups the database exports to (see
         :func:`log_exports`), set by aws-cdk's LogRetention function; default one month.
+    :param port: the listener port (1150-65535); omitted, the engine's default (5432 or 3306).
+    :param parameters: extra parameter-group entries (the cluster parameter group on Aurora),
+        e.g. ``{"log_min_duration_statement": "500"}``; omitted, only TLS and ``max_connections``
+        are set. ``max_connections`` (pass ``max_connections=``) and turning TLS off are refused.
+    :param storage_encryption_key: a KMS key for storage encryption; omitted, the AWS-managed
+        ``aws/rds`` key (storage is encrypted either way).
+    :param performance_insights: omitted, on (7 days, free tier) wherever the engine and class
+        support it, off on the small burstable classes; ``True`` where RDS does not offer it is an error.
     """
 
     def __init__(
@@ -140,6 +152,10 @@ class Database(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.SNAPSHOT,
         vpc_subnets: ec2.SubnetSelection | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        port: int | None = None,
+        parameters: Mapping[str, str] | None = None,
+        storage_encryption_key: kms.IKey | None = None,
+        performance_insights: bool | None = None,
         _existing: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -160,6 +176,9 @@ class Database(Construct):
         if not 20 <= allocated_storage_gib <= max_allocated_storage_gib:
             raise BudgetError(f"allocated_storage_gib={allocated_storage_gib} must be between 20 and "
                               f"max_allocated_storage_gib={max_allocated_storage_gib}")
+        extra_parameters = check_parameters(self.engine, parameters)
+        self.port = check_port(self.engine, port)
+        insights = performance_insights_setting(self.engine, self.limit.instance_class, performance_insights)
         subnets = vpc_subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets
             else ec2.SubnetType.PRIVATE_WITH_EGRESS)
@@ -168,16 +187,16 @@ class Database(Construct):
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
             description=f"{self.engine.value} database: ingress only from deploy-paradigms consumers")
-        parameters = tls_parameters(self.engine)
+        parameters = {**extra_parameters, **tls_parameters(self.engine)}
         if max_connections is not None:
             parameters["max_connections"] = str(max_connections)
-        self.port = self.engine.default_port
         self.instance: rds.DatabaseInstance | None = None
         self.cluster: rds.DatabaseCluster | None = None
         if self.engine.is_aurora:
             self.cluster = self._create_cluster(engine_version, parameters, subnets, multi_az,
                                                 backup_retention_days, deletion_protection, removal_policy,
-                                                max_acu, min_acu, log_retention)
+                                                max_acu, min_acu, log_retention, storage_encryption_key,
+                                                insights)
             self.resource: rds.IDatabaseInstance | rds.IDatabaseCluster = self.cluster
             self.endpoint_address = self.cluster.cluster_endpoint.hostname
             secret = self.cluster.secret
@@ -195,6 +214,7 @@ class Database(Construct):
                 credentials=rds.Credentials.from_username(self.master_username),
                 parameters=parameters,
                 storage_encrypted=True,
+                storage_encryption_key=storage_encryption_key,
                 storage_type=rds.StorageType.GP3,
                 allocated_storage=allocated_storage_gib,
                 max_allocated_storage=max_allocated_storage_gib,
@@ -208,7 +228,7 @@ class Database(Construct):
                 copy_tags_to_snapshot=True,
                 cloudwatch_logs_exports=log_exports(self.engine),
                 cloudwatch_logs_retention=log_retention,
-                enable_performance_insights=self._performance_insights_supported(),
+                enable_performance_insights=insights,
             )
             self.resource = self.instance
             self.endpoint_address = self.instance.db_instance_endpoint_address
@@ -238,15 +258,20 @@ class Database(Construct):
     def _create_cluster(self, engine_version: Any, parameters: dict[str, str], subnets: ec2.SubnetSelection,
                         multi_az: bool, backup_days: int, deletion_protection: bool,
                         removal_policy: cdk.RemovalPolicy, max_acu: float | None,
-                        min_acu: float, log_retention: logs.RetentionDays) -> rds.DatabaseCluster:
+                        min_acu: float, log_retention: logs.RetentionDays,
+                        storage_encryption_key: kms.IKey | None, insights: bool) -> rds.DatabaseCluster:
         if self.limit.instance_class == "db.serverless":
-            writer = rds.ClusterInstance.serverless_v2("Writer")
-            readers = ([rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True)]
+            writer = rds.ClusterInstance.serverless_v2("Writer", enable_performance_insights=insights)
+            readers = ([rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True,
+                                                          enable_performance_insights=insights)]
                        if multi_az else [])
         else:
             itype = ec2.InstanceType(self.limit.instance_class.removeprefix("db."))
-            writer = rds.ClusterInstance.provisioned("Writer", instance_type=itype)
-            readers = [rds.ClusterInstance.provisioned("Reader", instance_type=itype)] if multi_az else []
+            writer = rds.ClusterInstance.provisioned("Writer", instance_type=itype,
+                                                     enable_performance_insights=insights)
+            readers = ([rds.ClusterInstance.provisioned("Reader", instance_type=itype,
+                                                        enable_performance_insights=insights)]
+                       if multi_az else [])
         return rds.DatabaseCluster(
             self, "Resource",
             engine=_cluster_engine(self.engine, engine_version),
@@ -257,12 +282,13 @@ class Database(Construct):
             vpc=self.vpc,
             vpc_subnets=subnets,
             security_groups=[self.security_group],
-            port=self.engine.default_port,
+            port=self.port,
             default_database_name=self.database_name,
             manage_master_user_password=True,
             credentials=rds.Credentials.from_username(self.master_username),
             parameters=parameters,
             storage_encrypted=True,
+            storage_encryption_key=storage_encryption_key,
             iam_authentication=True,
             backup=rds.BackupProps(retention=cdk.Duration.days(backup_days)),
             deletion_protection=deletion_protection,
@@ -357,9 +383,6 @@ class Database(Construct):
                               "endpoint_address": endpoint_address, "port": port, "secret": secret,
                               "security_group": security_group,
                               "instance_resource_id": instance_resource_id, "engine_version": engine_version})
-
-    def _performance_insights_supported(self) -> bool:
-        return not self.limit.instance_class.startswith(_NO_PERFORMANCE_INSIGHTS)
 
     # -- budget -----------------------------------------------------------------
     def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:

@@ -40,6 +40,7 @@ from ..budget import (
     normalise_instance_class,
     parse_engine,
 )
+from ..database_settings import check_parameters, check_port, performance_insights
 from .network import LOG_RETENTION_DAYS, NetworkLike
 
 
@@ -74,20 +75,7 @@ DEFAULT_MASTER_USERNAME = "app_admin"  # same as the CDK twin, for every engine
 MINIMUM_BACKUP_RETENTION_DAYS = 7
 DEFAULT_LOG_RETENTION_DAYS = 30  # CDK twin: cloudwatch_logs_retention=ONE_MONTH
 
-# Performance Insights / Database Insights class restrictions (RDS and Aurora user
-# guides, "DB engine, Region, and instance class support for Database Insights"):
-# RDS MySQL/MariaDB: not on t2/t3/t4g micro and small; Aurora MySQL: not on any t2
-# or t3, nor t4g micro/small. The CDK twin also leaves it off on those small
-# classes for PostgreSQL; we do the same, so both engines decide alike.
-_NO_PERFORMANCE_INSIGHTS = ("db.t2.", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-def performance_insights_supported(engine: Engine, instance_class: str) -> bool:
-    cls = normalise_instance_class(instance_class)
-    if engine is Engine.AURORA_MYSQL and cls.startswith("db.t3."):
-        return False
-    return not cls.startswith(_NO_PERFORMANCE_INSIGHTS)
 
 
 def parameter_group_family(engine: Engine, version: str) -> str:
@@ -335,8 +323,7 @@ class Database(pulumi.ComponentResource):
         self.limit: ConnectionLimit = limit
         self.ledger: ConnectionLedger = ledger
         self.network: NetworkLike = args.network
-        self.port: int = engine.default_port if args.port is None else _whole(
-            "port", args.port, 1150, 65535, "RDS listens on ports 1150-65535")
+        self.port: int = check_port(engine, args.port)
         self.database_name: str = _check_identifier("database_name", args.database_name, 63)
         self.master_username: str = _check_identifier(
             "master_username", args.master_username or DEFAULT_MASTER_USERNAME, 16)
@@ -433,17 +420,8 @@ class Database(pulumi.ComponentResource):
         family = args.parameter_group_family or (
             defaults.family if args.engine_version is None else parameter_group_family(engine, version))
         tls_name, tls_value = defaults.tls_parameter
-        extra = dict(args.parameters)
-        if "max_connections" in extra:
-            raise BudgetError("parameters={'max_connections': ...} would bypass the connection budget; "
-                              "pass max_connections= instead (the budget and the parameter group both "
-                              "use it)")
-        if tls_name in extra and str(extra[tls_name]).upper() not in (tls_value.upper(), "TRUE"):
-            raise BudgetError(f"parameters={{{tls_name!r}: {extra[tls_name]!r}}} would allow unencrypted "
-                              f"connections; the component forces TLS ({tls_name}={tls_value})")
-        if args.performance_insights and not performance_insights_supported(engine, cls):
-            raise BudgetError(f"performance_insights=True: {engine.value} does not support Performance "
-                              f"Insights on {cls}; use a larger class or leave performance_insights unset")
+        extra = check_parameters(engine, args.parameters)
+        with_insights = performance_insights(engine, cls, args.performance_insights)
         subnets = list(args.network.isolated_subnet_ids) if args.subnet_tier == "isolated" else []
         if not subnets:
             subnets = list(args.network.private_subnet_ids)
@@ -457,8 +435,7 @@ class Database(pulumi.ComponentResource):
             tls=(tls_name, tls_value),
             extra=tuple(sorted((k, str(v)) for k, v in extra.items() if k != tls_name)),
             log_exports=defaults.log_exports,
-            performance_insights=performance_insights_supported(engine, cls)
-            if args.performance_insights is None else args.performance_insights,
+            performance_insights=with_insights,
             serverless=serverless,
             subnet_ids=tuple(subnets),
             final_snapshot=final_snapshot,

@@ -1,0 +1,74 @@
+"""Checks and defaults both ``Database`` renderers share (CDK and Pulumi).
+
+Framework-free, so the two engines accept and refuse the same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .budget import BudgetError, Engine, normalise_instance_class
+
+__all__ = [
+    "check_parameters",
+    "check_port",
+    "performance_insights",
+    "performance_insights_supported",
+    "tls_parameter",
+]
+
+# Performance Insights / Database Insights class restrictions (RDS and Aurora user
+# guides, "DB engine, Region, and instance class support for Database Insights"):
+# RDS MySQL/MariaDB: not on t2/t3/t4g micro and small; Aurora MySQL: not on any t2
+# or t3, nor t4g micro/small. PostgreSQL is left off on the same small classes, so
+# every engine decides alike.
+_NO_PERFORMANCE_INSIGHTS = ("db.t2.", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small")
+
+
+def tls_parameter(engine: Engine) -> tuple[str, str]:
+    """The parameter (name, value) that makes the server refuse unencrypted connections."""
+    return ("rds.force_ssl", "1") if engine.is_postgres else ("require_secure_transport", "ON")
+
+
+def performance_insights_supported(engine: Engine, instance_class: str) -> bool:
+    """Whether RDS offers Performance Insights for ``engine`` on ``instance_class``."""
+    cls = normalise_instance_class(instance_class)
+    if engine is Engine.AURORA_MYSQL and cls.startswith("db.t3."):
+        return False
+    return not cls.startswith(_NO_PERFORMANCE_INSIGHTS)
+
+
+def performance_insights(engine: Engine, instance_class: str, requested: bool | None) -> bool:
+    """``requested``, or (``None``) on wherever it is supported; asking for it where RDS
+    does not offer it is an error rather than a failed deployment."""
+    supported = performance_insights_supported(engine, instance_class)
+    if requested and not supported:
+        raise BudgetError(f"performance_insights=True: {engine.value} does not support Performance "
+                          f"Insights on {normalise_instance_class(instance_class)}; use a larger class "
+                          f"or leave performance_insights unset")
+    return supported if requested is None else bool(requested)
+
+
+def check_port(engine: Engine, port: int | None) -> int:
+    """The listener port: ``port``, or the engine's default when omitted."""
+    if port is None:
+        return engine.default_port
+    if isinstance(port, bool) or not isinstance(port, int) or not 1150 <= port <= 65535:
+        raise BudgetError(f"port={port!r} must be a whole number between 1150 and 65535; "
+                          f"RDS listens on ports 1150-65535")
+    return port
+
+
+def check_parameters(engine: Engine, parameters: Mapping[str, str] | None) -> dict[str, str]:
+    """The user's extra parameter-group entries, refusing the two the constructs own:
+    ``max_connections`` (the budget's input) and the TLS switch (always on)."""
+    extra = {str(k): str(v) for k, v in (parameters or {}).items()}
+    if "max_connections" in extra:
+        raise BudgetError("parameters={'max_connections': ...} would bypass the connection budget; "
+                          "pass max_connections= instead (the budget and the parameter group both "
+                          "use it)")
+    tls_name, tls_value = tls_parameter(engine)
+    if tls_name in extra and extra[tls_name].upper() not in (tls_value.upper(), "TRUE"):
+        raise BudgetError(f"parameters={{{tls_name!r}: {extra[tls_name]!r}}} would allow unencrypted "
+                          f"connections; the component forces TLS ({tls_name}={tls_value})")
+    return extra
