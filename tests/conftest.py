@@ -84,3 +84,25 @@ def postgres_server() -> Any:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Any:
+    """One throwaway MariaDB server for the whole session (see tests/support/local_mysql.py).
+
+    Fails, never skips, when MariaDB is not installed: the message says what to install.
+    TLS is on when `openssl` exists (tests that need it check ``server.ssl``).
+    ``max_connections`` is small so a test can run the server out of connections.
+    """
+
+    from tests.support.local_mysql import LocalMySQL, MySQLNotInstalled
+
+    server = LocalMySQL(max_connections=12, ssl=shutil.which("openssl") is not None)
+    try:
+        server.start()
+    except MySQLNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

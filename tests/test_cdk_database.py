@@ -163,7 +163,8 @@ def test_aurora_instances_get_performance_insights_where_supported() -> None:
 
 
 @pytest.mark.parametrize("props, pattern", [
-    ({"parameters": {"max_connections": "900"}}, r"would bypass the connection budget; pass max_connections="),
+    ({"parameters": {"max_connections": "900"}},
+     r"would bypass the connection budget; pass max_connections="),
     ({"parameters": {"rds.force_ssl": "0"}}, r"would allow unencrypted connections"),
     ({"port": 80}, r"port=80 must be a whole number between 1150 and 65535"),
     ({"instance_class": "db.t3.micro", "performance_insights": True},

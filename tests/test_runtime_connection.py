@@ -234,6 +234,7 @@ def test_mysql_binds_named_parameters_through_pymysql(monkeypatch: pytest.Monkey
                          " AND c = 5 %% 2", {"n": 1})]
     assert result.records() == [{"n": 1, "label": "x"}] and conn.backend_pid == 42
     assert opened[0]["autocommit"] is True and opened[0]["ssl"] is None and opened[0]["connect_timeout"] == 5
+    assert opened[0]["ssl_disabled"] is True  # sslmode=disable: PyMySQL would otherwise try TLS
 
 
 # ----------------------------------------------------------------------------- real PostgreSQL

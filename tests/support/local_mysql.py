@@ -338,6 +338,7 @@ class LocalMySQL:
                     self._server_command(init_file), cwd=self._root, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
                 if self._wait_ready(timeout=30):
+                    self._check_logins()
                     return
                 last_log = self._log_tail()
                 self._kill()
@@ -347,6 +348,15 @@ class LocalMySQL:
         finally:
             # The init file holds the passwords; the server has read it once it is ready.
             init_file.unlink(missing_ok=True)
+
+    def _check_logins(self) -> None:
+        """mariadbd only logs a failing init file and starts anyway: make sure the users exist."""
+        for connect in (self.connect, self.admin):
+            try:
+                connect().close()
+            except Exception as exc:
+                raise MySQLStartError(f"the test users could not log in ({exc}); server log:\n"
+                                      f"{self._log_tail()}") from exc
 
     def _kill(self) -> None:
         process, self._process = self._process, None

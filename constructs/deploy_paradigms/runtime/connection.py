@@ -72,6 +72,12 @@ _PG_DISCONNECT_MESSAGES = frozenset({"network error", "connection is closed", "c
 _PG_DISCONNECT_CODES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "08006"})
 # PyMySQL: server gone away, lost connection, connection closed by server.
 _MYSQL_DISCONNECT_CODES = frozenset({2006, 2013, 2055, 4031})
+# MySQL/MariaDB: too many connections (max_connections), user over max_user_connections.
+_MYSQL_OUT_OF_CONNECTIONS_CODES = frozenset({1040, 1203})
+# PyMySQL's "SSL is required but the server doesn't support it" (CR_SSL_CONNECTION_ERROR).
+_MYSQL_NO_SERVER_TLS = 2026
+_OUT_OF_CONNECTIONS_HINT = ("; the database is out of connections: check the connection budget "
+                            "(deploy-paradigms budget) and what else connects to this database")
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -366,10 +372,13 @@ class DatabaseConnection:
 
 
 def sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE of a pg8000 server error (``"23505"``, ...), else None."""
+    """The SQLSTATE of a pg8000 or PyMySQL server error (``"23505"``, ``"23000"``, ...), else None."""
     if exc.args and isinstance(exc.args[0], dict):
         code = exc.args[0].get("C")
         return str(code) if code is not None else None
+    if type(exc).__module__.startswith("pymysql"):
+        state = getattr(exc, "sqlstate", None)  # set by PyMySQL versions that keep it
+        return str(state) if state else None
     return None
 
 
@@ -395,10 +404,12 @@ def describe_error(exc: BaseException) -> str:
         code = fields.get("C", "")
         text = f"{fields.get('M', 'server error')} (SQLSTATE {code})"
         if code == "53300":
-            text += ("; the database is out of connections: check the connection budget "
-                     "(deploy-paradigms budget) and what else connects to this database")
+            text += _OUT_OF_CONNECTIONS_HINT
         return text
     text = f"{type(exc).__name__}: {exc}"
+    if (type(exc).__module__.startswith("pymysql") and exc.args
+            and exc.args[0] in _MYSQL_OUT_OF_CONNECTIONS_CODES):
+        text += _OUT_OF_CONNECTIONS_HINT
     cause = exc.__cause__
     if cause is not None:
         text += f" ({type(cause).__name__}: {cause})"
@@ -460,12 +471,25 @@ def connect(settings: DatabaseSettings, password: str | None = None) -> Database
             sock.settimeout(socket_timeout)
     else:
         pymysql = _import_driver("pymysql", settings.engine, "PyMySQL")
-        try:
-            raw = pymysql.connect(
+
+        def open_mysql(tls: ssl.SSLContext | None) -> Any:
+            # PyMySQL (1.2.4 at least) tries TLS when given no context: ask for plaintext.
+            return pymysql.connect(
                 host=settings.host, port=settings.port, user=settings.user, password=secret,
                 database=settings.name, connect_timeout=connect_timeout or 10,
-                read_timeout=socket_timeout, write_timeout=socket_timeout, ssl=context,
-                autocommit=True, program_name=application_name)
+                read_timeout=socket_timeout, write_timeout=socket_timeout, ssl=tls,
+                ssl_disabled=tls is None, autocommit=True, program_name=application_name)
+
+        try:
+            try:
+                raw = open_mysql(context)
+            except Exception as exc:
+                # A context makes PyMySQL insist on TLS; allow/prefer accept plaintext
+                # from a server that offers no TLS (as pg8000 does with ssl_context=None).
+                if (context is None or sslmode not in ("allow", "prefer")
+                        or not exc.args or exc.args[0] != _MYSQL_NO_SERVER_TLS):
+                    raise
+                raw = open_mysql(None)
         except Exception as exc:
             raise DatabaseUnavailable(settings.host, settings.port, describe_error(exc)) from exc
     return DatabaseConnection(raw, settings, postgres=postgres)
