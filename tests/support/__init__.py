@@ -2,6 +2,7 @@
 
 from .local_mysql import LocalMySQL, MySQLNotInstalled, MySQLStartError
 from .local_postgres import LocalPostgres, PostgresNotInstalled, PostgresStartError, find_bin_dir
+from .throwaway_server import ThrowawayServer, free_port
 
 __all__ = ["LocalMySQL", "LocalPostgres", "MySQLNotInstalled", "MySQLStartError", "PostgresNotInstalled",
-           "PostgresStartError", "find_bin_dir"]
+           "PostgresStartError", "ThrowawayServer", "find_bin_dir", "free_port"]

@@ -37,24 +37,26 @@ connection settings until Ctrl-C.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import importlib
 import os
 import re
 import secrets
-import shlex
 import shutil
-import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from tests.support.local_postgres import free_port
+from tests.support.throwaway_server import (
+    DEFAULT_URL_PARAMS,
+    ThrowawayServer,
+    free_port,
+    serve_until_interrupted,
+)
+
+__all__ = ["DEFAULT_URL_PARAMS", "LocalMySQL", "MySQLNotInstalled", "MySQLStartError", "find_binaries"]
 
 INSTALL_HINT = (
     "MariaDB server binaries (mariadbd, mariadb-install-db) were not found on PATH, in $MARIADB_BIN_DIR, "
@@ -62,9 +64,6 @@ INSTALL_HINT = (
     "`mariadb-server` package (sudo apt-get install mariadb-server; the tests start their own server, "
     "the system service is not used), or point MARIADB_BIN_DIR at a directory holding both."
 )
-
-#: URL parameters for a local server: one connection, no TLS.
-DEFAULT_URL_PARAMS = "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=disable"
 
 # Small and fast rather than durable or big.
 _SERVER_OPTIONS = (
@@ -113,8 +112,12 @@ def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-class LocalMySQL:
+class LocalMySQL(ThrowawayServer):
     """One private MariaDB server; see the module docstring."""
+
+    ENGINE = "mariadb"
+    DIR_PREFIX = "dp-mysql-"
+    StartError = MySQLStartError
 
     def __init__(
         self,
@@ -137,19 +140,14 @@ class LocalMySQL:
         for name in (user, dbname, admin_user):
             if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
                 raise ValueError(f"{name!r}: use a lowercase SQL identifier")
+        super().__init__(host=host, user=user, password=password or secrets.token_hex(16), dbname=dbname,
+                         base_dir=base_dir)
         self.max_connections = max_connections
-        self.user = user
-        self.password = password or secrets.token_hex(16)
-        self.dbname = dbname
         self.admin_user = admin_user
         self.admin_password = secrets.token_hex(16)
         self.ssl = ssl
         self.require_secure_transport = require_secure_transport
         self.settings = dict(settings or {})
-        self.host = host
-        self.port = 0
-        self.base_dir = base_dir
-        self.root: Path | None = None
         self.server_bin: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -168,42 +166,25 @@ class LocalMySQL:
         return self._root / "mariadb.sock"
 
     @property
-    def cert_path(self) -> Path:
-        """The self-signed server certificate (CN=localhost, SAN 127.0.0.1) when ``ssl=True``."""
-        return self._root / "server.crt"
-
-    @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    @property
-    def _root(self) -> Path:
-        if self.root is None:
-            raise RuntimeError("the server has not been started")
-        return self.root
-
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> LocalMySQL:
-        """Install the system tables, start the server with the test users. Returns self."""
-        if self._process is not None:
-            return self
-        self.server_bin, install_bin = find_binaries()
-        self.root = Path(tempfile.mkdtemp(prefix="dp-mysql-", dir=self.base_dir))
-        atexit.register(self.stop)
-        try:
-            self._install_db(install_bin)
-            if self.ssl:
-                self._make_certificate()
-            self._start_server()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    @property
+    def running(self) -> bool:
+        return self._process is not None
 
-    def stop(self) -> None:
-        """Shut the server down (SIGTERM; SIGKILL after 15 s) and delete its directory."""
-        atexit.unregister(self.stop)
+    def _start(self) -> None:
+        """Install the system tables, start the server with the test users."""
+        self.server_bin, install_bin = find_binaries()
+        self._install_db(install_bin)
+        if self.ssl:
+            self._make_certificate()
+        self._start_server()
+
+    def _stop(self) -> None:
+        """SIGTERM; SIGKILL after 15 s."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -212,16 +193,6 @@ class LocalMySQL:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=15)
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-
-    def __enter__(self) -> LocalMySQL:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ clients
 
@@ -246,21 +217,6 @@ class LocalMySQL:
     def admin(self, **kwargs: Any) -> Any:
         """A connection as the admin user (may KILL any session, has the extra connection)."""
         return self.connect(user=self.admin_user, password=self.admin_password, **kwargs)
-
-    def environ(self, url_params: str = DEFAULT_URL_PARAMS, *,
-                include_password: bool = False) -> dict[str, str]:
-        """The DATABASE_* variables the constructs set, pointing at this server."""
-        env = {
-            "DATABASE_HOST": self.host,
-            "DATABASE_PORT": str(self.port),
-            "DATABASE_NAME": self.dbname,
-            "DATABASE_USER": self.user,
-            "DATABASE_ENGINE": "mariadb",
-            "DATABASE_URL_PARAMS": url_params,
-        }
-        if include_password:
-            env["DATABASE_PASSWORD"] = self.password
-        return env
 
     # ------------------------------------------------------------------ internals
 
@@ -293,21 +249,6 @@ class LocalMySQL:
             f"GRANT ALL PRIVILEGES ON *.* TO {admin} WITH GRANT OPTION",
         ))
 
-    def _make_certificate(self) -> None:
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise MySQLStartError("ssl=True needs the openssl command to make a test certificate")
-        key = self._root / "server.key"
-        result = subprocess.run(
-            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", str(key), "-out", str(self.cert_path), "-days", "2",
-             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-            capture_output=True, text=True, timeout=60, check=False)
-        if result.returncode != 0:
-            raise MySQLStartError(f"openssl could not make a test certificate:\n{result.stderr}")
-        key.chmod(0o600)
-        self.cert_path.chmod(0o644)
-
     def _server_command(self, init_file: Path) -> list[str]:
         assert self.server_bin is not None
         cmd = [
@@ -318,7 +259,7 @@ class LocalMySQL:
             f"--max-connections={self.max_connections}", *self._as_root_flag(), *_SERVER_OPTIONS,
         ]
         if self.ssl:
-            cmd += [f"--ssl-cert={self.cert_path}", f"--ssl-key={self._root / 'server.key'}"]
+            cmd += [f"--ssl-cert={self.cert_path}", f"--ssl-key={self.key_path}"]
         if self.require_secure_transport:
             cmd.append("--require-secure-transport=ON")
         cmd += [f"--{key.replace('_', '-')}={value}" for key, value in self.settings.items()]
@@ -389,18 +330,8 @@ class LocalMySQL:
 
 def main() -> None:
     """Start a server and print its settings until interrupted (for debugging)."""
-    with LocalMySQL(ssl=shutil.which("openssl") is not None) as db:
-        for key, value in db.environ(include_password=True).items():
-            print(f"export {key}={shlex.quote(value)}")
-        print(f"# admin {db.admin_user} password {db.admin_password}; Ctrl-C to stop", flush=True)
-
-        def interrupt(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, interrupt)
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
+    db = LocalMySQL(ssl=shutil.which("openssl") is not None)
+    serve_until_interrupted(db, f"admin {db.admin_user} password {db.admin_password}")
 
 
 if __name__ == "__main__":

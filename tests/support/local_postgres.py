@@ -27,33 +27,33 @@ starts a server and prints its connection settings until Ctrl-C.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import importlib
 import os
 import re
 import secrets
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from tests.support.throwaway_server import (
+    DEFAULT_URL_PARAMS,
+    ThrowawayServer,
+    free_port,
+    serve_until_interrupted,
+)
+
+__all__ = ["DEFAULT_URL_PARAMS", "LocalPostgres", "PostgresNotInstalled", "PostgresStartError",
+           "find_bin_dir", "free_port"]
 
 INSTALL_HINT = (
     "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH, in $PG_BIN_DIR or in "
     "/usr/lib/postgresql/*/bin. The runtime tests need a real server: install Debian's "
     "`postgresql` package (sudo apt-get install postgresql), or point PG_BIN_DIR at a bin directory."
 )
-
-
-#: URL parameters for a local server: one connection, no TLS (the test server has none by default).
-DEFAULT_URL_PARAMS = "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=disable"
 
 
 class PostgresNotInstalled(RuntimeError):
@@ -83,15 +83,12 @@ def find_bin_dir() -> Path:
     raise PostgresNotInstalled(INSTALL_HINT)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the server start retries if it is taken meanwhile)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-class LocalPostgres:
+class LocalPostgres(ThrowawayServer):
     """One private PostgreSQL server; see the module docstring."""
+
+    ENGINE = "postgres"
+    DIR_PREFIX = "dp-pg-"
+    StartError = PostgresStartError
 
     def __init__(
         self,
@@ -113,20 +110,15 @@ class LocalPostgres:
         for name in (user, dbname, superuser):
             if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
                 raise ValueError(f"{name!r}: use a lowercase SQL identifier")
+        super().__init__(host=host, user=user, password=password or secrets.token_hex(16), dbname=dbname,
+                         base_dir=base_dir)
         self.max_connections = max_connections
         self.superuser_reserved_connections = superuser_reserved_connections
-        self.user = user
-        self.password = password or secrets.token_hex(16)
-        self.dbname = dbname
         self.superuser = superuser
         self.superuser_password = secrets.token_hex(16)
         self.ssl = ssl
         self.settings = dict(settings or {})
-        self.host = host
-        self.port = 0
-        self.base_dir = base_dir
         self.bin_dir: Path | None = None
-        self.root: Path | None = None
         self._running = False
 
     # ------------------------------------------------------------------ paths
@@ -139,55 +131,27 @@ class LocalPostgres:
     def log_path(self) -> Path:
         return self._root / "postgres.log"
 
-    @property
-    def cert_path(self) -> Path:
-        """The self-signed server certificate (CN=localhost, SAN 127.0.0.1) when ``ssl=True``."""
-        return self._root / "server.crt"
-
-    @property
-    def _root(self) -> Path:
-        if self.root is None:
-            raise RuntimeError("the server has not been started")
-        return self.root
-
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> LocalPostgres:
-        """initdb, start and create the test role and database. Returns self."""
-        if self._running:
-            return self
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def _start(self) -> None:
+        """initdb, start and create the test role and database."""
         self.bin_dir = find_bin_dir()
-        self.root = Path(tempfile.mkdtemp(prefix="dp-pg-", dir=self.base_dir))
-        atexit.register(self.stop)
-        try:
-            self._own(self.root)
-            self._initdb()
-            self._configure()
-            self._start_server()
-            self._create_role_and_database()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        self._own(self._root)
+        self._initdb()
+        self._configure()
+        self._start_server()
+        self._create_role_and_database()
 
-    def stop(self) -> None:
-        """Stop the server (immediately: its data is discarded) and delete its directory."""
-        atexit.unregister(self.stop)
+    def _stop(self) -> None:
+        """pg_ctl stop, immediately: the data is discarded."""
         if self._running and self.bin_dir is not None and self.root is not None:
-            with contextlib.suppress(Exception):
-                self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
-                           "-w", "-t", "30", "stop"], timeout=60)
             self._running = False
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-
-    def __enter__(self) -> LocalPostgres:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+            self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
+                       "-w", "-t", "30", "stop"], timeout=60)
 
     # ------------------------------------------------------------------ clients
 
@@ -205,21 +169,6 @@ class LocalPostgres:
     def admin(self, *, dbname: str | None = None) -> Any:
         """A superuser connection (for pg_stat_activity, pg_terminate_backend, ...)."""
         return self.connect(user=self.superuser, password=self.superuser_password, dbname=dbname)
-
-    def environ(self, url_params: str = DEFAULT_URL_PARAMS, *,
-                include_password: bool = False) -> dict[str, str]:
-        """The DATABASE_* variables the constructs set, pointing at this server."""
-        env = {
-            "DATABASE_HOST": self.host,
-            "DATABASE_PORT": str(self.port),
-            "DATABASE_NAME": self.dbname,
-            "DATABASE_USER": self.user,
-            "DATABASE_ENGINE": "postgres",
-            "DATABASE_URL_PARAMS": url_params,
-        }
-        if include_password:
-            env["DATABASE_PASSWORD"] = self.password
-        return env
 
     # ------------------------------------------------------------------ internals
 
@@ -282,28 +231,15 @@ class LocalPostgres:
         }
         if self.ssl:
             self._make_certificate()
-            lines.update(ssl="on", ssl_cert_file=f"'{self.cert_path}'",
-                         ssl_key_file=f"'{self._root / 'server.key'}'")
+            lines.update(ssl="on", ssl_cert_file=f"'{self.cert_path}'", ssl_key_file=f"'{self.key_path}'")
         lines.update(self.settings)
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write("\n# deploy-paradigms LocalPostgres\n")
             conf.writelines(f"{key} = {value}\n" for key, value in lines.items())
 
     def _make_certificate(self) -> None:
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise PostgresStartError("ssl=True needs the openssl command to make a test certificate")
-        key = self._root / "server.key"
-        result = subprocess.run(
-            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", str(key), "-out", str(self.cert_path), "-days", "2",
-             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-            capture_output=True, text=True, timeout=60, check=False)
-        if result.returncode != 0:
-            raise PostgresStartError(f"openssl could not make a test certificate:\n{result.stderr}")
-        key.chmod(0o600)
-        self.cert_path.chmod(0o644)
-        self._own(key)
+        super()._make_certificate()
+        self._own(self.key_path)  # the server (the postgres OS user, as root) must read them
         self._own(self.cert_path)
 
     def _start_server(self) -> None:
@@ -349,18 +285,8 @@ class LocalPostgres:
 
 def main() -> None:
     """Start a server and print its settings until interrupted (for benchmarks and debugging)."""
-    with LocalPostgres() as pg:
-        for key, value in pg.environ(include_password=True).items():
-            print(f"export {key}={shlex.quote(value)}")
-        print(f"# superuser {pg.superuser} password {pg.superuser_password}; Ctrl-C to stop", flush=True)
-
-        def interrupt(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, interrupt)
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
+    pg = LocalPostgres()
+    serve_until_interrupted(pg, f"superuser {pg.superuser} password {pg.superuser_password}")
 
 
 if __name__ == "__main__":
