@@ -394,3 +394,15 @@ def test_socket_timeout_does_not_cut_off_slow_queries(pg_env: tuple[LocalPostgre
     monkeypatch.setenv("DATABASE_URL_PARAMS", "connect_timeout=1&sslmode=disable")
     result = connection.with_connection(lambda c: c.query("SELECT pg_sleep(1.2), :x::int AS x", {"x": 5}))
     assert result.records()[0]["x"] == 5
+
+
+def test_mysql_integrity_errors_get_class_23_whatever_the_server_reports() -> None:
+    """MySQL 8 reports a CHECK violation as 3819 with SQLSTATE HY000; the data endpoint maps
+    class 23 to 409, so it must read as an integrity error like MariaDB's 4025/23000."""
+    integrity_error = type("IntegrityError", (Exception,), {"__module__": "pymysql.err"})
+    operational_error = type("OperationalError", (Exception,), {"__module__": "pymysql.err"})
+    assert connection.sqlstate(operational_error(3819, "Check constraint 'c' is violated.")) == "23000"
+    keeps_its_own = integrity_error(1062, "Duplicate entry")
+    keeps_its_own.sqlstate = "23000"  # type: ignore[attr-defined]
+    assert connection.sqlstate(keeps_its_own) == "23000"
+    assert connection.sqlstate(operational_error(1146, "Table doesn't exist")) is None

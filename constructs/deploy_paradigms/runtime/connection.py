@@ -74,6 +74,9 @@ _PG_DISCONNECT_CODES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "
 _MYSQL_DISCONNECT_CODES = frozenset({2006, 2013, 2055, 4031})
 # MySQL/MariaDB: too many connections (max_connections), user over max_user_connections.
 _MYSQL_OUT_OF_CONNECTIONS_CODES = frozenset({1040, 1203})
+# MySQL 8: CHECK constraint violated (3819), foreign key missing parent / has children
+# (1452, 1451): integrity errors whose SQLSTATE is not class 23 on some servers.
+_MYSQL_CONSTRAINT_CODES = frozenset({3819, 1451, 1452})
 # PyMySQL's "SSL is required but the server doesn't support it" (CR_SSL_CONNECTION_ERROR).
 _MYSQL_NO_SERVER_TLS = 2026
 _OUT_OF_CONNECTIONS_HINT = ("; the database is out of connections: check the connection budget "
@@ -377,6 +380,9 @@ def sqlstate(exc: BaseException) -> str | None:
         code = exc.args[0].get("C")
         return str(code) if code is not None else None
     if type(exc).__module__.startswith("pymysql"):
+        code = exc.args[0] if exc.args else None
+        if code in _MYSQL_CONSTRAINT_CODES:  # MySQL 8 reports these with the generic HY000
+            return "23000"
         state = getattr(exc, "sqlstate", None)  # set by PyMySQL versions that keep it
         return str(state) if state else None
     return None
