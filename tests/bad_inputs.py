@@ -248,6 +248,11 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "max_connections parameter> for a custom class or parameter group",
         database(instance_class="db.x9.huge")),
     BadInput(
+        'Database(instance_class="db.t2.micro")', "CDK `Database`",
+        "instance_class='db.t2.micro': RDS no longer offers db.t2 classes for new postgres databases "
+        "on the current engine versions; use db.t3.micro or db.t4g.micro",
+        database(instance_class="db.t2.micro")),
+    BadInput(
         "Database(reserve=-1)", "CDK `Database`",
         "reserve=-1 must be between 0 and 75; db.t3.micro has 76 usable connections; keep at least one "
         "for the application",

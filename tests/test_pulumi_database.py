@@ -332,3 +332,9 @@ def test_existing_network_needs_ids() -> None:
         Network.from_existing("", private_subnet_ids=["a", "b"])
     with pytest.raises(BudgetError, match="no subnet ids"):
         Network.from_existing("vpc-1")
+
+
+def test_previous_generation_class_refused_for_a_new_database_on_the_default_version() -> None:
+    with pytest.raises(BudgetError, match=r"RDS no longer offers db.t2 classes for new mysql databases.*"
+                                          r"db.t3.small or db.t4g.small"):
+        render_db(engine="mysql", instance_class="db.t2.small")

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from .budget import BudgetError, Engine, normalise_instance_class
 
 __all__ = [
+    "check_instance_class_offered",
     "check_parameters",
     "check_port",
     "performance_insights",
@@ -72,3 +73,24 @@ def check_parameters(engine: Engine, parameters: Mapping[str, str] | None) -> di
         raise BudgetError(f"parameters={{{tls_name!r}: {extra[tls_name]!r}}} would allow unencrypted "
                           f"connections; the component forces TLS ({tls_name}={tls_value})")
     return extra
+
+
+# Previous-generation classes RDS no longer offers for new databases on the default engine
+# versions (PostgreSQL 17, MySQL 8.4, MariaDB 11.4, Aurora PostgreSQL 17, Aurora MySQL 3):
+# the per-engine class lists cfn-lint carries (rule E3062) exclude every db.t2 class. The
+# budget table keeps them: the seed's numbers are for them, and existing databases run on them.
+_NOT_OFFERED_FOR_NEW = ("db.t2.",)
+
+
+def check_instance_class_offered(engine: Engine, instance_class: str, *, default_version: bool) -> None:
+    """Refuse a class RDS would reject when creating a database on the default engine version
+    (the deployment would fail after the VPC and everything else was created)."""
+    cls = normalise_instance_class(instance_class)
+    if default_version and cls.startswith(_NOT_OFFERED_FOR_NEW):
+        size = cls.split(".", 2)[2]
+        raise BudgetError(
+            f"instance_class={instance_class!r}: RDS no longer offers {cls.rsplit('.', 1)[0]} classes for "
+            f"new {engine.value} databases on the current engine versions; use db.t3.{size} or "
+            f"db.t4g.{size} (the budget table lists both), or Database.from_existing for a "
+            f"database that already runs on it")
+

@@ -39,7 +39,7 @@ from ..budget import (
     Engine,
     describe_connection_limit,
 )
-from ..database_settings import check_parameters, check_port, tls_parameter
+from ..database_settings import check_instance_class_offered, check_parameters, check_port, tls_parameter
 from ..database_settings import performance_insights as performance_insights_setting
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
@@ -176,6 +176,8 @@ class Database(Construct):
         if not 20 <= allocated_storage_gib <= max_allocated_storage_gib:
             raise BudgetError(f"allocated_storage_gib={allocated_storage_gib} must be between 20 and "
                               f"max_allocated_storage_gib={max_allocated_storage_gib}")
+        check_instance_class_offered(self.engine, self.limit.instance_class,
+                                     default_version=engine_version is None)
         extra_parameters = check_parameters(self.engine, parameters)
         self.port = check_port(self.engine, port)
         insights = performance_insights_setting(self.engine, self.limit.instance_class, performance_insights)

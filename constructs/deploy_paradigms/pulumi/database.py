@@ -40,7 +40,12 @@ from ..budget import (
     normalise_instance_class,
     parse_engine,
 )
-from ..database_settings import check_parameters, check_port, performance_insights
+from ..database_settings import (
+    check_instance_class_offered,
+    check_parameters,
+    check_port,
+    performance_insights,
+)
 from .network import LOG_RETENTION_DAYS, NetworkLike
 
 
@@ -420,6 +425,7 @@ class Database(pulumi.ComponentResource):
         family = args.parameter_group_family or (
             defaults.family if args.engine_version is None else parameter_group_family(engine, version))
         tls_name, tls_value = defaults.tls_parameter
+        check_instance_class_offered(engine, cls, default_version=args.engine_version is None)
         extra = check_parameters(engine, args.parameters)
         with_insights = performance_insights(engine, cls, args.performance_insights)
         subnets = list(args.network.isolated_subnet_ids) if args.subnet_tier == "isolated" else []
