@@ -42,6 +42,10 @@ from bench.stack_settings import BenchError
 SYNTH_RATIO_TARGET = 2.0
 #: Target of the issue: the whole test suite under 60 s on 2 cores.
 TEST_SUITE_TARGET_S = 60.0
+#: Memory targets (ours: a GitHub-hosted runner has 7 GiB, and two synths may run side by side):
+#: the examples' synth peaks within 2x the empty app's, the whole suite under 2 GiB.
+SYNTH_MEMORY_RATIO_TARGET = 2.0
+TEST_SUITE_MEMORY_TARGET_MIB = 2048
 #: Lambda quotas (AWS Lambda developer guide, "Lambda quotas"; ../shared/reference/facts.md):
 #: deployment package 50 MB zipped (direct upload), 250 MB unzipped.
 LAMBDA_ZIPPED_LIMIT = 50 * 1024 * 1024
@@ -94,23 +98,47 @@ def _relative(path: Path) -> str:
 # --------------------------------------------------------------------------- cdk synth
 
 
+# Runs a command and prints, as its last stderr line, the peak resident memory of the largest
+# process in the command's tree (getrusage(RUSAGE_CHILDREN) covers every waited-for descendant:
+# the CDK CLI, the Python app and jsii's Node process).
+_PEAK_RSS_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    "print(f'peak-rss-kib {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def run_measuring_memory(command: list[str], **kwargs: Any) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``subprocess.run(command, capture_output=True, text=True, **kwargs)``, plus the peak
+    resident memory (MiB) of the largest process the command started."""
+    result = subprocess.run([sys.executable, "-c", _PEAK_RSS_WRAPPER, *command], capture_output=True,
+                            text=True, check=False, **kwargs)
+    lines = result.stderr.rstrip("\n").splitlines()
+    if not lines or not lines[-1].startswith("peak-rss-kib "):
+        raise BenchError(f"could not read the peak memory of {command[0]}:\n{result.stderr[-2000:]}")
+    result.stderr = "\n".join(lines[:-1])
+    return result, round(int(lines[-1].split()[1]) / 1024, 1)
+
+
 def cli_synth_command(outdir: Path) -> list[str]:
     return [str(machine.CDK_CLI), "synth", "--quiet", "--no-notices", "--output", str(outdir)]
 
 
-def _synth_once(cwd: Path, env: dict[str, str], outdir: Path | None) -> tuple[float, list[str]]:
-    """One CLI synth into ``outdir`` (kept) or a fresh temporary directory (removed): (seconds, stacks)."""
+def _synth_once(cwd: Path, env: dict[str, str], outdir: Path | None) -> tuple[float, float, list[str]]:
+    """One CLI synth into ``outdir`` (kept) or a fresh temporary directory (removed):
+    (seconds, peak MiB of the largest process, stacks)."""
     target = outdir or Path(tempfile.mkdtemp(prefix="dp-bench-synth-"))
     try:
         started = time.perf_counter()
-        result = subprocess.run(cli_synth_command(target), cwd=cwd, env=env, capture_output=True, text=True,
-                                timeout=CLI_TIMEOUT_S, check=False)
+        result, peak_mib = run_measuring_memory(cli_synth_command(target), cwd=cwd, env=env,
+                                                timeout=CLI_TIMEOUT_S)
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
             raise BenchError(f"`cdk synth` in {cwd} failed ({result.returncode}):\n"
                              + "\n".join((result.stderr + result.stdout).splitlines()[-30:]))
         stacks = sorted(p.name.removesuffix(".template.json") for p in target.glob("*.template.json"))
-        return elapsed, stacks
+        return elapsed, peak_mib, stacks
     finally:
         if outdir is None:
             shutil.rmtree(target, ignore_errors=True)
@@ -138,16 +166,19 @@ def time_synth(repeat: int) -> dict[str, Any]:
         (empty_dir / "cdk.json").write_text(json.dumps({"app": "python app.py"}) + "\n")
         apps = {"empty": empty_dir, "examples": machine.ROOT}
         runs: dict[tuple[str, str], list[float]] = {(m, a): [] for m in SYNTH_MODES for a in apps}
+        peaks: dict[str, list[float]] = {a: [] for a in apps}
         stacks: dict[str, list[str]] = {}
         for round_ in range(repeat + 1):  # round 0 warms caches (jsii tarballs, bundles) and is not kept
             label = "warm-up" if round_ == 0 else f"run {round_}/{repeat}"
             for mode in SYNTH_MODES:
                 for app, cwd in apps.items():
                     outdir = work / f"out-{app}" if mode == "reused" else None
-                    elapsed, stacks[app] = _synth_once(cwd, env, outdir)
-                    print(f"  cdk synth {app:<8} {mode:<6} output {label:<9} {elapsed:6.2f} s", flush=True)
+                    elapsed, peak_mib, stacks[app] = _synth_once(cwd, env, outdir)
+                    print(f"  cdk synth {app:<8} {mode:<6} output {label:<9} {elapsed:6.2f} s "
+                          f"{peak_mib:7.1f} MiB peak", flush=True)
                     if round_:
                         runs[mode, app].append(elapsed)
+                        peaks[app].append(peak_mib)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -161,8 +192,16 @@ def time_synth(repeat: int) -> dict[str, Any]:
         modes[mode] = {"what": what, "empty_app": app_result(mode, "empty"),
                        "examples": app_result(mode, "examples"), "ratio": round(ratio, 2),
                        "within_target": ratio <= SYNTH_RATIO_TARGET}
+    memory_ratio = statistics.median(peaks["examples"]) / statistics.median(peaks["empty"])
+    memory = {"what": "peak resident memory of the largest process (the CDK CLI, the Python app or "
+                      "jsii's Node), median over all runs",
+              "empty_app_mib": statistics.median(peaks["empty"]),
+              "examples_mib": statistics.median(peaks["examples"]),
+              "ratio": round(memory_ratio, 2), "target_ratio": SYNTH_MEMORY_RATIO_TARGET,
+              "within_target": memory_ratio <= SYNTH_MEMORY_RATIO_TARGET}
     return {
         "command": "node_modules/.bin/cdk synth --quiet --no-notices --output <dir>",
+        "memory": memory,
         "environment": {"CDK_DISABLE_CLI_TELEMETRY": "true",
                         "PATH": ".venv/bin and node_modules/.bin first (as make runs it)"},
         "empty_app": {"app": "python app.py (one empty cdk.Stack, no context)", "stacks": stacks["empty"]},
@@ -263,18 +302,20 @@ def time_tests() -> dict[str, Any]:
     command = [str(machine.VENV_BIN / "python"), "-m", "pytest", "-q", "--durations=5"]
     print("  test suite: " + " ".join([".venv/bin/python", *command[1:]]) + " ...", flush=True)
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=machine.ROOT, env=_env(), capture_output=True, text=True,
-                            timeout=TEST_TIMEOUT_S, check=False)
+    result, peak_mib = run_measuring_memory(command, cwd=machine.ROOT, env=_env(), timeout=TEST_TIMEOUT_S)
     elapsed = time.perf_counter() - started
     lines = result.stdout.splitlines()
     summary = next((m.group(1) for line in reversed(lines) if (m := _SUMMARY.match(line.strip()))),
                    lines[-1] if lines else "")
     slowest = [{"s": float(m.group(1)), "phase": m.group(2), "test": m.group(3)}
                for line in lines if (m := _DURATION.match(line.strip()))]
-    print(f"  test suite: {summary} ({elapsed:.1f} s wall)", flush=True)
+    print(f"  test suite: {summary} ({elapsed:.1f} s wall, {peak_mib:.0f} MiB peak)", flush=True)
     return {
         "command": " ".join([".venv/bin/python", *command[1:]]),
         "wall_s": round(elapsed, 1),
+        "peak_mib": peak_mib,
+        "memory_target_mib": TEST_SUITE_MEMORY_TARGET_MIB,
+        "memory_within_target": peak_mib < TEST_SUITE_MEMORY_TARGET_MIB,
         "passed": result.returncode == 0,
         "summary": summary,
         "slowest": slowest,
@@ -409,11 +450,21 @@ def table(report: dict[str, Any]) -> str:
                      f"| {m['empty_app']['median_s']:.2f} s / {m['examples']['median_s']:.2f} s = "
                      f"**{m['ratio']:.2f}x** "
                      f"| <= {synth['target_ratio']:g}x: {'yes' if m['within_target'] else 'NO'} |")
+    memory = synth.get("memory")
+    if memory:
+        lines.append(f"| `cdk synth` peak memory (largest process): empty app / examples "
+                     f"| {memory['empty_app_mib']:.0f} MiB / {memory['examples_mib']:.0f} MiB = "
+                     f"**{memory['ratio']:.2f}x** "
+                     f"| <= {memory['target_ratio']:g}x: {'yes' if memory['within_target'] else 'NO'} |")
     tests = report.get("tests")
     if tests:
         lines.append(f"| whole test suite (`pytest -q`, {tests['summary'].split(' in ')[0]}) "
                      f"| {tests['wall_s']:.1f} s "
                      f"| < {tests['target_s']:g} s: {'yes' if tests['within_target'] else 'NO'} |")
+        if "peak_mib" in tests:
+            lines.append(f"| whole test suite, peak memory (largest process) | {tests['peak_mib']:.0f} MiB "
+                         f"| < {tests['memory_target_mib']:g} MiB: "
+                         f"{'yes' if tests['memory_within_target'] else 'NO'} |")
     for pkg in report["packages"]:
         limit = pkg["limit"]
         limit_text = _size(limit["zipped_bytes"]) + " zipped"

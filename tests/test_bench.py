@@ -149,8 +149,11 @@ def _devloop_report() -> dict[str, Any]:
                                       "ratio": 2.06, "within_target": False},
                             "reused": {"empty_app": {"runs_s": [3.2, 3.3, 3.1], "median_s": 3.2},
                                        "examples": {"runs_s": [6.1, 6.0, 6.2], "median_s": 6.1},
-                                       "ratio": 1.91, "within_target": True}}},
-        "tests": {"summary": "560 passed in 41.00s", "wall_s": 43.2, "target_s": 60.0, "within_target": True},
+                                       "ratio": 1.91, "within_target": True}},
+                  "memory": {"empty_app_mib": 120.0, "examples_mib": 210.5, "ratio": 1.75, "target_ratio": 2.0,
+                             "within_target": True}},
+        "tests": {"summary": "560 passed in 41.00s", "wall_s": 43.2, "target_s": 60.0, "within_target": True,
+                  "peak_mib": 830.4, "memory_target_mib": 2048, "memory_within_target": True},
         "packages": [{"kind": "edge", "zipped_bytes": 3686, "unzipped_bytes": 7475, "handler_import_ms": 30.5,
                       "driver_import_ms": None, "share_of_limit": 0.0035,
                       "limit": {"zipped_bytes": 1048576, "unzipped_bytes": None}}],
@@ -170,6 +173,9 @@ def test_readme_section_renders_the_compact_tables() -> None:
     assert any(line.startswith("| `cdk synth`, output dir reused")
                and line.endswith("**1.91x** | <= 2x: yes |") for line in lines)
     assert "| whole test suite (`pytest -q`, 560 passed) | 43.2 s | < 60 s: yes |" in lines
+    assert ("| `cdk synth` peak memory (largest process): empty app / examples | 120 MiB / 210 MiB = "
+            "**1.75x** | <= 2x: yes |") in lines
+    assert "| whole test suite, peak memory (largest process) | 830 MiB | < 2048 MiB: yes |" in lines
     assert any(line.startswith("| package `edge`: zipped / unzipped, cold import | 4 KiB / 7 KiB, 30.5 ms")
                for line in lines)
 
@@ -190,3 +196,14 @@ def test_markers_must_be_there_once() -> None:
         readme.replace_between("no markers", readme.DOC_START, readme.DOC_END, "x")
     with pytest.raises(BenchError):
         readme.update_readme("# x\n\nno development heading\n", "x")
+
+
+def test_peak_memory_is_the_largest_process_in_the_tree() -> None:
+    """A child that holds 64 MiB is seen through its parent, and stderr is handed back clean."""
+    import sys
+
+    grandchild = "x = bytearray(64 * 1024 * 1024); import sys; print('hi', file=sys.stderr)"
+    child = f"import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-c', {grandchild!r}]))"
+    result, peak_mib = devloop.run_measuring_memory([sys.executable, "-c", child], timeout=30)
+    assert result.returncode == 0 and result.stderr.strip() == "hi"
+    assert 64 <= peak_mib < 512
