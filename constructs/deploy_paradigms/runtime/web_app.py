@@ -114,21 +114,22 @@ class ConnectionPool:
 
     def acquire(self) -> DatabaseConnection:
         """A connection for this thread's exclusive use; give it back with :meth:`release`."""
-        waiter = _Waiter()
         with self._lock:
             if self._closed:
                 raise PoolClosed("the connection pool is closed (the server is shutting down)")
-            if self._waiters:  # others queued first: wait behind them
+            reserved = False
+            if not self._waiters:  # nobody queued ahead of us
+                if self._idle:
+                    return self._idle.pop()  # most recently used first: it is the warmest
+                if self._open < self.size:
+                    self._open += 1  # reserve the slot; connect below, outside the lock
+                    self._peak = max(self._peak, self._open)
+                    reserved = True
+            if not reserved:
+                waiter = _Waiter()
                 self._waiters.append(waiter)
-            elif self._idle:
-                return self._idle.pop()  # most recently used first: it is the warmest
-            elif self._open < self.size:
-                self._open += 1  # reserve the slot; connect below, outside the lock
-                self._peak = max(self._peak, self._open)
-                waiter.slot = True
-                waiter.event.set()
-            else:
-                self._waiters.append(waiter)
+        if reserved:
+            return self._open_reserved()
         waiter.event.wait(self.timeout_s)
         with self._lock:
             if not waiter.event.is_set():  # nothing was handed over in time
