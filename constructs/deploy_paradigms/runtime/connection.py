@@ -374,14 +374,20 @@ class DatabaseConnection:
             logger.debug("closing a database connection failed", exc_info=True)
 
 
+def _mysql_code(exc: BaseException) -> object:
+    """The error number of a PyMySQL error (``exc.args[0]``, e.g. 1040), else None."""
+    if type(exc).__module__.startswith("pymysql") and exc.args:
+        return exc.args[0]
+    return None
+
+
 def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a pg8000 or PyMySQL server error (``"23505"``, ``"23000"``, ...), else None."""
     if exc.args and isinstance(exc.args[0], dict):
         code = exc.args[0].get("C")
         return str(code) if code is not None else None
     if type(exc).__module__.startswith("pymysql"):
-        code = exc.args[0] if exc.args else None
-        if code in _MYSQL_CONSTRAINT_CODES:  # MySQL 8 reports these with the generic HY000
+        if _mysql_code(exc) in _MYSQL_CONSTRAINT_CODES:  # MySQL 8 reports these with the generic HY000
             return "23000"
         state = getattr(exc, "sqlstate", None)  # set by PyMySQL versions that keep it
         return str(state) if state else None
@@ -398,8 +404,7 @@ def is_disconnect(exc: BaseException) -> bool:
             return (str(exc.args[0]) if exc.args else "") in _PG_DISCONNECT_MESSAGES
         return sqlstate(exc) in _PG_DISCONNECT_CODES
     if module.startswith("pymysql"):
-        code = exc.args[0] if exc.args else None
-        return name == "InterfaceError" or code in _MYSQL_DISCONNECT_CODES
+        return name == "InterfaceError" or _mysql_code(exc) in _MYSQL_DISCONNECT_CODES
     return False
 
 
@@ -413,8 +418,7 @@ def describe_error(exc: BaseException) -> str:
             text += _OUT_OF_CONNECTIONS_HINT
         return text
     text = f"{type(exc).__name__}: {exc}"
-    if (type(exc).__module__.startswith("pymysql") and exc.args
-            and exc.args[0] in _MYSQL_OUT_OF_CONNECTIONS_CODES):
+    if _mysql_code(exc) in _MYSQL_OUT_OF_CONNECTIONS_CODES:
         text += _OUT_OF_CONNECTIONS_HINT
     cause = exc.__cause__
     if cause is not None:
@@ -493,7 +497,7 @@ def connect(settings: DatabaseSettings, password: str | None = None) -> Database
                 # A context makes PyMySQL insist on TLS; allow/prefer accept plaintext
                 # from a server that offers no TLS (as pg8000 does with ssl_context=None).
                 if (context is None or sslmode not in ("allow", "prefer")
-                        or not exc.args or exc.args[0] != _MYSQL_NO_SERVER_TLS):
+                        or _mysql_code(exc) != _MYSQL_NO_SERVER_TLS):
                     raise
                 raw = open_mysql(None)
         except Exception as exc:
