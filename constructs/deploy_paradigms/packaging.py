@@ -269,6 +269,13 @@ def cache_root() -> Path:
     return Path(base) / "deploy-paradigms" / "bundles"
 
 
+def _cache_path(files: Mapping[str, bytes], name: str, cache_dir: str | os.PathLike[str] | None,
+                suffix: str = "") -> Path:
+    """``<cache>/<name>-<content hash prefix><suffix>``: where ``files`` are (or will be) written."""
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    return root / f"{name}-{content_hash(files)[:24]}{suffix}"
+
+
 def materialise(files: Mapping[str, bytes], name: str, *,
                 cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Write ``files`` to ``<cache>/<name>-<hash>`` unless it exists; return that directory.
@@ -276,10 +283,10 @@ def materialise(files: Mapping[str, bytes], name: str, *,
     Written into a temporary sibling and renamed into place, so a directory
     that exists is complete (and concurrent builds of the same bundle agree).
     """
-    root = Path(cache_dir) if cache_dir is not None else cache_root()
-    target = root / f"{name}-{content_hash(files)[:24]}"
+    target = _cache_path(files, name, cache_dir)
     if target.is_dir():
         return target
+    root = target.parent
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
@@ -363,12 +370,11 @@ def lambda_archive(kind: str, *, catalog_json: str | None = None, engine: str = 
     zlib builds, the files inside do not.
     """
     files = bundle_files(kind, catalog_json=catalog_json, engine=engine)
-    root = Path(cache_dir) if cache_dir is not None else cache_root()
-    target = root / f"{kind}-{content_hash(files)[:24]}.zip"
+    target = _cache_path(files, kind, cache_dir, ".zip")
     if target.is_file():
         return target
-    root.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{kind}-", suffix=".zip", dir=root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{kind}-", suffix=".zip", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(_zip_files(files))
