@@ -51,7 +51,6 @@ DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5
 DEFAULT_AURORA_MYSQL_VERSION = rds.AuroraMysqlEngineVersion.VER_3_10_0
 
 MIN_BACKUP_RETENTION_DAYS = 7
-#: Instance families without Performance Insights support on the smaller sizes.
 
 
 def _instance_engine(engine: Engine, version: Any) -> rds.IInstanceEngine:

@@ -45,6 +45,7 @@ from ..database_settings import (
     check_parameters,
     check_port,
     performance_insights,
+    tls_parameter,
 )
 from .network import LOG_RETENTION_DAYS, NetworkLike
 
@@ -56,7 +57,6 @@ class EngineDefaults:
     version: str
     family: str
     log_exports: tuple[str, ...]
-    tls_parameter: tuple[str, str]
 
 
 # Versions: the same lines as the CDK twin (PostgreSQL 17, MySQL 8.4, MariaDB
@@ -66,15 +66,11 @@ class EngineDefaults:
 # `engine_version`), so an automatic minor upgrade is not shown as drift. Aurora
 # needs a full version.
 ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
-    Engine.POSTGRES: EngineDefaults("17", "postgres17", ("postgresql", "upgrade"), ("rds.force_ssl", "1")),
-    Engine.MYSQL: EngineDefaults("8.4", "mysql8.4", ("error", "slowquery"),
-                                 ("require_secure_transport", "ON")),
-    Engine.MARIADB: EngineDefaults("11.4", "mariadb11.4", ("error", "slowquery"),
-                                   ("require_secure_transport", "ON")),
-    Engine.AURORA_POSTGRESQL: EngineDefaults("17.5", "aurora-postgresql17", ("postgresql",),
-                                             ("rds.force_ssl", "1")),
-    Engine.AURORA_MYSQL: EngineDefaults("8.0.mysql_aurora.3.10.0", "aurora-mysql8.0", ("error", "slowquery"),
-                                        ("require_secure_transport", "ON")),
+    Engine.POSTGRES: EngineDefaults("17", "postgres17", ("postgresql", "upgrade")),
+    Engine.MYSQL: EngineDefaults("8.4", "mysql8.4", ("error", "slowquery")),
+    Engine.MARIADB: EngineDefaults("11.4", "mariadb11.4", ("error", "slowquery")),
+    Engine.AURORA_POSTGRESQL: EngineDefaults("17.5", "aurora-postgresql17", ("postgresql",)),
+    Engine.AURORA_MYSQL: EngineDefaults("8.0.mysql_aurora.3.10.0", "aurora-mysql8.0", ("error", "slowquery")),
 }
 DEFAULT_MASTER_USERNAME = "app_admin"  # same as the CDK twin, for every engine
 MINIMUM_BACKUP_RETENTION_DAYS = 7
@@ -424,7 +420,7 @@ class Database(pulumi.ComponentResource):
         version = args.engine_version or defaults.version
         family = args.parameter_group_family or (
             defaults.family if args.engine_version is None else parameter_group_family(engine, version))
-        tls_name, tls_value = defaults.tls_parameter
+        tls_name, tls_value = tls_parameter(engine)
         check_instance_class_offered(engine, cls, default_version=args.engine_version is None)
         extra = check_parameters(engine, args.parameters)
         with_insights = performance_insights(engine, cls, args.performance_insights)
