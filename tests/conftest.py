@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,18 @@ def synth() -> Callable[..., Any]:
     return synth_examples
 
 
+def _for_the_session(server: Any, not_installed: type[Exception]) -> Iterator[Any]:
+    """Start ``server``, hand it out, stop it; fail (never skip) when its binaries are missing."""
+    try:
+        server.start()
+    except not_installed as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Any:
     """One throwaway PostgreSQL server for the whole session (see tests/support/local_postgres.py).
@@ -74,16 +86,8 @@ def postgres_server() -> Any:
 
     from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled
 
-    server = LocalPostgres(max_connections=60, superuser_reserved_connections=3,
-                           ssl=shutil.which("openssl") is not None)
-    try:
-        server.start()
-    except PostgresNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _for_the_session(LocalPostgres(max_connections=60, superuser_reserved_connections=3,
+                                              ssl=shutil.which("openssl") is not None), PostgresNotInstalled)
 
 
 @pytest.fixture(scope="session")
@@ -97,12 +101,5 @@ def mysql_server() -> Any:
 
     from tests.support.local_mysql import LocalMySQL, MySQLNotInstalled
 
-    server = LocalMySQL(max_connections=12, ssl=shutil.which("openssl") is not None)
-    try:
-        server.start()
-    except MySQLNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _for_the_session(LocalMySQL(max_connections=12, ssl=shutil.which("openssl") is not None),
+                                MySQLNotInstalled)
