@@ -438,6 +438,11 @@ def _size(n: int) -> str:
     return f"{mib:,.0f} MiB" if mib == int(mib) else f"{mib:,.2f} MiB"
 
 
+def _row(measure: str, value: str, target: str, met: bool) -> str:
+    """One line of the devloop table: the target is followed by whether it was met."""
+    return f"| {measure} | {value} | {target}: {'yes' if met else 'NO'} |"
+
+
 def table(report: dict[str, Any]) -> str:
     """The devloop numbers as Markdown (stdout, README and BENCHMARKS.md)."""
     synth = report["synth"]
@@ -445,26 +450,26 @@ def table(report: dict[str, Any]) -> str:
     stacks = len(synth["examples"]["stacks"])
     for mode, m in synth["modes"].items():
         where = "new output dir per run" if mode == "fresh" else "output dir reused, as cdk.out is"
-        lines.append(f"| `cdk synth`, {where}: empty app / all {stacks} example templates "
-                     f"(median of {len(m['empty_app']['runs_s'])}) "
-                     f"| {m['empty_app']['median_s']:.2f} s / {m['examples']['median_s']:.2f} s = "
-                     f"**{m['ratio']:.2f}x** "
-                     f"| <= {synth['target_ratio']:g}x: {'yes' if m['within_target'] else 'NO'} |")
+        lines.append(_row(
+            f"`cdk synth`, {where}: empty app / all {stacks} example templates "
+            f"(median of {len(m['empty_app']['runs_s'])})",
+            f"{m['empty_app']['median_s']:.2f} s / {m['examples']['median_s']:.2f} s = **{m['ratio']:.2f}x**",
+            f"<= {synth['target_ratio']:g}x", m["within_target"]))
     memory = synth.get("memory")
     if memory:
-        lines.append(f"| `cdk synth` peak memory (largest process): empty app / examples "
-                     f"| {memory['empty_app_mib']:.0f} MiB / {memory['examples_mib']:.0f} MiB = "
-                     f"**{memory['ratio']:.2f}x** "
-                     f"| <= {memory['target_ratio']:g}x: {'yes' if memory['within_target'] else 'NO'} |")
+        lines.append(_row(
+            "`cdk synth` peak memory (largest process): empty app / examples",
+            f"{memory['empty_app_mib']:.0f} MiB / {memory['examples_mib']:.0f} MiB = "
+            f"**{memory['ratio']:.2f}x**",
+            f"<= {memory['target_ratio']:g}x", memory["within_target"]))
     tests = report.get("tests")
     if tests:
-        lines.append(f"| whole test suite (`pytest -q`, {tests['summary'].split(' in ')[0]}) "
-                     f"| {tests['wall_s']:.1f} s "
-                     f"| < {tests['target_s']:g} s: {'yes' if tests['within_target'] else 'NO'} |")
+        lines.append(_row(f"whole test suite (`pytest -q`, {tests['summary'].split(' in ')[0]})",
+                          f"{tests['wall_s']:.1f} s", f"< {tests['target_s']:g} s", tests["within_target"]))
         if "peak_mib" in tests:
-            lines.append(f"| whole test suite, peak memory (largest process) | {tests['peak_mib']:.0f} MiB "
-                         f"| < {tests['memory_target_mib']:g} MiB: "
-                         f"{'yes' if tests['memory_within_target'] else 'NO'} |")
+            lines.append(_row("whole test suite, peak memory (largest process)",
+                              f"{tests['peak_mib']:.0f} MiB", f"< {tests['memory_target_mib']:g} MiB",
+                              tests["memory_within_target"]))
     for pkg in report["packages"]:
         limit = pkg["limit"]
         limit_text = _size(limit["zipped_bytes"]) + " zipped"
