@@ -64,6 +64,19 @@ def synth() -> Callable[..., Any]:
     return synth_examples
 
 
+def point_runtime_at(server: Any, monkeypatch: pytest.MonkeyPatch, url_params: str | None = None) -> None:
+    """Only ``server``'s DATABASE_* variables in the environment (the runtime's others removed),
+    and its password from a provider: what a function or task sees, pointed at a local server."""
+    from deploy_paradigms.runtime import connection, settings
+
+    for key in settings.ALL:
+        monkeypatch.delenv(key, raising=False)
+    environ = server.environ() if url_params is None else server.environ(url_params)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    connection.set_password_provider(lambda _settings: server.password)
+
+
 def _for_the_session(server: Any, not_installed: type[Exception]) -> Iterator[Any]:
     """Start ``server``, hand it out, stop it; fail (never skip) when its binaries are missing."""
     try:

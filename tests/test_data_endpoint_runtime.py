@@ -18,7 +18,6 @@ import pytest
 
 from deploy_paradigms.catalog import NamedQuery, QueryCatalog, QueryParam, sample_catalog
 from deploy_paradigms.runtime import connection, data_endpoint
-from deploy_paradigms.runtime import settings as settings_module
 from deploy_paradigms.runtime.data_endpoint import (
     DataEndpoint,
     SecretKey,
@@ -28,6 +27,7 @@ from deploy_paradigms.runtime.data_endpoint import (
     sorted_query,
 )
 from deploy_paradigms.runtime.settings import DatabaseSettings
+from tests.conftest import point_runtime_at
 from tests.support.local_postgres import LocalPostgres, free_port
 
 pytestmark = pytest.mark.postgres
@@ -60,11 +60,7 @@ def call(endpoint: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> 
 @pytest.fixture
 def db(postgres_server: LocalPostgres, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalPostgres]:
     """Runtime env pointed at the session server, with an empty posts table."""
-    for key in settings_module.ALL:
-        monkeypatch.delenv(key, raising=False)
-    for key, value in postgres_server.environ().items():
-        monkeypatch.setenv(key, value)
-    connection.set_password_provider(lambda s: postgres_server.password)
+    point_runtime_at(postgres_server, monkeypatch)
     conn = postgres_server.connect()
     for statement in sample_catalog().schema:
         conn.run(statement)

@@ -26,6 +26,7 @@ from deploy_paradigms.runtime.connection import (
     tls_context,
 )
 from deploy_paradigms.runtime.settings import DatabaseSettings
+from tests.conftest import point_runtime_at
 from tests.support.local_postgres import LocalPostgres, free_port
 
 
@@ -245,12 +246,8 @@ def pg_env(postgres_server: LocalPostgres,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalPostgres, str]]:
     """Environment pointing the runtime at the session server, with a unique application_name."""
     app = f"test-{uuid.uuid4().hex[:12]}"
-    for key in settings_module.ALL:
-        monkeypatch.delenv(key, raising=False)
     params = f"connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=disable&application_name={app}"
-    for key, value in postgres_server.environ(params).items():
-        monkeypatch.setenv(key, value)
-    connection.set_password_provider(lambda s: postgres_server.password)
+    point_runtime_at(postgres_server, monkeypatch, params)
     yield postgres_server, app
 
 

@@ -18,11 +18,11 @@ import pytest
 
 from deploy_paradigms.catalog import NamedQuery, QueryCatalog, QueryParam
 from deploy_paradigms.runtime import connection, data_endpoint, sample_handler
-from deploy_paradigms.runtime import settings as settings_module
 from deploy_paradigms.runtime.connection import DatabaseConnection, DatabaseUnavailable, describe_error
 from deploy_paradigms.runtime.data_endpoint import DataEndpoint, sorted_query
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import _MYSQL_SQL, WebApp
+from tests.conftest import point_runtime_at
 from tests.support.local_mysql import LocalMySQL, MySQLNotInstalled
 
 pytestmark = pytest.mark.mysql
@@ -140,11 +140,7 @@ def conn(mysql_server: LocalMySQL) -> Iterator[DatabaseConnection]:
 def env(mysql_server: LocalMySQL, monkeypatch: pytest.MonkeyPatch) -> LocalMySQL:
     """DATABASE_* pointing the runtime at the session server, an empty database (the endpoint
     bootstraps its table), and the password from a provider."""
-    for key in settings_module.ALL:
-        monkeypatch.delenv(key, raising=False)
-    for key, value in mysql_server.environ().items():
-        monkeypatch.setenv(key, value)
-    connection.set_password_provider(lambda s: mysql_server.password)
+    point_runtime_at(mysql_server, monkeypatch)
     admin = mysql_server.connect()
     try:
         with admin.cursor() as cur:
