@@ -96,7 +96,7 @@ def existing_database_without_secret() -> Callable[[Path], object]:
         return Database.from_existing(
             stack, "Db", vpc=vpc, engine="postgres", instance_class="db.m5.large",
             instance_identifier="prod-db", endpoint_address="prod-db.abc.eu-west-1.rds.amazonaws.com",
-            port=5432, secret=None, security_group=ec2.SecurityGroup(stack, "DbSg", vpc=vpc))
+            port=5432, secret=None, security_group=ec2.SecurityGroup(stack, "DbSg", vpc=vpc), share=40)
 
     return in_stack(build)
 

@@ -84,7 +84,7 @@ def test_existing_database_needs_its_secret() -> None:
     with pytest.raises(BudgetError, match="secret is required for an existing database"):
         Database.from_existing(stack, "Db", vpc=vpc, engine="postgres", instance_class="db.m5.large",
                                instance_identifier="prod", endpoint_address="prod.example", port=5432,
-                               secret=None, security_group=sg)
+                               secret=None, security_group=sg, share=100)
 
 
 def test_existing_database_carries_its_budget() -> None:
@@ -94,7 +94,7 @@ def test_existing_database_carries_its_budget() -> None:
         stack, "Secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
     db = Database.from_existing(stack, "Db", vpc=vpc, engine="postgres", max_connections=200,
                                 instance_identifier="prod", endpoint_address="prod.example", port=5432,
-                                secret=secret, security_group=sg, reserve=10)
+                                secret=secret, security_group=sg, share=180)
     assert db.ledger.available == 180
     assert db.instance is None and db.secret is secret
     Template.from_stack(stack).resource_count_is("AWS::RDS::DBInstance", 0)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .budget import BudgetError, Engine, normalise_instance_class
+from .budget import BudgetError, Engine, normalise_instance_class, parse_engine
 
 __all__ = [
+    "check_external_consumers",
+    "check_import_share",
     "check_instance_class_offered",
     "check_parameters",
     "check_port",
+    "check_serverless_inputs",
     "performance_insights",
     "performance_insights_supported",
     "tls_parameter",
@@ -94,3 +97,43 @@ def check_instance_class_offered(engine: Engine, instance_class: str, *, default
             f"db.t4g.{size} (the budget table lists both), or Database.from_existing for a "
             f"database that already runs on it")
 
+
+
+def check_serverless_inputs(engine: str | Engine, instance_class: str, max_acu: float | None) -> None:
+    """``max_acu`` and ``db.serverless`` go together, on Aurora only: a provisioned class with
+    ``max_acu`` is refused rather than silently turned into Aurora Serverless v2."""
+    eng = parse_engine(engine)
+    serverless = normalise_instance_class(instance_class) == "db.serverless"
+    if not (serverless or max_acu is not None):
+        return
+    if not eng.is_aurora:
+        raise BudgetError(f"instance_class={instance_class!r} / max_acu is Aurora Serverless v2; use "
+                          f"engine='aurora-postgresql' or 'aurora-mysql', or a provisioned class")
+    if max_acu is None:
+        raise BudgetError("instance_class='db.serverless' needs max_acu=<maximum ACU>")
+    if not serverless:
+        raise BudgetError(f"max_acu={max_acu} sizes Aurora Serverless v2 but instance_class="
+                          f"{instance_class!r}; use instance_class='db.serverless' or drop max_acu")
+
+
+def check_import_share(share: object, *, engine: object, instance_class: object) -> int:
+    """The share an imported database hands this app; required, so two apps' ledgers agree."""
+    if share is None:
+        raise BudgetError(
+            f"share is required for a database another app owns (engine={engine!r}, instance_class="
+            f"{instance_class!r}): pass from_existing(..., share=N), the connections this app may hold, "
+            f"and have the owning app declare it (Database(external_consumers={{'<this app>': N}})); "
+            f"within one app, pass the same Database to every stack instead of importing it")
+    if isinstance(share, bool) or not isinstance(share, int) or share < 1:
+        raise BudgetError(f"share={share!r} must be a whole number of connections, at least 1")
+    return share
+
+
+def check_external_consumers(shares: Mapping[str, int] | None) -> dict[str, int]:
+    """``external_consumers``: app name -> connections handed to it."""
+    if shares is None:
+        return {}
+    if not isinstance(shares, Mapping):
+        raise BudgetError(f"external_consumers={shares!r} must map each app's name to its share, e.g. "
+                          f"{{'billing': 40}}")
+    return dict(shares)

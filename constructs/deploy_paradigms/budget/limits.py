@@ -67,8 +67,25 @@ _ENGINE_ALIASES = {
     "postgresql": Engine.POSTGRES,
     "pg": Engine.POSTGRES,
     "aurora-postgres": Engine.AURORA_POSTGRESQL,
-    "aurora": Engine.AURORA_MYSQL,
 }
+# Names that do not say which engine they mean: refused rather than guessed.
+# (CloudFormation's legacy "aurora" is Aurora MySQL 1, long retired; a reader of
+# "aurora" in code could as well mean Aurora PostgreSQL.)
+_AMBIGUOUS_ENGINES = {"aurora": ("aurora-mysql", "aurora-postgresql")}
+
+#: Hard ceilings of the max_connections parameter (RDS parameter reference: PostgreSQL
+#: 6-262143, MySQL/MariaDB 1-100000).
+MAX_CONNECTIONS_PARAMETER_MAXIMUM = {True: 262143, False: 100000}
+#: The least memory one more connection costs the server (a PostgreSQL backend's private
+#: memory, a MySQL thread's buffers), used as the bound a class's memory sets on
+#: max_connections. Generous on purpose: it refuses what cannot fit, not what is unwise.
+MIN_BYTES_PER_CONNECTION = {True: 2 * 1024**2, False: 1024**2}
+
+
+def looks_like_token(value: object) -> bool:
+    """True for a deploy-time placeholder (a CDK token such as ``${Token[TOKEN.12]}``) that the
+    budget cannot read at synth."""
+    return isinstance(value, str) and ("${Token[" in value or "#{Token[" in value)
 
 
 def parse_engine(engine: str | Engine) -> Engine:
@@ -76,6 +93,15 @@ def parse_engine(engine: str | Engine) -> Engine:
     if isinstance(engine, Engine):
         return engine
     key = str(engine).strip().lower()
+    if looks_like_token(engine):
+        raise UnknownEngineError(
+            f"engine={engine!r} is a deploy-time token; the connection budget is decided at synth and "
+            f"needs the engine as a literal string, e.g. engine='postgres'")
+    if key in _AMBIGUOUS_ENGINES:
+        choices = " or ".join(repr(c) for c in _AMBIGUOUS_ENGINES[key])
+        raise UnknownEngineError(
+            f"engine={engine!r} is ambiguous (Aurora runs MySQL or PostgreSQL, with different "
+            f"connection limits); use {choices}")
     try:
         return _ENGINE_ALIASES.get(key) or Engine(key)
     except ValueError:
@@ -87,6 +113,11 @@ def parse_engine(engine: str | Engine) -> Engine:
 
 def normalise_instance_class(instance_class: str) -> str:
     """``"db.m5.large"`` and ``"m5.large"`` both become ``"db.m5.large"``."""
+    if looks_like_token(instance_class):
+        raise BudgetError(
+            f"instance_class={instance_class!r} is a deploy-time token (a parameter, an import or another "
+            f"resource's attribute); the connection budget is decided at synth and needs the class as a "
+            f"literal string, e.g. 'db.t3.micro', or pass max_connections= with the real value")
     name = str(instance_class).strip().lower()
     if not name:
         raise BudgetError("instance_class is empty; pass a class such as 'db.t3.micro'")
@@ -268,6 +299,35 @@ def _table_max_connections(eng: Engine, cls: str) -> tuple[int, str, bool] | Non
     return formula(memory), "RDS default parameter formula on nominal memory", True
 
 
+def max_connections_bound(engine: Engine, instance_class: str) -> tuple[int, str]:
+    """The most ``max_connections`` the engine accepts on ``instance_class``, and why.
+
+    The parameter's own ceiling, and on a class of known memory the connections that
+    memory can hold at :data:`MIN_BYTES_PER_CONNECTION` each. Aurora Serverless v2 and
+    unknown classes get the parameter ceiling only."""
+    ceiling = MAX_CONNECTIONS_PARAMETER_MAXIMUM[engine.is_postgres]
+    why = f"the {engine.value} max_connections parameter allows at most {ceiling}"
+    memory = nominal_memory_gib(instance_class) if instance_class not in ("custom", "db.serverless") else None
+    if memory is not None:
+        per = MIN_BYTES_PER_CONNECTION[engine.is_postgres]
+        by_memory = int(memory * GIB // per)
+        if by_memory < ceiling:
+            return by_memory, (f"{instance_class} has {memory:g} GiB of memory, room for at most "
+                               f"{by_memory} connections at {per // 1024**2} MiB each")
+    return ceiling, why
+
+
+def check_max_connections_bound(engine: Engine, instance_class: str, max_connections: int) -> None:
+    """Refuse a ``max_connections`` the class cannot hold (the budget would promise
+    connections the server cannot open)."""
+    bound, why = max_connections_bound(engine, instance_class)
+    if max_connections > bound:
+        raise BudgetError(
+            f"max_connections={max_connections} is more than {engine.value} can open on {instance_class}: "
+            f"{why}; pass the real max_connections of the parameter group (at most {bound}), or use a "
+            f"larger instance class")
+
+
 def serverless_v2_max_connections(engine: str | Engine, max_acu: float, min_acu: float = 0.5) -> int:
     """max_connections of an Aurora Serverless v2 writer sized by its maximum ACU.
 
@@ -310,6 +370,7 @@ def describe_connection_limit(
                 f"reserves {reserved}; pass the real max_connections of the parameter group "
                 f"(greater than {reserved})")
         cls = normalise_instance_class(instance_class) if instance_class else "custom"
+        check_max_connections_bound(eng, cls, max_connections)
         return ConnectionLimit(eng, cls, max_connections, reserved, "max_connections override", False)
     serverless = bool(instance_class) and normalise_instance_class(str(instance_class)) == "db.serverless"
     if max_acu is not None or serverless:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from .errors import BudgetError
 from .limits import ConnectionLimit
+
+if TYPE_CHECKING:  # account.py imports this module's constants
+    from .account import AccountConcurrency
 
 # Lambda quotas (Lambda developer guide, "Lambda quotas"): 1000 concurrent
 # executions per account and Region by default, and at least 100 must stay
@@ -116,6 +120,7 @@ class ServerlessPlan:
     url: UrlParameters
     function_timeout_s: int
     limited_by: str  # "database" or "account": what set the cap
+    database_cap: int = 0  # what the database share alone would allow (before the account's bound)
 
     @property
     def paradigm(self) -> str:
@@ -163,6 +168,31 @@ def _proxy_connections(limit: ConnectionLimit, percent: int) -> int:
     return min(limit.max_connections * percent // 100, limit.usable)
 
 
+def _smallest_percent(limit: ConnectionLimit, connection_limit: int) -> int:
+    """The smallest MaxConnectionsPercent whose proxy serves one client."""
+    for percent in range(1, 101):
+        if _proxy_connections(limit, percent) >= connection_limit:
+            return percent
+    return 100
+
+
+def _smallest_proxy(limit: ConnectionLimit, connection_limit: int) -> int:
+    """Database connections of the smallest proxy that serves one client."""
+    return _proxy_connections(limit, _smallest_percent(limit, connection_limit))
+
+
+def account_limited_warning(plan: ServerlessPlan, function: str, account_text: str) -> str | None:
+    """The synth warning when the account, not the database, set a function's cap (None otherwise)."""
+    if plan.limited_by != "account":
+        return None
+    return (f"{function}: the database ({plan.limit.instance_class}) would allow reserved concurrency up "
+            f"to {plan.database_cap}, but the account can reserve {plan.reserved_concurrency} more "
+            f"({account_text}); reserving {plan.reserved_concurrency} leaves every other function in the "
+            f"account only the unreserved pool. Choose: pass reserved_concurrency=<n> (and connections=) "
+            f"to leave room for other functions, or raise the quota and pass it as the "
+            f"deploy-paradigms:accountConcurrencyLimit context / config")
+
+
 def plan_serverless(
     limit: ConnectionLimit,
     available: int,
@@ -177,13 +207,16 @@ def plan_serverless(
     pool_timeout_s: int = DEFAULT_POOL_TIMEOUT_S,
     connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
     account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
+    account: AccountConcurrency | None = None,
 ) -> ServerlessPlan:
     """Plan a Lambda function that reaches the database through RDS Proxy.
 
     ``available`` is what the database's ledger can still give; ``connections``
     asks for a smaller share (default: all of it). The cap is
     ``min(connections, proxy's DB connections) // connection_limit``, further
-    bounded by the account's reservable concurrency.
+    bounded by the account's reservable concurrency: what ``account`` (the ledger of
+    every function in the account and Region) has left, else ``account_concurrency_limit``
+    minus the 100 that must stay unreserved.
     """
     check_whole("connection_limit", connection_limit, minimum=1, maximum=100,
                 fix="use connection_limit=1 in serverless functions (one request at a time)")
@@ -215,26 +248,56 @@ def plan_serverless(
     check_whole("connections", connections, minimum=connection_limit, maximum=available,
                 fix=f"ask for at most the {available} connection(s) the database has left")
 
+    if account is not None:
+        account_concurrency_limit = account.quota
     reservable = account_concurrency_limit - UNRESERVED_CONCURRENCY_MINIMUM
-    if proxy_max_connections_percent is None:
+    account_text = (f"account_concurrency_limit={account_concurrency_limit} minus "
+                    f"{UNRESERVED_CONCURRENCY_MINIMUM} that must stay unreserved")
+    if account is not None and account.reservations:
+        reservable, account_text = account.remaining, account.holders()
+    derived = proxy_max_connections_percent is None
+    if derived:
         # The largest share of max_connections that stays within the allocation.
         percent = max(1, min(100, connections * 100 // limit.max_connections))
+        # Whole percents of a small max_connections can round to no connection at all:
+        # take the smallest percent that serves one client when it still fits.
+        while (_proxy_connections(limit, percent) < connection_limit and percent < 100
+               and _proxy_connections(limit, percent + 1) <= connections):
+            percent += 1
     else:
         percent = check_whole("proxy_max_connections_percent", proxy_max_connections_percent,
                               minimum=1, maximum=100,
                               fix="RDS Proxy's MaxConnectionsPercent is a share of max_connections, 1-100")
     proxy_connections = _proxy_connections(limit, percent)
+    smallest = _smallest_proxy(limit, connection_limit)
     if proxy_connections > connections:
+        if derived:  # even 1 % is more than asked: say what the smallest proxy holds
+            raise BudgetError(
+                f"connections={connections} is fewer than the smallest RDS Proxy share on "
+                f"{limit.instance_class} holds: MaxConnectionsPercent is a whole percent of "
+                f"max_connections {limit.max_connections}, so 1% = {proxy_connections} connections; "
+                f"pass connections={max(smallest, proxy_connections)} or more, or share another "
+                f"function's proxy (proxy=)")
         most = connections * 100 // limit.max_connections
+        fix = (f"use at most {most} or omit it to derive it from the budget" if most >= 1 else
+               f"omit it, or give this function at least {_proxy_connections(limit, 1)} connections "
+               f"(1% of {limit.max_connections})")
         raise BudgetError(
             f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} of "
-            f"{limit.max_connections} connections, more than this function's {connections}; "
-            f"use at most {most} or omit it to derive it from the budget")
+            f"{limit.max_connections} connections, more than this function's {connections}; {fix}")
     database_cap = proxy_connections // connection_limit
     if database_cap < 1:
+        if derived:
+            raise BudgetError(
+                f"this function's share is {connections} connection(s), and an RDS Proxy on "
+                f"{limit.instance_class} opens whole percents of max_connections {limit.max_connections}: "
+                f"{percent}% = {proxy_connections}, fewer than connection_limit={connection_limit}; "
+                f"it needs at least {smallest} connections (pass connections={smallest} after freeing "
+                f"them), or share another function's proxy (proxy=)")
         raise BudgetError(
             f"proxy_max_connections_percent={percent} gives the proxy {proxy_connections} "
-            f"connection(s), fewer than connection_limit={connection_limit}; raise the percent")
+            f"connection(s), fewer than connection_limit={connection_limit}; raise the percent to "
+            f"{_smallest_percent(limit, connection_limit)} or more, or omit it")
     if reserved_concurrency is not None:
         check_whole("reserved_concurrency", reserved_concurrency, minimum=1,
                     fix="omit it to use the cap the budget allows")
@@ -246,11 +309,14 @@ def plan_serverless(
         if reserved_concurrency > reservable:
             raise BudgetError(
                 f"reserved_concurrency={reserved_concurrency} exceeds the account's reservable "
-                f"concurrency {reservable} (account_concurrency_limit={account_concurrency_limit} "
-                f"minus {UNRESERVED_CONCURRENCY_MINIMUM} that must stay unreserved); request a "
-                f"higher Lambda concurrency quota and pass account_concurrency_limit=<new quota>")
+                f"concurrency {reservable} ({account_text}); request a higher Lambda concurrency quota "
+                f"and pass account_concurrency_limit=<new quota>, or lower reserved_concurrency")
         cap, limited_by = reserved_concurrency, "request"
     elif database_cap > reservable:
+        if reservable < 1:
+            raise BudgetError(
+                f"no reserved concurrency is left for this function: {account_text}; pass "
+                f"reserved_concurrency= to the other functions, or raise the quota")
         cap, limited_by = reservable, "account"
     else:
         cap, limited_by = database_cap, "database"
@@ -281,6 +347,7 @@ def plan_serverless(
         url=UrlParameters(connection_limit, pool_timeout_s, connect_timeout_s),
         function_timeout_s=function_timeout_s,
         limited_by=limited_by,
+        database_cap=database_cap,
     )
 
 

@@ -143,12 +143,16 @@ class ContainerService(Construct):
         extra_env = check_environment(environment)
 
         # 2. Plan: pool x peak tasks within what the database has left.
-        self.plan: ContainerPlan = plan_containers(
-            database.limit, database.ledger.remaining,
-            max_tasks=max_tasks, min_tasks=min_tasks, connections=connections, pool_size=pool_size,
-            maximum_percent=maximum_percent, minimum_healthy_percent=minimum_healthy_percent)
+        with database.ledger.explaining():
+            self.plan: ContainerPlan = plan_containers(
+                database.limit, database.ledger.remaining,
+                max_tasks=max_tasks, min_tasks=min_tasks,
+                connections=connections if connections is not None else database.ledger.default_share(),
+                pool_size=pool_size, maximum_percent=maximum_percent,
+                minimum_healthy_percent=minimum_healthy_percent)
         self.allocation: Allocation = database.allocate(
-            self.node.path, self.plan.connections, paradigm=self.plan.paradigm, detail=self.plan.summary())
+            self.node.path, self.plan.connections, paradigm=self.plan.paradigm, detail=self.plan.summary(),
+            default_share=connections is None)
         self.database = database
 
         # 3. Children the pattern does not create the way we want.

@@ -46,7 +46,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .. import packaging
-from ..budget import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
+from ..budget import DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
 from ..edge_plan import SigningPlan, cache_key_parameters, plan_signing
@@ -131,7 +131,7 @@ class DataEndpoint(Construct):
         borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S,
         iam_auth: bool = True,
         db_user: str | None = None,
-        account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
+        account_concurrency_limit: int | None = None,
         alarms: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         environment: Mapping[str, str] | None = None,

@@ -39,7 +39,16 @@ from ..budget import (
     Engine,
     describe_connection_limit,
 )
-from ..database_settings import check_instance_class_offered, check_parameters, check_port, tls_parameter
+from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY, Deployment
+from ..database_settings import (
+    check_external_consumers,
+    check_import_share,
+    check_instance_class_offered,
+    check_parameters,
+    check_port,
+    check_serverless_inputs,
+    tls_parameter,
+)
 from ..database_settings import performance_insights as performance_insights_setting
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
@@ -71,6 +80,45 @@ def tls_parameters(engine: Engine) -> dict[str, str]:
     """Parameters that make the server refuse unencrypted connections."""
     name, value = tls_parameter(engine)
     return {name: value}
+
+
+class _DeploymentLedger(Construct):
+    """Holds the app's :class:`Deployment` (every database's ledger, every account's
+    reserved concurrency) as a child of the app, so all stacks share one."""
+
+    ID = "DeployParadigmsLedger"
+
+    def __init__(self, scope: Construct) -> None:
+        super().__init__(scope, self.ID)
+        raw = scope.node.try_get_context(ACCOUNT_CONCURRENCY_KEY)
+        quota: int | None = None
+        if raw is not None and raw != "":
+            try:
+                quota = int(raw)
+            except (TypeError, ValueError):
+                raise BudgetError(
+                    f"context {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your account's "
+                    f"Lambda concurrency quota, e.g. -c {ACCOUNT_CONCURRENCY_KEY}=1000") from None
+        self.deployment = Deployment(account_concurrency_limit=quota)
+
+
+def deployment_of(scope: Construct) -> Deployment:
+    """The one :class:`~deploy_paradigms.budget.deployment.Deployment` of ``scope``'s app:
+    every database ledger and every account's reserved concurrency, across its stacks."""
+    root = scope.node.root
+    holder = root.node.try_find_child(_DeploymentLedger.ID)
+    if not isinstance(holder, _DeploymentLedger):
+        holder = _DeploymentLedger(root)  # type: ignore[arg-type]  # the root is a Construct (App)
+    return holder.deployment
+
+
+def account_key(scope: Construct) -> tuple[str, str]:
+    """(account, Region) of ``scope``'s stack; an environment-agnostic stack deploys to
+    whatever account and Region the CLI uses, which is one shared key."""
+    stack = cdk.Stack.of(scope)
+    account = stack.account if not cdk.Token.is_unresolved(stack.account) else "(deploying account)"
+    region = stack.region if not cdk.Token.is_unresolved(stack.region) else "(deploying Region)"
+    return account, region
 
 
 def log_exports(engine: Engine) -> list[str]:
@@ -126,6 +174,12 @@ class Database(Construct):
         ``aws/rds`` key (storage is encrypted either way).
     :param performance_insights: omitted, on (7 days, free tier) wherever the engine and class
         support it, off on the small burstable classes; ``True`` where RDS does not offer it is an error.
+    :param consumers: how many consumers attach without ``connections=``; each of them gets an
+        equal part of what the explicit shares leave (docs/composition.md). Omitted: 1 (a single
+        default-share consumer takes everything left).
+    :param external_consumers: shares handed to other apps that import this database, e.g.
+        ``{"billing": 40}``; booked on this ledger (each app imports it with
+        ``Database.from_existing(..., share=40)``). Omitted: none.
     """
 
     def __init__(
@@ -155,14 +209,29 @@ class Database(Construct):
         parameters: Mapping[str, str] | None = None,
         storage_encryption_key: kms.IKey | None = None,
         performance_insights: bool | None = None,
+        consumers: int | None = None,
+        external_consumers: Mapping[str, int] | None = None,
         _existing: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(scope, id)
-        # 1. Validate inputs (budget errors name the input and the fix).
+        # 1. Validate inputs (budget errors name the input and the fix), before joining the tree.
+        for name, value in (("engine", engine), ("instance_class", instance_class)):
+            if cdk.Token.is_unresolved(value):
+                raise BudgetError(f"{name} is a deploy-time token ({value!r}); the connection budget is "
+                                  f"decided at synth and needs a literal value, e.g. 'db.t3.micro'")
+        if _existing is None:
+            check_serverless_inputs(engine, instance_class, max_acu)
         self.limit: ConnectionLimit = describe_connection_limit(
             engine, instance_class, max_connections=max_connections, max_acu=max_acu, min_acu=min_acu)
         self.engine: Engine = self.limit.engine
-        self.ledger = ConnectionLedger(self.limit, reserve=reserve)
+        share = _existing.get("share") if _existing is not None else None
+        external = check_external_consumers(external_consumers)
+        super().__init__(scope, id)
+        self.ledger = ConnectionLedger(self.limit, reserve=reserve, share=share, consumers=consumers,
+                                       name=f"{self.node.path} ({self.limit.engine.value} "
+                                            f"{self.limit.instance_class})")
+        self.ledger.book_external(external)
+        deployment_of(self).register(self.node.path, self.ledger)
+        self._views: dict[str, tuple[ec2.ISecurityGroup, Any]] = {}
         self.vpc = vpc
         self.database_name = database_name
         self.master_username = master_username
@@ -300,6 +369,12 @@ class Database(Construct):
         )
 
     def _adopt(self, existing: dict[str, Any]) -> None:
+        if self.engine.is_aurora:
+            raise BudgetError(
+                f"Database.from_existing(engine={self.engine.value!r}): adopting an Aurora cluster is not "
+                f"supported by the CDK construct (RDS Proxy would target a DB instance); share the cluster's "
+                f"Database construct across stacks of one app, or use the Pulumi component "
+                f"(Database.from_existing(..., cluster_identifier=...))")
         if existing.get("secret") is None:
             raise BudgetError(
                 "secret is required for an existing database: pass the Secrets Manager secret "
@@ -345,8 +420,14 @@ class Database(Construct):
         master_username: str = "app_admin",
         reserve: int | None = None,
         engine_version: Any = None,
+        share: int | None = None,
+        consumers: int | None = None,
     ) -> Database:
-        """Attach the budget to a database this stack does not own.
+        """Attach the budget to a database this app does not own (another repository's).
+
+        Within one app, pass the same :class:`Database` to consumers in any stack instead:
+        one ledger spans them. ``share`` is required: the connections the owning app hands
+        this one (it declares them as ``external_consumers``), so both ledgers agree.
 
         Give its ``instance_class`` (or the ``max_connections`` of its parameter
         group), the secret with its credentials and its security group; consumers
@@ -373,29 +454,74 @@ class Database(Construct):
         :param database_name: the database consumers connect to; default ``app``.
         :param master_username: the user functions connect as unless they set ``db_user``;
             default ``app_admin``.
-        :param reserve: connections kept free; omitted, 5 % of the usable ones (at least 3).
+        :param reserve: not for an imported database: the owner keeps the reserve (given, it is
+            refused).
         :param engine_version: an ``rds.*EngineVersion`` describing the instance; omitted, the
             current default for ``engine``.
+        :param share: the connections this app may hold in total (its consumers split it);
+            required: omitted raises :class:`BudgetError` naming the owner's side of the deal.
+        :param consumers: as for :class:`Database`; omitted, 1.
         """
+        check_import_share(share, engine=engine, instance_class=instance_class)
         return cls(scope, id, vpc=vpc, engine=engine, instance_class=instance_class or "custom",
                    max_connections=max_connections, reserve=reserve, database_name=database_name,
+                   consumers=consumers,
                    master_username=master_username,
                    _existing={"instance_identifier": instance_identifier,
                               "endpoint_address": endpoint_address, "port": port, "secret": secret,
                               "security_group": security_group,
-                              "instance_resource_id": instance_resource_id, "engine_version": engine_version})
+                              "instance_resource_id": instance_resource_id, "engine_version": engine_version,
+                              "share": share})
 
     # -- budget -----------------------------------------------------------------
-    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:
+    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "",
+                 default_share: bool = False) -> Allocation:
         """Record ``connections`` for ``consumer``; raises when the database is over-promised."""
-        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail)
+        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail,
+                                    default_share=default_share)
 
-    def allow_from(self, peer: ec2.IConnectable, description: str) -> None:
-        """Open the database port to ``peer``'s security groups, and nothing else."""
-        self.security_group.connections.allow_from(peer, ec2.Port.tcp(self.port), description)
+    def allow_from(self, peer: ec2.IConnectable, description: str, *, scope: Construct | None = None) -> None:
+        """Open the database port to ``peer``'s security groups, and nothing else.
 
-    def proxy_target(self) -> rds.ProxyTarget:
-        """What an RDS Proxy in front of this database targets: its cluster, or its instance."""
+        ``scope``: the consumer (default: ``peer`` when it is a construct). A consumer in another
+        stack gets the rule in its own stack, so that stack depends on the database's and not the
+        other way round (no dependency cycle)."""
+        group, _ = self._view(scope if scope is not None else peer)
+        group.connections.allow_from(peer, ec2.Port.tcp(self.port), description)
+
+    def proxy_target(self, scope: Construct | None = None) -> rds.ProxyTarget:
+        """What an RDS Proxy in front of this database targets: its cluster, or its instance,
+        seen from ``scope``'s stack (the proxy's security-group rule lands in that stack)."""
+        _, resource = self._view(scope)
         if self.cluster is not None:
-            return rds.ProxyTarget.from_cluster(self.cluster)
-        return rds.ProxyTarget.from_instance(self.resource)  # type: ignore[arg-type]
+            return rds.ProxyTarget.from_cluster(resource)
+        return rds.ProxyTarget.from_instance(resource)
+
+    def _view(self, scope: Any) -> tuple[ec2.ISecurityGroup, Any]:
+        """The database's security group and resource as ``scope``'s stack sees them: the real
+        ones in the database's own stack; imported references (by id) in another stack, so rules
+        that consumers add are created in the consumer's stack."""
+        if not isinstance(scope, Construct) or cdk.Stack.of(scope) is cdk.Stack.of(self) or (
+                cdk.Stack.of(scope).node.path == cdk.Stack.of(self).node.path):
+            return self.security_group, self.resource
+        stack = cdk.Stack.of(scope)
+        if stack.node.path in self._views:
+            return self._views[stack.node.path]
+        name = cdk.Names.unique_id(self)
+        group = ec2.SecurityGroup.from_security_group_id(
+            stack, f"{name}SecurityGroup", self.security_group.security_group_id, mutable=True,
+            allow_all_outbound=False)
+        resource: Any
+        if self.cluster is not None:
+            resource = rds.DatabaseCluster.from_database_cluster_attributes(
+                stack, f"{name}Cluster", cluster_identifier=self.cluster.cluster_identifier,
+                cluster_endpoint_address=self.cluster.cluster_endpoint.hostname, port=self.port,
+                security_groups=[group], engine=self.cluster.engine)
+        else:
+            instance: Any = self.resource
+            resource = rds.DatabaseInstance.from_database_instance_attributes(
+                stack, f"{name}Instance", instance_identifier=instance.instance_identifier,
+                instance_endpoint_address=self.endpoint_address, port=self.port,
+                security_groups=[group], engine=instance.engine)
+        self._views[stack.node.path] = (group, resource)
+        return group, resource

@@ -41,17 +41,16 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from ..budget import (
-    DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_IDLE_CLIENT_TIMEOUT_S,
     Allocation,
     BudgetError,
     ServerlessPlan,
     plan_serverless,
 )
-from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
-from .database import Database
+from .database import Database, account_key, deployment_of
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -136,8 +135,11 @@ class ServerlessFunction(Construct):
         ``proxy``, match the proxy's own setting.
     :param db_user: database user to connect as; omitted, the database's master user
         (``app_admin`` for :class:`Database`). Its credentials must be in the proxy's secret.
-    :param account_concurrency_limit: the account's Lambda concurrency quota in this Region,
-        default 1000 (100 must stay unreserved).
+    :param account_concurrency_limit: the account's Lambda concurrency quota in this Region;
+        omitted, the app's ``deploy-paradigms:accountConcurrencyLimit`` context, else 1000. Reserved
+        concurrency is booked per account and Region across every stack of the app (100 must stay
+        unreserved); when the account rather than the database sets the cap, synth warns
+        (``deploy-paradigms:accountConcurrency``).
     :param environment: extra NON-secret variables; keys or values that look like credentials,
         and ``DATABASE_*`` keys, raise :class:`BudgetError`. Omitted: only the ``DATABASE_*``
         variables the construct sets.
@@ -167,7 +169,7 @@ class ServerlessFunction(Construct):
         borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S,
         iam_auth: bool = True,
         db_user: str | None = None,
-        account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
+        account_concurrency_limit: int | None = None,
         environment: Mapping[str, str] | None = None,
         alarms: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -194,27 +196,36 @@ class ServerlessFunction(Construct):
         if isinstance(wanted, int) and wanted > database.ledger.remaining:
             # Over the ledger: let it refuse, naming every consumer and its share.
             database.allocate(path, wanted, paradigm="serverless", detail="requested")
+        account = deployment_of(scope).account(*account_key(scope), quota=account_concurrency_limit,
+                                               requested_by=path)
 
         # 2. Plan: every number below comes from the plan, never recomputed here.
-        plan = plan_serverless(
-            database.limit,
-            database.ledger.remaining,
-            connections=connections,
-            reserved_concurrency=reserved_concurrency,
-            proxy_max_connections_percent=proxy_max_connections_percent,
-            idle_client_timeout_s=idle_client_timeout_s,
-            borrow_timeout_s=borrow_timeout_s,
-            function_timeout_s=timeout_s,
-            account_concurrency_limit=account_concurrency_limit,
-        )
+        with database.ledger.explaining():
+            plan = plan_serverless(
+                database.limit,
+                database.ledger.remaining,
+                connections=connections if connections is not None else database.ledger.default_share(),
+                reserved_concurrency=reserved_concurrency,
+                proxy_max_connections_percent=proxy_max_connections_percent,
+                idle_client_timeout_s=idle_client_timeout_s,
+                borrow_timeout_s=borrow_timeout_s,
+                function_timeout_s=timeout_s,
+                account_concurrency_limit=account.quota,
+                account=account,
+            )
         super().__init__(scope, id)
         self.plan: ServerlessPlan = plan
         self.database = database
         self.db_user: str = db_user or database.master_username
         self.iam_auth = iam_auth
-        # 3. Allocate on the ledger (fails naming every consumer when over budget).
+        # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
-            self.node.path, plan.connections, paradigm="serverless", detail=plan.summary())
+            self.node.path, plan.connections, paradigm="serverless", detail=plan.summary(),
+            default_share=connections is None)
+        account.reserve(self.node.path, plan.reserved_concurrency)
+        warning = account_limited_warning(plan, self.node.path, account.holders())
+        if warning:
+            cdk.Annotations.of(self).add_warning_v2("deploy-paradigms:accountConcurrency", warning)
 
         vpc = database.vpc
         port = ec2.Port.tcp(database.port)
@@ -228,7 +239,7 @@ class ServerlessFunction(Construct):
                 description=f"RDS Proxy for {self.node.path}: in from the function, out to the database")
             self.proxy = rds.DatabaseProxy(
                 self, "Proxy",
-                proxy_target=database.proxy_target(),
+                proxy_target=database.proxy_target(self),
                 # Unique per stack and path whatever the feature flags; RDS Proxy names are
                 # unique per account and Region (1-60 letters, digits, single hyphens).
                 db_proxy_name=cdk.Names.unique_resource_name(self, max_length=54, separator="-") + "-proxy",

@@ -180,14 +180,18 @@ class ContainerService(pulumi.ComponentResource):
                               f"load_balancer_subnet_ids)")
 
         # 2. Plan: pool x peak tasks within what the database has left.
-        self.plan: ContainerPlan = plan_containers(
-            database.limit, database.ledger.remaining,
-            max_tasks=args.max_tasks, min_tasks=args.min_tasks, connections=args.connections,
-            pool_size=args.pool_size, maximum_percent=args.maximum_percent,
-            minimum_healthy_percent=args.minimum_healthy_percent)
+        with database.ledger.explaining():
+            self.plan: ContainerPlan = plan_containers(
+                database.limit, database.ledger.remaining,
+                max_tasks=args.max_tasks, min_tasks=args.min_tasks,
+                connections=(args.connections if args.connections is not None
+                             else database.ledger.default_share()),
+                pool_size=args.pool_size, maximum_percent=args.maximum_percent,
+                minimum_healthy_percent=args.minimum_healthy_percent)
         plan = self.plan
         self.allocation: Allocation = database.allocate(
-            name, plan.connections, paradigm=plan.paradigm, detail=plan.summary())
+            name, plan.connections, paradigm=plan.paradigm, detail=plan.summary(),
+            default_share=args.connections is None)
 
         super().__init__(self.TYPE, name, {
             "poolSize": plan.pool_size, "minTasks": plan.min_tasks, "maxTasks": plan.max_tasks,

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import packaging
-from ..budget import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
+from ..budget import DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
 from ..edge_plan import SigningPlan, cache_key_parameters, plan_signing
@@ -96,7 +96,7 @@ class DataEndpointArgs:
     borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S
     iam_auth: bool = True
     db_user: str | None = None
-    account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY
+    account_concurrency_limit: int | None = None
     alarms: bool = True
     log_retention_days: int = 30
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)

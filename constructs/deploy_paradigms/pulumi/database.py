@@ -22,6 +22,7 @@ log exports to CloudWatch, Performance Insights where the class supports it.
 
 from __future__ import annotations
 
+import contextvars
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,10 +41,14 @@ from ..budget import (
     normalise_instance_class,
     parse_engine,
 )
+from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY, Deployment
 from ..database_settings import (
+    check_external_consumers,
+    check_import_share,
     check_instance_class_offered,
     check_parameters,
     check_port,
+    check_serverless_inputs,
     performance_insights,
     tls_parameter,
 )
@@ -92,6 +97,32 @@ def parameter_group_family(engine: Engine, version: str) -> str:
         raise BudgetError(f"engine_version={version!r} needs major.minor for {engine.value} (for example "
                           f"{ENGINE_DEFAULTS[engine].version!r}), or pass parameter_group_family=")
     return f"{engine.value}{major}.{minor}"
+
+
+_DEPLOYMENT: contextvars.ContextVar[tuple[int, Deployment] | None] = contextvars.ContextVar(
+    "deploy_paradigms_deployment", default=None)
+
+
+def deployment() -> Deployment:
+    """The :class:`~deploy_paradigms.budget.deployment.Deployment` of the running Pulumi program:
+    every database ledger and every account's reserved concurrency. One per program run (keyed by
+    the engine connection, so programs run one after another in a process do not share it)."""
+    monitor = id(pulumi.runtime.settings.get_monitor())
+    current = _DEPLOYMENT.get()
+    if current is None or current[0] != monitor:
+        project_key, _, key = ACCOUNT_CONCURRENCY_KEY.partition(":")
+        raw = pulumi.Config(project_key).get(key)
+        quota: int | None = None
+        if raw:
+            try:
+                quota = int(raw)
+            except ValueError:
+                raise BudgetError(f"config {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your "
+                                  f"account's Lambda concurrency quota, e.g. `pulumi config set "
+                                  f"{ACCOUNT_CONCURRENCY_KEY} 1000`") from None
+        current = (monitor, Deployment(account_concurrency_limit=quota))
+        _DEPLOYMENT.set(current)
+    return current[1]
 
 
 def physical_name(name: str, suffix: str = "", *, max_length: int = 63) -> str:
@@ -163,6 +194,12 @@ class DatabaseArgs:
         subnet_tier: ``isolated`` or ``private``. Omitted: ``isolated`` (falls back to private
             subnets when the network has no isolated ones).
         tags: Tags on every child. Omitted: none.
+        consumers: How many consumers attach without ``connections=``; each gets an equal part of
+            what the explicit shares leave (docs/composition.md). Omitted: 1 (a single
+            default-share consumer takes everything left).
+        external_consumers: Shares handed to other apps that import this database, e.g.
+            ``{"billing": 40}``, booked on this ledger (each app imports it with
+            ``Database.from_existing(..., share=40)``). Omitted: none.
     """
 
     network: NetworkLike
@@ -192,6 +229,8 @@ class DatabaseArgs:
     kms_key_id: pulumi.Input[str] | None = None
     subnet_tier: Literal["isolated", "private"] = "isolated"
     tags: Mapping[str, str] = field(default_factory=dict)
+    consumers: int | None = None
+    external_consumers: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,7 +261,11 @@ class ExistingDatabaseArgs:
             ``app_admin``.
         iam_authentication: Whether the database accepts IAM database authentication. Omitted:
             False (it is recorded on the component as ``iam_authentication``).
-        reserve: Connections kept free. Omitted: 5 % of the usable ones, at least 3.
+        reserve: Not for an imported database: the owner keeps the reserve (given, it is refused).
+        share: The connections this program may hold in total (its consumers split it), as the
+            owning app declared them in its ``external_consumers``. Required: omitted raises
+            :class:`BudgetError`.
+        consumers: As for :class:`DatabaseArgs`. Omitted: 1.
     """
 
     network: NetworkLike
@@ -241,6 +284,8 @@ class ExistingDatabaseArgs:
     master_username: str | None = None
     iam_authentication: bool = False
     reserve: int | None = None
+    share: int | None = None
+    consumers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -310,16 +355,28 @@ class Database(pulumi.ComponentResource):
         # 1. Validate: the budget first (engine, class, reserve), then everything else.
         engine = parse_engine(args.engine)
         serverless = False
+        external: dict[str, int] = {}
+        share: int | None = None
         if isinstance(args, DatabaseArgs):
+            if not isinstance(args.instance_class, str):
+                raise BudgetError(f"instance_class={args.instance_class!r} is not a literal string; the "
+                                  f"connection budget is decided before deployment and needs the class, "
+                                  f"e.g. 'db.t3.micro'")
+            check_serverless_inputs(engine, args.instance_class, args.max_acu)
             serverless = (args.max_acu is not None
                           or normalise_instance_class(args.instance_class) == "db.serverless")
             limit = describe_connection_limit(
                 engine, args.instance_class, max_connections=args.max_connections,
                 max_acu=args.max_acu, min_acu=args.min_acu)
+            external = check_external_consumers(args.external_consumers)
         else:
+            share = check_import_share(args.share, engine=args.engine, instance_class=args.instance_class)
             limit = describe_connection_limit(engine, args.instance_class,
                                               max_connections=args.max_connections, max_acu=args.max_acu)
-        ledger = ConnectionLedger(limit, reserve=args.reserve)
+        ledger = ConnectionLedger(limit, reserve=args.reserve, share=share, consumers=args.consumers,
+                                  name=f"{name} ({limit.engine.value} {limit.instance_class})")
+        ledger.book_external(external)
+        deployment().register(name, ledger)
         self.engine: Engine = engine
         self.limit: ConnectionLimit = limit
         self.ledger: ConnectionLedger = ledger
@@ -377,17 +434,6 @@ class Database(pulumi.ComponentResource):
     @staticmethod
     def _validate_new(name: str, args: DatabaseArgs, engine: Engine, serverless: bool) -> DatabasePlan:
         cls = normalise_instance_class(args.instance_class)
-        if serverless:
-            if not engine.is_aurora:
-                raise BudgetError(f"instance_class={args.instance_class!r} / max_acu is Aurora Serverless "
-                                  f"v2; use engine='aurora-postgresql' or 'aurora-mysql', or a provisioned "
-                                  f"class")
-            if args.max_acu is None:
-                raise BudgetError("instance_class='db.serverless' needs max_acu=<maximum ACU>")
-            if cls != "db.serverless":
-                raise BudgetError(f"max_acu={args.max_acu} sizes Aurora Serverless v2 but instance_class="
-                                  f"{args.instance_class!r}; use instance_class='db.serverless' or drop "
-                                  f"max_acu")
         retention = _whole("backup_retention_days", args.backup_retention_days, 0, 35,
                            "RDS keeps automated backups for 0-35 days")
         if retention < MINIMUM_BACKUP_RETENTION_DAYS and not args.acknowledge_short_backup_retention:
@@ -623,9 +669,11 @@ class Database(pulumi.ComponentResource):
         """``POSTGRESQL`` or ``MYSQL``: the RDS Proxy engine family."""
         return "POSTGRESQL" if self.engine.is_postgres else "MYSQL"
 
-    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:
+    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "",
+                 default_share: bool = False) -> Allocation:
         """Reserve ``connections`` for ``consumer``; raises BudgetExceededError naming every share."""
-        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail)
+        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail,
+                                    default_share=default_share)
 
     def allow_from(self, consumer: str, security_group_id: pulumi.Input[str], *,
                    opts: pulumi.ResourceOptions | None = None) -> aws.vpc.SecurityGroupIngressRule:
@@ -662,9 +710,15 @@ class Database(pulumi.ComponentResource):
         master_username: str | None = None,
         iam_authentication: bool = False,
         reserve: int | None = None,
+        share: int | None = None,
+        consumers: int | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> Database:
-        """Attach paradigm components to a database created elsewhere ("bring your own").
+        """Attach paradigm components to a database another app owns ("bring your own").
+
+        ``share`` is required: the connections the owning app hands this one (it declares them
+        as ``external_consumers``), so both ledgers agree. Within one program, pass the same
+        :class:`Database` to every consumer instead.
 
         Creates no AWS resource of its own; the ledger works as for a new database.
         ``instance_class`` (or ``max_connections``, the real value of the parameter group) sets
@@ -680,7 +734,7 @@ class Database(pulumi.ComponentResource):
             instance_class=instance_class, max_connections=max_connections, max_acu=max_acu, port=port,
             instance_identifier=instance_identifier, cluster_identifier=cluster_identifier,
             resource_id=resource_id, database_name=database_name, master_username=master_username,
-            iam_authentication=iam_authentication, reserve=reserve), opts)
+            iam_authentication=iam_authentication, reserve=reserve, share=share, consumers=consumers), opts)
 
 
 def _first_secret_arn(secrets: Sequence[Any] | None) -> str:

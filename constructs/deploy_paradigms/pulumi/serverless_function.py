@@ -33,17 +33,16 @@ import pulumi
 import pulumi_aws as aws
 
 from ..budget import (
-    DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_IDLE_CLIENT_TIMEOUT_S,
     Allocation,
     BudgetError,
     ServerlessPlan,
     plan_serverless,
 )
-from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
-from .database import Database
+from .database import Database, deployment
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -72,6 +71,13 @@ def check_extra_environment(environment: Mapping[str, pulumi.Input[str]]) -> Non
 def connections_alarm_threshold(plan: ServerlessPlan) -> int:
     """Proxy-to-database connections at which the ``Connections`` alarm fires."""
     return max(1, math.ceil(plan.connections * ALARM_CONNECTIONS_FRACTION))
+
+
+def _account_key() -> tuple[str, str]:
+    """(account, Region) the program deploys to; the account is not known before deployment
+    and one program deploys to one, so it is one key."""
+    region = pulumi.Config("aws").get("region") or "(deploying Region)"
+    return "(deploying account)", region
 
 
 def _dbuser_arn(proxy_arn: str, user: str) -> str:
@@ -114,7 +120,10 @@ class ServerlessFunctionArgs:
             ``DATABASE_SECRET_ARN``, ``secretsmanager:GetSecretValue`` on that secret and HTTPS
             egress to reach Secrets Manager. With a shared ``proxy``, match the proxy's setting.
         db_user: database user to connect as. Omitted: the database's ``master_username``.
-        account_concurrency_limit: the account's Lambda concurrency quota. Omitted: 1000.
+        account_concurrency_limit: the account's Lambda concurrency quota in this Region. Omitted:
+            the ``deploy-paradigms:accountConcurrencyLimit`` config, else 1000. Reserved concurrency
+            is booked per account and Region across the whole program (100 stay unreserved); when
+            the account rather than the database sets the cap, the program logs a warning.
         environment: extra NON-secret variables; credential-like keys or values and
             ``DATABASE_*`` keys raise :class:`BudgetError`. Omitted: none.
         alarms: Omitted: True (session pinning, connections near the allocation, throttles).
@@ -139,7 +148,7 @@ class ServerlessFunctionArgs:
     borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S
     iam_auth: bool = True
     db_user: str | None = None
-    account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY
+    account_concurrency_limit: int | None = None
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     alarms: bool = True
     log_retention_days: int = 30
@@ -193,22 +202,33 @@ class ServerlessFunction(pulumi.ComponentResource):
             # Over the ledger: let it refuse, naming every consumer and its share.
             database.allocate(name, wanted, paradigm="serverless", detail="requested")
 
+        account = deployment().account(*_account_key(), quota=args.account_concurrency_limit,
+                                       requested_by=name)
+
         # 2. Plan: every number below comes from the plan, never recomputed here.
-        self.plan: ServerlessPlan = plan_serverless(
-            database.limit,
-            database.ledger.remaining,
-            connections=args.connections,
-            reserved_concurrency=args.reserved_concurrency,
-            proxy_max_connections_percent=args.proxy_max_connections_percent,
-            idle_client_timeout_s=args.idle_client_timeout_s,
-            borrow_timeout_s=args.borrow_timeout_s,
-            function_timeout_s=args.timeout_s,
-            account_concurrency_limit=args.account_concurrency_limit,
-        )
+        with database.ledger.explaining():
+            self.plan: ServerlessPlan = plan_serverless(
+                database.limit,
+                database.ledger.remaining,
+                connections=(args.connections if args.connections is not None
+                             else database.ledger.default_share()),
+                reserved_concurrency=args.reserved_concurrency,
+                proxy_max_connections_percent=args.proxy_max_connections_percent,
+                idle_client_timeout_s=args.idle_client_timeout_s,
+                borrow_timeout_s=args.borrow_timeout_s,
+                function_timeout_s=args.timeout_s,
+                account_concurrency_limit=account.quota,
+                account=account,
+            )
         plan = self.plan
-        # 3. Allocate on the ledger (fails naming every consumer when over budget).
+        # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
-            name, plan.connections, paradigm="serverless", detail=plan.summary())
+            name, plan.connections, paradigm="serverless", detail=plan.summary(),
+            default_share=args.connections is None)
+        account.reserve(name, plan.reserved_concurrency)
+        warning = account_limited_warning(plan, name, account.holders())
+        if warning:
+            pulumi.log.warn(warning)
 
         super().__init__(self.TYPE, name, {
             "connectionPlan": {"reservedConcurrency": plan.reserved_concurrency,
