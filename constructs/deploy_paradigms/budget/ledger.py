@@ -88,11 +88,20 @@ class ConnectionLedger:
     def allocations(self) -> tuple[Allocation, ...]:
         return tuple(self._allocations)
 
-    def default_share(self) -> int:
-        """Connections the next consumer that omits ``connections=`` gets (module docs)."""
-        booked = sum(1 for a in self._allocations if a.default_share)
-        waiting = max(1, self.consumers - booked)
-        return self.remaining // waiting
+    def default_share(self, consumer: str = "this consumer") -> int:
+        """Connections the next consumer that omits ``connections=`` gets (module docs).
+
+        One more default-share consumer than the database expects is refused: the earlier ones
+        already took their shares, and it would get only the crumbs."""
+        taken = [a for a in self._allocations if a.default_share]
+        if len(taken) >= self.consumers:
+            names = ", ".join(f"{a.consumer} {a.connections}" for a in taken)
+            raise BudgetError(
+                f"{consumer} omits connections=, but {self.name} expects {self.consumers} consumer(s) "
+                f"with a default share and {names} already took it; {self.holders()}; fix: declare "
+                f"consumers={len(taken) + 1} on the database so default shares split it equally, or pass "
+                f"connections=<n> (at most {self.remaining}) to {consumer}")
+        return self.remaining // (self.consumers - len(taken))
 
     def holders(self) -> str:
         """Who holds connections and what is left, for error messages."""

@@ -306,7 +306,8 @@ def plan_serverless(
                 f"reserved_concurrency={reserved_concurrency} exceeds what {limit.instance_class} "
                 f"allows: {database_cap} (= {proxy_connections} proxy connections / "
                 f"connection_limit {connection_limit}); lower it, or use a larger instance class")
-        if reserved_concurrency > reservable:
+        # Over what other functions left: the account ledger refuses it, listing every function.
+        if reserved_concurrency > reservable and not (account is not None and account.reservations):
             raise BudgetError(
                 f"reserved_concurrency={reserved_concurrency} exceeds the account's reservable "
                 f"concurrency {reservable} ({account_text}); request a higher Lambda concurrency quota "

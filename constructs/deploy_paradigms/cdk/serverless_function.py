@@ -204,7 +204,7 @@ class ServerlessFunction(Construct):
             plan = plan_serverless(
                 database.limit,
                 database.ledger.remaining,
-                connections=connections if connections is not None else database.ledger.default_share(),
+                connections=connections if connections is not None else database.ledger.default_share(path),
                 reserved_concurrency=reserved_concurrency,
                 proxy_max_connections_percent=proxy_max_connections_percent,
                 idle_client_timeout_s=idle_client_timeout_s,
@@ -213,6 +213,7 @@ class ServerlessFunction(Construct):
                 account_concurrency_limit=account.quota,
                 account=account,
             )
+        account.reserve(path, plan.reserved_concurrency)  # over the account: refused before joining the tree
         super().__init__(scope, id)
         self.plan: ServerlessPlan = plan
         self.database = database
@@ -222,7 +223,6 @@ class ServerlessFunction(Construct):
         self.allocation: Allocation = database.allocate(
             self.node.path, plan.connections, paradigm="serverless", detail=plan.summary(),
             default_share=connections is None)
-        account.reserve(self.node.path, plan.reserved_concurrency)
         warning = account_limited_warning(plan, self.node.path, account.holders())
         if warning:
             cdk.Annotations.of(self).add_warning_v2("deploy-paradigms:accountConcurrency", warning)

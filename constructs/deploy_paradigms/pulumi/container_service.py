@@ -185,7 +185,7 @@ class ContainerService(pulumi.ComponentResource):
                 database.limit, database.ledger.remaining,
                 max_tasks=args.max_tasks, min_tasks=args.min_tasks,
                 connections=(args.connections if args.connections is not None
-                             else database.ledger.default_share()),
+                             else database.ledger.default_share(name)),
                 pool_size=args.pool_size, maximum_percent=args.maximum_percent,
                 minimum_healthy_percent=args.minimum_healthy_percent)
         plan = self.plan

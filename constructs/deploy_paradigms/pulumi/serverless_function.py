@@ -211,7 +211,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                 database.limit,
                 database.ledger.remaining,
                 connections=(args.connections if args.connections is not None
-                             else database.ledger.default_share()),
+                             else database.ledger.default_share(name)),
                 reserved_concurrency=args.reserved_concurrency,
                 proxy_max_connections_percent=args.proxy_max_connections_percent,
                 idle_client_timeout_s=args.idle_client_timeout_s,
@@ -222,10 +222,10 @@ class ServerlessFunction(pulumi.ComponentResource):
             )
         plan = self.plan
         # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
+        account.reserve(name, plan.reserved_concurrency)
         self.allocation: Allocation = database.allocate(
             name, plan.connections, paradigm="serverless", detail=plan.summary(),
             default_share=args.connections is None)
-        account.reserve(name, plan.reserved_concurrency)
         warning = account_limited_warning(plan, name, account.holders())
         if warning:
             pulumi.log.warn(warning)

@@ -1,0 +1,276 @@
+"""One ledger for the whole deployment (issue 15): across stacks, apps and the account.
+
+Each test is a case a user composing the constructs met: two stacks sharing one
+database, an import from another repository, reserved concurrency summed per
+account, default shares that compose, and inputs that used to be reinterpreted.
+CDK cases synthesize real apps (a DependencyCycle is raised by ``App.synth``);
+Pulumi cases run under the preview mocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from test_serverless_pulumi import database as pulumi_database
+from test_serverless_pulumi import function as pulumi_function
+from test_serverless_pulumi import run_program
+
+from deploy_paradigms.budget import BudgetError, BudgetExceededError
+from deploy_paradigms.catalog import NamedQuery, QueryCatalog
+from deploy_paradigms.cdk.container_service import ContainerService
+from deploy_paradigms.cdk.data_endpoint import DataEndpoint
+from deploy_paradigms.cdk.database import Database, deployment_of
+from deploy_paradigms.cdk.serverless_function import ServerlessFunction
+from deploy_paradigms.pulumi.container_service import ContainerService as PulumiContainerService
+from deploy_paradigms.pulumi.container_service import ContainerServiceArgs
+from deploy_paradigms.pulumi.database import Database as PulumiDatabase
+from deploy_paradigms.pulumi.database import deployment as pulumi_deployment
+from deploy_paradigms.pulumi.network import Network
+
+CODE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
+IMAGE = "public.ecr.aws/docker/library/httpd:2.4"
+CATALOG = QueryCatalog(queries=(NamedQuery(name="now", sql="SELECT now() AS now", cache_ttl_s=0),))
+ENV = cdk.Environment(account="123456789012", region="eu-west-1")
+
+
+def _app(**context: Any) -> cdk.App:
+    return cdk.App(analytics_reporting=False, context=context)
+
+
+def _vpc(stack: cdk.Stack) -> ec2.Vpc:
+    return ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[
+        ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)])
+
+
+def _data_stack(app: cdk.App, instance_class: str = "db.t3.micro", **kwargs: Any) -> tuple[cdk.Stack, Database]:
+    stack = cdk.Stack(app, "Data", env=ENV)
+    return stack, Database(stack, "Database", vpc=_vpc(stack), instance_class=instance_class, **kwargs)
+
+
+def _function(scope: Any, id: str, db: Database, **kwargs: Any) -> ServerlessFunction:
+    return ServerlessFunction(scope, id, database=db, code=CODE, handler="index.handler", **kwargs)
+
+
+# -- across stacks ---------------------------------------------------------------------------------
+def test_one_database_serves_consumers_in_other_stacks_without_a_cycle() -> None:
+    app = _app()
+    _, db = _data_stack(app, consumers=2)
+    api = cdk.Stack(app, "Api", env=ENV)
+    web = cdk.Stack(app, "Web", env=ENV)
+    fn = _function(api, "Function", db)
+    service = ContainerService(web, "Service", database=db, image=ecs.ContainerImage.from_registry(IMAGE))
+    assembly = app.synth()  # aws-cdk raised DependencyCycle here when the rules lived under the database
+    # One ledger spans the stacks: both consumers are booked on it, within the 72 available.
+    assert [a.consumer for a in db.ledger.allocations] == ["Api/Function", "Web/Service"]
+    assert db.ledger.allocated <= db.ledger.available == 72
+    # consumers=2: 36 each; the proxy opens whole percents of 86 (41 % = 35).
+    assert fn.plan.reserved_concurrency == 35 and 30 <= service.plan.connections <= 36
+    # Each consumer's security-group rule is in the consumer's stack, on the database's group.
+    for name in ("Api", "Web"):
+        template = assembly.get_stack_by_name(name).template
+        ingress = [r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"]
+        assert any("Fn::ImportValue" in str(r["Properties"]["GroupId"]) for r in ingress), name
+    data = assembly.get_stack_by_name("Data").template
+    assert not [r for r in data["Resources"].values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"]
+    # The app-wide report covers every database and the account's reserved concurrency.
+    report = deployment_of(app).report()
+    assert "Data/Database" in report and "Api/Function" in report and "Web/Service" in report
+    assert "| Api/Function | 35 |" in report
+
+
+# -- across apps -----------------------------------------------------------------------------------
+def _import(stack: cdk.Stack, **kwargs: Any) -> Database:
+    vpc = _vpc(stack)
+    secret = secretsmanager.Secret.from_secret_complete_arn(
+        stack, "Secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
+    return Database.from_existing(
+        stack, "Db", vpc=vpc, engine="postgres", instance_class="db.t3.micro", instance_identifier="prod",
+        endpoint_address="prod.example", port=5432, secret=secret,
+        security_group=ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-123"), **kwargs)
+
+
+def test_import_without_a_share_is_refused() -> None:
+    stack = cdk.Stack(_app(), "Other", env=ENV)
+    with pytest.raises(BudgetError, match=r"share is required .*external_consumers"):
+        _import(stack)
+
+
+def test_owner_and_importer_ledgers_agree() -> None:
+    owner = _app()
+    _, db = _data_stack(owner, external_consumers={"billing": 40})
+    assert db.ledger.remaining == 72 - 40
+    assert "billing (another app) 40" in db.ledger.one_line()
+    importer = cdk.Stack(_app(), "Billing", env=ENV)
+    imported = _import(importer, share=40)
+    fn = _function(importer, "Fn", imported)
+    assert imported.ledger.available == 40 and fn.plan.connections <= 40
+    with pytest.raises(BudgetExceededError, match="ask the database's owner for a larger share"):
+        _function(importer, "Fn2", imported, connections=10)
+
+
+def test_pulumi_import_needs_a_share_and_keeps_to_it() -> None:
+    def program() -> tuple[Any, Any]:
+        network = Network.from_existing("vpc-1", private_subnet_ids=["subnet-a", "subnet-b"])
+        with pytest.raises(BudgetError, match="share is required"):
+            PulumiDatabase.from_existing("nope", network=network, engine="postgres",
+                                         instance_class="db.t3.micro", endpoint_address="db.example",
+                                         secret_arn="arn:secret", security_group_id="sg-1")
+        db = PulumiDatabase.from_existing("db", network=network, engine="postgres", instance_class="db.t3.micro",
+                                          endpoint_address="db.example", secret_arn="arn:secret",
+                                          security_group_id="sg-1", instance_identifier="prod", share=40)
+        return db, pulumi_function(db)
+
+    (db, fn), _ = run_program(program)
+    assert db.ledger.available == 40 and fn.plan.connections <= 40
+
+
+# -- account-wide concurrency ----------------------------------------------------------------------
+def test_reserved_concurrency_is_summed_per_account_across_stacks() -> None:
+    app = _app()
+    functions = []
+    with pytest.raises(BudgetExceededError) as refused:
+        for name in ("One", "Two", "Three"):
+            stack = cdk.Stack(app, name, env=ENV)
+            db = Database(stack, "Db", vpc=_vpc(stack), instance_class="db.m5.2xlarge")
+            functions.append(_function(stack, "Fn", db, reserved_concurrency=800))
+    message = str(refused.value)
+    assert "adds up to 1600, over the 900 reservable" in message
+    assert "One/Fn 800; Two/Fn 800" in message and "get-account-settings" in message
+
+
+def test_default_functions_in_two_stacks_share_the_account_and_warn() -> None:
+    app = _app()
+    caps = []
+    for name in ("Serverless", "Edge"):
+        stack = cdk.Stack(app, name, env=ENV)
+        db = Database(stack, "Db", vpc=_vpc(stack), instance_class="db.m5.large")
+        caps.append(_function(stack, "Fn", db).plan)
+    assert caps[0].reserved_concurrency == 765
+    assert caps[1].reserved_concurrency == 135 and caps[1].limited_by == "account"
+    assert sum(p.reserved_concurrency for p in caps) <= 900
+    messages = [m for m in app.synth().get_stack_by_name("Edge").messages
+                if "accountConcurrency" in str(m.entry.data)]
+    assert messages and "would allow reserved concurrency up to 765" in str(messages[0].entry.data)
+
+
+def test_account_quota_is_an_input() -> None:
+    app = _app(**{"deploy-paradigms:accountConcurrencyLimit": "300"})
+    stack, db = _data_stack(app, "db.m5.large")
+    plan = _function(stack, "Fn", db).plan
+    assert plan.reserved_concurrency == 200 and plan.limited_by == "account"
+    with pytest.raises(BudgetError, match="disagrees with the quota 300"):
+        _function(stack, "Fn2", db, connections=10, account_concurrency_limit=2000)
+
+
+def test_pulumi_sums_reserved_concurrency_across_the_program() -> None:
+    def program() -> None:
+        first = pulumi_database("db.m5.2xlarge")
+        pulumi_function(first, "one", reserved_concurrency=800)
+        second = PulumiDatabase("db2", first_args(first))
+        pulumi_function(second, "two", reserved_concurrency=800)
+
+    def first_args(db: Any) -> Any:
+        from deploy_paradigms.pulumi.database import DatabaseArgs
+
+        return DatabaseArgs(network=db.network, instance_class="db.m5.2xlarge")
+
+    with pytest.raises(BudgetExceededError, match="one 800; two 800"):
+        run_program(program)
+
+
+# -- defaults that compose -------------------------------------------------------------------------
+def test_two_default_consumers_split_the_database_equally() -> None:
+    app = _app()
+    stack, db = _data_stack(app, consumers=2)
+    fn = _function(stack, "Api", db)
+    endpoint = DataEndpoint(stack, "Data", database=db, catalog=CATALOG)
+    # 36 each; the proxy opens whole percents of 86 (41 % = 35), the second takes what that left
+    assert fn.plan.connections == 35 and endpoint.plan.connections == 36
+    assert db.ledger.remaining == 1
+
+
+def test_a_default_consumer_that_finds_nothing_names_who_holds_what_and_the_fix() -> None:
+    stack, db = _data_stack(_app())
+    _function(stack, "Api", db)
+    with pytest.raises(BudgetError) as refused:
+        DataEndpoint(stack, "Data", database=db, catalog=CATALOG)
+    message = str(refused.value)
+    assert "raise the percent" not in message  # a percent the user never set
+    assert "Data/Api (serverless) 71" in message and "left 1 of 72" in message
+    assert "declare consumers=2 on the database" in message
+
+
+def test_container_error_names_the_consumer_that_took_the_rest() -> None:
+    stack, db = _data_stack(_app())
+    _function(stack, "Api", db, connections=60)
+    with pytest.raises(BudgetError) as refused:
+        ContainerService(stack, "Web", database=db, image=ecs.ContainerImage.from_registry(IMAGE), pool_size=5)
+    assert "Data/Api (serverless) 59" in str(refused.value) and "left 13 of 72" in str(refused.value)
+
+
+def test_a_share_below_one_proxy_percent_has_a_way_out() -> None:
+    stack, db = _data_stack(_app(), "db.m5.large")
+    with pytest.raises(BudgetError) as refused:
+        _function(stack, "Api", db, connections=5)
+    message = str(refused.value)
+    assert "use at most 0" not in message
+    assert "1% = 8 connections; pass connections=8 or more" in message
+    assert _function(stack, "Api2", db, connections=8).plan.reserved_concurrency == 8
+
+
+def test_pulumi_default_consumers_split_like_cdk() -> None:
+    def program() -> tuple[Any, Any]:
+        db = pulumi_database("db.t3.micro", consumers=2)
+        fn = pulumi_function(db, "api")
+        service = PulumiContainerService("web", ContainerServiceArgs(database=db, image=IMAGE))
+        return fn, service
+
+    (fn, service), _ = run_program(program)
+    stack, db = _data_stack(_app(), consumers=2)
+    cdk_fn = _function(stack, "Api", db)
+    cdk_service = ContainerService(stack, "Web", database=db, image=ecs.ContainerImage.from_registry(IMAGE))
+    assert fn.plan == cdk_fn.plan and service.plan == cdk_service.plan
+
+
+def test_pulumi_deployment_is_one_per_program() -> None:
+    def program() -> Any:
+        pulumi_database("db.t3.micro")
+        return pulumi_deployment()
+
+    first, _ = run_program(program)
+    second, _ = run_program(program)
+    assert first is not second and list(first.ledgers) == ["db"]
+
+
+# -- no silent reinterpretation --------------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "pattern"), [
+    ({"engine": "aurora-postgresql", "instance_class": "db.r6g.large", "max_acu": 4},
+     "max_acu=4 sizes Aurora Serverless v2 but instance_class='db.r6g.large'"),
+    ({"engine": "aurora"}, "engine='aurora' is ambiguous"),
+    ({"max_connections": 5000}, "max_connections=5000 is more than postgres can open on db.t3.micro"),
+    ({"max_connections": 10**9}, "at most 512"),
+    ({"instance_class": cdk.Token.as_string(cdk.Fn.ref("Class"))}, "deploy-time token"),
+])
+def test_inputs_the_budget_would_reinterpret_are_refused(kwargs: dict[str, Any], pattern: str) -> None:
+    stack = cdk.Stack(_app(), "S", env=ENV)
+    with pytest.raises(BudgetError, match=pattern):
+        Database(stack, "Db", vpc=_vpc(stack), **kwargs)
+
+
+def test_cdk_refuses_to_adopt_an_aurora_cluster() -> None:
+    stack = cdk.Stack(_app(), "S", env=ENV)
+    with pytest.raises(BudgetError, match="adopting an Aurora cluster is not supported"):
+        Database.from_existing(
+            stack, "Db", vpc=_vpc(stack), engine="aurora-postgresql", instance_class="db.r6g.large",
+            instance_identifier="c", endpoint_address="c.example", port=5432, share=10,
+            secret=secretsmanager.Secret.from_secret_complete_arn(
+                stack, "Secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"),
+            security_group=ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-123"))
