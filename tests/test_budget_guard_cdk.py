@@ -57,6 +57,12 @@ def broken_app(outdir: str) -> tuple[cdk.App, BudgetGuard]:
     # The user's own function straight to the database: 40 x connection_limit 2 = 80.
     _user_function(stack, "Reports", vpc, db, reserved_concurrent_executions=40,
                    environment={"DATABASE_URL_PARAMS": "connection_limit=2"})
+    # The user's own function behind the construct's proxy: more clients than the proxy's share
+    # and than the account can reserve.
+    heavy = lambda_.Function(stack, "Heavy", runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler",
+                             code=INLINE, vpc=vpc, vpc_subnets=ISOLATED, reserved_concurrent_executions=1000,
+                             environment={"DATABASE_URL_PARAMS": "connection_limit=1"})
+    api.proxy.connections.allow_from(heavy, ec2.Port.tcp(db.port), "Heavy to the proxy")
     # The user's own service: 10 max tasks x 200 % x pool 5 = 100.
     cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
     task = ecs.FargateTaskDefinition(stack, "WorkerTask")

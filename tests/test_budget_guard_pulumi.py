@@ -64,6 +64,12 @@ def broken_program() -> None:
                              "DATABASE_HOST": proxy.endpoint, "DATABASE_URL_PARAMS": "connection_limit=1"}),
                          vpc_config=aws.lambda_.FunctionVpcConfigArgs(security_group_ids=[fn_sg.id],
                                                                       subnet_ids=["subnet-1"]))
+    # The user's own function behind the proxy, reserving more than the proxy's 40 % and the account.
+    aws.lambda_.Function("heavy", role="arn:aws:iam::1:role/api", runtime="python3.12", handler="index.handler",
+                         code=pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(e, c): ...")}),
+                         reserved_concurrent_executions=1000,
+                         environment=aws.lambda_.FunctionEnvironmentArgs(variables={
+                             "DATABASE_HOST": proxy.endpoint, "DATABASE_URL_PARAMS": "connection_limit=1"}))
     task = aws.ecs.TaskDefinition("worker-task", family="worker", requires_compatibilities=["FARGATE"],
                                   cpu="256", memory="512", network_mode="awsvpc",
                                   container_definitions=json.dumps([{

@@ -298,7 +298,7 @@ def test_secret_scan_reads_json_text_name_value_pairs_and_joins() -> None:
 
 def test_rules_are_one_per_module_with_id_reason_and_fix() -> None:
     ids = [r.id for r in guard.ALL_RULES]
-    assert len(ids) == len(set(ids)) == 12
+    assert len(ids) == len(set(ids)) == 14
     modules = sorted(p.stem for p in (ROOT / "constructs/deploy_paradigms/guard/rules").glob("*.py")
                      if p.stem != "__init__")
     assert modules == sorted(i.replace("-", "_") for i in ids)
@@ -307,7 +307,7 @@ def test_rules_are_one_per_module_with_id_reason_and_fix() -> None:
         assert len(rule.reason) > 80 and len(rule.fix) > 40, rule.id
     assert {r.id for r in guard.BUDGET_RULES} == {
         "lambda-reserved-concurrency", "database-over-allocated", "proxy-idle-client-timeout",
-        "ecs-pool-exceeds-allocation"}
+        "ecs-pool-exceeds-allocation", "proxy-clients-over-share", "account-reserved-concurrency"}
     with pytest.raises(BudgetError, match="unknown guard rule 'nope'"):
         guard.rule_by_id("nope")
 

@@ -267,6 +267,8 @@ class Model:
         engine, instance_class = props.get("engine"), props.get("instance_class")
         if not isinstance(engine, str) or not isinstance(instance_class, str):
             return None
+        if engine.lower() == "aurora":  # CloudFormation's legacy name for Aurora MySQL
+            engine = "aurora-mysql"
         try:
             return describe_connection_limit(
                 engine, instance_class, max_connections=as_int(props.get("max_connections")),

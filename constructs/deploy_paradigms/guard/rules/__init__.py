@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import (
+    account_reserved_concurrency,
     backup_retention,
     database_over_allocated,
     deletion_protection,
@@ -14,6 +15,7 @@ from . import (
     log_retention,
     no_public_database,
     no_secrets,
+    proxy_clients_over_share,
     proxy_idle_client_timeout,
     proxy_requires_tls,
     storage_encrypted,
@@ -37,6 +39,8 @@ BUDGET_RULES: tuple[Rule, ...] = (
     database_over_allocated.RULE,
     proxy_idle_client_timeout.RULE,
     ecs_pool_exceeds_allocation.RULE,
+    proxy_clients_over_share.RULE,
+    account_reserved_concurrency.RULE,
 )
 ALL_RULES: tuple[Rule, ...] = SECURITY_RULES + BUDGET_RULES
 
