@@ -21,7 +21,7 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 from deploy_paradigms.budget import BudgetError  # noqa: E402
 from deploy_paradigms.cdk import BudgetGuard  # noqa: E402
 
-STACK_NAMES = ("Serverless", "Paas", "Edge")
+STACK_NAMES = ("Serverless", "Paas", "Edge", "Shared")
 
 
 def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAMES) -> cdk.App:
@@ -48,6 +48,11 @@ def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAM
         from stacks.edge import EdgeStack
 
         EdgeStack(app, "Edge", env=env)
+    if "Shared" in stacks:  # two stacks, one database: SharedDatabase and SharedApps
+        from stacks.shared import SharedAppsStack, SharedDatabaseStack
+
+        data = SharedDatabaseStack(app, "SharedDatabase", env=env)
+        SharedAppsStack(app, "SharedApps", data=data, env=env)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     BudgetGuard.of(app)  # the connection-budget rules, as users would apply them to their apps
     return app

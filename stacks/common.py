@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
@@ -67,18 +69,21 @@ def example_vpc(scope: Stack) -> ec2.Vpc:
     return vpc
 
 
+def example_database_props(scope: Stack) -> dict[str, Any]:
+    """The ``Database`` keywords the ``engine``/``instanceClass``/... context chooses."""
+    check_context(scope)
+    return {
+        "engine": str(scope.node.try_get_context("engine") or "postgres"),
+        "instance_class": str(scope.node.try_get_context("instanceClass") or "db.t3.micro"),
+        "max_connections": _context_int(scope, "maxConnections"),
+        "reserve": _context_int(scope, "reserve"),
+        "multi_az": _context_bool(scope, "multiAz"),
+    }
+
+
 def example_database(scope: Stack, vpc: ec2.IVpc) -> Database:
     """The database every example uses, chosen by the ``engine``/``instanceClass`` context."""
-    check_context(scope)
-    return Database(
-        scope, "Database",
-        vpc=vpc,
-        engine=str(scope.node.try_get_context("engine") or "postgres"),
-        instance_class=str(scope.node.try_get_context("instanceClass") or "db.t3.micro"),
-        max_connections=_context_int(scope, "maxConnections"),
-        reserve=_context_int(scope, "reserve"),
-        multi_az=_context_bool(scope, "multiAz"),
-    )
+    return Database(scope, "Database", vpc=vpc, **example_database_props(scope))
 
 
 def acknowledge_example_database(database: Database, *, reached_by: str) -> None:

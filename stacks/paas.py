@@ -69,12 +69,16 @@ class PaasStack(cdk.Stack):
     def _acknowledge_example_choices(self) -> None:
         """cdk-nag findings on the example's deliberate choices, each with its reason."""
         acknowledge_example_database(self.database, reached_by="the tasks' security group")
-        # Pulling a private ECR image needs ecr:GetAuthorizationToken, which has no
-        # resource-level permissions (ECR user guide, "Private registry authentication").
-        execution_role = self.web.task_definition.execution_role
-        if execution_role is not None:
-            cdk.Validations.of(execution_role).acknowledge(cdk.Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="ecr:GetAuthorizationToken (pulling the image asset) supports only Resource *; "
-                       "every other permission of the execution role names its resource"))
+        acknowledge_execution_role(self.web)
+
+
+def acknowledge_execution_role(web: ContainerService) -> None:
+    """Pulling a private ECR image needs ecr:GetAuthorizationToken, which has no
+    resource-level permissions (ECR user guide, "Private registry authentication")."""
+    execution_role = web.task_definition.execution_role
+    if execution_role is not None:
+        cdk.Validations.of(execution_role).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="ecr:GetAuthorizationToken (pulling the image asset) supports only Resource *; "
+                   "every other permission of the execution role names its resource"))
 

@@ -186,10 +186,10 @@ def account_limited_warning(plan: ServerlessPlan, function: str, account_text: s
     if plan.limited_by != "account":
         return None
     return (f"{function}: the database ({plan.limit.instance_class}) would allow reserved concurrency up "
-            f"to {plan.database_cap}, but the account can reserve {plan.reserved_concurrency} more "
-            f"({account_text}); reserving {plan.reserved_concurrency} leaves every other function in the "
-            f"account only the unreserved pool. Choose: pass reserved_concurrency=<n> (and connections=) "
-            f"to leave room for other functions, or raise the quota and pass it as the "
+            f"to {plan.database_cap}, more than the account can reserve "
+            f"({account_text}), so it reserves {plan.reserved_concurrency}, half of what the account has "
+            f"left, and the other half stays for other functions. Choose: pass reserved_concurrency=<n> "
+            f"to reserve more or less, or raise the quota and pass it as the "
             f"deploy-paradigms:accountConcurrencyLimit context / config")
 
 
@@ -216,7 +216,9 @@ def plan_serverless(
     ``min(connections, proxy's DB connections) // connection_limit``, further
     bounded by the account's reservable concurrency: what ``account`` (the ledger of
     every function in the account and Region) has left, else ``account_concurrency_limit``
-    minus the 100 that must stay unreserved.
+    minus the 100 that must stay unreserved. With ``account``, a function without
+    ``reserved_concurrency`` whose cap the account (not the database) sets reserves half of
+    what the account has left, never all of it.
     """
     check_whole("connection_limit", connection_limit, minimum=1, maximum=100,
                 fix="use connection_limit=1 in serverless functions (one request at a time)")
@@ -318,7 +320,10 @@ def plan_serverless(
             raise BudgetError(
                 f"no reserved concurrency is left for this function: {account_text}; pass "
                 f"reserved_concurrency= to the other functions, or raise the quota")
-        cap, limited_by = reservable, "account"
+        # With the account ledger (the constructs), a default never takes everything the account
+        # has left: half of it, so other functions of the account keep room (and synth warns).
+        cap = reservable if account is None else max(1, reservable // 2)
+        limited_by = "account"
     else:
         cap, limited_by = database_cap, "database"
     if cap < database_cap:

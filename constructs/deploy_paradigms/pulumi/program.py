@@ -51,6 +51,8 @@ CONFIG_KEYS: Mapping[str, str] = {
     "maxAcu": "Aurora Serverless v2 maximum ACU, such as 8 or 2.5 (with instanceClass db.serverless)",
     "reserve": "connections kept free for admin sessions and migrations (default 5 %, at least 3)",
     "multiAz": "true for a Multi-AZ database (a standby for RDS, a reader for Aurora)",
+    "accountConcurrencyLimit": "the account's Lambda concurrency quota in the Region (default 1000; read it "
+                               "with `aws lambda get-account-settings`)",
 }
 
 
