@@ -101,6 +101,48 @@ def existing_database_without_secret() -> Callable[[Path], object]:
     return in_stack(build)
 
 
+def existing_database_without_share() -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from aws_cdk import aws_ec2 as ec2
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
+        from deploy_paradigms.cdk.database import Database
+
+        vpc = _vpc(stack)
+        return Database.from_existing(
+            stack, "Db", vpc=vpc, engine="postgres", instance_class="db.m5.large",
+            instance_identifier="prod-db", endpoint_address="prod-db.abc.eu-west-1.rds.amazonaws.com",
+            port=5432, secret=secretsmanager.Secret.from_secret_complete_arn(
+                stack, "Secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"),
+            security_group=ec2.SecurityGroup(stack, "DbSg", vpc=vpc))
+
+    return in_stack(build)
+
+
+def two_consumers(second: str) -> Callable[[Path], object]:
+    """A ServerlessFunction with a default share, then a second default-share consumer."""
+    def build(stack: Any) -> object:
+        from aws_cdk import aws_ecs as ecs
+        from aws_cdk import aws_lambda as lambda_
+
+        from deploy_paradigms.catalog import NamedQuery, QueryCatalog
+        from deploy_paradigms.cdk.container_service import ContainerService
+        from deploy_paradigms.cdk.data_endpoint import DataEndpoint
+        from deploy_paradigms.cdk.database import Database
+        from deploy_paradigms.cdk.serverless_function import ServerlessFunction
+
+        db = Database(stack, "Db", vpc=_vpc(stack))
+        ServerlessFunction(stack, "Api", database=db, handler="index.handler",
+                           code=lambda_.Code.from_inline("def handler(e, c): return None"))
+        if second == "DataEndpoint":
+            return DataEndpoint(stack, "Data", database=db, catalog=QueryCatalog(queries=(
+                NamedQuery(name="now", sql="SELECT now() AS now", cache_ttl_s=0),)))
+        return ContainerService(stack, "Web", database=db,
+                                image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/httpd"))
+
+    return in_stack(build)
+
+
 def serverless(instance_class: str = "db.t3.micro", **kwargs: Any) -> Callable[[Path], object]:
     def build(stack: Any) -> object:
         from aws_cdk import aws_lambda as lambda_
@@ -302,6 +344,43 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "(account_concurrency_limit=1000 minus 100 that must stay unreserved); request a higher Lambda "
         "concurrency quota and pass account_concurrency_limit=<new quota>",
         serverless("db.m5.2xlarge", reserved_concurrency=950)),
+    BadInput(
+        "ServerlessFunction(connections=5) on db.m5.large", "CDK `ServerlessFunction`",
+        "connections=5 is fewer than the smallest RDS Proxy share on db.m5.large holds: MaxConnectionsPercent "
+        "is a whole percent of max_connections 823, so 1% = 8 connections; pass connections=8 or more, or "
+        "share another function's proxy (proxy=)",
+        serverless("db.m5.large", connections=5)),
+    BadInput(
+        "ServerlessFunction() then DataEndpoint(), both with default shares", "CDK `DataEndpoint`",
+        "Bad/Data/Function omits connections=, but Bad/Db (postgres db.t3.micro) expects 1 consumer(s) with "
+        "a default share and Bad/Api 71 already took it",
+        two_consumers("DataEndpoint")),
+    BadInput(
+        "ServerlessFunction() then ContainerService(), both with default shares", "CDK `ContainerService`",
+        "fix: declare consumers=2 on the database so default shares split it equally, or pass "
+        "connections=<n> (at most 1) to Bad/Web",
+        two_consumers("ContainerService")),
+    BadInput(
+        "Database.from_existing(...) without share", "CDK `Database`",
+        "share is required for a database another app owns (engine='postgres', instance_class='db.m5.large'): "
+        "pass from_existing(..., share=N), the connections this app may hold, and have the owning app declare "
+        "it (Database(external_consumers={'<this app>': N}))",
+        existing_database_without_share()),
+    BadInput(
+        'Database(engine="aurora")', "CDK `Database`",
+        "engine='aurora' is ambiguous (Aurora runs MySQL or PostgreSQL, with different connection limits); "
+        "use 'aurora-mysql' or 'aurora-postgresql'",
+        database(engine="aurora")),
+    BadInput(
+        'Database(engine="aurora-postgresql", instance_class="db.r6g.large", max_acu=4)', "CDK `Database`",
+        "max_acu=4 sizes Aurora Serverless v2 but instance_class='db.r6g.large'; use "
+        "instance_class='db.serverless' or drop max_acu",
+        database(engine="aurora-postgresql", instance_class="db.r6g.large", max_acu=4)),
+    BadInput(
+        "Database(max_connections=5000) on db.t3.micro", "CDK `Database`",
+        "max_connections=5000 is more than postgres can open on db.t3.micro: db.t3.micro has 1 GiB of memory, "
+        "room for at most 512 connections at 2 MiB each",
+        database(max_connections=5000)),
     BadInput(
         'ServerlessFunction(environment={"DB_PASSWORD": "..."})', "CDK `ServerlessFunction`",
         "environment['DB_PASSWORD'] looks like a credential; environment variables are readable by anyone"

@@ -65,7 +65,8 @@ def broken_program() -> None:
                          vpc_config=aws.lambda_.FunctionVpcConfigArgs(security_group_ids=[fn_sg.id],
                                                                       subnet_ids=["subnet-1"]))
     # The user's own function behind the proxy, reserving more than the proxy's 40 % and the account.
-    aws.lambda_.Function("heavy", role="arn:aws:iam::1:role/api", runtime="python3.12", handler="index.handler",
+    aws.lambda_.Function("heavy", role="arn:aws:iam::1:role/api", runtime="python3.12",
+                         handler="index.handler",
                          code=pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(e, c): ...")}),
                          reserved_concurrent_executions=1000,
                          environment=aws.lambda_.FunctionEnvironmentArgs(variables={

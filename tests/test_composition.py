@@ -50,7 +50,8 @@ def _vpc(stack: cdk.Stack) -> ec2.Vpc:
         ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)])
 
 
-def _data_stack(app: cdk.App, instance_class: str = "db.t3.micro", **kwargs: Any) -> tuple[cdk.Stack, Database]:
+def _data_stack(app: cdk.App, instance_class: str = "db.t3.micro",
+                **kwargs: Any) -> tuple[cdk.Stack, Database]:
     stack = cdk.Stack(app, "Data", env=ENV)
     return stack, Database(stack, "Database", vpc=_vpc(stack), instance_class=instance_class, **kwargs)
 
@@ -123,7 +124,8 @@ def test_pulumi_import_needs_a_share_and_keeps_to_it() -> None:
             PulumiDatabase.from_existing("nope", network=network, engine="postgres",
                                          instance_class="db.t3.micro", endpoint_address="db.example",
                                          secret_arn="arn:secret", security_group_id="sg-1")
-        db = PulumiDatabase.from_existing("db", network=network, engine="postgres", instance_class="db.t3.micro",
+        db = PulumiDatabase.from_existing("db", network=network, engine="postgres",
+                                          instance_class="db.t3.micro",
                                           endpoint_address="db.example", secret_arn="arn:secret",
                                           security_group_id="sg-1", instance_identifier="prod", share=40)
         return db, pulumi_function(db)
@@ -213,7 +215,8 @@ def test_container_error_names_the_consumer_that_took_the_rest() -> None:
     stack, db = _data_stack(_app())
     _function(stack, "Api", db, connections=60)
     with pytest.raises(BudgetError) as refused:
-        ContainerService(stack, "Web", database=db, image=ecs.ContainerImage.from_registry(IMAGE), pool_size=5)
+        ContainerService(stack, "Web", database=db, image=ecs.ContainerImage.from_registry(IMAGE),
+                         pool_size=5)
     assert "Data/Api (serverless) 59" in str(refused.value) and "left 13 of 72" in str(refused.value)
 
 

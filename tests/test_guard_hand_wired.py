@@ -43,7 +43,8 @@ def _hand_wired(engine: str, instance_type: str, reserved: tuple[int, ...],
     proxy = rds.DatabaseProxy(stack, "Proxy", proxy_target=rds.ProxyTarget.from_instance(db),
                               secrets=[db.secret] if db.secret else [], vpc=vpc, vpc_subnets=ISOLATED)
     for index, concurrency in enumerate(reserved):
-        fn = lambda_.Function(stack, f"Fn{index}", runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler",
+        fn = lambda_.Function(stack, f"Fn{index}", runtime=lambda_.Runtime.PYTHON_3_12,
+                              handler="index.handler",
                               code=INLINE, vpc=vpc, vpc_subnets=ISOLATED,
                               reserved_concurrent_executions=concurrency,
                               environment={"DATABASE_HOST": proxy.endpoint,
@@ -51,7 +52,8 @@ def _hand_wired(engine: str, instance_type: str, reserved: tuple[int, ...],
         proxy.connections.allow_from(fn, ec2.Port.tcp(5432 if engine == "postgres" else 3306))
     if service_pool is not None:
         task = ecs.FargateTaskDefinition(stack, "Task")
-        task.add_container("web", image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/httpd"),
+        task.add_container("web",
+                           image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/httpd"),
                            environment={"DATABASE_URL": f"postgresql://db/app?connection_limit={service_pool}"})
         service = ecs.FargateService(stack, "Web", cluster=ecs.Cluster(stack, "Cluster", vpc=vpc),
                                      task_definition=task, vpc_subnets=ISOLATED)

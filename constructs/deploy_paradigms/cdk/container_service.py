@@ -147,7 +147,8 @@ class ContainerService(Construct):
             self.plan: ContainerPlan = plan_containers(
                 database.limit, database.ledger.remaining,
                 max_tasks=max_tasks, min_tasks=min_tasks,
-                connections=connections if connections is not None else database.ledger.default_share(self.node.path),
+                connections=(connections if connections is not None
+                             else database.ledger.default_share(self.node.path)),
                 pool_size=pool_size, maximum_percent=maximum_percent,
                 minimum_healthy_percent=minimum_healthy_percent)
         self.allocation: Allocation = database.allocate(

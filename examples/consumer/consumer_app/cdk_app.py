@@ -74,6 +74,7 @@ class OrdersStack(cdk.Stack):
             instance_resource_id=existing.DB_RESOURCE_ID,
             database_name=existing.DB_NAME,
             master_username=existing.DB_MASTER_USERNAME,
+            share=existing.SHARE,  # what the owning app declared in its external_consumers
             secret=secretsmanager.Secret.from_secret_complete_arn(
                 self, "DatabaseSecret", existing.DB_SECRET_ARN),
             # Mutable: consumers add ingress rules on the database port to this group.

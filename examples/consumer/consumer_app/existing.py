@@ -40,6 +40,9 @@ DB_SECURITY_GROUP_ID = "sg-0a1b2c3d4e5f60031"
 CERTIFICATE_ARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
 
 #: This repository's share of the database: other applications use the rest.
+#: The share of the database the owning app handed this one (it declares
+#: ``external_consumers={"orders-consumer": 500}``); this app's consumers split it.
+SHARE = 500
 API_CONNECTIONS = 200
 WEB_CONNECTIONS = 240
 DATA_CONNECTIONS = 60

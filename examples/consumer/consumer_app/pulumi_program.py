@@ -62,6 +62,7 @@ def program() -> None:
         master_username=existing.DB_MASTER_USERNAME,
         secret_arn=existing.DB_SECRET_ARN,
         security_group_id=existing.DB_SECURITY_GROUP_ID,
+        share=existing.SHARE,  # what the owning app declared in its external_consumers
     )
 
     # 2. The consumers, each with an explicit share of the budget.

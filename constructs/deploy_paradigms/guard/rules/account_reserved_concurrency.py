@@ -20,7 +20,8 @@ def check(model: Model) -> Iterator[Finding]:
     listed = "; ".join(f"{fn.path} {n}" for fn, n in reserved)
     largest = max(reserved, key=lambda pair: pair[1])[0]
     yield Finding(RULE.id, largest.name, largest.path,
-                  f"functions reserve {total} concurrent executions together, over the {RESERVABLE} an account "
+                  f"functions reserve {total} concurrent executions together, over the {RESERVABLE} an "
+                  f"account "
                   f"with the default quota ({DEFAULT_ACCOUNT_CONCURRENCY}) can reserve: {listed}; the "
                   f"deployment fails at the function that crosses it", "reserved_concurrency")
 

@@ -19,8 +19,9 @@ def check(model: Model) -> Iterator[Finding]:
                 continue  # unreserved clients are lambda-reserved-concurrency's finding
             listed = "; ".join(f"{c.resource.path} {c.connections} ({c.detail})" for c in bounded)
             yield Finding(RULE.id, proxy.name, proxy.path,
-                          f"clients can hold {total} connections through this proxy, over the {share} database "
-                          f"connections it may open on {db.path} ({limit.engine.value} {limit.instance_class}, "
+                          f"clients can hold {total} connections through this proxy, over the {share} "
+                          f"database connections it may open on {db.path} ({limit.engine.value} "
+                          f"{limit.instance_class}, "
                           f"{limit.usable} usable): {listed}; each client of a pinned session keeps its own "
                           f"database connection", "max_connections_percent")
 
