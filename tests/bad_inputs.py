@@ -346,7 +346,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         serverless("db.m5.2xlarge", reserved_concurrency=950)),
     BadInput(
         "ServerlessFunction(connections=5) on db.m5.large", "CDK `ServerlessFunction`",
-        "connections=5 is fewer than the smallest RDS Proxy share on db.m5.large holds: MaxConnectionsPercent "
+        "connections=5 is fewer than the smallest RDS Proxy share on db.m5.large holds: "
+        "MaxConnectionsPercent "
         "is a whole percent of max_connections 823, so 1% = 8 connections; pass connections=8 or more, or "
         "share another function's proxy (proxy=)",
         serverless("db.m5.large", connections=5)),
@@ -362,8 +363,10 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         two_consumers("ContainerService")),
     BadInput(
         "Database.from_existing(...) without share", "CDK `Database`",
-        "share is required for a database another app owns (engine='postgres', instance_class='db.m5.large'): "
-        "pass from_existing(..., share=N), the connections this app may hold, and have the owning app declare "
+        "share is required for a database another app owns (engine='postgres', "
+        "instance_class='db.m5.large'): "
+        "pass from_existing(..., share=N), the connections this app may hold, and have the owning "
+        "app declare "
         "it (Database(external_consumers={'<this app>': N}))",
         existing_database_without_share()),
     BadInput(
@@ -378,7 +381,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         database(engine="aurora-postgresql", instance_class="db.r6g.large", max_acu=4)),
     BadInput(
         "Database(max_connections=5000) on db.t3.micro", "CDK `Database`",
-        "max_connections=5000 is more than postgres can open on db.t3.micro: db.t3.micro has 1 GiB of memory, "
+        "max_connections=5000 is more than postgres can open on db.t3.micro: db.t3.micro has 1 GiB "
+        "of memory, "
         "room for at most 512 connections at 2 MiB each",
         database(max_connections=5000)),
     BadInput(
