@@ -261,7 +261,7 @@ def test_bring_your_own_database_without_secret_is_refused() -> None:
         with pytest.raises(BudgetError, match="secret_arn is missing"):
             Database.from_existing("database", network=network, engine="postgres",
                                    instance_class="db.m5.large", endpoint_address="db.example.internal",
-                                   security_group_id="sg-db")
+                                   security_group_id="sg-db", share=100)
 
     assert render_program(program).resources == []
 
@@ -275,7 +275,7 @@ def test_bring_your_own_database_and_network() -> None:
         db = Database.from_existing("database", network=network, engine="postgres", max_connections=500,
                                     endpoint_address="db.example.internal", port=5432,
                                     secret_arn="arn:aws:secretsmanager:eu-west-1:1:secret:db",
-                                    security_group_id="sg-db", instance_identifier="prod-db", reserve=10)
+                                    security_group_id="sg-db", instance_identifier="prod-db", share=480)
         db.allocate("api", 100, paradigm="serverless")
         db.allow_from("api", "sg-api")
         made["db"] = db

@@ -303,7 +303,8 @@ def test_more_reserved_concurrency_than_the_account_allows_is_refused() -> None:
                                           r"concurrency 400"):
         function(stack, db, reserved_concurrency=450, account_concurrency_limit=500)
     fn = function(stack, db, account_concurrency_limit=500)
-    assert (fn.plan.reserved_concurrency, fn.plan.limited_by) == (400, "account")
+    # A default limited by the account reserves half of what it has left (docs/composition.md).
+    assert (fn.plan.reserved_concurrency, fn.plan.limited_by) == (200, "account")
 
 
 def test_a_second_consumer_over_the_ledger_fails_naming_both() -> None:

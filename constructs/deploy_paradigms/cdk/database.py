@@ -454,8 +454,8 @@ class Database(Construct):
         :param database_name: the database consumers connect to; default ``app``.
         :param master_username: the user functions connect as unless they set ``db_user``;
             default ``app_admin``.
-        :param reserve: not for an imported database: the owner keeps the reserve (given, it is
-            refused).
+        :param reserve: omitted (the only choice with ``share``): none here, the owner keeps the
+            reserve; given, it is refused.
         :param engine_version: an ``rds.*EngineVersion`` describing the instance; omitted, the
             current default for ``engine``.
         :param share: the connections this app may hold in total (its consumers split it);

@@ -261,7 +261,8 @@ class ExistingDatabaseArgs:
             ``app_admin``.
         iam_authentication: Whether the database accepts IAM database authentication. Omitted:
             False (it is recorded on the component as ``iam_authentication``).
-        reserve: Not for an imported database: the owner keeps the reserve (given, it is refused).
+        reserve: Omitted (the only choice with ``share``): none here, the owner keeps the reserve;
+            given, it is refused.
         share: The connections this program may hold in total (its consumers split it), as the
             owning app declared them in its ``external_consumers``. Required: omitted raises
             :class:`BudgetError`.
@@ -718,7 +719,7 @@ class Database(pulumi.ComponentResource):
 
         ``share`` is required: the connections the owning app hands this one (it declares them
         as ``external_consumers``), so both ledgers agree. Within one program, pass the same
-        :class:`Database` to every consumer instead.
+        database component to every consumer instead.
 
         Creates no AWS resource of its own; the ledger works as for a new database.
         ``instance_class`` (or ``max_connections``, the real value of the parameter group) sets
