@@ -30,6 +30,7 @@ class AwsStub(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.proxy_allowed = proxy_allowed
         self.quota = quota
+        self.stack_plan = ""  # the BudgetPlan output DescribeStacks answers with
         self.requests: list[dict[str, Any]] = []
 
     @property
@@ -75,6 +76,12 @@ class _Handler(BaseHTTPRequestHandler):
             xml = (f'<GetMetricStatisticsResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">'
                    f"<GetMetricStatisticsResult><Datapoints>{point}</Datapoints><Label>x</Label>"
                    f"</GetMetricStatisticsResult></GetMetricStatisticsResponse>")
+            self._answer(200, xml.encode(), "text/xml")
+        elif params.get("Action") == "DescribeStacks":
+            value = self.server.stack_plan.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            xml = ("<DescribeStacksResponse><DescribeStacksResult><Stacks><member><Outputs><member>"
+                   f"<OutputKey>DatabaseBudgetPlanA1B2C3D4</OutputKey><OutputValue>{value}</OutputValue>"
+                   "</member></Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>")
             self._answer(200, xml.encode(), "text/xml")
         elif params.get("Action") == "PutMetricData":
             self._answer(200, b"<PutMetricDataResponse/>", "text/xml")
@@ -135,7 +142,8 @@ def test_a_database_below_the_plan_is_reported(postgres_server: Any) -> None:
     assert live.max_connections == 60 and live.usable <= 57
     (finding,) = findings
     assert f"allows {live.usable} usable connections (max_connections 60" in finding
-    assert "fewer than the 76 the plan relies on (72 allocated + 4 reserve; planned max_connections 86)" in finding
+    assert ("fewer than the 76 the plan relies on (72 allocated + 4 reserve; planned max_connections 86)"
+            in finding)
     assert "pass max_connections=60" in finding
 
 
@@ -156,9 +164,11 @@ def test_proxy_and_account_are_read_through_signed_calls(postgres_server: Any, a
     finally:
         conn.close()
     assert live.proxies == {"api-proxy": 40} and live.account_quota == 50
-    assert any("RDS Proxy api-proxy: MaxDatabaseConnectionsAllowed is 40, below the 72" in f for f in findings)
+    assert any("RDS Proxy api-proxy: MaxDatabaseConnectionsAllowed is 40, below the 72" in f
+               for f in findings)
     assert any("quota is 50: -50 reservable, fewer than the 71" in f for f in findings)
-    assert all(r["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") for r in aws.requests)
+    assert all(r["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+               for r in aws.requests)
     assert {r["method"] for r in aws.requests} == {"GET", "POST"}
 
 
@@ -194,3 +204,48 @@ def test_custom_resource_always_answers(aws: AwsStub) -> None:
     (answer,) = [r for r in aws.requests if r["method"] == "PUT"]
     assert json.loads(answer["body"])["Status"] == "FAILED"
     assert "budget check could not run" in json.loads(answer["body"])["Reason"]
+
+
+# -- deploy-paradigms check ---------------------------------------------------------------------
+def _point_cli_at(postgres_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deploy_paradigms.runtime import settings
+
+    for key in settings.ALL:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in {settings.HOST: postgres_server.host, settings.PORT: str(postgres_server.port),
+                       settings.NAME: postgres_server.dbname, settings.USER: postgres_server.superuser,
+                       settings.URL_PARAMS: "sslmode=disable",
+                       settings.PASSWORD_FROM_ECS_SECRET: postgres_server.superuser_password}.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_cli_check_with_a_plan_file(postgres_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from deploy_paradigms.cli import main
+
+    _point_cli_at(postgres_server, monkeypatch)
+    for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(_plan(proxies={}, reserved_concurrency=0).as_properties()))
+    assert main(["check", "--plan", str(plan)]) == 1
+    out = capsys.readouterr().out
+    assert "live max_connections 60" in out and "fewer than the 76 the plan relies on" in out
+    plan.write_text(json.dumps(_plan(max_connections=60, allocated=40, reserve=3, proxies={},
+                                     reserved_concurrency=0).as_properties()))
+    assert main(["check", "--plan", str(plan)]) == 0
+    assert "the live budget covers the plan" in capsys.readouterr().out
+
+
+def test_cli_check_reads_the_plan_of_a_deployed_stack(postgres_server: Any, aws: AwsStub,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from deploy_paradigms.cli import main
+
+    _point_cli_at(postgres_server, monkeypatch)
+    aws.stack_plan = json.dumps(_plan().as_properties())
+    assert main(["check", "--stack", "SharedApps", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["max_connections"] == 60 and report["proxies"] == {"api-proxy": 40}
+    assert len(report["findings"]) == 2  # the database and the proxy; the account's 1,000 is enough
+

@@ -2,6 +2,7 @@
 
     deploy-paradigms budget --engine postgres --instance-class db.m5.large [--json]
     deploy-paradigms preview serverless [--config key=value ...]
+    deploy-paradigms check --stack SharedApps --region eu-west-1   # the live database vs the plan
 
 Bad input exits with status 2 and one line on stderr, never a traceback.
 """
@@ -139,7 +140,59 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("paradigm", choices=["serverless", "paas", "edge"])
     preview.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                          help="Pulumi config, e.g. --config instanceClass=db.m5.large (repeatable)")
+    check = sub.add_parser(
+        "check", help="compare a deployed database (and its proxies and the account) with the plan; "
+                      "exit 1 when the real budget is below it")
+    source = check.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help="a deployed stack with a BudgetCheck (its BudgetPlan output)")
+    source.add_argument("--plan", help="the plan as a JSON file (the BudgetPlan output's value)")
+    check.add_argument("--region", help="AWS Region of the stack, proxies and quota (default: AWS_REGION); "
+                                        "omitted with --plan and no AWS_REGION: the database only")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``deploy-paradigms check``: the database from the DATABASE_* variables (runtime contract; the
+    password from DATABASE_PASSWORD, else the secret or an IAM token), AWS calls SigV4-signed."""
+    from .runtime import budget_check, connection, settings
+
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if args.stack and not region:
+        raise InputError("--stack needs a Region: pass --region or set AWS_REGION")
+    if args.plan:
+        try:
+            with open(args.plan, encoding="utf-8") as handle:
+                plan = budget_check.PlannedBudget.from_mapping(json.load(handle))
+        except (OSError, ValueError, KeyError) as err:
+            raise InputError(f"--plan {args.plan!r}: {err}; pass the JSON of a stack's BudgetPlan output"
+                             ) from None
+    else:
+        try:
+            plan = budget_check.read_stack_plan(args.stack, str(region))
+        except RuntimeError as err:
+            raise InputError(str(err)) from None
+    try:
+        database = settings.DatabaseSettings.from_env()
+    except (RuntimeError, ValueError) as err:
+        raise InputError(f"the database to check comes from DATABASE_HOST, DATABASE_PORT, DATABASE_NAME, "
+                         f"DATABASE_USER (and DATABASE_PASSWORD): {err}") from None
+    conn = connection.connect(database, os.environ.get(settings.PASSWORD_FROM_ECS_SECRET))
+    try:
+        live, findings = budget_check.check(plan, conn, region=region)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps({"usable": live.usable, "max_connections": live.max_connections,
+                          "reserved": dict(live.reserved), "proxies": dict(live.proxies),
+                          "account_quota": live.account_quota, "findings": findings},
+                         indent=2, sort_keys=True))
+    else:
+        print(f"{plan.database}: live max_connections {live.max_connections}, usable {live.usable}; "
+              f"the plan relies on {plan.needed}")
+        for finding in findings or ["the live budget covers the plan"]:
+            print(f"- {finding}")
+    return 1 if findings else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(report, indent=2, sort_keys=True))
             else:
                 _print_budget(report)
+        elif args.command == "check":
+            return _check(args)
         else:
             from .pulumi.preview import preview_json  # needs pulumi; imported only here
 

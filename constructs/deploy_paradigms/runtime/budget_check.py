@@ -192,6 +192,33 @@ def check(plan: PlannedBudget, conn: Any, *, region: str | None = None,
     return live, compare(plan, live)
 
 
+def read_stack_plan(stack: str, region: str, *, credentials: aws_sigv4.AwsCredentials | None = None
+                    ) -> PlannedBudget:
+    """The plan a deployed stack carries in its ``...BudgetPlan`` output (CloudFormation DescribeStacks)."""
+    url = aws_sigv4.endpoint_url("cloudformation", f"https://cloudformation.{region}.amazonaws.com/")
+    body = urlencode({"Action": "DescribeStacks", "Version": "2010-05-15", "StackName": stack}).encode()
+    response = aws_sigv4.aws_call(method="POST", url=url, region=region, service="cloudformation", body=body,
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                  credentials=credentials)
+    if not response.ok:
+        raise RuntimeError(f"CloudFormation DescribeStacks {stack!r} answered {response.status}: "
+                           f"{response.body[:300]!r}")
+    outputs: dict[str, str] = {}
+    for member in ET.fromstring(response.body).iter():
+        if member.tag.endswith("member"):
+            key = next((c.text for c in member if c.tag.endswith("OutputKey")), None)
+            value = next((c.text for c in member if c.tag.endswith("OutputValue")), None)
+            if key and value:
+                outputs[key] = value
+    found = [v for k, v in sorted(outputs.items()) if "BudgetPlan" in k]
+    if len(found) != 1:
+        raise RuntimeError(f"stack {stack!r} has {len(found)} BudgetPlan output(s) (outputs: "
+                           f"{', '.join(sorted(outputs)) or 'none'}); add a BudgetCheck to the stack, or "
+                           f"pass "
+                           f"--plan with the plan's JSON")
+    return PlannedBudget.from_mapping(json.loads(found[0]))
+
+
 # --------------------------------------------------------------------------- custom resource
 
 
