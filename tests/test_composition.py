@@ -9,6 +9,7 @@ Pulumi cases run under the preview mocks.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -278,3 +279,62 @@ def test_cdk_refuses_to_adopt_an_aurora_cluster() -> None:
             secret=secretsmanager.Secret.from_secret_complete_arn(
                 stack, "Secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"),
             security_group=ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-123"))
+
+
+# -- the live check, as a custom resource ----------------------------------------------------------
+def _checked_app(nag: bool) -> tuple[cdk.App, Database, Any]:
+    from deploy_paradigms.cdk.budget_check import BudgetCheck
+
+    app = _app()
+    _, db = _data_stack(app, consumers=2)
+    apps = cdk.Stack(app, "Apps", env=ENV)
+    _function(apps, "Api", db)
+    check = BudgetCheck(apps, "BudgetCheck", database=db, mode="alarm")
+    ContainerService(apps, "Web", database=db, image=ecs.ContainerImage.from_registry(IMAGE))
+    if nag:
+        from cdk_nag import AwsSolutionsChecks
+
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app, db, check
+
+
+def test_budget_check_passes_cdk_nag() -> None:
+    app, _, _ = _checked_app(nag=True)
+    try:
+        app.synth()
+    except RuntimeError as failure:  # the test stacks' own choices (single-AZ...) may be reported
+        findings = [line for line in str(failure).splitlines() if "/BudgetCheck/" in line]
+        assert not findings, findings
+
+
+def test_budget_check_carries_the_whole_plan() -> None:
+    from deploy_paradigms.runtime.budget_check import PlannedBudget
+
+    app, db, check = _checked_app(nag=False)
+    assembly = app.synth()
+    template = assembly.get_stack_by_name("Apps").template
+    (resource,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::DeployParadigmsBudgetCheck"]
+    plan_json = resource["Properties"]["Plan"]
+    assert resource["Properties"]["Mode"] == "alarm"
+    # The plan is produced at synth: the service created after the check is in it.
+    rendered = json.dumps(plan_json)
+    assert '\\"allocated\\": \\"' in rendered and str(db.ledger.allocated) in rendered
+    plan = check.planned()
+    assert plan.allocated == db.ledger.allocated and plan.reserve == 4 and plan.reserved_concurrency == 36
+    assert isinstance(plan, PlannedBudget) and len(plan.proxies) == 1
+    assert "BudgetCheck/Function" not in [a.consumer for a in db.ledger.allocations]
+    assert "Apps/BudgetCheck" in [a.consumer for a in db.ledger.allocations]
+    assert any(k.startswith("BudgetCheckBudgetPlan") for k in template["Outputs"])
+    assert [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
+            and "BudgetShortfall" in json.dumps(r)]
+    fn = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+          and "budget_check" in json.dumps(r)]
+    assert fn and fn[0]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_budget_check_mode_is_checked() -> None:
+    from deploy_paradigms.cdk.budget_check import BudgetCheck
+
+    stack, db = _data_stack(_app())
+    with pytest.raises(BudgetError, match="mode='warn' must be 'fail'"):
+        BudgetCheck(stack, "Check", database=db, mode="warn")

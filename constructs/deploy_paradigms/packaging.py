@@ -46,12 +46,13 @@ from pathlib import Path
 
 import deploy_paradigms
 
-KINDS = ("sample", "data_endpoint", "edge")
+KINDS = ("sample", "data_endpoint", "edge", "budget_check")
 SAMPLE_HANDLER = "deploy_paradigms.runtime.sample_handler.handler"
 DATA_ENDPOINT_HANDLER = "deploy_paradigms.runtime.data_endpoint.handler"
 EDGE_HANDLER = "deploy_paradigms.runtime.edge_handler.handler"
+BUDGET_CHECK_HANDLER = "deploy_paradigms.runtime.budget_check.handler"
 HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDPOINT_HANDLER,
-                            "edge": EDGE_HANDLER}
+                            "edge": EDGE_HANDLER, "budget_check": BUDGET_CHECK_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
 ENV_BUNDLE_DIR = "DEPLOY_PARADIGMS_BUNDLE_DIR"
 #: The pure-Python driver ``runtime.connection`` imports for each engine family, vendored
@@ -73,6 +74,7 @@ _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
     "sample": ("settings.py", "connection.py", "sample_handler.py"),
     "data_endpoint": ("settings.py", "connection.py", "data_endpoint.py"),
     "edge": ("edge_handler.py",),
+    "budget_check": ("settings.py", "connection.py", "aws_sigv4.py", "budget_check.py"),
     "container": ("settings.py", "connection.py", "web_app.py"),
 }
 

@@ -232,6 +232,8 @@ class Database(Construct):
         self.ledger.book_external(external)
         deployment_of(self).register(self.node.path, self.ledger)
         self._views: dict[str, tuple[ec2.ISecurityGroup, Any]] = {}
+        #: (proxy name, database connections it may open) of the RDS Proxies consumers created.
+        self.proxies: list[tuple[str, int]] = []
         self.vpc = vpc
         self.database_name = database_name
         self.master_username = master_username

@@ -257,6 +257,8 @@ class ServerlessFunction(Construct):
                 max_connections_percent=self.plan.proxy.max_connections_percent,
                 max_idle_connections_percent=self.plan.proxy.max_idle_connections_percent,
             )
+            database.proxies.append((self.proxy.db_proxy_name,
+                                     self.plan.proxy.database_connections(database.limit)))
             # proxy -> database: the proxy target's bind already opens the database
             # port on the database's security group to this proxy's group (a second
             # identical rule would fail the deployment as a duplicate). What aws-cdk
