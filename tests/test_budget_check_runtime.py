@@ -249,3 +249,18 @@ def test_cli_check_reads_the_plan_of_a_deployed_stack(postgres_server: Any, aws:
     assert report["max_connections"] == 60 and report["proxies"] == {"api-proxy": 40}
     assert len(report["findings"]) == 2  # the database and the proxy; the account's 1,000 is enough
 
+
+
+def test_direct_invocation_raises_in_fail_mode(postgres_server: Any, aws: AwsStub) -> None:
+    """Pulumi invokes the function directly (aws.lambda_.Invocation): a raise fails `pulumi up`.
+    Two findings: the database and the proxy (the stub account has 1,000)."""
+    conn = postgres_server.admin()
+    try:
+        with pytest.raises(budget_check.BudgetShortfall, match="fewer than the 76 the plan relies on"):
+            budget_check.handler({"Plan": _plan().as_properties(), "Mode": "fail"}, None, conn=conn)
+        answer = budget_check.handler({"Plan": json.dumps(_plan().as_properties()), "Mode": "alarm"}, None,
+                                      conn=conn)
+    finally:
+        conn.close()
+    assert answer["Findings"] == "2" and "fewer than the 76" in answer["Report"]
+    assert not [r for r in aws.requests if r["method"] == "PUT"]  # no CloudFormation to answer

@@ -252,30 +252,46 @@ def respond(event: Mapping[str, Any], status: str, reason: str, data: Mapping[st
         answer.read()
 
 
-def handler(event: Mapping[str, Any], context: Any = None, *, conn: Any = None) -> dict[str, str]:
+class BudgetShortfall(RuntimeError):
+    """The live budget is below the plan (a direct invocation in ``fail`` mode raises it)."""
+
+
+def _run(props: Mapping[str, Any], conn: Any) -> tuple[dict[str, str], list[str], str]:
+    """Check ``props`` (``Plan``, ``Mode``); (data, findings, mode). Alarm mode puts the metric."""
+    raw = props["Plan"]
+    plan = PlannedBudget.from_mapping(json.loads(raw) if isinstance(raw, str) else raw)
+    mode = str(props.get("Mode", "fail"))
+    region = aws_sigv4.region_from_environment()
+    if conn is None:
+        from . import connection
+
+        conn = connection.get_connection()
+    live, findings = check(plan, conn, region=region)
+    if mode == "alarm":
+        put_shortfall_metric(plan.database, 1 if findings else 0, region)
+    data = {"Usable": str(live.usable), "MaxConnections": str(live.max_connections),
+            "Findings": str(len(findings))}
+    return data, findings, mode
+
+
+def handler(event: Mapping[str, Any], context: Any = None, *, conn: Any = None) -> dict[str, Any]:
     """CloudFormation custom resource: on Create/Update, check the live budget against
     ``ResourceProperties.Plan``; ``Mode`` ``fail`` fails the deployment on a shortfall, ``alarm``
     puts ``DeployParadigms/BudgetShortfall`` (an alarm in the stack watches it) and succeeds.
-    Delete always succeeds. ``conn`` replaces the runtime's connection (tests)."""
+    Delete always succeeds. An event without ``RequestType`` is a direct invocation with ``Plan``
+    and ``Mode`` (Pulumi's ``aws.lambda_.Invocation``): ``fail`` raises :class:`BudgetShortfall`,
+    which fails ``pulumi up``. ``conn`` replaces the runtime's connection (tests)."""
+    if "RequestType" not in event:
+        direct, findings, mode = _run(event, conn)
+        if findings and mode == "fail":
+            raise BudgetShortfall("; ".join(findings))
+        return {**direct, "Report": "; ".join(findings) or "the live budget covers the plan"}
     data: dict[str, str] = {}
     try:
         if event["RequestType"] == "Delete":
             respond(event, "SUCCESS", "nothing to clean up", data)
             return data
-        props = event["ResourceProperties"]
-        plan = PlannedBudget.from_mapping(json.loads(props["Plan"]) if isinstance(props["Plan"], str)
-                                          else props["Plan"])
-        mode = str(props.get("Mode", "fail"))
-        region = aws_sigv4.region_from_environment()
-        if conn is None:
-            from . import connection
-
-            conn = connection.get_connection()
-        live, findings = check(plan, conn, region=region)
-        data = {"Usable": str(live.usable), "MaxConnections": str(live.max_connections),
-                "Findings": str(len(findings))}
-        if mode == "alarm":
-            put_shortfall_metric(plan.database, 1 if findings else 0, region)
+        data, findings, mode = _run(event["ResourceProperties"], conn)
         if findings and mode == "fail":
             respond(event, "FAILED", "; ".join(findings), data)
         else:
