@@ -340,3 +340,32 @@ def test_budget_check_mode_is_checked() -> None:
     stack, db = _data_stack(_app())
     with pytest.raises(BudgetError, match="mode='warn' must be 'fail'"):
         BudgetCheck(stack, "Check", database=db, mode="warn")
+
+
+def test_pulumi_budget_check_reads_the_plan_after_every_consumer() -> None:
+    from deploy_paradigms import guard
+    from deploy_paradigms.pulumi.budget_check import BudgetCheck, BudgetCheckArgs
+
+    def program() -> tuple[Any, Any]:
+        db = pulumi_database("db.t3.micro", consumers=2)
+        pulumi_function(db, "api")
+        check = BudgetCheck("budget-check", BudgetCheckArgs(database=db, mode="alarm"))
+        PulumiContainerService("web", ContainerServiceArgs(database=db, image=IMAGE))
+        return db, check
+
+    (db, check), records = run_program(program)
+    (invocation,) = [r for r in records if r["type"] == "aws:lambda/invocation:Invocation"]
+    plan = json.loads(json.loads(invocation["inputs"]["input"])["Plan"])
+    assert plan["allocated"] == str(db.ledger.allocated) == "68"  # 35 + 1 + 32: the service counted
+    assert plan["reserved_concurrency"] == "36" and list(json.loads(plan["proxies"]).values()) == [35]
+    assert json.loads(invocation["inputs"]["input"])["Mode"] == "alarm"
+    assert [r for r in records if r["type"] == "aws:cloudwatch/metricAlarm:MetricAlarm"
+            and r["inputs"].get("metricName") == "BudgetShortfall"]
+    (fn,) = [r for r in records if r["name"] == "budget-check-function"]
+    assert fn["inputs"]["reservedConcurrentExecutions"] == 1
+    assert guard.check_records(records, guard.SECURITY_RULES) == []
+    # The same plan the CDK construct carries for the same app.
+    _, cdk_db, cdk_check = _checked_app(nag=False)
+    cdk_plan = cdk_check.planned()
+    assert (cdk_plan.allocated, cdk_plan.reserve, cdk_plan.reserved_concurrency) == (68, 4, 36)
+    assert [a.connections for a in cdk_db.ledger.allocations] == [a.connections for a in db.ledger.allocations]

@@ -410,6 +410,8 @@ class Database(pulumi.ComponentResource):
         self.instance_identifier: pulumi.Input[str] | None = None
         self.resource_id: pulumi.Input[str] | None = None
         self.log_groups: list[aws.cloudwatch.LogGroup] = []
+        #: (proxy name, database connections it may open) of the RDS Proxies consumers created.
+        self.proxies: list[tuple[pulumi.Input[str], int]] = []
 
         if isinstance(args, ExistingDatabaseArgs):
             self.vpc_id: pulumi.Input[str] = args.network.vpc_id

@@ -279,6 +279,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                                              iam_auth="REQUIRED" if args.iam_auth else "DISABLED")],
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_policy]))
+            database.proxies.append((self.proxy.name, plan.proxy.database_connections(database.limit)))
             self.proxy_target_group = aws.rds.ProxyDefaultTargetGroup(
                 f"{name}-proxy-targets", db_proxy_name=self.proxy.name,
                 connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
