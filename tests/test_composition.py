@@ -368,4 +368,5 @@ def test_pulumi_budget_check_reads_the_plan_after_every_consumer() -> None:
     _, cdk_db, cdk_check = _checked_app(nag=False)
     cdk_plan = cdk_check.planned()
     assert (cdk_plan.allocated, cdk_plan.reserve, cdk_plan.reserved_concurrency) == (68, 4, 36)
-    assert [a.connections for a in cdk_db.ledger.allocations] == [a.connections for a in db.ledger.allocations]
+    assert ([a.connections for a in cdk_db.ledger.allocations]
+            == [a.connections for a in db.ledger.allocations])
