@@ -192,3 +192,14 @@ def test_summaries_agree_between_cdk_and_pulumi(cdk_app: Any, monkeypatch: pytes
         assert cdk_ledger.reserve == pulumi_ledger.reserve
         assert ([(a.paradigm, a.connections, a.detail) for a in cdk_ledger.allocations]
                 == [(a.paradigm, a.connections, a.detail) for a in pulumi_ledger.allocations]), stack_name
+
+
+def test_cdk_app_wide_report(cdk_app: Any, snapshot: Any) -> None:
+    """One ledger for the whole app: every database (SharedDatabase's spans two stacks) and the
+    reserved concurrency of every function in the account, as the PR summary shows them."""
+    from deploy_paradigms.cdk.database import deployment_of
+
+    report = deployment_of(cdk_app).report()
+    assert "### `SharedDatabase/Database`" in report and "| SharedApps/Function | serverless |" in report
+    assert "Lambda reserved concurrency, account (deploying account), Region eu-west-1" in report
+    assert report == snapshot(extension_class=MarkdownSnapshot)
