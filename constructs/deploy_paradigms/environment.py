@@ -71,5 +71,10 @@ def check_environment(
 
 
 #: Wording for functions (both engines' ``ServerlessFunction`` and ``DataEndpoint``).
+#: What AWSLambdaVPCAccessExecutionRole grants, for functions in a VPC: EC2 offers no
+#: resource-level permissions for the Describe* calls, and Lambda names the interfaces.
+LAMBDA_VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                      "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                      "ec2:UnassignPrivateIpAddresses")
 FUNCTION_READABLE_BY = "anyone who can read the function's configuration"
 FUNCTION_INSTEAD = "pass its ARN (e.g. {key}_ARN) and grant the function read access"

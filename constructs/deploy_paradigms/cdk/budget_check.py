@@ -41,6 +41,7 @@ from .. import packaging
 from ..budget import BudgetError
 from ..runtime import budget_check, settings
 from .database import Database, account_key, deployment_of
+from .serverless_function import lambda_vpc_statement
 
 __all__ = ["BudgetCheck"]
 
@@ -103,11 +104,7 @@ class BudgetCheck(Construct):
         self.role = iam.Role(self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              description=f"{self.node.path}: read the live connection budget")
         self.log_group.grant_write(self.role)
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                     "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                     "ec2:UnassignPrivateIpAddresses"],
-            resources=["*"]))
+        self.role.add_to_principal_policy(lambda_vpc_statement())
         # Read-only account and metric calls: none of them has resource-level permissions.
         self.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"], resources=["*"]))

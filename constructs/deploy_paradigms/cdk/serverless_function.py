@@ -48,7 +48,7 @@ from ..budget import (
     plan_serverless,
 )
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
-from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
+from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
 from ..runtime import settings
 from .database import Database, account_key, deployment_of
 
@@ -74,6 +74,11 @@ def check_extra_environment(environment: Mapping[str, str],
     """
     check_environment(environment, owner="ServerlessFunction", readable_by=FUNCTION_READABLE_BY,
                       instead=FUNCTION_INSTEAD, resolved=resolved)
+
+
+def lambda_vpc_statement() -> iam.PolicyStatement:
+    """What a function in a VPC needs for its network interfaces (no resource-level permissions)."""
+    return iam.PolicyStatement(actions=list(LAMBDA_VPC_ACTIONS), resources=["*"])
 
 
 def connections_alarm_threshold(plan: ServerlessPlan) -> int:
@@ -279,13 +284,7 @@ class ServerlessFunction(Construct):
             self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Execution role of {self.node.path}: logs, VPC interfaces, database connect")
         self.log_group.grant_write(self.role)
-        # What AWSLambdaVPCAccessExecutionRole grants; EC2 offers no resource-level
-        # permissions for the Describe* calls, and Lambda manages the ENIs.
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                     "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                     "ec2:UnassignPrivateIpAddresses"],
-            resources=["*"]))
+        self.role.add_to_principal_policy(lambda_vpc_statement())
         cdk.Validations.of(self.role).acknowledge(cdk.Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "

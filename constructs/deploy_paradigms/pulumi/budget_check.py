@@ -33,7 +33,7 @@ from ..budget import BudgetError
 from ..runtime import budget_check, settings
 from .database import Database, deployment
 from .network import LOG_RETENTION_DAYS
-from .serverless_function import _account_key
+from .serverless_function import _account_key, lambda_base_statements, lambda_role
 
 __all__ = ["BudgetCheck", "BudgetCheckArgs"]
 
@@ -111,12 +111,7 @@ class BudgetCheck(pulumi.ComponentResource):
             description="CloudWatch, Lambda and Secrets Manager APIs", opts=child)
         database.allow_from(name, self.security_group.id)
 
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Action": "sts:AssumeRole", "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-            description=f"{name}: read the live connection budget", tags=tags, opts=child)
+        self.role = lambda_role(name, f"{name}: read the live connection budget", tags, child)
         policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=self.role.id,
             policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.from_input(database.secret_arn)).apply(
@@ -188,12 +183,7 @@ class BudgetCheck(pulumi.ComponentResource):
 def _policy(log_group_arn: str, secret_arn: str) -> dict[str, Any]:
     """Logs, the VPC interfaces, the account and metric reads, the database secret."""
     return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
-        {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                       "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-                                       "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-         "Resource": "*"},
+        *lambda_base_statements(log_group_arn),
         {"Effect": "Allow", "Action": ["lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"],
          "Resource": "*"},
         {"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",

@@ -40,7 +40,7 @@ from ..budget import (
     plan_serverless,
 )
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
-from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
+from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
 from ..runtime import settings
 from .database import Database, deployment
 
@@ -307,13 +307,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         # 5. The log group, the execution role and the function.
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Action": "sts:AssumeRole", "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-            description=f"Execution role of {name}: logs, VPC interfaces, database connect",
-            tags=tags, opts=child)
+        self.role = lambda_role(name, f"Execution role of {name}: logs, VPC interfaces, database connect",
+                                tags, child)
         iam_auth = args.iam_auth
         db_user = self.db_user
         role_policy = aws.iam.RolePolicy(
@@ -435,19 +430,30 @@ def _proxy_name(component: str) -> str:
     return text[:54].rstrip("-") + "-proxy"
 
 
+def lambda_role(name: str, description: str, tags: Mapping[str, str],
+                opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """``<name>-role``: an execution role Lambda can assume."""
+    return aws.iam.Role(
+        f"{name}-role",
+        assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Action": "sts:AssumeRole", "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"}}]}),
+        description=description, tags=dict(tags), opts=opts)
+
+
+def lambda_base_statements(log_group_arn: str) -> list[dict[str, object]]:
+    """Write its own logs and manage its VPC interfaces (no resource-level permissions for those)."""
+    return [
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
+        {"Effect": "Allow", "Action": list(LAMBDA_VPC_ACTIONS), "Resource": "*"},
+    ]
+
+
 def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
                       iam_auth: bool) -> dict[str, object]:
     """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
-    statements: list[dict[str, object]] = [
-        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
-        # What AWSLambdaVPCAccessExecutionRole grants; EC2 has no resource-level
-        # permissions for the Describe* calls, and Lambda names the interfaces.
-        {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                       "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-                                       "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-         "Resource": "*"},
-    ]
+    statements = lambda_base_statements(log_group_arn)
     if iam_auth:
         statements.append({"Effect": "Allow", "Action": "rds-db:connect",
                            "Resource": _dbuser_arn(proxy_arn, db_user)})

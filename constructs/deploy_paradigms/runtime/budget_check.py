@@ -114,6 +114,20 @@ def _rows(conn: Any, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in conn.run(sql)]  # pg8000.native.Connection
 
 
+def _query_call(service_id: str, service: str, region: str, params: Mapping[str, str],
+                credentials: aws_sigv4.AwsCredentials | None) -> bytes:
+    """One call to an AWS query API (CloudWatch, CloudFormation): the XML body, or RuntimeError."""
+    url = aws_sigv4.endpoint_url(service_id, f"https://{service}.{region}.amazonaws.com/")
+    response = aws_sigv4.aws_call(method="POST", url=url, region=region, service=service,
+                                  body=urlencode(dict(params)).encode(),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                  credentials=credentials)
+    if not response.ok:
+        raise RuntimeError(f"{service_id} {params.get('Action')} answered {response.status}: "
+                           f"{response.body[:300]!r}")
+    return response.body
+
+
 def read_proxy_allowed(proxy_name: str, region: str, *,
                        credentials: aws_sigv4.AwsCredentials | None = None,
                        now: dt.datetime | None = None) -> int | None:
@@ -126,15 +140,8 @@ def read_proxy_allowed(proxy_name: str, region: str, *,
               "Dimensions.member.1.Value": proxy_name, "StartTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
               "EndTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "Period": "300",
               "Statistics.member.1": "Maximum"}
-    url = aws_sigv4.endpoint_url("cloudwatch", f"https://monitoring.{region}.amazonaws.com/")
-    body = urlencode(params).encode()
-    response = aws_sigv4.aws_call(method="POST", url=url, region=region, service="monitoring", body=body,
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                  credentials=credentials)
-    if not response.ok:
-        raise RuntimeError(f"CloudWatch GetMetricStatistics answered {response.status}: "
-                           f"{response.body[:300]!r}")
-    values = [float(e.text or 0) for e in ET.fromstring(response.body).iter() if e.tag.endswith("Maximum")]
+    body = _query_call("cloudwatch", "monitoring", region, params, credentials)
+    values = [float(e.text or 0) for e in ET.fromstring(body).iter() if e.tag.endswith("Maximum")]
     return int(max(values)) if values else None
 
 
@@ -195,16 +202,10 @@ def check(plan: PlannedBudget, conn: Any, *, region: str | None = None,
 def read_stack_plan(stack: str, region: str, *, credentials: aws_sigv4.AwsCredentials | None = None
                     ) -> PlannedBudget:
     """The plan a deployed stack carries in its ``...BudgetPlan`` output (CloudFormation DescribeStacks)."""
-    url = aws_sigv4.endpoint_url("cloudformation", f"https://cloudformation.{region}.amazonaws.com/")
-    body = urlencode({"Action": "DescribeStacks", "Version": "2010-05-15", "StackName": stack}).encode()
-    response = aws_sigv4.aws_call(method="POST", url=url, region=region, service="cloudformation", body=body,
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                  credentials=credentials)
-    if not response.ok:
-        raise RuntimeError(f"CloudFormation DescribeStacks {stack!r} answered {response.status}: "
-                           f"{response.body[:300]!r}")
+    body = _query_call("cloudformation", "cloudformation", region,
+                       {"Action": "DescribeStacks", "Version": "2010-05-15", "StackName": stack}, credentials)
     outputs: dict[str, str] = {}
-    for member in ET.fromstring(response.body).iter():
+    for member in ET.fromstring(body).iter():
         if member.tag.endswith("member"):
             key = next((c.text for c in member if c.tag.endswith("OutputKey")), None)
             value = next((c.text for c in member if c.tag.endswith("OutputValue")), None)
@@ -230,13 +231,7 @@ def put_shortfall_metric(database: str, value: int, region: str,
               "MetricData.member.1.Dimensions.member.1.Name": "Database",
               "MetricData.member.1.Dimensions.member.1.Value": database,
               "MetricData.member.1.Value": str(value)}
-    url = aws_sigv4.endpoint_url("cloudwatch", f"https://monitoring.{region}.amazonaws.com/")
-    response = aws_sigv4.aws_call(method="POST", url=url, region=region, service="monitoring",
-                                  body=urlencode(params).encode(),
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                  credentials=credentials)
-    if not response.ok:
-        raise RuntimeError(f"CloudWatch PutMetricData answered {response.status}")
+    _query_call("cloudwatch", "monitoring", region, params, credentials)
 
 
 def respond(event: Mapping[str, Any], status: str, reason: str, data: Mapping[str, str]) -> None:
