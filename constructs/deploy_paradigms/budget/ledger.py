@@ -107,7 +107,12 @@ class ConnectionLedger:
         """Who holds connections and what is left, for error messages."""
         held = "; ".join(f"{a.consumer} ({a.paradigm}) {a.connections}" for a in self._allocations)
         return (f"holding connections on {self.name}: {held or 'nobody yet'}; left {self.remaining} of "
-                f"{self.available} available ({self.limit.usable} usable - {self.reserve} reserve)")
+                f"{self.available} available ({self._available_why()})")
+
+    def _available_why(self) -> str:
+        if self.share is not None:
+            return f"this app's share of the {self.limit.usable} usable"
+        return f"{self.limit.usable} usable - {self.reserve} reserve"
 
     def fixes(self) -> str:
         """What a user can change when a consumer does not fit."""
@@ -146,9 +151,8 @@ class ConnectionLedger:
                                for a in (*self._allocations, Allocation(consumer, paradigm, connections)))
             raise BudgetExceededError(
                 f"allocations on {self.name} add up to {self.allocated + connections}"
-                f" connections, over the {self.available} available ({self.limit.usable} usable - "
-                f"{self.reserve} reserve): {shares}; left {self.remaining} before {consumer}; "
-                f"{self.fixes()}")
+                f" connections, over the {self.available} available ({self._available_why()}): {shares}; "
+                f"left {self.remaining} before {consumer}; {self.fixes()}")
         allocation = Allocation(consumer, paradigm, connections, detail, default_share)
         self._allocations.append(allocation)
         return allocation
