@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     dev.add_argument("--json-out", type=Path, default=None, help="default bench/results/devloop.json")
 
-    cache = sub.add_parser("cache", help="read-after-write staleness at the edge: tag invalidation vs TTL only")
+    cache = sub.add_parser("cache", help="read-after-write staleness at the edge: tags vs TTL only")
     cache.add_argument("--duration", type=float, default=1800.0, help="virtual seconds (default 1800)")
     cache.add_argument("--write-interval", type=float, default=20.0,
                        help="mean virtual seconds between writes (default 20)")

@@ -229,7 +229,8 @@ def run(work: Workload, json_out: Path | None = None, log: Callable[[str], None]
 
 def table(report: dict[str, Any]) -> str:
     """The BENCHMARKS.md table for one cache report."""
-    lines = ["| mode | lag p50 | lag p99 | lag max | stale reads | hit ratio | origin calls | write p50 / p99 "
+    lines = ["| mode | lag p50 | lag p99 | lag max | stale reads | hit ratio | origin calls "
+             "| write p50 / p99 "
              "| invalidations (tags) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for mode, m in report["modes"].items():

@@ -30,8 +30,8 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -82,7 +82,8 @@ class StubCloudFront:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def fail_next(self, count: int, *, status: int = 400, code: str = "TooManyInvalidationsInProgress") -> None:
+    def fail_next(self, count: int, *, status: int = 400,
+                  code: str = "TooManyInvalidationsInProgress") -> None:
         """Answer the next ``count`` invalidations with an AWS error (then behave again)."""
         with self._lock:
             self._failures.extend([(status, code)] * count)
@@ -94,7 +95,8 @@ class StubCloudFront:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
-                status, payload, content_type = stub.handle("POST", self.path, dict(self.headers.items()), body)
+                status, payload, content_type = stub.handle("POST", self.path, dict(self.headers.items()),
+                                                            body)
                 self.send_response(status)
                 self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(payload)))
@@ -105,7 +107,8 @@ class StubCloudFront:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="stub-cloudfront", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="stub-cloudfront",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -266,7 +269,6 @@ class ProxyStats:
     misses: int = 0
     purged_objects: int = 0
     origin_calls: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
     @property
     def hit_ratio(self) -> float:
@@ -337,9 +339,11 @@ class CachingProxy:
         headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
         control = headers.get("cache-control", "")
         max_age = _MAX_AGE.search(control)
-        if response.get("statusCode") == 200 and "public" in control and "no-store" not in control and max_age:
+        cacheable = "public" in control and "no-store" not in control
+        if response.get("statusCode") == 200 and cacheable and max_age:
             swr = _SWR.search(control)
-            tags = frozenset(t.strip().lower() for t in headers.get(CACHE_TAG_HEADER, "").split(",") if t.strip())
+            header = headers.get(CACHE_TAG_HEADER, "")
+            tags = frozenset(t.strip().lower() for t in header.split(",") if t.strip())
             self.objects[key] = CachedObject(response, now, int(max_age.group(1)),
                                              int(swr.group(1)) if swr else 0, tags)
         else:
@@ -349,9 +353,6 @@ class CachingProxy:
 
 def _unpack(response: dict[str, Any], cache: str) -> tuple[int, dict[str, str], Any, str]:
     body = response.get("body") or ""
-    return int(response["statusCode"]), dict(response.get("headers", {})), json.loads(body) if body else None, cache
+    parsed = json.loads(body) if body else None
+    return int(response["statusCode"]), dict(response.get("headers", {})), parsed, cache
 
-
-def iter_tags(header: str) -> Iterator[str]:
-    """The tags of an ``x-dp-cache-tags`` value."""
-    return (t.strip() for t in header.split(",") if t.strip())

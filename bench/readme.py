@@ -274,8 +274,9 @@ def run(root: Path = machine.ROOT) -> int:
     if not doc.exists():
         raise BenchError("BENCHMARKS.md is missing (it holds the prose around the generated results)")
     doc_before = doc.read_text()
-    doc_after = replace_between(doc_before, DOC_START, DOC_END,
-                                benchmarks_section(connections, devloop, load_cache(root / "bench" / "results")))
+    cache = load_cache(root / "bench" / "results")
+    section = benchmarks_section(connections, devloop, cache)
+    doc_after = replace_between(doc_before, DOC_START, DOC_END, section)
     if doc_after != doc_before:
         doc.write_text(doc_after)
     print(f"README.md {'updated' if after != before else 'unchanged'}, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from typing import Any
@@ -221,7 +222,8 @@ def test_json_round_trip_is_deterministic() -> None:
     shuffled = QueryCatalog(tuple(reversed(catalog.queries)), catalog.schema)
     assert shuffled.to_json() == text
     data = json.loads(text)
-    assert [q["name"] for q in data["queries"]] == ["create_post", "post_by_id", "recent_posts", "update_post"]
+    assert [q["name"] for q in data["queries"]] == [
+        "create_post", "post_by_id", "recent_posts", "update_post"]
     assert text == json.dumps(data, sort_keys=True, indent=2) + "\n"
 
 
@@ -288,7 +290,7 @@ def write(name: str = "w", sql: str = "DELETE FROM posts WHERE id = :id", *param
     ("x" * 257, "CloudFront allows at most 256"),
 ])
 def test_tags_follow_cloudfronts_rules(tag: str, message: str) -> None:
-    with pytest.raises(CatalogError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+    with pytest.raises(CatalogError, match=re.escape(message)):
         read(cache_ttl_s=5, cache_tags=(tag,))
 
 
@@ -318,7 +320,7 @@ def test_tags_belong_on_cached_reads_and_invalidations_on_writes() -> None:
 def test_fields_name_parameters_or_returned_columns() -> None:
     with pytest.raises(CatalogError, match=r"uses \{slug\}, which is not a parameter of this query \(id\)"):
         read("q", "SELECT 1 WHERE 1 = :id", QueryParam("id", "int"), cache_ttl_s=5, cache_tags=("p:{slug}",))
-    with pytest.raises(CatalogError, match="reads result columns, but the write returns no rows; add RETURNING id"):
+    with pytest.raises(CatalogError, match="the write returns no rows; add RETURNING id"):
         write(invalidates=("post:{row.id}",))
     assert write(sql="DELETE FROM posts WHERE id = :id RETURNING id",
                  invalidates=("post:{row.id}",)).invalidates == ("post:{row.id}",)

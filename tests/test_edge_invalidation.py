@@ -74,9 +74,8 @@ def _catalog_file(catalog: QueryCatalog) -> str:
 
     text = catalog.to_json()
     if text not in _files:
-        handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        handle.write(text)
-        handle.close()
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            handle.write(text)
         _files[text] = handle.name
     return _files[text]
 
@@ -153,7 +152,8 @@ def test_a_bad_signature_is_refused_logged_and_counted_and_the_write_stays(
     endpoint = DataEndpoint(sample_catalog(), bootstrap_schema=True,
                             invalidator=Invalidator(DISTRIBUTION, credentials=wrong, metrics=metrics,
                                                     sleep=lambda _s: None))
-    status, headers, _, _ = CachingProxy(endpoint.handle).post("/data/create_post", {"title": "t", "body": "b"})
+    proxy = CachingProxy(endpoint.handle)
+    status, headers, _, _ = proxy.post("/data/create_post", {"title": "t", "body": "b"})
     assert status == 200 and headers[INVALIDATION_HEADER] == "failed"
     assert stub.rejected == [(403, "SignatureDoesNotMatch")]  # not retried: the request itself is wrong
     assert stub.invalidations == []
@@ -161,7 +161,7 @@ def test_a_bad_signature_is_refused_logged_and_counted_and_the_write_stays(
     assert record[FAILURE_METRIC] == 1 and record["Query"] == "create_post"
     assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == METRIC_NAMESPACE
     assert "cache invalidation for write create_post failed after 1 attempt(s)" in caplog.text
-    assert CachingProxy(endpoint.handle).get("/data/recent_posts")[2]["row_count"] == 1
+    assert proxy.get("/data/recent_posts")[2]["row_count"] == 1
 
 
 def test_busy_cloudfront_is_retried_with_the_same_reference_then_given_up(stub: StubCloudFront) -> None:
@@ -243,5 +243,5 @@ def test_a_read_with_more_than_50_tags_is_not_cached(stub: StubCloudFront) -> No
 def test_recorded_invalidations_name_their_distribution(stub: StubCloudFront) -> None:
     seen: list[RecordedInvalidation] = []
     stub.subscribers.append(seen.append)
-    Invalidator(DISTRIBUTION).invalidate(["post:{}".format(3)], query="update_post")
+    Invalidator(DISTRIBUTION).invalidate([f"post:{3}"], query="update_post")
     assert [(r.distribution_id, r.items) for r in seen] == [(DISTRIBUTION, ("#post:3",))]

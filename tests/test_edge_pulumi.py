@@ -131,7 +131,8 @@ def test_distribution_extracts_cache_tags_and_the_endpoint_invalidates_it_only()
     dist = inputs(records, "aws:cloudfront/distribution:Distribution", "site-distribution")
     assert dist["cacheTagConfig"] == {"headerName": CACHE_TAG_HEADER}
     (parameter,) = find(records, "aws:ssm/parameter:Parameter")
-    assert parameter["inputs"]["insecureValue"] == "site-distribution-id" and parameter["inputs"]["type"] == "String"
+    assert parameter["inputs"]["insecureValue"] == "site-distribution-id"
+    assert parameter["inputs"]["type"] == "String"
     name = parameter["inputs"]["name"]
     assert name.startswith("/deploy-paradigms/") and name.endswith("/data/distribution-id")
     fn = inputs(records, "aws:lambda/function:Function", "data-fn-function")

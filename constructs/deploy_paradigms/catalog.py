@@ -48,7 +48,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -262,7 +262,7 @@ class TagTemplate:
         pattern = ".+".join(re.escape(part) for part in self.literals)
         return re.fullmatch(pattern, tag.lower()) is not None
 
-    def render(self, params: Mapping[str, object], rows: list[Mapping[str, object]]) -> list[str]:
+    def render(self, params: Mapping[str, object], rows: Sequence[Mapping[str, object]]) -> list[str]:
         """The tags for one response: one, or one per row when a field reads a row.
 
         Raises ``KeyError`` naming a column the rows do not have.
@@ -599,8 +599,8 @@ class NamedQuery:
         for template in parsed:
             key = template.text.lower()
             if key in seen:
-                raise CatalogError(f"{where}: {attr} has {seen[key]!r} and {template.text!r}, the same tag to "
-                                   f"CloudFront (tags are case-insensitive); keep one")
+                raise CatalogError(f"{where}: {attr} has {seen[key]!r} and {template.text!r}, the same tag "
+                                   f"to CloudFront (tags are case-insensitive); keep one")
             seen[key] = template.text
             unknown = [f for f in template.param_fields if f not in declared]
             if unknown:
@@ -615,7 +615,7 @@ class NamedQuery:
         return parsed
 
     def render_tags(self, params: Mapping[str, object],
-                    rows: list[Mapping[str, object]]) -> list[str]:
+                    rows: Sequence[Mapping[str, object]]) -> list[str]:
         """This query's tags for one response (reads) or one committed write, deduplicated in order.
 
         Raises ``KeyError`` when a ``{row.column}`` names a column the result lacks.

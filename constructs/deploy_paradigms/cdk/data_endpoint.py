@@ -241,7 +241,8 @@ class DataEndpoint(Construct):
                                             resource_name=self.distribution_id_parameter_name.lstrip("/"))]))
             # CloudFront's API has no VPC endpoint: the calls leave through the VPC's NAT.
             self.function.security_group.add_egress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "SSM and CloudFront APIs (cache invalidation on write)")
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
+                "SSM and CloudFront APIs (cache invalidation on write)")
 
     def grant_invalidation(self, distribution: cloudfront.IDistribution) -> iam.Policy | None:
         """Let this endpoint invalidate ``distribution`` (and only it) after writes.

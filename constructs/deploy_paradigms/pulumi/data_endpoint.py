@@ -247,15 +247,17 @@ class DataEndpoint(pulumi.ComponentResource):
         if self.distribution_id_parameter_name is None:
             return None
         if self.invalidation_policy is not None:
-            raise BudgetError(f"{self.endpoint_name} already invalidates a distribution; a data endpoint sends "
-                              f"its invalidations to one distribution: put one distribution in front of it")
+            raise BudgetError(f"{self.endpoint_name} already invalidates a distribution; a data endpoint "
+                              f"sends its invalidations to one distribution: put one distribution in "
+                              f"front of it")
         prefix = name or f"{self.endpoint_name}-invalidation"
         options = opts or pulumi.ResourceOptions(parent=self)
         aws.ssm.Parameter(
             f"{prefix}-distribution-id", name=self.distribution_id_parameter_name, type="String",
             # A distribution id is no secret: insecure_value keeps it readable in previews and diffs.
             insecure_value=distribution_id,
-            description=f"CloudFront distribution {self.endpoint_name} invalidates after writes", opts=options)
+            description=f"CloudFront distribution {self.endpoint_name} invalidates after writes",
+            opts=options)
         self.invalidation_policy = aws.iam.RolePolicy(
             f"{prefix}-policy", role=self.function.role.id,
             policy=pulumi.Output.from_input(distribution_arn).apply(lambda arn: json.dumps({

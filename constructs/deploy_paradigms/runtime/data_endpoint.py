@@ -360,11 +360,11 @@ class DataEndpoint:
             raise HttpError(400, exc.code, str(exc)) from None
 
         result = self._execute(query, params)
+        rows = [{c: jsonable(v) for c, v in zip(result.columns, row, strict=False)} for row in result.rows]
         payload = {
             "query": query.name,
             "columns": list(result.columns),
-            "rows": [{c: jsonable(v) for c, v in zip(result.columns, row, strict=False)}
-                     for row in result.rows],
+            "rows": rows,
             "row_count": len(result.rows) if result.columns else max(result.row_count, 0),
         }
         encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -375,7 +375,7 @@ class DataEndpoint:
                 f"{self.max_response_bytes}-byte limit; ask for fewer rows (add or lower a LIMIT "
                 f"parameter and page through results) or raise {ENV_MAX_RESPONSE_BYTES} "
                 f"(at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
-        extra, cache_control = self._cache_tags(query, params, payload["rows"])
+        extra, cache_control = self._cache_tags(query, params, rows)
         return _response(200, encoded, cache_control=cache_control, headers=extra, head=method == "HEAD")
 
     def _cache_tags(self, query: NamedQuery, params: Mapping[str, Any],

@@ -83,7 +83,7 @@ def invalidation_batch(items: tuple[str, ...], caller_reference: str) -> bytes:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<InvalidationBatch xmlns="{CLOUDFRONT_XMLNS}">'
             f"<Paths><Quantity>{len(items)}</Quantity><Items>{paths}</Items></Paths>"
             f"<CallerReference>{escape(caller_reference)}</CallerReference></InvalidationBatch>"
-            ).encode("utf-8")
+            ).encode()
 
 
 def _xml_text(body: bytes, name: str) -> str | None:
