@@ -170,7 +170,7 @@ def simulate(endpoint: DataEndpoint, stub: StubCloudFront | None, work: Workload
 
 
 def run(work: Workload, json_out: Path | None = None, log: Callable[[str], None] = print) -> int:
-    from tests.support.local_postgres import LocalPostgres
+    from tests.support.local_postgres import LocalPostgres, empty_sample_posts
 
     started = time.perf_counter()
     host = machine.machine()
@@ -190,11 +190,7 @@ def run(work: Workload, json_out: Path | None = None, log: Callable[[str], None]
             os.environ.pop("AWS_SESSION_TOKEN", None)
             aws_sigv4.reset_default_credentials()
             for mode in MODES:
-                conn = server.connect()
-                for statement in sample_catalog().schema:
-                    conn.run(statement)
-                conn.run("TRUNCATE posts RESTART IDENTITY")
-                conn.close()
+                empty_sample_posts(server)
                 invalidator = (Invalidator(DISTRIBUTION, metrics=io.StringIO()) if mode == "tags" else None)
                 endpoint = DataEndpoint(sample_catalog(), invalidator=invalidator)
                 outcome = simulate(endpoint, stub if mode == "tags" else None, work).summary()

@@ -26,7 +26,7 @@ from deploy_paradigms.runtime.invalidation import (
     invalidation_batch,
 )
 from tests.conftest import point_runtime_at
-from tests.support.local_postgres import LocalPostgres
+from tests.support.local_postgres import LocalPostgres, empty_sample_posts
 
 pytestmark = pytest.mark.postgres
 
@@ -39,11 +39,7 @@ PARAMETER = "/deploy-paradigms/Edge/DataEndpoint/distribution-id"
 def stub(postgres_server: LocalPostgres, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubCloudFront]:
     """Runtime env: the session PostgreSQL (empty posts), AWS calls to the stub, these credentials."""
     point_runtime_at(postgres_server, monkeypatch)
-    conn = postgres_server.connect()
-    for statement in sample_catalog().schema:
-        conn.run(statement)
-    conn.run("TRUNCATE posts RESTART IDENTITY")
-    conn.close()
+    empty_sample_posts(postgres_server)
     with StubCloudFront(KEYS, distributions={DISTRIBUTION}, parameters={PARAMETER: DISTRIBUTION}) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", server.url)
         monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", server.url)
