@@ -229,6 +229,9 @@ def test_hmac_endpoint_generates_its_key_and_refuses_cloudfront() -> None:
     egress = inputs(records, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
                     "api-to-secretsmanager")
     assert (egress["fromPort"], egress["toPort"], egress["ipProtocol"]) == (443, 443, "tcp")
+    # One 443 rule serves the HMAC key and the invalidations: AWS refuses a duplicate rule.
+    assert [r["name"] for r in find(records, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            if r["inputs"].get("cidrIpv4") == "0.0.0.0/0"] == ["api-to-secretsmanager"]
     policy = json.loads(inputs(records, "aws:iam/rolePolicy:RolePolicy", "api-hmac-read")["policy"])
     assert policy["Statement"][0]["Resource"] == "arn:aws:secretsmanager:us-east-1:123456789012:api-hmac"
     assert endpoint.signing_plan.requires_hmac

@@ -239,7 +239,8 @@ class DataEndpoint(Construct):
                 actions=["ssm:GetParameter"],
                 resources=[stack.format_arn(service="ssm", resource="parameter",
                                             resource_name=self.distribution_id_parameter_name.lstrip("/"))]))
-            # CloudFront's API has no VPC endpoint: the calls leave through the VPC's NAT.
+            # CloudFront's API has no VPC endpoint: the calls leave through the VPC's NAT. (With HMAC
+            # signing the Secrets Manager rule already opens 443: CDK keeps one rule per peer and port.)
             self.function.security_group.add_egress_rule(
                 ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
                 "SSM and CloudFront APIs (cache invalidation on write)")

@@ -227,7 +227,9 @@ class DataEndpoint(pulumi.ComponentResource):
                         "Effect": "Allow", "Action": "ssm:GetParameter",
                         "Resource": f"arn:{v[0]}:ssm:{v[1]}:{v[2]}:parameter{parameter}"}]})),
                 opts=child)
-            # CloudFront's API has no VPC endpoint: the calls leave through the VPC's NAT.
+        if self.distribution_id_parameter_name is not None and self.hmac_secret_arn is None:
+            # CloudFront's API has no VPC endpoint: the calls leave through the VPC's NAT. (With
+            # HMAC signing the Secrets Manager rule already opens 443; AWS refuses a duplicate rule.)
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-to-aws-apis", security_group_id=self.function.security_group.id,
                 cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=443, to_port=443,
