@@ -178,6 +178,15 @@ def test_busy_cloudfront_is_retried_with_the_same_reference_then_given_up(stub: 
     assert len(stub.invalidations) == 1
 
 
+def test_no_retry_starts_after_the_deadline(stub: StubCloudFront) -> None:
+    ticks = iter([0.0, 5.9])  # started, then 5.9 s later: a 0.2 s pause would end past 6 s
+    stub.fail_next(1, status=503, code="ServiceUnavailable")
+    result = Invalidator(DISTRIBUTION, clock=lambda: next(ticks), sleep=lambda _s: None,
+                         metrics=io.StringIO()).invalidate(["posts"], query="create_post")
+    assert (result.ok, result.attempts) == (False, 1)
+    assert stub.invalidations == []
+
+
 def test_an_unknown_distribution_is_not_retried(stub: StubCloudFront) -> None:
     result = Invalidator("EUNKNOWN", sleep=lambda _s: None, metrics=io.StringIO()).invalidate(
         ["posts"], query="create_post")

@@ -11,7 +11,8 @@ SigV4 by :mod:`.aws_sigv4`.
 Failure handling: throttling, ``TooManyInvalidationsInProgress`` (CloudFront's
 in-flight quota), 5xx and network errors are retried with the same
 ``CallerReference`` (CloudFront treats a repeat as the same invalidation, so a
-retry never doubles it), at most ``max_attempts`` times with exponential backoff.
+retry never doubles it), at most ``max_attempts`` times with exponential backoff
+and no new try after ``deadline_s``.
 When it still fails the write stays committed: the endpoint logs a line and
 emits a CloudWatch embedded-metric-format record (namespace
 :data:`METRIC_NAMESPACE`, metric :data:`FAILURE_METRIC`, dimension ``Query``), and
@@ -59,6 +60,9 @@ RETRYABLE_CODES = frozenset({"Throttling", "TooManyInvalidationsInProgress", "Se
                              "InternalError", "RequestTimeout"})
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_BACKOFF_S = 0.2
+#: No new try starts after this long: the write's answer (and the function's 15 s
+#: timeout) must not wait on a CloudFront outage.
+DEFAULT_DEADLINE_S = 6.0
 
 
 @dataclass(frozen=True)
@@ -138,12 +142,14 @@ class Invalidator:
     :param credentials: fixed credentials; omitted, the environment's (Lambda's role).
     :param max_attempts: tries per write (default 3) before logging the failure.
     :param backoff_s: first pause between tries, doubled each time (default 0.2 s).
+    :param deadline_s: no try starts later than this after the first (default 6 s).
     :param metrics: where EMF records go; omitted, standard output (Lambda ships it to CloudWatch).
     """
 
     def __init__(self, distribution_id: str | Callable[[], str], *, credentials: AwsCredentials | None = None,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_s: float = DEFAULT_BACKOFF_S,
-                 timeout_s: float = 3.0, sleep: Callable[[float], None] = time.sleep,
+                 deadline_s: float = DEFAULT_DEADLINE_S, timeout_s: float = 2.0,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  metrics: TextIO | None = None) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts={max_attempts} must be at least 1")
@@ -151,8 +157,10 @@ class Invalidator:
         self.credentials = credentials
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
+        self.deadline_s = deadline_s
         self.timeout_s = timeout_s
         self.sleep = sleep
+        self.clock = clock
         self.metrics = metrics
 
     @classmethod
@@ -183,6 +191,7 @@ class Invalidator:
         # One reference for every try: CloudFront answers a repeat with the same invalidation.
         body = invalidation_batch(items, f"dp-{query}-{uuid.uuid4().hex}")
         error = "not sent"
+        started = self.clock()
         for attempt in range(1, self.max_attempts + 1):
             retryable = True
             try:
@@ -198,9 +207,11 @@ class Invalidator:
                 code = _xml_text(response.body, "Code") or f"HTTP {response.status}"
                 error = f"{code}: {_xml_text(response.body, 'Message') or ''}".rstrip(": ")
                 retryable = response.status >= 500 or response.status == 429 or code in RETRYABLE_CODES
-            if not retryable or attempt == self.max_attempts:
+            pause = self.backoff_s * 2 ** (attempt - 1)
+            late = self.clock() - started + pause > self.deadline_s
+            if not retryable or attempt == self.max_attempts or late:
                 return self.report_failure(query, items, attempt, distribution, error)
-            self.sleep(self.backoff_s * 2 ** (attempt - 1))
+            self.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def report_failure(self, query: str, items: tuple[str, ...], attempts: int, distribution: str | None,
