@@ -12,7 +12,8 @@
   Failures can be injected (``fail_next``) to exercise the endpoint's retry.
 - :class:`CachingProxy`: CloudFront's cache in front of the data endpoint's
   handler (in-process, function URL events): key = path + sorted query string;
-  stores ``public, max-age`` answers, serves them fresh for ``max-age``, stale for
+  stores 200 answers with ``max-age`` (not ``no-store``/``no-cache``/``private``),
+  serves them fresh for ``max-age``, stale for
   ``stale-while-revalidate`` more while it refetches, never stores ``no-store``;
   remembers each object's ``x-dp-cache-tags`` and drops every object carrying a
   purged tag (case-insensitively). Its clock is injectable, so a benchmark can
@@ -339,7 +340,9 @@ class CachingProxy:
         headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
         control = headers.get("cache-control", "")
         max_age = _MAX_AGE.search(control)
-        cacheable = "public" in control and "no-store" not in control
+        # CloudFront keeps a response with max-age unless it says no-store, no-cache or private.
+        directives = {d.split("=")[0].strip() for d in control.split(",")}
+        cacheable = not {"no-store", "no-cache", "private"} & directives
         if response.get("statusCode") == 200 and cacheable and max_age:
             swr = _SWR.search(control)
             header = headers.get(CACHE_TAG_HEADER, "")
