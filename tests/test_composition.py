@@ -370,3 +370,41 @@ def test_pulumi_budget_check_reads_the_plan_after_every_consumer() -> None:
     assert (cdk_plan.allocated, cdk_plan.reserve, cdk_plan.reserved_concurrency) == (68, 4, 36)
     assert ([a.connections for a in cdk_db.ledger.allocations]
             == [a.connections for a in db.ledger.allocations])
+
+
+# -- shared proxies --------------------------------------------------------------------------------
+def test_a_shared_proxy_holds_only_what_it_opens() -> None:
+    stack, db = _data_stack(_app(), "db.m5.large")
+    first = _function(stack, "First", db, connections=30)  # its proxy: 3 % of 823 = 24, all for its clients
+    with pytest.raises(BudgetExceededError) as refused:
+        _function(stack, "Second", db, proxy=first.proxy, connections=30)
+    message = str(refused.value)
+    assert "Data/Second shares the RDS Proxy of Data/First, which opens 24 database connections" in message
+    assert "held by Data/First 24; left 0" in message and "omit proxy" in message
+    # Room made on purpose: a larger proxy for First, fewer clients, and Second fits beside them.
+    roomy = _function(stack, "Roomy", db, connections=60, reserved_concurrency=20,
+                      proxy_max_connections_percent=7)
+    assert roomy.plan.proxy.database_connections(db.limit) == 57 and roomy.plan.connections == 57
+    second = _function(stack, "Second", db, proxy=roomy.proxy, connections=30, reserved_concurrency=20)
+    assert second.plan.reserved_concurrency == 20
+
+
+def test_a_proxy_of_another_database_is_refused() -> None:
+    app = _app()
+    stack, db = _data_stack(app, "db.m5.large")
+    other = Database(stack, "Other", vpc=db.vpc, instance_class="db.m5.large")
+    first = _function(stack, "First", db, connections=30)
+    with pytest.raises(BudgetError,
+                       match=r"proxy= is the RDS Proxy of Data/First, in front of Data/Database"):
+        _function(stack, "Second", other, proxy=first.proxy, connections=30)
+
+
+def test_pulumi_shared_proxy_is_checked_like_cdk() -> None:
+    def program() -> None:
+        db = pulumi_database("db.m5.large")
+        first = pulumi_function(db, "first", connections=30)
+        with pytest.raises(BudgetExceededError, match="second shares the RDS Proxy of first, which opens 24"):
+            pulumi_function(db, "second", proxy=first.proxy,
+                            proxy_security_group_id=first.proxy_security_group_id, connections=30)
+
+    run_program(program)

@@ -87,8 +87,11 @@ def full_proxy() -> tuple[ServerlessFunction, dict[str, Any]]:
 def shared_proxy() -> tuple[ServerlessFunction, ServerlessFunction, dict[str, Any]]:
     """A secrets-only function with its proxy, and a second function sharing that proxy."""
     stack, db = small_stack()
-    first = function(stack, db, "First", connections=300, iam_auth=False)
-    second = function(stack, db, "Second", proxy=first.proxy, environment={"LOG_LEVEL": "info"})
+    # A proxy with room for both: 296 connections, 150 of them for First's clients.
+    first = function(stack, db, "First", connections=300, reserved_concurrency=150,
+                     proxy_max_connections_percent=36, iam_auth=False)
+    second = function(stack, db, "Second", proxy=first.proxy, connections=140,
+                      environment={"LOG_LEVEL": "info"})
     return first, second, Template.from_stack(stack).to_json()
 
 
@@ -248,8 +251,8 @@ def test_secrets_only_function_reads_its_one_secret(
     fn_sg = group_id(logical_id(t, "AWS::EC2::SecurityGroup", "FirstSecurityGroup"))
     https = [r for r in _rules(t, "Egress") if r["GroupId"] == fn_sg and r.get("CidrIp")]
     assert [(r["CidrIp"], r["FromPort"], r["ToPort"]) for r in https] == [("0.0.0.0/0", 443, 443)]
-    # 300 asked; the proxy's percent granularity (1 % of 823) leaves 296.
-    assert first.plan.reserved_concurrency == first.allocation.connections == 296
+    # 300 asked; the proxy's percent granularity (1 % of 823) leaves 296, 150 for First's clients.
+    assert (first.plan.reserved_concurrency, first.allocation.connections) == (150, 296)
 
 
 def test_a_shared_proxy_is_reused_and_opened_to_the_second_function(
@@ -261,10 +264,10 @@ def test_a_shared_proxy_is_reused_and_opened_to_the_second_function(
     sources = {repr(r["SourceSecurityGroupId"]) for r in _rules(t, "Ingress") if r["GroupId"] == proxy_sg}
     assert sources == {repr(group_id(logical_id(t, "AWS::EC2::SecurityGroup", s + "SecurityGroup")))
                        for s in ("First", "Second")}
-    # The second function plans on what the ledger has left (772 - 296 = 476), rounded
-    # down to whole proxy percents (57 % of 823 = 469); the rest stays on the ledger.
-    assert second.plan.reserved_concurrency == second.allocation.connections == 469
-    assert first.database.ledger.remaining == 772 - 296 - 469
+    # The second function's 139 clients (140 asked, whole proxy percents) fit the 146 the
+    # shared proxy has left; it is still booked on the ledger (conservative).
+    assert second.plan.reserved_concurrency == second.allocation.connections == 139
+    assert first.database.ledger.remaining == 772 - 296 - 139
 
 
 # -- alarms --------------------------------------------------------------------------------------

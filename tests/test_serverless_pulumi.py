@@ -188,8 +188,10 @@ def test_credential_like_environment_is_refused(extra: dict[str, str]) -> None:
 def test_secrets_only_mode_and_a_shared_proxy() -> None:
     def build() -> tuple[ServerlessFunction, ServerlessFunction]:
         db = database()
-        first = function(db, "first", connections=300, iam_auth=False)
-        second = function(db, "second", proxy=first.proxy,
+        # A proxy with room for both: 296 connections, 150 of them for first's clients.
+        first = function(db, "first", connections=300, reserved_concurrency=150,
+                         proxy_max_connections_percent=36, iam_auth=False)
+        second = function(db, "second", proxy=first.proxy, connections=140,
                           proxy_security_group_id=first.proxy_security_group_id)
         return first, second
 
@@ -202,7 +204,7 @@ def test_secrets_only_mode_and_a_shared_proxy() -> None:
     assert (https["cidrIpv4"], https["fromPort"], https["toPort"]) == ("0.0.0.0/0", 443, 443)
     assert len(find(records, PROXY)) == 1 and not second.proxy_created
     assert inputs(records, INGRESS, "second-proxy-from-fn")["securityGroupId"] == "first-proxy-sg-id"
-    assert (first.plan.reserved_concurrency, second.plan.reserved_concurrency) == (296, 469)
+    assert (first.plan.reserved_concurrency, second.plan.reserved_concurrency) == (150, 139)
 
 
 # -- alarms --------------------------------------------------------------------------------------

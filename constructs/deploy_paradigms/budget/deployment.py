@@ -9,13 +9,51 @@ app-wide budget report (what the PR summary shows).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from .account import QUOTA_HOW_TO, AccountConcurrency
-from .errors import BudgetError
+from .errors import BudgetError, BudgetExceededError
 from .ledger import ConnectionLedger
 from .plan import DEFAULT_ACCOUNT_CONCURRENCY, UNRESERVED_CONCURRENCY_MINIMUM, check_whole
 
 #: CDK context key / Pulumi config key holding the account's Lambda concurrency quota.
 ACCOUNT_CONCURRENCY_KEY = "deploy-paradigms:accountConcurrencyLimit"
+
+
+@dataclass
+class ProxyShare:
+    """An RDS Proxy a consumer created: the database connections it may open and the clients
+    (reserved concurrency x connection_limit) of every function that uses it."""
+
+    owner: str
+    ledger: ConnectionLedger
+    connections: int
+    clients: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        return self.connections - sum(n for _, n in self.clients)
+
+    def check_database(self, function: str, ledger: ConnectionLedger) -> None:
+        """A function may share only a proxy in front of its own database."""
+        if ledger is not self.ledger:
+            raise BudgetError(
+                f"{function}: proxy= is the RDS Proxy of {self.owner}, in front of {self.ledger.name}, not "
+                f"{ledger.name}; its connections would be booked on the wrong ledger: pass database= that "
+                f"database, or omit proxy to create one for {ledger.name}")
+
+    def book(self, function: str, clients: int) -> None:
+        """Add ``function``'s clients; more than the proxy opens raises, naming every client."""
+        if clients > self.remaining:
+            held = "; ".join(f"{name} {n}" for name, n in self.clients)
+            raise BudgetExceededError(
+                f"{function} shares the RDS Proxy of {self.owner}, which opens {self.connections} database "
+                f"connections: its {clients} client(s) do not fit (held by {held}; left {self.remaining}); "
+                f"fix: give {function} reserved_concurrency={max(self.remaining, 0)} or less, create "
+                f"{self.owner} with a larger proxy_max_connections_percent (or smaller reserved_concurrency) "
+                f"so the proxy has room for both, or omit proxy so {function} gets its own")
+        self.clients.append((function, clients))
 
 
 class Deployment:
@@ -26,6 +64,16 @@ class Deployment:
         self.ledgers: dict[str, ConnectionLedger] = {}
         self._accounts: dict[tuple[str, str], AccountConcurrency] = {}
         self._explicit_quota: dict[tuple[str, str], str] = {}
+        self._proxies: dict[int, tuple[Any, ProxyShare]] = {}
+
+    def register_proxy(self, proxy: Any, share: ProxyShare) -> None:
+        """Record a proxy a consumer created (keyed by the object; the object is kept alive)."""
+        self._proxies[id(proxy)] = (proxy, share)
+
+    def proxy_share(self, proxy: Any) -> ProxyShare | None:
+        """The share of a proxy this app created; None for a proxy made elsewhere."""
+        found = self._proxies.get(id(proxy))
+        return found[1] if found is not None and found[0] is proxy else None
 
     def register(self, path: str, ledger: ConnectionLedger) -> None:
         """Record a database's ledger under its construct path / Pulumi name."""

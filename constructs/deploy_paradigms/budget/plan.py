@@ -332,7 +332,9 @@ def plan_serverless(
             # so the rest of the database stays free for other consumers.
             percent = min(100, -(-cap * connection_limit * 100 // limit.max_connections))
             proxy_connections = _proxy_connections(limit, percent)
-        elif proxy_connections > cap * connection_limit:
+        elif proxy_connections > cap * connection_limit and limited_by != "request":
+            # An explicit reserved_concurrency with an explicit, larger percent is a proxy with
+            # room for other functions to share (proxy=); within this function's connections.
             most = max(1, -(-cap * connection_limit * 100 // limit.max_connections))
             raise BudgetError(
                 f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} "

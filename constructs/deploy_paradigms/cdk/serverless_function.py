@@ -47,6 +47,7 @@ from ..budget import (
     ServerlessPlan,
     plan_serverless,
 )
+from ..budget.deployment import ProxyShare
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
 from ..runtime import settings
@@ -201,8 +202,11 @@ class ServerlessFunction(Construct):
         if isinstance(wanted, int) and wanted > database.ledger.remaining:
             # Over the ledger: let it refuse, naming every consumer and its share.
             database.allocate(path, wanted, paradigm="serverless", detail="requested")
-        account = deployment_of(scope).account(*account_key(scope), quota=account_concurrency_limit,
-                                               requested_by=path)
+        deployment = deployment_of(scope)
+        account = deployment.account(*account_key(scope), quota=account_concurrency_limit, requested_by=path)
+        shared = deployment.proxy_share(proxy) if proxy is not None else None
+        if shared is not None:
+            shared.check_database(path, database.ledger)
 
         # 2. Plan: every number below comes from the plan, never recomputed here.
         with database.ledger.explaining():
@@ -218,6 +222,8 @@ class ServerlessFunction(Construct):
                 account_concurrency_limit=account.quota,
                 account=account,
             )
+        if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
+            shared.book(path, plan.reserved_concurrency * plan.connection_limit)
         account.reserve(path, plan.reserved_concurrency)  # over the account: refused before joining the tree
         super().__init__(scope, id)
         self.plan: ServerlessPlan = plan
@@ -264,6 +270,9 @@ class ServerlessFunction(Construct):
             )
             database.proxies.append((self.proxy.db_proxy_name,
                                      self.plan.proxy.database_connections(database.limit)))
+            deployment.register_proxy(self.proxy, ProxyShare(
+                self.node.path, database.ledger, self.plan.proxy.database_connections(database.limit),
+                [(self.node.path, plan.reserved_concurrency * plan.connection_limit)]))
             # proxy -> database: the proxy target's bind already opens the database
             # port on the database's security group to this proxy's group (a second
             # identical rule would fail the deployment as a duplicate). What aws-cdk

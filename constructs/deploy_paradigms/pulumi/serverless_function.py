@@ -39,6 +39,7 @@ from ..budget import (
     ServerlessPlan,
     plan_serverless,
 )
+from ..budget.deployment import ProxyShare
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
 from ..runtime import settings
@@ -202,8 +203,11 @@ class ServerlessFunction(pulumi.ComponentResource):
             # Over the ledger: let it refuse, naming every consumer and its share.
             database.allocate(name, wanted, paradigm="serverless", detail="requested")
 
-        account = deployment().account(*_account_key(), quota=args.account_concurrency_limit,
-                                       requested_by=name)
+        program = deployment()
+        account = program.account(*_account_key(), quota=args.account_concurrency_limit, requested_by=name)
+        shared = program.proxy_share(args.proxy) if args.proxy is not None else None
+        if shared is not None:
+            shared.check_database(name, database.ledger)
 
         # 2. Plan: every number below comes from the plan, never recomputed here.
         with database.ledger.explaining():
@@ -222,6 +226,8 @@ class ServerlessFunction(pulumi.ComponentResource):
             )
         plan = self.plan
         # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
+        if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
+            shared.book(name, plan.reserved_concurrency * plan.connection_limit)
         account.reserve(name, plan.reserved_concurrency)
         self.allocation: Allocation = database.allocate(
             name, plan.connections, paradigm="serverless", detail=plan.summary(),
@@ -280,6 +286,9 @@ class ServerlessFunction(pulumi.ComponentResource):
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_policy]))
             database.proxies.append((self.proxy.name, plan.proxy.database_connections(database.limit)))
+            program.register_proxy(self.proxy, ProxyShare(
+                name, database.ledger, plan.proxy.database_connections(database.limit),
+                [(name, plan.reserved_concurrency * plan.connection_limit)]))
             self.proxy_target_group = aws.rds.ProxyDefaultTargetGroup(
                 f"{name}-proxy-targets", db_proxy_name=self.proxy.name,
                 connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
