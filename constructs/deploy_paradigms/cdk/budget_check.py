@@ -41,7 +41,7 @@ from .. import packaging
 from ..budget import BudgetError
 from ..runtime import budget_check, settings
 from .database import Database, account_key, deployment_of
-from .serverless_function import lambda_vpc_statement
+from .serverless_function import function_subnets, lambda_vpc_statement
 
 __all__ = ["BudgetCheck"]
 
@@ -130,9 +130,7 @@ class BudgetCheck(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=vpc_subnets or ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
-                else ec2.SubnetType.PRIVATE_ISOLATED),
+            vpc_subnets=vpc_subnets or function_subnets(vpc),
             security_groups=[self.security_group],
             environment={
                 settings.HOST: database.endpoint_address,

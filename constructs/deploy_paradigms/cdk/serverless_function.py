@@ -77,6 +77,12 @@ def check_extra_environment(environment: Mapping[str, str],
                       instead=FUNCTION_INSTEAD, resolved=resolved)
 
 
+def function_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:
+    """Where a function's interfaces go by default: private subnets with egress, else isolated."""
+    return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
+                               else ec2.SubnetType.PRIVATE_ISOLATED)
+
+
 def lambda_vpc_statement() -> iam.PolicyStatement:
     """What a function in a VPC needs for its network interfaces (no resource-level permissions)."""
     return iam.PolicyStatement(actions=list(LAMBDA_VPC_ACTIONS), resources=["*"])
@@ -329,9 +335,7 @@ class ServerlessFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=vpc_subnets or ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
-                else ec2.SubnetType.PRIVATE_ISOLATED),
+            vpc_subnets=vpc_subnets or function_subnets(vpc),
             security_groups=[self.security_group],
             description=f"deploy-paradigms serverless: {self.plan.summary()}",
         )
