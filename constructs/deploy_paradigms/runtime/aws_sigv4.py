@@ -217,7 +217,23 @@ def _canonical_url_query(query: str) -> str:
 
 def _canonical_path(url: str) -> str:
     # Every service but S3 signs the path URI-encoded once more (it arrives encoded).
-    return quote(urlsplit(url).path or "/", safe="/~")
+    return quote(_remove_dot_segments(urlsplit(url).path) or "/", safe="/~")
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 dot-segment removal as botocore applies it before signing (empty segments go too)."""
+    if not path:
+        return ""
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment and segment != ".":
+            kept.append(segment)
+    first = "/" if path.startswith("/") else ""
+    last = "/" if path.endswith("/") and kept else ""
+    return first + "/".join(kept) + last
 
 
 def _signature(*, credentials: AwsCredentials, amz_date: str, region: str, service: str,
