@@ -69,7 +69,8 @@ def test_pool_opens_on_demand_and_never_exceeds_its_size() -> None:
     assert b.closed and pool.stats()["open"] == 1
     c = pool.acquire()
     assert len(made) == 3 and pool.stats() == {"size": 2, "open": 2, "idle": 0, "in_use": 2,
-                                                "peak_open": 2, "timeouts": 1, "waiting": 0}
+                                                "peak_open": 2, "timeouts": 1, "waiting": 0,
+                                                   "idle_closed": 0}
     pool.release(c)
     pool.close()
     assert c.closed and not a.closed  # a is still in use: closed when it comes back

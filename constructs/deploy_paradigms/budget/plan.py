@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from ..runtime import settings as contract
 from .errors import BudgetError
 from .limits import ConnectionLimit
 
@@ -43,6 +44,17 @@ DEFAULT_FUNCTION_TIMEOUT_S = 30
 # 10 s, connect_timeout 5 s.
 DEFAULT_POOL_TIMEOUT_S = 10
 DEFAULT_CONNECT_TIMEOUT_S = 5
+# Pool contract defaults the URL parameters do not carry:
+#  - idle timeout: a pooled connection idle for 60 s is closed, so a quiet task
+#    gives connections back; behind RDS Proxy it is also kept under half the
+#    proxy's idle client timeout, so the client closes first (no dead socket).
+#  - statement timeout: the server ends a statement before its caller gives up.
+#    Functions: the function timeout minus the proxy's borrow timeout (a request
+#    may wait that long for a connection first). Containers: 20 s, i.e. the 30 s
+#    deregistration delay minus the 10 s pool timeout, so a draining task's
+#    requests end before it is stopped.
+DEFAULT_IDLE_TIMEOUT_S = 60
+DEFAULT_CONTAINER_STATEMENT_TIMEOUT_S = 20
 # ECS rolling deployments: maximumPercent 200 / minimumHealthyPercent 100 by
 # default (ECS developer guide), i.e. up to twice the tasks during a deploy.
 DEFAULT_MAXIMUM_PERCENT = 200
@@ -89,6 +101,43 @@ class UrlParameters:
 
 
 @dataclass(frozen=True)
+class PoolContract:
+    """The client-neutral pool settings every paradigm renders as ``DATABASE_POOL_*`` variables.
+
+    ``pool_max`` is the connections one process may hold; the timeouts are in
+    milliseconds (0: wait forever / never / none). Recipes for each client
+    (:mod:`deploy_paradigms.budget.recipes`) map these numbers to its options.
+    """
+
+    pool_max: int
+    pool_timeout_ms: int
+    connect_timeout_ms: int
+    idle_timeout_ms: int
+    statement_timeout_ms: int
+
+    def environment(self) -> dict[str, str]:
+        """``DATABASE_POOL_MAX``, ``DATABASE_POOL_TIMEOUT_MS``, ... as environment variables."""
+        return {
+            contract.POOL_MAX: str(self.pool_max),
+            contract.POOL_TIMEOUT_MS: str(self.pool_timeout_ms),
+            contract.CONNECT_TIMEOUT_MS: str(self.connect_timeout_ms),
+            contract.IDLE_TIMEOUT_MS: str(self.idle_timeout_ms),
+            contract.STATEMENT_TIMEOUT_MS: str(self.statement_timeout_ms),
+        }
+
+
+def pool_contract(url: UrlParameters, *, idle_timeout_s: int, statement_timeout_s: int) -> PoolContract:
+    """The contract for a pool of ``url.connection_limit`` with the URL's timeouts."""
+    return PoolContract(
+        pool_max=url.connection_limit,
+        pool_timeout_ms=url.pool_timeout * 1000,
+        connect_timeout_ms=url.connect_timeout * 1000,
+        idle_timeout_ms=idle_timeout_s * 1000,
+        statement_timeout_ms=statement_timeout_s * 1000,
+    )
+
+
+@dataclass(frozen=True)
 class ProxySettings:
     """RDS Proxy settings decided by the serverless planner."""
 
@@ -116,6 +165,7 @@ class ServerlessPlan:
     url: UrlParameters
     function_timeout_s: int
     limited_by: str  # "database" or "account": what set the cap
+    pool: PoolContract
 
     @property
     def paradigm(self) -> str:
@@ -139,6 +189,7 @@ class ContainerPlan:
     maximum_percent: int
     minimum_healthy_percent: int
     url: UrlParameters
+    pool: PoolContract
     largest_max_tasks: int = field(default=0)  # most max_tasks that still fit at this pool
 
     @property
@@ -266,6 +317,7 @@ def plan_serverless(
                 f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} "
                 f"connections for {cap} concurrent executions (cap set by {limited_by}); use "
                 f"proxy_max_connections_percent={most} or omit it to derive it from the budget")
+    url = UrlParameters(connection_limit, pool_timeout_s, connect_timeout_s)
     proxy = ProxySettings(
         max_connections_percent=percent,
         max_idle_connections_percent=max(1, percent // 2),
@@ -278,9 +330,11 @@ def plan_serverless(
         reserved_concurrency=cap,
         connection_limit=connection_limit,
         proxy=proxy,
-        url=UrlParameters(connection_limit, pool_timeout_s, connect_timeout_s),
+        url=url,
         function_timeout_s=function_timeout_s,
         limited_by=limited_by,
+        pool=pool_contract(url, idle_timeout_s=min(DEFAULT_IDLE_TIMEOUT_S, idle_client_timeout_s // 2),
+                           statement_timeout_s=function_timeout_s - borrow_timeout_s),
     )
 
 
@@ -306,6 +360,8 @@ def plan_containers(
     minimum_healthy_percent: int = DEFAULT_MINIMUM_HEALTHY_PERCENT,
     pool_timeout_s: int = DEFAULT_POOL_TIMEOUT_S,
     connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+    idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S,
+    statement_timeout_s: int = DEFAULT_CONTAINER_STATEMENT_TIMEOUT_S,
 ) -> ContainerPlan:
     """Plan a service of long-running tasks that each hold a pool.
 
@@ -326,6 +382,9 @@ def plan_containers(
                           "room to replace a task; lower minimum_healthy_percent (for example 50)")
     check_whole("pool_timeout_s", pool_timeout_s, minimum=0, maximum=3600)
     check_whole("connect_timeout_s", connect_timeout_s, minimum=0, maximum=3600)
+    check_whole("idle_timeout_s", idle_timeout_s, minimum=0, maximum=86400)
+    check_whole("statement_timeout_s", statement_timeout_s, minimum=0, maximum=86400,
+                fix="0 leaves statements unbounded; the default 20 s ends them before a draining task stops")
     if connections is None:
         connections = available
     check_whole("connections", connections, minimum=0, maximum=available,
@@ -347,6 +406,7 @@ def plan_containers(
             f"{maximum_percent}% during a rolling deploy) needs {asked * peak} connections but "
             f"{limit.instance_class} gives this service {connections}; {fewer_tasks}, a larger "
             f"instance class, a lower maximum_percent, or put RDS Proxy in front")
+    url = UrlParameters(pool, pool_timeout_s, connect_timeout_s)
     return ContainerPlan(
         limit=limit,
         connections=pool * peak,
@@ -355,6 +415,7 @@ def plan_containers(
         max_tasks=max_tasks,
         maximum_percent=maximum_percent,
         minimum_healthy_percent=minimum_healthy_percent,
-        url=UrlParameters(pool, pool_timeout_s, connect_timeout_s),
+        url=url,
         largest_max_tasks=largest_max_tasks(connections, pool, maximum_percent),
+        pool=pool_contract(url, idle_timeout_s=idle_timeout_s, statement_timeout_s=statement_timeout_s),
     )

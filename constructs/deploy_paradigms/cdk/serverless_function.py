@@ -290,6 +290,7 @@ class ServerlessFunction(Construct):
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
             settings.URL_PARAMS: self.plan.url.query_string(),
+            **self.plan.pool.environment(),
         }
         if not iam_auth:
             self.environment[settings.SECRET_ARN] = database.secret.secret_arn

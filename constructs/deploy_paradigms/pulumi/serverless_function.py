@@ -315,6 +315,7 @@ class ServerlessFunction(pulumi.ComponentResource):
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
             settings.URL_PARAMS: plan.url.query_string(),
+            **plan.pool.environment(),
         }
         if not iam_auth:
             self.environment[settings.SECRET_ARN] = database.secret_arn
