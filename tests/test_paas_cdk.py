@@ -8,6 +8,7 @@ construction, before any synth.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -209,9 +210,37 @@ def test_circuit_breaker_rolls_back_with_the_plans_percentages(default_template:
     config = service["DeploymentConfiguration"]
     assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     assert (config["MaximumPercent"], config["MinimumHealthyPercent"]) == (200, 100)
-    assert service["DesiredCount"] == 1
     assert service["HealthCheckGracePeriodSeconds"] == cs.HEALTH_CHECK_GRACE_S == 10
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+
+
+def test_autoscaling_owns_the_task_count_so_no_desired_count_is_in_the_template(
+        default_template: dict[str, Any]) -> None:
+    # aws-cdk issue 3919: a DesiredCount resets an autoscaled service on every stack update.
+    service_id = logical_id(default_template, "AWS::ECS::Service", "Web")
+    service = default_template["Resources"][service_id]["Properties"]
+    assert "DesiredCount" not in service
+    # First deploy: ECS starts one task; registering the target moves the count into [min, max].
+    target = only(default_template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    assert service_id in json.dumps(target["ResourceId"])
+
+
+def test_an_explicit_desired_tasks_is_written_into_the_template() -> None:
+    stack, db = small_stack()
+    ContainerService(stack, "Web", database=db, image=IMAGE, min_tasks=2, desired_tasks=3)
+    template = Template.from_stack(stack).to_json()
+    assert only(template, "AWS::ECS::Service")["DesiredCount"] == 3
+
+
+def test_blue_green_deploys_are_sized_for_both_revisions_and_named_in_the_ledger() -> None:
+    stack, db = small_stack()
+    web = ContainerService(stack, "Web", database=db, image=IMAGE, max_tasks=4, maximum_percent=150,
+                           deploy_strategy="blue-green")
+    assert (web.plan.peak_tasks, web.plan.surge_percent) == (8, 200)  # not ceil(4 x 150 %) = 6
+    assert web.allocation.deploy_strategy == "blue-green"
+    assert web.allocation.compute_model == "fargate"
+    assert "| blue-green | fargate |" in db.ledger.summary()
 
 
 def test_health_check_and_draining_are_tuned_for_a_fast_start(default_template: dict[str, Any]) -> None:

@@ -214,7 +214,8 @@ class ServerlessFunction(Construct):
         self.iam_auth = iam_auth
         # 3. Allocate on the ledger (fails naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
-            self.node.path, plan.connections, paradigm="serverless", detail=plan.summary())
+            self.node.path, plan.connections, paradigm="serverless", detail=plan.summary(),
+            deploy_strategy=plan.deploy_strategy, compute_model=plan.compute_model)
 
         vpc = database.vpc
         port = ec2.Port.tcp(database.port)

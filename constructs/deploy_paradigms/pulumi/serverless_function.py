@@ -208,7 +208,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         plan = self.plan
         # 3. Allocate on the ledger (fails naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
-            name, plan.connections, paradigm="serverless", detail=plan.summary())
+            name, plan.connections, paradigm="serverless", detail=plan.summary(),
+            deploy_strategy=plan.deploy_strategy, compute_model=plan.compute_model)
 
         super().__init__(self.TYPE, name, {
             "connectionPlan": {"reservedConcurrency": plan.reserved_concurrency,
