@@ -77,3 +77,17 @@ def test_readme_budget_table_is_current() -> None:
     start = readme.index("<!-- budget-table:start -->\n") + len("<!-- budget-table:start -->\n")
     end = readme.index("<!-- budget-table:end -->")
     assert readme[start:end] == budget_table(), "README budget table is stale: regenerate it"
+
+
+def _between(path: Path, name: str) -> str:
+    text = path.read_text()
+    start = text.index(f"<!-- {name}:start -->\n") + len(f"<!-- {name}:start -->\n")
+    return text[start:text.index(f"<!-- {name}:end -->")]
+
+
+def test_readme_client_table_and_recipes_doc_are_current() -> None:
+    from deploy_paradigms.budget.report import client_recipes, client_table
+
+    assert _between(ROOT / "README.md", "client-table") == client_table(), "regenerate the README client table"
+    assert _between(ROOT / "docs" / "clients.md", "client-recipes") == client_recipes(), \
+        "regenerate docs/clients.md's recipes"
