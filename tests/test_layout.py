@@ -88,6 +88,7 @@ def _between(path: Path, name: str) -> str:
 def test_readme_client_table_and_recipes_doc_are_current() -> None:
     from deploy_paradigms.budget.report import client_recipes, client_table
 
-    assert _between(ROOT / "README.md", "client-table") == client_table(), "regenerate the README client table"
+    assert _between(ROOT / "README.md", "client-table") == client_table(), \
+        "regenerate the README client table"
     assert _between(ROOT / "docs" / "clients.md", "client-recipes") == client_recipes(), \
         "regenerate docs/clients.md's recipes"

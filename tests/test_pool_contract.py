@@ -26,7 +26,8 @@ def test_containers_render_the_pool_contract_from_the_plan() -> None:
 
 
 def test_serverless_statement_timeout_ends_before_the_function_and_idle_before_the_proxy() -> None:
-    plan = plan_serverless(MICRO, AVAILABLE, function_timeout_s=15, borrow_timeout_s=5, idle_client_timeout_s=40)
+    plan = plan_serverless(MICRO, AVAILABLE, function_timeout_s=15, borrow_timeout_s=5,
+                           idle_client_timeout_s=40)
     assert plan.pool.pool_max == 1
     assert plan.pool.statement_timeout_ms == 10_000  # 15 s - 5 s borrow wait
     assert plan.pool.idle_timeout_ms == 20_000  # half the proxy's 40 s idle client timeout
@@ -47,7 +48,8 @@ def test_runtime_reads_the_contract_over_the_url_parameters() -> None:
         "DATABASE_POOL_MAX": "3", "DATABASE_POOL_TIMEOUT_MS": "2500", "DATABASE_CONNECT_TIMEOUT_MS": "4000",
         "DATABASE_IDLE_TIMEOUT_MS": "30000", "DATABASE_STATEMENT_TIMEOUT_MS": "7000"})
     params = connection.url_parameters(settings)
-    assert (params["connection_limit"], params["pool_timeout"], params["connect_timeout"]) == ("3", "2.5", "4")
+    timeouts = (params["connection_limit"], params["pool_timeout"], params["connect_timeout"])
+    assert timeouts == ("3", "2.5", "4")
     assert params["statement_timeout"] == "7000" and params["sslmode"] == "require"
     assert connection.idle_timeout_s(settings) == 30.0
 

@@ -441,9 +441,10 @@ def plan_containers(
         most_tasks = largest_max_tasks(connections, asked, surge)
         fewer_tasks = (f"use max_tasks <= {most_tasks}, a smaller pool_size" if most_tasks else
                        "not even one task fits at this pool: use a smaller pool_size")
-        during = (f"maximum_percent={maximum_percent}% during a rolling deploy" if deploy_strategy == "rolling"
-                  else f"{surge}%: both revisions at full size through a {deploy_strategy} deploy's bake time")
-        lower = "a lower maximum_percent" if deploy_strategy == "rolling" else "a rolling deploy"
+        rolling = deploy_strategy == "rolling"
+        during = (f"maximum_percent={maximum_percent}% during a rolling deploy" if rolling else
+                  f"{surge}%: both revisions at full size through a {deploy_strategy} deploy's bake time")
+        lower = "a lower maximum_percent" if rolling else "a rolling deploy"
         raise BudgetError(
             f"pool_size={asked} x {peak} tasks (max_tasks={max_tasks} x {during}) needs "
             f"{asked * peak} connections but {limit.instance_class} gives this service {connections}; "

@@ -69,17 +69,20 @@ def _seconds(ms: int) -> int:
     return max(1, ms // 1000) if ms else 0
 
 
+#: node-postgres ``Pool`` options from the contract (Prisma 7's adapter-pg and Drizzle pass them on).
+PG_POOL_OPTIONS = """  max: Number(env.DATABASE_POOL_MAX),                              // default 10
+  connectionTimeoutMillis: Number(env.DATABASE_POOL_TIMEOUT_MS),   // default 0 waits forever
+  idleTimeoutMillis: Number(env.DATABASE_IDLE_TIMEOUT_MS),
+  statement_timeout: Number(env.DATABASE_STATEMENT_TIMEOUT_MS),
+"""
+
 _NODE_POSTGRES_CODE = """import pg from "pg";
 
 const env = process.env;
 export const pool = new pg.Pool({
   connectionString: env.DATABASE_URL,                              // without pool parameters
-  max: Number(env.DATABASE_POOL_MAX),                              // never more than the plan
-  connectionTimeoutMillis: Number(env.DATABASE_POOL_TIMEOUT_MS),   // default 0 waits forever
-  idleTimeoutMillis: Number(env.DATABASE_IDLE_TIMEOUT_MS),
-  statement_timeout: Number(env.DATABASE_STATEMENT_TIMEOUT_MS),
-});
-"""
+{PG_POOL_OPTIONS}});
+""".replace("{PG_POOL_OPTIONS}", PG_POOL_OPTIONS)
 
 
 def _node_postgres_settings(c: PoolContract) -> tuple[Setting, ...]:
@@ -101,18 +104,15 @@ const env = process.env;
 // Prisma 7 ignores connection_limit / pool_timeout in the URL: the adapter's pool decides.
 const adapter = new PrismaPg({
   connectionString: env.DATABASE_URL,
-  max: Number(env.DATABASE_POOL_MAX),
-  connectionTimeoutMillis: Number(env.DATABASE_POOL_TIMEOUT_MS),
-  idleTimeoutMillis: Number(env.DATABASE_IDLE_TIMEOUT_MS),
-  statement_timeout: Number(env.DATABASE_STATEMENT_TIMEOUT_MS),
-});
+{PG_POOL_OPTIONS}});
 export const prisma = new PrismaClient({ adapter });
-"""
-        return Recipe("prisma7", "Prisma ORM 7 (@prisma/adapter-pg)", "ts", _node_postgres_settings(c), code, (
+""".replace("{PG_POOL_OPTIONS}", PG_POOL_OPTIONS)
+        title = "Prisma ORM 7 (@prisma/adapter-pg)"
+        return Recipe("prisma7", title, "ts", _node_postgres_settings(c), code, (
             "The adapter passes these options to node-postgres `Pool`; left out, each process "
             "opens up to 10 connections and a request waits for one forever.",
-            "`connection_limit` and `pool_timeout` in `DATABASE_URL` are ignored by Prisma 7 "
-            "(BudgetGuard flags an app that relies on them).",
+            "`connection_limit` and `pool_timeout` in `DATABASE_URL` are ignored by Prisma 7: an app "
+            "that relies on them runs with the adapter's defaults.",
         ))
     code = """import { PrismaMariaDb } from "@prisma/adapter-mariadb";
 import { PrismaClient } from "./generated/prisma/client";
@@ -228,13 +228,9 @@ const env = process.env;
 // Drizzle has no pool of its own: configure the driver's pool it is given.
 const pool = new pg.Pool({
   connectionString: env.DATABASE_URL,
-  max: Number(env.DATABASE_POOL_MAX),
-  connectionTimeoutMillis: Number(env.DATABASE_POOL_TIMEOUT_MS),
-  idleTimeoutMillis: Number(env.DATABASE_IDLE_TIMEOUT_MS),
-  statement_timeout: Number(env.DATABASE_STATEMENT_TIMEOUT_MS),
-});
+{PG_POOL_OPTIONS}});
 export const db = drizzle({ client: pool });
-"""
+""".replace("{PG_POOL_OPTIONS}", PG_POOL_OPTIONS)
     return Recipe("drizzle", "Drizzle ORM (node-postgres driver)", "ts", _node_postgres_settings(c), code, (
         "With postgres.js instead: `postgres(url, { max, idle_timeout, connect_timeout })`, the "
         "last two in seconds.",
