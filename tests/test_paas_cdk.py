@@ -323,7 +323,8 @@ def test_https_with_redirect_and_custom_settings(https_template: dict[str, Any])
     assert by_port[80]["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
     service = only(https_template, "AWS::ECS::Service")
     # No DesiredCount (autoscaling owns it); the scalable target starts the service at min_tasks=2.
-    assert ("DesiredCount" not in service, service["DeploymentConfiguration"]["MaximumPercent"]) == (True, 150)
+    assert "DesiredCount" not in service
+    assert service["DeploymentConfiguration"]["MaximumPercent"] == 150
     target = only(https_template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
     policies = resources(https_template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
