@@ -195,7 +195,9 @@ def test_only_the_execution_role_reads_only_that_secret(default_template: dict[s
             if any(a.startswith("secretsmanager:") for a in actions):
                 assert statement["Resource"] == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
                 readers.append(lid)
-    assert readers == [logical_id(default_template, "AWS::IAM::Policy", "WebTaskDefExecutionRole")]
+    # The task execution role, and the migration function (it connects directly, with the secret).
+    assert sorted(readers) == sorted([logical_id(default_template, "AWS::IAM::Policy", "MigrationsServiceRole"),
+                                      logical_id(default_template, "AWS::IAM::Policy", "WebTaskDefExecutionRole")])
     # The app's own role has no permissions at all.
     task_role = logical_id(default_template, "AWS::IAM::Role", "WebTaskDefTaskRole")
     for policy in resources(default_template, "AWS::IAM::Policy").values():
@@ -279,6 +281,9 @@ def test_security_groups_open_exactly_the_needed_ports(default_template: dict[st
         ("out", tasks, db, 5432, 5432),
         ("out", tasks, "0.0.0.0/0", 443, 443),
         ("in", db, tasks, 5432, 5432),
+        # The migration function, directly (stacks/paas.py runs DatabaseMigrations).
+        ("in", db, logical_id(default_template, "AWS::EC2::SecurityGroup", "MigrationsSecurityGroup"),
+         5432, 5432),
     }
     # No implicit allow-all egress on the tasks' or the database's group.
     for group in (tasks, db):

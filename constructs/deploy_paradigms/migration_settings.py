@@ -37,6 +37,8 @@ def migration_environment(*, host: str, port: int, name: str, user: str, engine_
         settings.ENGINE: "postgres" if engine_is_postgres else "mysql",
         settings.IAM_AUTH: "false",
         settings.SECRET_ARN: secret_arn,
-        settings.URL_PARAMS: "sslmode=require&connect_timeout=5",
+        # One connection (the reserve's), stated so BudgetGuard counts 1, not an assumed pool.
+        settings.URL_PARAMS: f"connection_limit={MIGRATION_CONNECTIONS}&sslmode=require&connect_timeout=5",
+        settings.POOL_MAX: str(MIGRATION_CONNECTIONS),
         migrate.ENV_LOCK_TIMEOUT_S: str(lock_timeout_s),
     }

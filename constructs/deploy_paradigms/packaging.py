@@ -55,6 +55,8 @@ MIGRATE_HANDLER = "deploy_paradigms.runtime.migrate.handler"
 HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDPOINT_HANDLER,
                             "edge": EDGE_HANDLER, "migrate": MIGRATE_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
+#: The examples' migrations folder (one portable CREATE TABLE).
+SAMPLE_MIGRATIONS_DIR = str(Path(deploy_paradigms.__file__).resolve().parent / "runtime" / "sample_migrations")
 ENV_BUNDLE_DIR = "DEPLOY_PARADIGMS_BUNDLE_DIR"
 #: The pure-Python driver ``runtime.connection`` imports for each engine family, vendored
 #: into the sample and data endpoint bundles and pinned in the PaaS image.
@@ -199,17 +201,18 @@ def bundle_files(kind: str, *, catalog_json: str | None = None,
 
     ``engine`` chooses the vendored driver (:func:`driver_for`): a function for a
     MySQL-family database without PyMySQL would fail on its first query, not at synth.
-    ``migrations_dir`` (``migrate`` only): its ``*.sql`` files go to
-    ``deploy_paradigms/runtime/migrations/``, where the handler reads them.
+    ``migrations_dir`` (``migrate`` only; default: the examples' :data:`SAMPLE_MIGRATIONS_DIR`):
+    its ``*.sql`` files go to ``deploy_paradigms/runtime/migrations/``, where the handler reads them.
     """
     if kind not in KINDS:
         raise PackagingError(f"kind={kind!r} is not one of {', '.join(KINDS)}")
     if catalog_json is not None and kind != "data_endpoint":
         raise PackagingError(f"catalog_json applies to the 'data_endpoint' bundle only, not {kind!r}")
-    if (migrations_dir is None) != (kind != "migrate"):
-        raise PackagingError("migrations_dir is required by, and applies only to, the 'migrate' bundle")
+    if migrations_dir is not None and kind != "migrate":
+        raise PackagingError(f"migrations_dir applies to the 'migrate' bundle only, not {kind!r}")
     files = _package_files(kind)
-    if migrations_dir is not None:
+    if kind == "migrate":
+        migrations_dir = SAMPLE_MIGRATIONS_DIR if migrations_dir is None else migrations_dir
         from .runtime.migrate import MigrationError, load_migrations
 
         try:

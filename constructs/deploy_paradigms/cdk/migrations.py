@@ -88,7 +88,7 @@ class DatabaseMigrations(Construct):
             self, "Function",
             code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
             handler=packaging.MIGRATE_HANDLER,
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             memory_size=256,
             timeout=cdk.Duration.seconds(timeout_s),

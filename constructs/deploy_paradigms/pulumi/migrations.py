@@ -111,7 +111,7 @@ class DatabaseMigrations(pulumi.ComponentResource):
             f"{name}-migrations",
             code=pulumi.FileArchive(str(archive)),
             handler=packaging.MIGRATE_HANDLER,
-            runtime="python3.12",
+            runtime="python3.14",
             architectures=["arm64"],
             memory_size=256,
             timeout=args.timeout_s,
