@@ -61,7 +61,9 @@ def broken_app(outdir: str) -> tuple[cdk.App, BudgetGuard]:
     cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
     task = ecs.FargateTaskDefinition(stack, "WorkerTask")
     image = ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/httpd")
-    task.add_container("worker", image=image, environment={"DATABASE_URL_PARAMS": "connection_limit=5"})
+    # ... and a Prisma 7 app: the URL's connection_limit is ignored by it.
+    task.add_container("worker", image=image, environment={"DATABASE_URL_PARAMS": "connection_limit=5",
+                                                           "PRISMA_VERSION": "7.10.1"})
     worker = ecs.FargateService(stack, "Worker", cluster=cluster, task_definition=task, desired_count=2,
                                 vpc_subnets=ISOLATED)
     worker.auto_scale_task_count(max_capacity=10)

@@ -125,7 +125,8 @@ def test_a_held_lock_times_out_and_fails_the_run(db: tuple[Any, str], tmp_path: 
                             f"'{migrate.TABLE}'").rows[0][0]
         assert tables == 0  # nothing ran without the lock
         holder.close()  # the holder's session ends: its lock goes with it
-        assert migrate.migrate(conn, load_migrations(tmp_path / "m")).applied == ("0001_authors", "0002_posts")
+        rerun = migrate.migrate(conn, load_migrations(tmp_path / "m"))
+        assert rerun.applied == ("0001_authors", "0002_posts")
     finally:
         holder.close()
         conn.close()

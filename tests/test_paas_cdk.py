@@ -196,8 +196,8 @@ def test_only_the_execution_role_reads_only_that_secret(default_template: dict[s
                 assert statement["Resource"] == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
                 readers.append(lid)
     # The task execution role, and the migration function (it connects directly, with the secret).
-    assert sorted(readers) == sorted([logical_id(default_template, "AWS::IAM::Policy", "MigrationsServiceRole"),
-                                      logical_id(default_template, "AWS::IAM::Policy", "WebTaskDefExecutionRole")])
+    policies = ("MigrationsServiceRole", "WebTaskDefExecutionRole")
+    assert sorted(readers) == sorted(logical_id(default_template, "AWS::IAM::Policy", p) for p in policies)
     # The app's own role has no permissions at all.
     task_role = logical_id(default_template, "AWS::IAM::Role", "WebTaskDefTaskRole")
     for policy in resources(default_template, "AWS::IAM::Policy").values():

@@ -56,7 +56,8 @@ HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDP
                             "edge": EDGE_HANDLER, "migrate": MIGRATE_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
 #: The examples' migrations folder (one portable CREATE TABLE).
-SAMPLE_MIGRATIONS_DIR = str(Path(deploy_paradigms.__file__).resolve().parent / "runtime" / "sample_migrations")
+SAMPLE_MIGRATIONS_DIR = str(Path(deploy_paradigms.__file__).resolve().parent / "runtime"
+                            / "sample_migrations")
 ENV_BUNDLE_DIR = "DEPLOY_PARADIGMS_BUNDLE_DIR"
 #: The pure-Python driver ``runtime.connection`` imports for each engine family, vendored
 #: into the sample and data endpoint bundles and pinned in the PaaS image.
