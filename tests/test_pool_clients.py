@@ -123,6 +123,22 @@ def exec_recipe(code: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
     return namespace[name]
 
 
+def run_pools(server: Any, application_name: str, tasks: int, open_pool: Callable[[], Any],
+              use: Callable[[Any], None]) -> tuple[int, list[str], int, list[Any]]:
+    """``tasks`` pools from ``open_pool`` under load, each query through ``use(pool)``:
+    (calls, errors, peak server connections, the pools)."""
+    pools: list[Any] = []
+
+    def task() -> Callable[[], None]:
+        pool = open_pool()
+        pools.append(pool)
+        return lambda: use(pool)
+
+    with peak_connections(server, application_name) as peak:
+        calls, errors = run_tasks(task, tasks)
+    return calls, errors, peak[0], pools
+
+
 def test_sqlalchemy_recipe_stays_within_the_allocation_and_defaults_do_not(
         postgres_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlalchemy  # a test-only dependency (dev extra)
@@ -130,45 +146,26 @@ def test_sqlalchemy_recipe_stays_within_the_allocation_and_defaults_do_not(
     plan = service_plan(postgres_server)
     code = recipe("sqlalchemy", plan.pool).code
     env = contract_env(postgres_server, plan, "postgresql+psycopg", "dp-sqlalchemy-contract")
-    engines: list[Any] = []
 
-    def contract_task() -> Callable[[], None]:
-        engine = exec_recipe(code, env, monkeypatch, "engine")
-        engines.append(engine)
+    def use(engine: Any) -> None:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text(QUERY))
 
-        def query() -> None:
-            with engine.connect() as conn:
-                conn.execute(sqlalchemy.text(QUERY))
-        return query
-
-    with peak_connections(postgres_server, "dp-sqlalchemy-contract") as peak:
-        calls, errors = run_tasks(contract_task, plan.peak_tasks)
+    calls, errors, peak, engines = run_pools(
+        postgres_server, "dp-sqlalchemy-contract", plan.peak_tasks,
+        lambda: exec_recipe(code, env, monkeypatch, "engine"), use)
     with engines[0].connect() as conn:
         statement_timeout = conn.execute(sqlalchemy.text("SHOW statement_timeout")).scalar()
-    for engine in engines:
+    monkeypatch.setenv("PGAPPNAME", "dp-sqlalchemy-default")
+    _, _, default_peak, defaults = run_pools(  # pool_size 5 + max_overflow 10
+        postgres_server, "dp-sqlalchemy-default", plan.peak_tasks,
+        lambda: sqlalchemy.create_engine(env["DATABASE_URL"]), use)
+    for engine in engines + defaults:
         engine.dispose()
     assert errors == [] and calls > 0
-    assert 0 < peak[0] <= plan.connections, f"peak {peak[0]} > allocation {plan.connections}"
+    assert 0 < peak <= plan.connections, f"peak {peak} > allocation {plan.connections}"
     assert statement_timeout == "20s"
-
-    default_url = env["DATABASE_URL"]
-    monkeypatch.setenv("PGAPPNAME", "dp-sqlalchemy-default")
-    defaults: list[Any] = []
-
-    def default_task() -> Callable[[], None]:
-        engine = sqlalchemy.create_engine(default_url)  # pool_size 5 + max_overflow 10
-        defaults.append(engine)
-
-        def query() -> None:
-            with engine.connect() as conn:
-                conn.execute(sqlalchemy.text(QUERY))
-        return query
-
-    with peak_connections(postgres_server, "dp-sqlalchemy-default") as default_peak:
-        run_tasks(default_task, plan.peak_tasks)
-    for engine in defaults:
-        engine.dispose()
-    assert default_peak[0] > plan.connections, f"defaults peaked at {default_peak[0]}"
+    assert default_peak > plan.connections, f"defaults peaked at {default_peak}"
 
 
 def test_psycopg_pool_recipe_stays_within_the_allocation_and_defaults_do_not(
@@ -178,44 +175,26 @@ def test_psycopg_pool_recipe_stays_within_the_allocation_and_defaults_do_not(
     plan = service_plan(postgres_server)
     code = recipe("psycopg-pool", plan.pool).code
     env = contract_env(postgres_server, plan, "postgresql", "dp-psycopg-contract")
-    pools: list[Any] = []
 
-    def contract_task() -> Callable[[], None]:
-        pool = exec_recipe(code, env, monkeypatch, "pool")
-        pools.append(pool)
+    def use(pool: Any) -> None:
+        with pool.connection() as conn:
+            conn.execute(QUERY)
 
-        def query() -> None:
-            with pool.connection() as conn:
-                conn.execute(QUERY)
-        return query
-
-    with peak_connections(postgres_server, "dp-psycopg-contract") as peak:
-        calls, errors = run_tasks(contract_task, plan.peak_tasks)
+    calls, errors, peak, pools = run_pools(
+        postgres_server, "dp-psycopg-contract", plan.peak_tasks,
+        lambda: exec_recipe(code, env, monkeypatch, "pool"), use)
     with pools[0].connection() as conn:
         row = conn.execute("SHOW statement_timeout").fetchone()
-    for pool in pools:
+    monkeypatch.setenv("PGAPPNAME", "dp-psycopg-default")
+    _, _, default_peak, defaults = run_pools(  # min_size 4 = max_size
+        postgres_server, "dp-psycopg-default", plan.peak_tasks,
+        lambda: ConnectionPool(env["DATABASE_URL"], open=True), use)
+    for pool in pools + defaults:
         pool.close()
     assert errors == [] and calls > 0
-    assert 0 < peak[0] <= plan.connections, f"peak {peak[0]} > allocation {plan.connections}"
+    assert 0 < peak <= plan.connections, f"peak {peak} > allocation {plan.connections}"
     assert row is not None and row[0] == "20s"
-
-    monkeypatch.setenv("PGAPPNAME", "dp-psycopg-default")
-    defaults: list[Any] = []
-
-    def default_task() -> Callable[[], None]:
-        pool = ConnectionPool(env["DATABASE_URL"], open=True)  # min_size 4 = max_size
-        defaults.append(pool)
-
-        def query() -> None:
-            with pool.connection() as conn:
-                conn.execute(QUERY)
-        return query
-
-    with peak_connections(postgres_server, "dp-psycopg-default") as default_peak:
-        run_tasks(default_task, plan.peak_tasks)
-    for pool in defaults:
-        pool.close()
-    assert default_peak[0] > plan.connections, f"defaults peaked at {default_peak[0]}"
+    assert default_peak > plan.connections, f"defaults peaked at {default_peak}"
 
 
 NODE_DRIVER = """

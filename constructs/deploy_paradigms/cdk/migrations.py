@@ -34,7 +34,7 @@ from .. import packaging
 from ..migration_settings import check_migration_settings, migration_environment
 from .container_service import ContainerService
 from .database import Database
-from .serverless_function import ServerlessFunction, vpc_execution_role
+from .serverless_function import ServerlessFunction, function_subnets, vpc_execution_role
 
 
 class DatabaseMigrations(Construct):
@@ -101,9 +101,7 @@ class DatabaseMigrations(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=vpc_subnets or ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
-                else ec2.SubnetType.PRIVATE_ISOLATED),
+            vpc_subnets=function_subnets(vpc, vpc_subnets),
             security_groups=[self.security_group],
             description=f"deploy-paradigms migrations for {database.node.path} (direct, reserve)",
         )

@@ -295,9 +295,7 @@ class ServerlessFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=vpc_subnets or ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
-                else ec2.SubnetType.PRIVATE_ISOLATED),
+            vpc_subnets=function_subnets(vpc, vpc_subnets),
             security_groups=[self.security_group],
             description=f"deploy-paradigms serverless: {self.plan.summary()}",
         )
@@ -369,6 +367,13 @@ class ServerlessFunction(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
         return {"SessionPinning": pinning, "Connections": near_limit, "Throttles": throttles}
+
+
+def function_subnets(vpc: ec2.IVpc, chosen: ec2.SubnetSelection | None) -> ec2.SubnetSelection:
+    """``chosen``, else the private subnets with egress (AWS APIs over HTTPS), else isolated ones."""
+    return chosen or ec2.SubnetSelection(
+        subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
+        else ec2.SubnetType.PRIVATE_ISOLATED)
 
 
 def vpc_execution_role(scope: Construct, log_group: logs.ILogGroup) -> iam.Role:

@@ -27,7 +27,7 @@ import pulumi_aws as aws
 from .. import packaging
 from ..migration_settings import check_migration_settings, migration_environment
 from .database import Database
-from .serverless_function import _execution_policy
+from .serverless_function import _execution_policy, lambda_role
 
 
 @dataclass
@@ -74,13 +74,8 @@ class DatabaseMigrations(pulumi.ComponentResource):
         subnet_ids = list(args.subnet_ids or network.private_subnet_ids or network.isolated_subnet_ids)
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-migrations-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
-        self.role = aws.iam.Role(
-            f"{name}-migrations-role",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Action": "sts:AssumeRole", "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-            description=f"Execution role of {name} migrations: logs, VPC interfaces, database secret",
-            tags=tags, opts=child)
+        self.role = lambda_role(f"{name}-migrations-role", f"Execution role of {name} migrations: logs, "
+                                                           f"VPC interfaces, database secret", tags, child)
         role_policy = aws.iam.RolePolicy(
             f"{name}-migrations-role-policy", role=self.role.id,
             policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.from_input(database.secret_arn)).apply(
