@@ -143,7 +143,7 @@ def test_acknowledged_finding_is_suppressed_with_its_reason(broken: SimpleNamesp
     assert suppressed["ruleName"] == "lambda-reserved-concurrency"
     assert suppressed["violatingConstructs"][0]["constructPath"] == "Broken/Cron/Resource"
     assert "one execution at a time" in suppressed["reason"]
-    assert len(broken.findings) == 5  # the four reported plus the acknowledged one
+    assert len(broken.findings) == 6  # the five reported plus the acknowledged one
 
 
 def test_the_examples_pass_the_plugin(synth: Callable[..., Any]) -> None:
