@@ -410,8 +410,8 @@ class DataEndpoint:
     def _too_large(self, query: NamedQuery, limit: int) -> HttpError:
         return HttpError(
             413, "response_too_large",
-            f"query {query.name!r} produced a response larger than the {limit}-byte limit; ask for fewer rows (add or lower a LIMIT "
-            f"parameter and page through results) or raise {ENV_MAX_RESPONSE_BYTES} "
+            f"query {query.name!r} produced a response larger than the {limit}-byte limit; ask for "
+            f"fewer rows (add or lower a LIMIT parameter and page through results) or raise {ENV_MAX_RESPONSE_BYTES} "
             f"(at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
 
     @staticmethod
