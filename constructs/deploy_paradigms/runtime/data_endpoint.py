@@ -411,8 +411,8 @@ class DataEndpoint:
         return HttpError(
             413, "response_too_large",
             f"query {query.name!r} produced a response larger than the {limit}-byte limit; ask for "
-            f"fewer rows (add or lower a LIMIT parameter and page through results) or raise {ENV_MAX_RESPONSE_BYTES} "
-            f"(at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
+            f"fewer rows (add or lower a LIMIT parameter and page through results) or raise "
+            f"{ENV_MAX_RESPONSE_BYTES} (at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
 
     @staticmethod
     def _body(event: Mapping[str, Any]) -> bytes:
