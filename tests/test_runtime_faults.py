@@ -19,7 +19,7 @@ import pytest
 
 from deploy_paradigms.catalog import NamedQuery, QueryCatalog, QueryParam, sample_catalog
 from deploy_paradigms.runtime import connection, data_endpoint
-from deploy_paradigms.runtime.connection import QueryTimeout, with_connection
+from deploy_paradigms.runtime.connection import with_connection
 from deploy_paradigms.runtime.data_endpoint import DataEndpoint, sign_request
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import WebApp
@@ -231,7 +231,7 @@ def test_a_lambda_deadline_cancels_the_query_on_the_server(db: LocalPostgres) ->
 
 
 def test_a_deadline_already_past_runs_nothing(db: LocalPostgres) -> None:
-    with pytest.raises(QueryTimeout):
+    with pytest.raises(connection.QueryTimeout):
         with_connection(lambda c: c.query("SELECT 1"), deadline=time.monotonic() - 1)
 
 
