@@ -97,6 +97,9 @@ _MYSQL_OUT_OF_CONNECTIONS_CODES = frozenset({1040, 1203})
 # MySQL 8: CHECK constraint violated (3819), foreign key missing parent / has children
 # (1452, 1451): integrity errors whose SQLSTATE is not class 23 on some servers.
 _MYSQL_CONSTRAINT_CODES = frozenset({3819, 1451, 1452})
+# MariaDB max_statement_time (1969) and MySQL max_execution_time (3024) exceeded: read as
+# PostgreSQL's query_canceled (57014), which the handlers answer with 504.
+_MYSQL_STATEMENT_TIMEOUT_CODES = frozenset({1969, 3024})
 # PyMySQL's "SSL is required but the server doesn't support it" (CR_SSL_CONNECTION_ERROR).
 _MYSQL_NO_SERVER_TLS = 2026
 _OUT_OF_CONNECTIONS_HINT = ("; the database is out of connections: check the connection budget "
@@ -111,6 +114,13 @@ class DatabaseUnavailable(RuntimeError):
         self.port = port
         self.cause = cause
         super().__init__(f"database {host}:{port} is unavailable: {cause}")
+
+    @property
+    def public_message(self) -> str:
+        """What a caller may read: the kind of failure, never the host, port, user or driver text."""
+        if _OUT_OF_CONNECTIONS_HINT in self.cause:
+            return "the database is out of connections; retry shortly"
+        return "the database is unavailable; retry shortly"
 
 
 class CredentialsUnavailable(DatabaseUnavailable):
@@ -531,6 +541,8 @@ def sqlstate(exc: BaseException) -> str | None:
     if type(exc).__module__.startswith("pymysql"):
         if _mysql_code(exc) in _MYSQL_CONSTRAINT_CODES:  # MySQL 8 reports these with the generic HY000
             return "23000"
+        if _mysql_code(exc) in _MYSQL_STATEMENT_TIMEOUT_CODES:
+            return "57014"
         state = getattr(exc, "sqlstate", None)  # set by PyMySQL versions that keep it
         return str(state) if state else None
     return None

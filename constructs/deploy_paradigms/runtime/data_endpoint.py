@@ -94,7 +94,7 @@ from .connection import (
     sqlstate,
     with_connection,
 )
-from .errors import DATABASE_UNAVAILABLE_MESSAGE, clip, lambda_deadline, request_id_of
+from .errors import clip, lambda_deadline, request_id_of
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -488,7 +488,7 @@ class DataEndpoint:
                                    deadline=deadline)
         except DatabaseUnavailable as exc:
             logger.error("query %s: %s", query.name, exc)
-            raise HttpError(503, "database_unavailable", DATABASE_UNAVAILABLE_MESSAGE,
+            raise HttpError(503, "database_unavailable", exc.public_message,
                             headers={"retry-after": "1"}) from None
         except QueryTimeout as exc:
             logger.error("query %s: %s", query.name, exc)

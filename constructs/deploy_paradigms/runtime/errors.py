@@ -12,8 +12,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-#: What a caller reads when the database cannot be reached or refused the session.
-DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
 #: Lambda time kept back from a query's deadline to answer (and log) before the function is killed.
 DEADLINE_MARGIN_S = 1.0
 

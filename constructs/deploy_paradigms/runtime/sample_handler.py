@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from .connection import DatabaseConnection, DatabaseUnavailable, QueryTimeout, with_connection
-from .errors import DATABASE_UNAVAILABLE_MESSAGE, lambda_deadline, request_id_of
+from .errors import lambda_deadline, request_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         status["connections_for_user"] = int(status["connections_for_user"])
     except DatabaseUnavailable as exc:
         logger.error("request %s: %s", request_id, exc)
-        return _error(503, "database_unavailable", DATABASE_UNAVAILABLE_MESSAGE, request_id)
+        return _error(503, "database_unavailable", exc.public_message, request_id)
     except QueryTimeout as exc:
         logger.error("request %s: %s", request_id, exc)
         return _error(504, "query_timeout", "the query did not finish in time", request_id)

@@ -64,7 +64,7 @@ from .connection import (
     resolve_password,
     url_parameters,
 )
-from .errors import DATABASE_UNAVAILABLE_MESSAGE, request_id_of
+from .errors import request_id_of
 from .settings import PASSWORD_FROM_ECS_SECRET, DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -390,7 +390,7 @@ class WebApp:
             return _error(503, "pool_timeout", str(exc), request_id, retry=True)
         except DatabaseUnavailable as exc:
             logger.error("request %s: %s", request_id, exc)
-            return _error(503, "database_unavailable", DATABASE_UNAVAILABLE_MESSAGE, request_id, retry=True)
+            return _error(503, "database_unavailable", exc.public_message, request_id, retry=True)
         except QueryTimeout as exc:
             logger.error("request %s: %s", request_id, exc)
             return _error(504, "query_timeout", "the query did not finish in time", request_id)
