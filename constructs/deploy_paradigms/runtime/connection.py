@@ -446,7 +446,11 @@ class DatabaseConnection:
             fetched = cursor.fetchmany(max_rows + 1) if cursor.description else []
             if len(fetched) > max_rows:
                 # The rest of the result is still on the wire: drop the connection
-                # rather than read (and discard) every remaining row.
+                # rather than read (and discard) every remaining row. The result must
+                # not try to finish reading when it is garbage-collected.
+                result = getattr(cursor, "_result", None)
+                if result is not None:
+                    result.unbuffered_active = False
                 self.close()
                 return QueryResult(columns, tuple(tuple(r) for r in fetched), -1)
             cursor.close()
