@@ -23,10 +23,10 @@ from deploy_paradigms.runtime.connection import with_connection
 from deploy_paradigms.runtime.data_endpoint import DataEndpoint, sign_request
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import WebApp
-from tests.conftest import point_runtime_at
+from tests.conftest import _for_the_session, point_runtime_at
 from tests.support.fault_proxy import FaultProxy
 from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled
-from tests.test_data_endpoint_runtime import call, event
+from tests.test_data_endpoint_runtime import call, empty_posts, event
 from tests.test_web_app import app_settings, get, start
 
 pytestmark = pytest.mark.postgres
@@ -53,12 +53,7 @@ HOSTILE_CATALOG = QueryCatalog(
 @pytest.fixture
 def db(postgres_server: LocalPostgres, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalPostgres]:
     point_runtime_at(postgres_server, monkeypatch)
-    conn = postgres_server.connect()
-    for statement in sample_catalog().schema:
-        conn.run(statement)
-    conn.run("TRUNCATE posts RESTART IDENTITY")
-    conn.run("DROP TABLE IF EXISTS dp_signed_writes")
-    conn.close()
+    empty_posts(postgres_server, data_endpoint.REPLAY_TABLE)
     yield postgres_server
     connection.close_connection()
     connection.set_password_provider(None)
@@ -334,14 +329,8 @@ def test_cut_after_commit_then_a_signed_retry_is_not_applied_twice(proxied: Faul
 def restartable() -> Iterator[LocalPostgres]:
     """A server of this module's own: restarting the session server would disturb other tests."""
     # Durable, unlike the session server: a crash must not lose a committed write.
-    server = LocalPostgres(max_connections=20, settings={"fsync": "on", "synchronous_commit": "on",
-                                                         "full_page_writes": "on"})
-    try:
-        server.start()
-    except PostgresNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
+    yield from _for_the_session(LocalPostgres(max_connections=20, settings={
+        "fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}), PostgresNotInstalled)
 
 
 def warm_pool(app: WebApp, connections: int) -> None:
@@ -460,4 +449,33 @@ def test_password_rotation_under_load_fails_no_request_beyond_one_retry(restarta
             admin.run(f"ALTER ROLE {restartable.user} PASSWORD '{restartable.password}'")
         finally:
             admin.close()
+        connection.set_password_provider(None)
+
+
+def test_too_many_connections_is_a_clean_503_and_the_next_request_after_succeeds(
+        restartable: LocalPostgres, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_runtime_at(restartable, monkeypatch)
+    endpoint = DataEndpoint(HOSTILE_CATALOG, bootstrap_schema=True)
+    fillers: list[Any] = []
+    try:
+        empty_posts(restartable)
+        connection.close_connection()
+        with pytest.raises(Exception, match="53300"):
+            while len(fillers) < 100:
+                fillers.append(restartable.connect())
+        for method, path, body in (("GET", "/data/recent_posts", None),
+                                   ("POST", "/data/create_post", {"title": "lost?", "body": "x"})):
+            response = endpoint(event(method, path, body=body))
+            payload = json.loads(response["body"])
+            assert (response["statusCode"], payload["error"]["code"]) == (503, "database_unavailable")
+            assert payload["error"]["message"] == "the database is out of connections; retry shortly"
+            assert str(restartable.port) not in response["body"]
+        for _ in range(2):  # one for the endpoint, one to look at the table
+            fillers.pop().close()
+        assert call(endpoint, "POST", "/data/create_post", body={"title": "after", "body": "x"})[0] == 200
+        assert titles(restartable) == ["after"]  # the refused write left nothing behind
+    finally:
+        for conn in fillers:
+            conn.close()
+        connection.close_connection()
         connection.set_password_provider(None)
