@@ -111,7 +111,13 @@ class Credentials:
         except AuthenticationFailed as exc:
             logger.warning("the database refused the password (%s); re-reading the secret", exc.cause)
             try:
-                conn = connect(self.settings, self.refresh(version))
+                fresh = self.refresh(version)
+            except Exception as read_error:  # no secret configured, or it cannot be read
+                logger.error("could not re-read the database secret: %s", read_error)
+                self.rejected = True
+                raise exc from read_error
+            try:
+                conn = connect(self.settings, fresh)
             except AuthenticationFailed:
                 self.rejected = True
                 raise
