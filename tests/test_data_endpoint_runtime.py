@@ -28,7 +28,7 @@ from deploy_paradigms.runtime.data_endpoint import (
 )
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from tests.conftest import point_runtime_at
-from tests.support.local_postgres import LocalPostgres, free_port
+from tests.support.local_postgres import LocalPostgres, empty_sample_posts, free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -57,24 +57,11 @@ def call(endpoint: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> 
     return response["statusCode"], response["headers"], body
 
 
-def empty_posts(server: LocalPostgres, *also_drop: str) -> None:
-    """The sample catalog's tables, empty (and ``also_drop`` tables gone)."""
-    conn = server.connect()
-    try:
-        for statement in sample_catalog().schema:
-            conn.run(statement)
-        conn.run("TRUNCATE posts RESTART IDENTITY")
-        for table in also_drop:
-            conn.run(f"DROP TABLE IF EXISTS {table}")
-    finally:
-        conn.close()
-
-
 @pytest.fixture
 def db(postgres_server: LocalPostgres, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalPostgres]:
     """Runtime env pointed at the session server, with an empty posts table."""
     point_runtime_at(postgres_server, monkeypatch)
-    empty_posts(postgres_server)
+    empty_sample_posts(postgres_server)
     yield postgres_server
     connection.close_connection()
     connection.set_password_provider(None)

@@ -25,8 +25,8 @@ from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import WebApp
 from tests.conftest import _for_the_session, point_runtime_at
 from tests.support.fault_proxy import FaultProxy
-from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled
-from tests.test_data_endpoint_runtime import call, empty_posts, event
+from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled, empty_sample_posts
+from tests.test_data_endpoint_runtime import call, event
 from tests.test_web_app import app_settings, get, start
 
 pytestmark = pytest.mark.postgres
@@ -53,7 +53,7 @@ HOSTILE_CATALOG = QueryCatalog(
 @pytest.fixture
 def db(postgres_server: LocalPostgres, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalPostgres]:
     point_runtime_at(postgres_server, monkeypatch)
-    empty_posts(postgres_server, data_endpoint.REPLAY_TABLE)
+    empty_sample_posts(postgres_server, data_endpoint.REPLAY_TABLE)
     yield postgres_server
     connection.close_connection()
     connection.set_password_provider(None)
@@ -458,7 +458,7 @@ def test_too_many_connections_is_a_clean_503_and_the_next_request_after_succeeds
     endpoint = DataEndpoint(HOSTILE_CATALOG, bootstrap_schema=True)
     fillers: list[Any] = []
     try:
-        empty_posts(restartable)
+        empty_sample_posts(restartable)
         connection.close_connection()
         with pytest.raises(Exception, match="53300"):
             while len(fillers) < 100:

@@ -308,3 +308,19 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def empty_sample_posts(server: LocalPostgres, *also_drop: str) -> None:
+    """The sample catalog's ``posts`` table on ``server``, created if needed, with no rows and ids from 1
+    (and the ``also_drop`` tables gone)."""
+    from deploy_paradigms.catalog import sample_catalog
+
+    conn = server.connect()
+    try:
+        for statement in sample_catalog().schema:
+            conn.run(statement)
+        conn.run("TRUNCATE posts RESTART IDENTITY")
+        for table in also_drop:
+            conn.run(f"DROP TABLE IF EXISTS {table}")
+    finally:
+        conn.close()

@@ -37,6 +37,15 @@ the catalog's ``schema`` statements (``CREATE ... IF NOT EXISTS``) once per
 execution environment before its first query. The Edge example uses this for
 its ``posts`` table; real applications should run migrations instead.
 
+Cache tags: a read whose catalog entry declares ``cache_tags`` answers with
+them in ``x-dp-cache-tags`` (comma-separated; the distribution's
+``CacheTagConfig`` names that header). A response that would carry more than 50
+tags, or whose ``{row.column}`` names a missing column, is answered
+``no-store`` instead (never cached, never stale). After a write that declares
+``invalidates`` commits, the endpoint invalidates the rendered tags at its
+distribution before answering (see :mod:`.invalidation`) and reports the
+outcome in ``x-dp-invalidation`` (the invalidation id, or ``failed``).
+
 Request signing (optional) for callers outside AWS, e.g. Cloudflare Workers or
 Vercel functions: set ``DATA_ENDPOINT_HMAC_SECRET_ARN`` to a Secrets Manager
 secret holding the key (the SecretString itself, or JSON ``{"key": "..."}``);
@@ -82,7 +91,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from deploy_paradigms.catalog import NamedQuery, ParameterError, QueryCatalog
+from deploy_paradigms.catalog import (
+    CACHE_TAG_HEADER,
+    MAX_TAGS_PER_RESPONSE,
+    NamedQuery,
+    ParameterError,
+    QueryCatalog,
+)
 
 from .connection import (
     DatabaseConnection,
@@ -95,6 +110,7 @@ from .connection import (
     with_connection,
 )
 from .errors import clip, lambda_deadline, request_id_of
+from .invalidation import Invalidator
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -118,6 +134,7 @@ PATH_PREFIX = "/data/"
 SIGNATURE_HEADER = "x-dp-signature"
 TIMESTAMP_HEADER = "x-dp-timestamp"
 CONTENT_SHA256_HEADER = "x-amz-content-sha256"
+INVALIDATION_HEADER = "x-dp-invalidation"
 MAX_CLOCK_SKEW_S = 300
 #: Where signed writes are recorded (at most once per signature).
 REPLAY_TABLE = "dp_signed_writes"
@@ -282,6 +299,7 @@ class DataEndpoint:
         bootstrap_schema: bool = False,
         settings: DatabaseSettings | None = None,
         clock: Callable[[], float] = time.time,
+        invalidator: Invalidator | None = None,
     ) -> None:
         if not 1 <= max_response_bytes <= LAMBDA_RESPONSE_LIMIT_BYTES:
             raise ValueError(f"max_response_bytes={max_response_bytes} must be between 1 and "
@@ -302,6 +320,11 @@ class DataEndpoint:
         self._bootstrapped = False
         self.settings = settings
         self.clock = clock
+        #: Sends a write's invalidation; None leaves cached reads to expire by TTL.
+        self.invalidator = invalidator
+        if invalidator is None and any(q.invalidates for q in catalog):
+            logger.warning("the catalog's writes declare invalidations but no distribution is configured "
+                           "(DATA_ENDPOINT_DISTRIBUTION_ID[_PARAMETER]); cached reads expire by TTL only")
 
     @property
     def signing_enabled(self) -> bool:
@@ -318,7 +341,8 @@ class DataEndpoint:
         max_rows = _whole_number(env, ENV_MAX_ROWS, DEFAULT_MAX_ROWS, "rows")
         return cls(catalog, max_response_bytes=max_bytes, max_rows=max_rows,
                    signing_key=SecretKey(secret_arn) if secret_arn else None,
-                   bootstrap_schema=env.get(ENV_BOOTSTRAP_SCHEMA, "").lower() == "true")
+                   bootstrap_schema=env.get(ENV_BOOTSTRAP_SCHEMA, "").lower() == "true",
+                   invalidator=Invalidator.from_env(env))
 
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         return self.handle(event, context)
@@ -374,9 +398,10 @@ class DataEndpoint:
 
         result = self._execute(query, params, deadline=deadline,
                                replay_key=signed_by if query.mode == "write" else None)
-        return self._success(query, result, head=method == "HEAD")
+        return self._success(query, params, result, head=method == "HEAD")
 
-    def _success(self, query: NamedQuery, result: QueryResult, *, head: bool) -> dict[str, Any]:
+    def _success(self, query: NamedQuery, params: Mapping[str, Any], result: QueryResult, *,
+                 head: bool) -> dict[str, Any]:
         """The 200 response, or 413 when the rows or the serialised response exceed the caps."""
         if query.mode == "read" and len(result.rows) > self.max_rows:
             raise HttpError(
@@ -401,7 +426,8 @@ class DataEndpoint:
             "row_count": len(rows) if result.columns else max(result.row_count, 0),
         }
         encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        response = _response(200, encoded, cache_control=query.cache_control(), head=head)
+        extra, cache_control = self._cache_tags(query, params, rows)
+        response = _response(200, encoded, cache_control=cache_control, headers=extra, head=head)
         # What Lambda returns is this dict serialised again (json.dumps: escaped body, ASCII).
         if len(json.dumps(response)) > limit:
             raise self._too_large(query, limit)
@@ -413,6 +439,35 @@ class DataEndpoint:
             f"query {query.name!r} produced a response larger than the {limit}-byte limit; ask for "
             f"fewer rows (add or lower a LIMIT parameter and page through results) or raise "
             f"{ENV_MAX_RESPONSE_BYTES} (at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
+
+    def _cache_tags(self, query: NamedQuery, params: Mapping[str, Any],
+                    rows: list[dict[str, Any]]) -> tuple[dict[str, str], str]:
+        """Headers for a committed query: a read's tags, or a write's invalidation outcome."""
+        if not query.tag_templates:
+            return {}, query.cache_control()
+        try:
+            tags = query.render_tags(params, rows)
+        except KeyError as exc:
+            problem = f"cache tag column {exc} is not in the result of query {query.name!r}"
+            if query.mode == "read":
+                logger.error("%s; answering no-store", problem)
+                return {}, "no-store"
+            if self.invalidator is not None:
+                self.invalidator.report_failure(query.name, (), 0, None, problem)
+            return {INVALIDATION_HEADER: "failed"}, "no-store"
+        if query.mode == "write":
+            if self.invalidator is None:
+                return {}, "no-store"
+            outcome = self.invalidator.invalidate(tags, query=query.name)
+            status = (outcome.invalidation_id or "none") if outcome.ok else "failed"
+            return {INVALIDATION_HEADER: status}, "no-store"
+        if len(tags) > MAX_TAGS_PER_RESPONSE:
+            # CloudFront would drop the tags past 50, and a write to those rows would not reach
+            # this copy: not caching it is the only answer that is never stale.
+            logger.warning("query %s rendered %d cache tags (CloudFront keeps %d); answering no-store",
+                           query.name, len(tags), MAX_TAGS_PER_RESPONSE)
+            return {}, "no-store"
+        return {CACHE_TAG_HEADER: ",".join(tags)}, query.cache_control()
 
     @staticmethod
     def _body(event: Mapping[str, Any]) -> bytes:
