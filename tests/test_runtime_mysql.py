@@ -23,6 +23,7 @@ from deploy_paradigms.runtime.data_endpoint import DataEndpoint, sorted_query
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import _MYSQL_SQL, WebApp
 from tests.conftest import point_runtime_at
+from tests.support.fault_proxy import FaultProxy
 from tests.support.local_mysql import LocalMySQL, MySQLNotInstalled
 
 pytestmark = pytest.mark.mysql
@@ -489,3 +490,27 @@ def test_missing_server_binaries_fail_with_an_install_hint(monkeypatch: pytest.M
     monkeypatch.setattr(shutil, "which", lambda name, path=None: None)
     with pytest.raises(MySQLNotInstalled, match="apt-get install mariadb-server"):
         LocalMySQL().start()
+
+
+def test_faults_between_runtime_and_mariadb_never_duplicate_or_mix_answers(
+        env: LocalMySQL, monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint = DataEndpoint(HOSTILE, bootstrap_schema=True)
+    assert call(endpoint, "POST", "/data/add_post", body={"title": "a", "body": "x"})[0] == 200
+    connection.close_connection()
+    with FaultProxy(env.host, env.port) as proxy:
+        monkeypatch.setenv("DATABASE_PORT", str(proxy.port))
+        monkeypatch.setenv("DATABASE_URL_PARAMS", "connect_timeout=2&sslmode=disable&socket_timeout=2")
+        assert call(endpoint, "GET", "/data/echo", "text=warm")[0] == 200
+        proxy.fault = "reset"  # the write reaches the server; its answer is cut half-way
+        status, _, payload = call(endpoint, "POST", "/data/add_post", body={"title": "b", "body": "x"})
+        assert (status, payload["error"]["code"]) == (503, "database_unavailable")
+        proxy.fault = "freeze"
+        connection.close_connection()
+        started = time.monotonic()
+        status, _, payload = call(endpoint, "GET", "/data/echo", "text=frozen")
+        assert status == 503 and time.monotonic() - started < 6  # connect_timeout, not forever
+        proxy.fault = None
+        assert call(endpoint, "GET", "/data/echo", "text=mine")[2]["rows"] == [{"text": "mine"}]
+        status, _, payload = call(endpoint, "GET", "/data/recent_posts")
+    titles = [r["title"] for r in payload["rows"]]
+    assert status == 200 and titles in (["a"], ["b", "a"])  # b applied at most once, and reported as it is
