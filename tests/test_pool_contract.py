@@ -21,7 +21,7 @@ def test_containers_render_the_pool_contract_from_the_plan() -> None:
     plan = plan_containers(MICRO, AVAILABLE, max_tasks=4)
     assert plan.pool.environment() == {
         "DATABASE_POOL_MAX": "9", "DATABASE_POOL_TIMEOUT_MS": "10000", "DATABASE_CONNECT_TIMEOUT_MS": "5000",
-        "DATABASE_IDLE_TIMEOUT_MS": "60000", "DATABASE_STATEMENT_TIMEOUT_MS": "20000"}
+        "DATABASE_IDLE_TIMEOUT_MS": "60000", "DATABASE_STATEMENT_TIMEOUT_MS": "28000"}
     assert plan.pool.pool_max == plan.url.connection_limit == plan.pool_size
 
 
@@ -29,7 +29,8 @@ def test_serverless_statement_timeout_ends_before_the_function_and_idle_before_t
     plan = plan_serverless(MICRO, AVAILABLE, function_timeout_s=15, borrow_timeout_s=5,
                            idle_client_timeout_s=40)
     assert plan.pool.pool_max == 1
-    assert plan.pool.statement_timeout_ms == 10_000  # 15 s - 5 s borrow wait
+    # One number with the URL's statement_timeout (issue 12): 2 s before the 15 s function timeout.
+    assert plan.pool.statement_timeout_ms == plan.url.statement_timeout == 13_000
     assert plan.pool.idle_timeout_ms == 20_000  # half the proxy's 40 s idle client timeout
 
 

@@ -44,17 +44,14 @@ DEFAULT_FUNCTION_TIMEOUT_S = 30
 # 10 s, connect_timeout 5 s.
 DEFAULT_POOL_TIMEOUT_S = 10
 DEFAULT_CONNECT_TIMEOUT_S = 5
-# Pool contract defaults the URL parameters do not carry:
-#  - idle timeout: a pooled connection idle for 60 s is closed, so a quiet task
-#    gives connections back; behind RDS Proxy it is also kept under half the
-#    proxy's idle client timeout, so the client closes first (no dead socket).
-#  - statement timeout: the server ends a statement before its caller gives up.
-#    Functions: the function timeout minus the proxy's borrow timeout (a request
-#    may wait that long for a connection first). Containers: 20 s, i.e. the 30 s
-#    deregistration delay minus the 10 s pool timeout, so a draining task's
-#    requests end before it is stopped.
+#: What a container request may take before its statement is cancelled (the ALB's idle
+#: timeout is 60 s; a web request running half a minute has already failed its user).
+DEFAULT_REQUEST_TIMEOUT_S = 30
+# Pool contract idle timeout: a pooled connection idle for 60 s is closed, so a quiet
+# task gives connections back; behind RDS Proxy it is also kept under half the proxy's
+# idle client timeout, so the client closes first (no dead socket). The contract's
+# statement timeout is the URL's (UrlParameters.bounded): one number for both.
 DEFAULT_IDLE_TIMEOUT_S = 60
-DEFAULT_CONTAINER_STATEMENT_TIMEOUT_S = 20
 # ECS rolling deployments: maximumPercent 200 / minimumHealthyPercent 100 by
 # default (ECS developer guide), i.e. up to twice the tasks during a deploy.
 DEFAULT_MAXIMUM_PERCENT = 200
@@ -98,14 +95,31 @@ class UrlParameters:
     pool_timeout: int = DEFAULT_POOL_TIMEOUT_S
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_S
     sslmode: str = "require"
+    #: Seconds a read on the socket may block (None: not rendered, no limit).
+    socket_timeout: int | None = None
+    #: Milliseconds the server lets a statement run (None: not rendered, no limit).
+    statement_timeout: int | None = None
+
+    @classmethod
+    def bounded(cls, connection_limit: int, pool_timeout: int, connect_timeout: int, *,
+                deadline_s: int) -> UrlParameters:
+        """Parameters for callers that give up after ``deadline_s``: the server cancels a statement
+        2 s before it (``statement_timeout``), the client stops waiting 1 s before it."""
+        return cls(connection_limit, pool_timeout, connect_timeout,
+                   socket_timeout=max(2, deadline_s - 1), statement_timeout=max(1, deadline_s - 2) * 1000)
 
     def as_dict(self) -> dict[str, str]:
-        return {
+        params = {
             "connection_limit": str(self.connection_limit),
             "pool_timeout": str(self.pool_timeout),
             "connect_timeout": str(self.connect_timeout),
             "sslmode": self.sslmode,
         }
+        if self.socket_timeout is not None:
+            params["socket_timeout"] = str(self.socket_timeout)
+        if self.statement_timeout is not None:
+            params["statement_timeout"] = str(self.statement_timeout)
+        return params
 
     def query_string(self) -> str:
         """``connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require``"""
@@ -138,14 +152,14 @@ class PoolContract:
         }
 
 
-def pool_contract(url: UrlParameters, *, idle_timeout_s: int, statement_timeout_s: int) -> PoolContract:
+def pool_contract(url: UrlParameters, *, idle_timeout_s: int) -> PoolContract:
     """The contract for a pool of ``url.connection_limit`` with the URL's timeouts."""
     return PoolContract(
         pool_max=url.connection_limit,
         pool_timeout_ms=url.pool_timeout * 1000,
         connect_timeout_ms=url.connect_timeout * 1000,
         idle_timeout_ms=idle_timeout_s * 1000,
-        statement_timeout_ms=statement_timeout_s * 1000,
+        statement_timeout_ms=url.statement_timeout or 0,
     )
 
 
@@ -355,7 +369,8 @@ def plan_serverless(
                 f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} "
                 f"connections for {cap} concurrent executions (cap set by {limited_by}); use "
                 f"proxy_max_connections_percent={most} or omit it to derive it from the budget")
-    url = UrlParameters(connection_limit, pool_timeout_s, connect_timeout_s)
+    url = UrlParameters.bounded(connection_limit, pool_timeout_s, connect_timeout_s,
+                                deadline_s=function_timeout_s)
     proxy = ProxySettings(
         max_connections_percent=percent,
         max_idle_connections_percent=max(1, percent // 2),
@@ -371,8 +386,7 @@ def plan_serverless(
         url=url,
         function_timeout_s=function_timeout_s,
         limited_by=limited_by,
-        pool=pool_contract(url, idle_timeout_s=min(DEFAULT_IDLE_TIMEOUT_S, idle_client_timeout_s // 2),
-                           statement_timeout_s=function_timeout_s - borrow_timeout_s),
+        pool=pool_contract(url, idle_timeout_s=min(DEFAULT_IDLE_TIMEOUT_S, idle_client_timeout_s // 2)),
     )
 
 
@@ -399,7 +413,6 @@ def plan_containers(
     pool_timeout_s: int = DEFAULT_POOL_TIMEOUT_S,
     connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
     idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S,
-    statement_timeout_s: int = DEFAULT_CONTAINER_STATEMENT_TIMEOUT_S,
     deploy_strategy: str = "rolling",
 ) -> ContainerPlan:
     """Plan a service of long-running tasks that each hold a pool.
@@ -422,8 +435,6 @@ def plan_containers(
     check_whole("pool_timeout_s", pool_timeout_s, minimum=0, maximum=3600)
     check_whole("connect_timeout_s", connect_timeout_s, minimum=0, maximum=3600)
     check_whole("idle_timeout_s", idle_timeout_s, minimum=0, maximum=86400)
-    check_whole("statement_timeout_s", statement_timeout_s, minimum=0, maximum=86400,
-                fix="0 leaves statements unbounded; the default 20 s ends them before a draining task stops")
     if connections is None:
         connections = available
     check_whole("connections", connections, minimum=0, maximum=available,
@@ -449,7 +460,7 @@ def plan_containers(
             f"pool_size={asked} x {peak} tasks (max_tasks={max_tasks} x {during}) needs "
             f"{asked * peak} connections but {limit.instance_class} gives this service {connections}; "
             f"{fewer_tasks}, a larger instance class, {lower}, or put RDS Proxy in front")
-    url = UrlParameters(pool, pool_timeout_s, connect_timeout_s)
+    url = UrlParameters.bounded(pool, pool_timeout_s, connect_timeout_s, deadline_s=DEFAULT_REQUEST_TIMEOUT_S)
     return ContainerPlan(
         limit=limit,
         connections=pool * peak,
@@ -460,7 +471,7 @@ def plan_containers(
         minimum_healthy_percent=minimum_healthy_percent,
         url=url,
         largest_max_tasks=largest_max_tasks(connections, pool, surge),
-        pool=pool_contract(url, idle_timeout_s=idle_timeout_s, statement_timeout_s=statement_timeout_s),
+        pool=pool_contract(url, idle_timeout_s=idle_timeout_s),
         deploy_strategy=deploy_strategy,
     )
 
@@ -557,11 +568,11 @@ def plan_managed_instances(
                 f"{environments * per_environment} connections but {limit.instance_class} gives this "
                 f"function {connections}; use max_environments <= {fits}, fewer requests per environment, "
                 f"or a larger instance class")
-    url = UrlParameters(pool_per_process, pool_timeout_s, connect_timeout_s)
+    url = UrlParameters.bounded(pool_per_process, pool_timeout_s, connect_timeout_s,
+                                deadline_s=function_timeout_s)
     return ManagedInstancesPlan(
         limit=limit, connections=environments * per_environment, max_environments=environments,
         per_environment_concurrency=per_environment_concurrency, processes_per_environment=processes,
         pool_per_process=pool_per_process,
-        pool=pool_contract(url, idle_timeout_s=DEFAULT_IDLE_TIMEOUT_S,
-                           statement_timeout_s=max(1, function_timeout_s - pool_timeout_s)),
+        pool=pool_contract(url, idle_timeout_s=DEFAULT_IDLE_TIMEOUT_S),
     )
