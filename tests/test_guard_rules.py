@@ -435,3 +435,25 @@ def test_prisma7_relying_on_connection_limit_is_flagged_and_the_contract_clears_
     assert service({"DATABASE_URL_PARAMS": "connection_limit=5", "PRISMA_VERSION": "6.19.0"}) == []
     assert service({"DATABASE_URL_PARAMS": "connection_limit=5", "DATABASE_POOL_MAX": "5",
                     "PRISMA_VERSION": "7.10.1"}) == []
+
+
+@pytest.mark.parametrize(("source", "props"), [
+    ("cfn", {"DeploymentConfiguration": {"MaximumPercent": 150, "Strategy": "BLUE_GREEN"}}),
+    ("cfn", {"DeploymentConfiguration": {"MaximumPercent": 150},
+             "DeploymentController": {"Type": "CODE_DEPLOY"}}),
+    ("pulumi", {"deploymentMaximumPercent": 150, "deploymentConfiguration": {"strategy": "CANARY"}}),
+])
+def test_blue_green_canary_and_code_deploy_services_count_both_revisions(source: str,
+                                                                         props: dict[str, Any]) -> None:
+    from deploy_paradigms.guard import cfn, records
+    from deploy_paradigms.guard.model import service_scale
+
+    if source == "cfn":
+        resource = {"Type": "AWS::ECS::Service", "Properties": {"DesiredCount": 4, **props}}
+        template = {"Resources": {"Svc": resource}}
+        (service,) = [r for r in cfn.from_template(template) if r.kind == "service"]
+    else:
+        (service,) = [r for r in records.from_records(
+            [{"type": "aws:ecs/service:Service", "name": "svc", "inputs": {"desiredCount": 4, **props}}])
+            if r.kind == "service"]
+    assert service_scale(service) == (4, 200)  # not 150 %: both revisions run through the bake time

@@ -58,7 +58,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..budget import BudgetError, ConnectionLimit, describe_connection_limit
-from ..budget.plan import DEFAULT_MAXIMUM_PERCENT, peak_tasks
+from ..budget.plan import BOTH_REVISIONS_PERCENT, DEFAULT_MAXIMUM_PERCENT, peak_tasks
 from ..runtime import settings
 
 #: Environment variables that mark a process as a database client: the
@@ -387,12 +387,17 @@ class Model:
 
 
 def service_scale(service: Resource) -> tuple[int, int]:
-    """(max tasks, maximum percent) of an ECS service: the autoscaling maximum when
-    set, else the desired count (ECS defaults: 1 task, 200 %)."""
+    """(max tasks, percent at a deploy's peak) of an ECS service: the autoscaling maximum
+    when set, else the desired count (ECS defaults: 1 task, 200 %). Blue/green, canary and
+    linear deployments (ECS native, or a CodeDeploy controller) run both revisions at full
+    size: 200 % whatever maximumPercent says."""
     props = service.props
     max_tasks = as_int(props.get("max_tasks"))
     desired = as_int(props.get("desired_count"))
     tasks = max(t for t in (max_tasks, desired, 1) if t is not None)
+    strategy = str(props.get("deployment_strategy") or "ROLLING").upper()
+    if strategy != "ROLLING":
+        return tasks, BOTH_REVISIONS_PERCENT
     percent = as_int(props.get("maximum_percent"))
     return tasks, (DEFAULT_MAXIMUM_PERCENT if percent is None else percent)
 
