@@ -50,6 +50,7 @@ from ..budget import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_IDLE_CLIENT_TIMEOUT_S,
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
 from ..edge_plan import SigningPlan, cache_key_parameters, plan_signing
+from ..environment import check_data_endpoint_environment
 from ..runtime import data_endpoint as endpoint_runtime
 from .database import Database
 from .serverless_function import ServerlessFunction
@@ -172,7 +173,7 @@ class DataEndpoint(Construct):
         }
         if self.hmac_secret is not None:
             env[endpoint_runtime.ENV_HMAC_SECRET_ARN] = self.hmac_secret.secret_arn
-        env.update(environment or {})
+        env.update(check_data_endpoint_environment(environment))
         # One .zip rather than a directory: synth stages one file, not ~1,400 (BENCHMARKS.md).
         archive = packaging.lambda_archive("data_endpoint", catalog_json=catalog.to_json(),
                                            engine=database.engine.value)

@@ -49,6 +49,7 @@ from ..budget import (
     plan_serverless,
 )
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..database_settings import check_db_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database
@@ -188,6 +189,7 @@ class ServerlessFunction(Construct):
         if proxy is not None and proxy_connections is None and proxy_security_group is None:
             raise BudgetError("proxy_security_group is required with an imported proxy: pass the "
                               "security group attached to it so the function can be let in")
+        user = check_db_user(database.master_username if db_user is None else db_user)
         extra = dict(environment or {})
         check_extra_environment(extra, {k: _rendered(scope, v) for k, v in extra.items()})
         wanted = connections if connections is not None else 1
@@ -210,14 +212,16 @@ class ServerlessFunction(Construct):
         super().__init__(scope, id)
         self.plan: ServerlessPlan = plan
         self.database = database
-        self.db_user: str = db_user or database.master_username
+        self.db_user: str = user
         self.iam_auth = iam_auth
         # 3. Allocate on the ledger (fails naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
             self.node.path, plan.connections, paradigm="serverless", detail=plan.summary())
 
         vpc = database.vpc
-        port = ec2.Port.tcp(database.port)
+        # RDS Proxy listens on the engine's default port whatever the database's port is.
+        proxy_port = database.engine.default_port
+        port = ec2.Port.tcp(proxy_port)
         # 4. The proxy: created next to the database unless one is shared.
         self.proxy_security_group: ec2.ISecurityGroup
         self.proxy: rds.IDatabaseProxy
@@ -284,7 +288,7 @@ class ServerlessFunction(Construct):
 
         self.environment: dict[str, str] = {
             settings.HOST: self.proxy.endpoint,
-            settings.PORT: str(database.port),
+            settings.PORT: str(proxy_port),
             settings.NAME: database.database_name,
             settings.USER: self.db_user,
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",

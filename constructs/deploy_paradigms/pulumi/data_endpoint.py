@@ -32,6 +32,7 @@ from ..budget import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_IDLE_CLIENT_TIMEOUT_S,
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
 from ..edge_plan import SigningPlan, cache_key_parameters, plan_signing
+from ..environment import check_data_endpoint_environment
 from ..runtime import data_endpoint as endpoint_runtime
 from .database import Database
 from .serverless_function import ServerlessFunction, ServerlessFunctionArgs
@@ -159,7 +160,7 @@ class DataEndpoint(pulumi.ComponentResource):
         }
         if self.hmac_secret_arn is not None:
             env[endpoint_runtime.ENV_HMAC_SECRET_ARN] = self.hmac_secret_arn
-        env.update(args.environment)
+        env.update(check_data_endpoint_environment(args.environment))
         self.function = ServerlessFunction(f"{name}-fn", ServerlessFunctionArgs(
             database=args.database,
             code=pulumi.FileArchive(str(packaging.lambda_bundle(

@@ -41,6 +41,7 @@ from ..budget import (
     plan_serverless,
 )
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..database_settings import check_db_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database
@@ -185,7 +186,7 @@ class ServerlessFunction(pulumi.ComponentResource):
         if not subnet_ids:
             raise BudgetError("subnet_ids: the network has no private or isolated subnets for the function; "
                               "pass subnet_ids=")
-        self.db_user: str = args.db_user or database.master_username
+        self.db_user: str = check_db_user(database.master_username if args.db_user is None else args.db_user)
         self.iam_auth = args.iam_auth
 
         wanted = args.connections if args.connections is not None else 1
@@ -218,6 +219,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         port = database.port
+        # RDS Proxy listens on the engine's default port whatever the database's port is.
+        proxy_port = database.engine.default_port
         self.database = database
 
         # 4. The proxy (role that reads the secret, proxy, default target group, target).
@@ -309,7 +312,7 @@ class ServerlessFunction(pulumi.ComponentResource):
 
         self.environment: dict[str, pulumi.Input[str]] = {
             settings.HOST: self.proxy.endpoint,
-            settings.PORT: str(port),
+            settings.PORT: str(proxy_port),
             settings.NAME: database.database_name,
             settings.USER: self.db_user,
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
@@ -325,11 +328,12 @@ class ServerlessFunction(pulumi.ComponentResource):
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-to-proxy", security_group_id=self.security_group.id,
                 referenced_security_group_id=self.proxy_security_group_id, ip_protocol="tcp",
-                from_port=port, to_port=port, description=f"Lambda {name} to its RDS Proxy", opts=child),
+                from_port=proxy_port, to_port=proxy_port, description=f"Lambda {name} to its RDS Proxy",
+                opts=child),
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-proxy-from-fn", security_group_id=self.proxy_security_group_id,
                 referenced_security_group_id=self.security_group.id, ip_protocol="tcp",
-                from_port=port, to_port=port, description=f"Lambda {name}", opts=child),
+                from_port=proxy_port, to_port=proxy_port, description=f"Lambda {name}", opts=child),
         ]
         if not iam_auth:
             self.security_group_rules.append(aws.vpc.SecurityGroupEgressRule(
