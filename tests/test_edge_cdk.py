@@ -34,7 +34,6 @@ from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.edge_function import EdgeFunction
 from deploy_paradigms.edge_plan import MIB, measure_path, plan_edge_function
 
-ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ONE_YEAR_S = 31_536_000
 EDGE_CODE = packaging.lambda_bundle("edge")
@@ -164,11 +163,16 @@ def test_origin_access_control_and_both_invoke_permissions(edge: dict[str, Any])
         "Name": None, "OriginAccessControlOriginType": "lambda", "SigningBehavior": "always",
         "SigningProtocol": "sigv4"}
     dist_id, _ = only(edge, "AWS::CloudFront::Distribution")
-    (origin,) = distribution_config(edge)["Origins"]
-    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    signed, unsigned = sorted(distribution_config(edge)["Origins"],
+                              key=lambda o: "OriginAccessControlId" in o, reverse=True)
+    assert signed["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
     url_id, _ = only(edge, "AWS::Lambda::Url")
     url_host = {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": [url_id, "FunctionUrl"]}]}]}
-    assert origin["DomainName"] == url_host
+    assert signed["DomainName"] == unsigned["DomainName"] == url_host
+    # the default behaviour's origin: the same URL unsigned, refused by IAM auth before the function runs
+    assert "OriginAccessControlId" not in unsigned
+    assert distribution_config(edge)["DefaultCacheBehavior"]["TargetOriginId"] == unsigned["Id"]
+    origin = signed
     assert origin["CustomOriginConfig"] == {"OriginProtocolPolicy": "https-only", "OriginReadTimeout": 15,
                                             "OriginSSLProtocols": ["TLSv1.2"]}
     permissions = sorted((p["Properties"] for p in resources(edge, "AWS::Lambda::Permission").values()),
@@ -217,11 +221,24 @@ def test_cache_policy_honours_cache_control_and_keys_on_query_parameters_only(ed
         "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
         "CachedMethods": ["GET", "HEAD"],  # POST is forwarded, never cached
         "CachePolicyId": {"Ref": policy_id},
-        "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,  # no Host forwarded to the function URL
+        "OriginRequestPolicyId": {"Ref": only(edge, "AWS::CloudFront::OriginRequestPolicy")[0]},
         "Compress": True,
         "TargetOriginId": data["TargetOriginId"],
         "ViewerProtocolPolicy": "redirect-to-https",
     }
+
+
+def test_origin_request_policy_forwards_the_key_and_the_payload_hash_only(edge: dict[str, Any]) -> None:
+    _, policy = only(edge, "AWS::CloudFront::OriginRequestPolicy")
+    config = policy["OriginRequestPolicyConfig"]
+    assert config["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist",
+                                            "QueryStrings": ["id", "limit"]}
+    # no Host (a function URL answers only to its own name), no signature headers (signing="cloudfront")
+    assert config["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["x-amz-content-sha256"]}
+    assert config["CookiesConfig"] == {"CookieBehavior": "none"}
+    errors = distribution_config(edge)["CustomErrorResponses"]
+    assert sorted(e["ErrorCode"] for e in errors) == [400, 403, 404, 405, 414, 500, 501, 502, 503, 504]
+    assert {e["ErrorCachingMinTTL"] for e in errors} == {0}
 
 
 # -- the edge function and the distribution --------------------------------------------------------
@@ -241,7 +258,7 @@ def test_edge_function_version_is_on_the_default_behaviour(edge: dict[str, Any],
     assert parameter["Value"] == {"Ref": version_id}  # the numbered version's ARN, not $LATEST
     assert default["ViewerProtocolPolicy"] == "redirect-to-https"
     assert default["CachePolicyId"] == CACHING_DISABLED
-    assert default["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
+    assert "OriginRequestPolicyId" not in default  # nothing forwarded: the function answers itself
     assert default["AllowedMethods"] == ["GET", "HEAD"]
 
 

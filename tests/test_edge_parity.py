@@ -51,8 +51,10 @@ def cdk_decisions(edge: dict[str, Any], support: dict[str, Any]) -> dict[str, An
     policy = _one(props("AWS::CloudFront::CachePolicy"), "cache policy")["CachePolicyConfig"]
     key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
     oac = _one(props("AWS::CloudFront::OriginAccessControl"), "OAC")["OriginAccessControlConfig"]
-    origin = _one(dist["Origins"], "origin")
+    origin = _one([o for o in dist["Origins"] if "OriginAccessControlId" in o], "signed origin")
     data = _one(dist["CacheBehaviors"], "data behaviour")
+    orp = _one(props("AWS::CloudFront::OriginRequestPolicy"),
+               "origin request policy")["OriginRequestPolicyConfig"]
     default = dist["DefaultCacheBehavior"]
     association = _one(default["LambdaFunctionAssociations"], "edge association")
     edge_fn = _one(props("AWS::Lambda::Function", template=support), "edge function")
@@ -82,14 +84,20 @@ def cdk_decisions(edge: dict[str, Any], support: dict[str, Any]) -> dict[str, An
                    origin["CustomOriginConfig"]["OriginReadTimeout"]),
         "data_behaviour": {"path": data["PathPattern"], "allowed": _methods(data["AllowedMethods"]),
                            "cached": _methods(data["CachedMethods"]),
-                           "origin_request_policy": data["OriginRequestPolicyId"],
+                           "origin_request_policy": (
+                               orp["QueryStringsConfig"]["QueryStringBehavior"],
+                               orp["QueryStringsConfig"].get("QueryStrings", []),
+                               orp["HeadersConfig"]["HeaderBehavior"], orp["HeadersConfig"]["Headers"],
+                               orp["CookiesConfig"]["CookieBehavior"]),
                            "viewer": data["ViewerProtocolPolicy"], "compress": data["Compress"]},
         "default_behaviour": {"allowed": _methods(default["AllowedMethods"]),
                               "cache_policy": default["CachePolicyId"],
-                              "origin_request_policy": default["OriginRequestPolicyId"],
+                              "origin_request_policy": default.get("OriginRequestPolicyId"),
                               "viewer": default["ViewerProtocolPolicy"],
                               "trigger": association["EventType"],
                               "include_body": association.get("IncludeBody", False)},
+        "error_caching": sorted((e["ErrorCode"], e["ErrorCachingMinTTL"])
+                                for e in dist["CustomErrorResponses"]),
         "distribution": {"http": dist["HttpVersion"], "price_class": dist["PriceClass"],
                          "ipv6": dist["IPV6Enabled"], "log_prefix": dist["Logging"]["Prefix"],
                          "default_certificate": "ViewerCertificate" not in dist},
@@ -109,8 +117,9 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
     policy = _one(inputs("aws:cloudfront/cachePolicy:CachePolicy"), "cache policy")
     key = policy["parametersInCacheKeyAndForwardedToOrigin"]
     oac = _one(inputs("aws:cloudfront/originAccessControl:OriginAccessControl"), "OAC")
-    origin = _one(dist["origins"], "origin")
+    origin = _one([o for o in dist["origins"] if o.get("originAccessControlId")], "signed origin")
     data = _one(dist["orderedCacheBehaviors"], "data behaviour")
+    orp = _one(inputs("aws:cloudfront/originRequestPolicy:OriginRequestPolicy"), "origin request policy")
     default = dist["defaultCacheBehavior"]
     association = _one(default["lambdaFunctionAssociations"], "edge association")
     edge_fn = _one(inputs("aws:lambda/function:Function", "site-edge"), "edge function")
@@ -142,14 +151,21 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
                    origin["customOriginConfig"]["originReadTimeout"]),
         "data_behaviour": {"path": data["pathPattern"], "allowed": _methods(data["allowedMethods"]),
                            "cached": _methods(data["cachedMethods"]),
-                           "origin_request_policy": data["originRequestPolicyId"],
+                           "origin_request_policy": (
+                               orp["queryStringsConfig"]["queryStringBehavior"],
+                               orp["queryStringsConfig"].get("queryStrings", {}).get("items", []),
+                               orp["headersConfig"]["headerBehavior"],
+                               orp["headersConfig"]["headers"]["items"],
+                               orp["cookiesConfig"]["cookieBehavior"]),
                            "viewer": data["viewerProtocolPolicy"], "compress": data["compress"]},
         "default_behaviour": {"allowed": _methods(default["allowedMethods"]),
                               "cache_policy": default["cachePolicyId"],
-                              "origin_request_policy": default["originRequestPolicyId"],
+                              "origin_request_policy": default.get("originRequestPolicyId"),
                               "viewer": default["viewerProtocolPolicy"],
                               "trigger": association["eventType"],
                               "include_body": association.get("includeBody", False)},
+        "error_caching": sorted((e["errorCode"], e["errorCachingMinTtl"])
+                                for e in dist["customErrorResponses"]),
         "distribution": {"http": dist["httpVersion"], "price_class": dist["priceClass"],
                          "ipv6": dist["isIpv6Enabled"], "log_prefix": dist["loggingConfig"]["prefix"],
                          "default_certificate": (dist["viewerCertificate"]

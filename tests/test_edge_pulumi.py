@@ -26,7 +26,6 @@ from deploy_paradigms.edge_plan import MIB, measure_path, plan_signing
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint, DataEndpointArgs
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
 from deploy_paradigms.pulumi.edge_function import (
-    ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID,
     CACHING_DISABLED_POLICY_ID,
     EdgeFunction,
     EdgeFunctionArgs,
@@ -119,7 +118,11 @@ def test_url_auth_type_and_both_invoke_permissions() -> None:
     assert (oac["originAccessControlOriginType"], oac["signingBehavior"], oac["signingProtocol"]) == (
         "lambda", "always", "sigv4")
     dist = inputs(records, "aws:cloudfront/distribution:Distribution", "site-distribution")
-    (origin,) = dist["origins"]
+    origin, unsigned = sorted(dist["origins"], key=lambda o: bool(o.get("originAccessControlId")),
+                              reverse=True)
+    assert "originAccessControlId" not in unsigned  # the default behaviour's: refused by IAM auth
+    assert dist["defaultCacheBehavior"]["targetOriginId"] == unsigned["originId"]
+    assert unsigned["domainName"] == origin["domainName"]
     assert origin["originAccessControlId"] == "site-data-oac-id"
     assert origin["domainName"] == "data-url.lambda-url.us-east-1.on.aws"  # host of the function URL
     assert origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
@@ -138,7 +141,16 @@ def test_cache_policy_ttls_and_key() -> None:
     (data,) = dist["orderedCacheBehaviors"]
     assert data["pathPattern"] == "/data/*" and data["cachePolicyId"] == "site-data-cache-id"
     assert data["cachedMethods"] == ["GET", "HEAD"] and "POST" in data["allowedMethods"]
-    assert data["originRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID
+    assert data["originRequestPolicyId"] == "site-data-origin-request-id"
+    orp = inputs(records, "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+                 "site-data-origin-request")
+    assert orp["queryStringsConfig"] == {"queryStringBehavior": "whitelist",
+                                         "queryStrings": {"items": ["id", "limit"]}}
+    assert orp["headersConfig"] == {"headerBehavior": "whitelist",
+                                    "headers": {"items": ["x-amz-content-sha256"]}}
+    assert orp["cookiesConfig"] == {"cookieBehavior": "none"}
+    assert {(e["errorCode"], e["errorCachingMinTtl"]) for e in dist["customErrorResponses"]} == {
+        (code, 0) for code in (400, 403, 404, 405, 414, 500, 501, 502, 503, 504)}
     assert data["viewerProtocolPolicy"] == "redirect-to-https"
 
 

@@ -58,8 +58,8 @@ def test_cdk_data_endpoint_refuses_keys_it_owns(environment: dict[str, str]) -> 
 @pytest.mark.parametrize("environment", DATA_ENDPOINT_OVERRIDES, ids=lambda e: next(iter(e)))
 def test_pulumi_data_endpoint_refuses_keys_it_owns(environment: dict[str, str]) -> None:
     def build() -> Any:
-        return PulumiDataEndpoint("data", DataEndpointArgs(database=pulumi_database(), catalog=sample_catalog(),
-                                                           signing="both", environment=environment))
+        return PulumiDataEndpoint("data", DataEndpointArgs(
+            database=pulumi_database(), catalog=sample_catalog(), signing="both", environment=environment))
 
     with pytest.raises(BudgetError, match=r"is reserved: DataEndpoint sets it"):
         run_program(build)
