@@ -66,6 +66,10 @@ def check_whole(name: str, value: object, *, minimum: int = 0, maximum: int | No
     return value
 
 
+#: TLS for clients of RDS Proxy: the chain against the system store, and the host name.
+PROXY_SSLMODE = "verify-full"
+
+
 @dataclass(frozen=True)
 class UrlParameters:
     """Prisma-style connection URL parameters, rendered in a stable order."""
@@ -278,7 +282,9 @@ def plan_serverless(
         reserved_concurrency=cap,
         connection_limit=connection_limit,
         proxy=proxy,
-        url=UrlParameters(connection_limit, pool_timeout_s, connect_timeout_s),
+        # RDS Proxy's certificates chain to public Amazon roots (the system trust store has them)
+        # and carry the proxy endpoint's name: verify both.
+        url=UrlParameters(connection_limit, pool_timeout_s, connect_timeout_s, sslmode=PROXY_SSLMODE),
         function_timeout_s=function_timeout_s,
         limited_by=limited_by,
     )
