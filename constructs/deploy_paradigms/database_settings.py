@@ -15,6 +15,7 @@ __all__ = [
     "check_parameters",
     "check_db_user",
     "check_port",
+    "ENHANCED_MONITORING_INTERVAL_S",
     "performance_insights",
     "performance_insights_supported",
     "tls_parameter",
@@ -134,3 +135,11 @@ def check_db_user(db_user: str) -> str:
             f"starting with a letter or '_', at most 63 characters); the rds-db:connect grant is "
             f"on that name, and a wildcard would grant every database user, the master included")
     return db_user
+
+
+#: Enhanced Monitoring: OS metrics every 60 s (RDS user guide, "Monitoring OS metrics with Enhanced
+#: Monitoring"). Billed as CloudWatch Logs ingestion of the RDSOSMetrics log group: at 60 s, on the
+#: order of USD 1-3 per instance per month. 0 turns it off.
+ENHANCED_MONITORING_INTERVAL_S = 60
+#: The AWS managed policy RDS needs to publish those metrics.
+ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"

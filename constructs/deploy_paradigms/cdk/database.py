@@ -39,7 +39,13 @@ from ..budget import (
     Engine,
     describe_connection_limit,
 )
-from ..database_settings import check_instance_class_offered, check_parameters, check_port, tls_parameter
+from ..database_settings import (
+    ENHANCED_MONITORING_INTERVAL_S,
+    check_instance_class_offered,
+    check_parameters,
+    check_port,
+    tls_parameter,
+)
 from ..database_settings import performance_insights as performance_insights_setting
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
@@ -124,6 +130,9 @@ class Database(Construct):
         are set. ``max_connections`` (pass ``max_connections=``) and turning TLS off are refused.
     :param storage_encryption_key: a KMS key for storage encryption; omitted, the AWS-managed
         ``aws/rds`` key (storage is encrypted either way).
+    Enhanced Monitoring is on (OS metrics every 60 s, about USD 1-3 per instance per month of
+    CloudWatch Logs).
+
     :param performance_insights: omitted, on (7 days, free tier) wherever the engine and class
         support it, off on the small burstable classes; ``True`` where RDS does not offer it is an error.
     """
@@ -230,6 +239,7 @@ class Database(Construct):
                 cloudwatch_logs_exports=log_exports(self.engine),
                 cloudwatch_logs_retention=log_retention,
                 enable_performance_insights=insights,
+                monitoring_interval=cdk.Duration.seconds(ENHANCED_MONITORING_INTERVAL_S),
             )
             self.resource = self.instance
             self.endpoint_address = self.instance.db_instance_endpoint_address
@@ -239,6 +249,18 @@ class Database(Construct):
         self.secret: secretsmanager.ISecret = secret
         self.multi_az = multi_az
         self._acknowledge_log_retention_singleton()
+        self._acknowledge_monitoring_role()
+
+    def _acknowledge_monitoring_role(self) -> None:
+        """aws-cdk gives Enhanced Monitoring a role with the AWS managed policy RDS documents for it."""
+        role = self.node.try_find_child("Resource")
+        role = role.node.try_find_child("MonitoringRole") if role is not None else None
+        if role is not None:
+            cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(
+                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                   "AmazonRDSEnhancedMonitoringRole]",
+                reason="Enhanced Monitoring's role: RDS documents this AWS managed policy for it (it only "
+                       "writes the RDSOSMetrics log group)"))
 
     def _acknowledge_log_retention_singleton(self) -> None:
         """The log exports' retention is set by aws-cdk's LogRetention singleton function
@@ -297,6 +319,7 @@ class Database(Construct):
             copy_tags_to_snapshot=True,
             cloudwatch_logs_exports=log_exports(self.engine),
             cloudwatch_logs_retention=log_retention,
+            monitoring_interval=cdk.Duration.seconds(ENHANCED_MONITORING_INTERVAL_S),
         )
 
     def _adopt(self, existing: dict[str, Any]) -> None:

@@ -406,9 +406,12 @@ class EdgeFunction(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
+            versioned=True,  # a deleted or overwritten log stays recoverable until it expires
             # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(LOG_RETENTION_DAYS))],
+            lifecycle_rules=[s3.LifecycleRule(
+                expiration=cdk.Duration.days(LOG_RETENTION_DAYS),
+                noncurrent_version_expiration=cdk.Duration.days(LOG_RETENTION_DAYS))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         cdk.Validations.of(bucket).acknowledge(cdk.Acknowledgment(

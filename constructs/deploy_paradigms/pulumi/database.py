@@ -22,6 +22,7 @@ log exports to CloudWatch, Performance Insights where the class supports it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from ..budget import (
     parse_engine,
 )
 from ..database_settings import (
+    ENHANCED_MONITORING_INTERVAL_S,
+    ENHANCED_MONITORING_POLICY,
     check_instance_class_offered,
     check_parameters,
     check_port,
@@ -503,6 +506,7 @@ class Database(pulumi.ComponentResource):
                 parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
                             for n, v, m in tls_params + max_conn_params],
                 tags=tags, opts=child)
+            monitoring_role = self._monitoring_role(name, tags)
             instance = aws.rds.Instance(
                 f"{name}-instance",
                 identifier=plan.identifier,
@@ -534,6 +538,8 @@ class Database(pulumi.ComponentResource):
                 enabled_cloudwatch_logs_exports=list(plan.log_exports),
                 performance_insights_enabled=plan.performance_insights,
                 performance_insights_retention_period=7 if plan.performance_insights else None,
+                monitoring_interval=ENHANCED_MONITORING_INTERVAL_S,
+                monitoring_role_arn=monitoring_role.arn,
                 tags=tags,
                 opts=after_logs)
             self.instance = instance
@@ -586,6 +592,7 @@ class Database(pulumi.ComponentResource):
             tags=tags,
             opts=after_logs)
         parameter_group = self.parameter_group
+        monitoring_role = self._monitoring_role(name, tags)
 
         def member(role: str, promotion_tier: int) -> aws.rds.ClusterInstance:
             return aws.rds.ClusterInstance(
@@ -603,6 +610,8 @@ class Database(pulumi.ComponentResource):
                 promotion_tier=promotion_tier,
                 performance_insights_enabled=plan.performance_insights,
                 performance_insights_retention_period=7 if plan.performance_insights else None,
+                monitoring_interval=ENHANCED_MONITORING_INTERVAL_S,
+                monitoring_role_arn=monitoring_role.arn,
                 tags=tags,
                 opts=child)
 
@@ -617,6 +626,20 @@ class Database(pulumi.ComponentResource):
         self.secret_arn = cluster.master_user_secrets.apply(_first_secret_arn)
 
     # -- 4. what consumers use -----------------------------------------------------------------
+
+    def _monitoring_role(self, name: str, tags: Mapping[str, str] | None) -> aws.iam.Role:
+        """The role RDS assumes to publish Enhanced Monitoring's OS metrics (the AWS managed policy
+        RDS documents for it; it writes only the RDSOSMetrics log group)."""
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        return aws.iam.Role(
+            f"{name}-monitoring-role",
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Action": "sts:AssumeRole", "Effect": "Allow",
+                "Principal": {"Service": "monitoring.rds.amazonaws.com"}}]}),
+            managed_policy_arns=[partition.apply(
+                lambda p: f"arn:{p}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}")],
+            description=f"Enhanced Monitoring of {name}: publish OS metrics", tags=tags,
+            opts=pulumi.ResourceOptions(parent=self))
 
     @property
     def engine_family(self) -> str:

@@ -369,6 +369,10 @@ class EdgeFunction(pulumi.ComponentResource):
         aws.s3.BucketPublicAccessBlock(
             f"{name}-logs-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+        # A deleted or overwritten log stays recoverable until it expires.
+        aws.s3.BucketVersioning(
+            f"{name}-logs-versioning", bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"}, opts=child)
         # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
         aws.s3.BucketOwnershipControls(
             f"{name}-logs-ownership", bucket=bucket.id,
@@ -385,7 +389,10 @@ class EdgeFunction(pulumi.ComponentResource):
             rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-access-logs", status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=LOG_RETENTION_DAYS))],
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=LOG_RETENTION_DAYS),
+                noncurrent_version_expiration=(
+                    aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=LOG_RETENTION_DAYS)))],
             opts=child)
         aws.s3.BucketPolicy(
             f"{name}-logs-tls-only", bucket=bucket.id,
