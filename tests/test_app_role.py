@@ -162,7 +162,8 @@ def test_role_names_are_plain_identifiers(name: str) -> None:
 def test_postgres_iam_role_cannot_also_have_a_password() -> None:
     with pytest.raises(BudgetError, match="rds_iam cannot log in with a password"):
         bootstrap_statements("postgres", app_user="app_user", database="app", password="x", iam=True)
-    statements = bootstrap_statements("postgres", app_user="app_user", database="app", password=None, iam=True)
+    statements = bootstrap_statements("postgres", app_user="app_user", database="app", password=None,
+                                      iam=True)
     assert "GRANT rds_iam TO app_user" in statements[-1]
     mysql = bootstrap_statements("mysql", app_user="app_user", database="app", password=None, iam=True)
     assert "AWSAuthenticationPlugin" in mysql[0] and "REQUIRE SSL" in mysql[0]

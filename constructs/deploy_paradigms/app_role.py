@@ -75,7 +75,8 @@ def bootstrap_statements(engine: str | Engine, *, app_user: str, database: str, 
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {user}",
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {user}",
             # Tables the master user (migrations) creates later get the same grants.
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {user}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {user}",
             f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {user}",
         ]
         if iam:
