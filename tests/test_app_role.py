@@ -8,8 +8,11 @@ works through the real data endpoint; DDL, other schemas/databases and role chan
 
 from __future__ import annotations
 
+import http.server
 import json
 import secrets
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +22,7 @@ from test_data_endpoint_runtime import event
 from deploy_paradigms.app_role import bootstrap_statements, check_role_name
 from deploy_paradigms.budget import BudgetError
 from deploy_paradigms.catalog import sample_catalog
-from deploy_paradigms.runtime import connection, data_endpoint
+from deploy_paradigms.runtime import connection, data_endpoint, role_bootstrap
 from deploy_paradigms.runtime.data_endpoint import DataEndpoint
 from tests.conftest import point_runtime_at
 
@@ -167,3 +170,78 @@ def test_postgres_iam_role_cannot_also_have_a_password() -> None:
     assert "GRANT rds_iam TO app_user" in statements[-1]
     mysql = bootstrap_statements("mysql", app_user="app_user", database="app", password=None, iam=True)
     assert "AWSAuthenticationPlugin" in mysql[0] and "REQUIRE SSL" in mysql[0]
+
+
+# -- the bootstrap function (the Lambda behind the custom resource / Pulumi invocation) -----------
+
+class SecretsManager:
+    """Secrets Manager's GetSecretValue for two secrets (AWS is not reachable from the tests)."""
+
+    def __init__(self, secrets_by_arn: dict[str, dict[str, str]]) -> None:
+        self.secrets = secrets_by_arn
+
+    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 - boto3 casing
+        return {"SecretString": json.dumps(self.secrets[SecretId])}
+
+
+class CloudFormation(http.server.BaseHTTPRequestHandler):
+    """Receives the custom resource's answer (the PUT to the pre-signed ResponseURL)."""
+
+    answers: list[dict[str, Any]] = []
+
+    def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+        length = int(self.headers["content-length"])
+        CloudFormation.answers.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.postgres
+def test_bootstrap_function_answers_cloudformation_and_the_role_logs_in(
+        postgres_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_runtime_connection import FakeBoto3
+
+    suffix = secrets.token_hex(3)
+    master, database, app_user = f"master_{suffix}", f"appdb_{suffix}", f"app_user_{suffix}"
+    master_password = secrets.token_hex(12)
+    admin = postgres_server.admin()
+    admin.run(f"CREATE ROLE {master} LOGIN CREATEROLE PASSWORD '{master_password}'")
+    admin.run(f"CREATE DATABASE {database} OWNER {master}")
+    admin.close()
+    store = {"arn:master": {"username": master, "password": master_password},
+             "arn:app": {"username": app_user, "password": APP_PASSWORD}}
+    monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"secretsmanager": SecretsManager(store)}))
+    connection.reset_aws_clients()
+    server = http.server.HTTPServer(("127.0.0.1", 0), CloudFormation)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    properties = {"Engine": "postgres", "Host": postgres_server.host, "Port": str(postgres_server.port),
+                  "Database": database, "AppUser": app_user, "MasterSecretArn": "arn:master",
+                  "AppSecretArn": "arn:app", "Iam": "false"}
+    event = {"RequestType": "Create", "ResponseURL": f"http://127.0.0.1:{server.server_port}/r",
+             "StackId": "stack", "RequestId": "req", "LogicalResourceId": "AppRole",
+             "ResourceProperties": properties}
+    try:
+        CloudFormation.answers.clear()
+        role_bootstrap.handler(event, None)
+        role_bootstrap.handler({**event, "RequestType": "Update"}, None)  # again: converges
+        broken = {**properties, "MasterSecretArn": "arn:app"}  # the app user cannot create roles
+        role_bootstrap.handler({**event, "ResourceProperties": broken}, None)
+    finally:
+        server.shutdown()
+        connection.reset_aws_clients()
+    ok, again, failed = CloudFormation.answers
+    assert ok["Status"] == again["Status"] == "SUCCESS", ok
+    assert ok["PhysicalResourceId"] == f"{database}/{app_user}"
+    assert failed["Status"] == "FAILED" and "permission denied" in failed["Reason"]
+    assert APP_PASSWORD not in json.dumps(CloudFormation.answers) and master_password not in json.dumps(
+        CloudFormation.answers)
+    as_app = postgres_server.connect(user=app_user, password=APP_PASSWORD, dbname=database)
+    assert as_app.run("SELECT current_user") == [[app_user]]
+    as_app.close()
+    # a direct (Pulumi) invocation runs the same bootstrap and returns what it did
+    monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"secretsmanager": SecretsManager(store)}))
+    assert role_bootstrap.handler(properties, None)["AppUser"] == app_user
+    connection.reset_aws_clients()

@@ -27,6 +27,7 @@ Kinds and handlers::
     "sample"         deploy_paradigms.runtime.sample_handler.handler   (Serverless example)
     "data_endpoint"  deploy_paradigms.runtime.data_endpoint.handler    (Edge example's data API)
     "edge"           deploy_paradigms.runtime.edge_handler.handler     (Lambda@Edge; stdlib only)
+    "role_bootstrap" deploy_paradigms.runtime.role_bootstrap.handler   (Database: the application role)
 
 :func:`container_context` stages the PaaS image's Docker build context the same way.
 """
@@ -46,12 +47,13 @@ from pathlib import Path
 
 import deploy_paradigms
 
-KINDS = ("sample", "data_endpoint", "edge")
+KINDS = ("sample", "data_endpoint", "edge", "role_bootstrap")
 SAMPLE_HANDLER = "deploy_paradigms.runtime.sample_handler.handler"
 DATA_ENDPOINT_HANDLER = "deploy_paradigms.runtime.data_endpoint.handler"
 EDGE_HANDLER = "deploy_paradigms.runtime.edge_handler.handler"
+ROLE_BOOTSTRAP_HANDLER = "deploy_paradigms.runtime.role_bootstrap.handler"
 HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDPOINT_HANDLER,
-                            "edge": EDGE_HANDLER}
+                            "edge": EDGE_HANDLER, "role_bootstrap": ROLE_BOOTSTRAP_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
 ENV_BUNDLE_DIR = "DEPLOY_PARADIGMS_BUNDLE_DIR"
 #: The pure-Python driver ``runtime.connection`` imports for each engine family, vendored
@@ -73,6 +75,7 @@ _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
     "sample": ("settings.py", "connection.py", "sample_handler.py"),
     "data_endpoint": ("settings.py", "connection.py", "data_endpoint.py"),
     "edge": ("edge_handler.py",),
+    "role_bootstrap": ("settings.py", "connection.py", "role_bootstrap.py"),
     "container": ("settings.py", "connection.py", "web_app.py"),
 }
 
@@ -101,6 +104,8 @@ def _package_files(kind: str) -> dict[str, bytes]:
             files[f"deploy_paradigms/budget/{path.name}"] = path.read_bytes()
     if kind == "data_endpoint":
         files["deploy_paradigms/catalog.py"] = _source("catalog.py")
+    if kind == "role_bootstrap":
+        files["deploy_paradigms/app_role.py"] = _source("app_role.py")
     return files
 
 
