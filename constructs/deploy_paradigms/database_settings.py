@@ -14,6 +14,7 @@ __all__ = [
     "check_instance_class_offered",
     "check_parameters",
     "check_db_user",
+    "check_master_user",
     "check_port",
     "ENHANCED_MONITORING_INTERVAL_S",
     "performance_insights",
@@ -143,3 +144,14 @@ def check_db_user(db_user: str) -> str:
 ENHANCED_MONITORING_INTERVAL_S = 60
 #: The AWS managed policy RDS needs to publish those metrics.
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+def check_master_user(db_user: str, master_username: str, app_username: str, reason: str | None) -> None:
+    """Connecting as the master user (DDL, every table, role changes) needs ``master_user_reason``;
+    the application role is the default. A database without its own application role (adopted
+    with ``from_existing``) names its given user as both, and needs no reason."""
+    if db_user == master_username and app_username != master_username and not (reason and reason.strip()):
+        raise BudgetError(
+            f"db_user={db_user!r} is the master user, which can change the schema, read every table and "
+            f"manage roles; connect as the application role {app_username!r} (the default: omit db_user), "
+            f"or pass master_user_reason='<why this function needs it>' (e.g. it runs migrations)")

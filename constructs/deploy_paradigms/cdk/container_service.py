@@ -190,9 +190,9 @@ class ContainerService(Construct):
                 },
                 # Resolved by the ECS agent at task start; the template holds only the ARN.
                 secrets={
-                    settings.USER: ecs.Secret.from_secrets_manager(database.secret, "username"),
+                    settings.USER: ecs.Secret.from_secrets_manager(database.app_secret, "username"),
                     settings.PASSWORD_FROM_ECS_SECRET: ecs.Secret.from_secrets_manager(
-                        database.secret, "password"),
+                        database.app_secret, "password"),
                 },
                 log_driver=ecs.LogDrivers.aws_logs(
                     stream_prefix=id, log_group=self.log_group, mode=ecs.AwsLogDriverMode.NON_BLOCKING,

@@ -217,7 +217,7 @@ class ContainerService(pulumi.ComponentResource):
             tags=tags, opts=child)
         self.execution_policy = aws.iam.RolePolicy(
             f"{name}-execution-policy", role=self.execution_role.id,
-            policy=pulumi.Output.all(pulumi.Output.from_input(database.secret_arn), self.log_group.arn,
+            policy=pulumi.Output.all(pulumi.Output.from_input(database.app_secret_arn), self.log_group.arn,
                                      pulumi.Output.from_input(args.ecr_repository_arn))
             .apply(lambda a: _execution_policy(a[0], a[1], a[2])),
             opts=child)
@@ -292,7 +292,7 @@ class ContainerService(pulumi.ComponentResource):
                 container_port=args.container_port)})
         self.container: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
             pulumi.Output.from_input(args.image), environment,
-            pulumi.Output.from_input(database.secret_arn), self.log_group.name,
+            pulumi.Output.from_input(database.app_secret_arn), self.log_group.name,
             aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region,
         ).apply(lambda a: _container_definition(
             image=a[0], environment=a[1], secret_arn=a[2], log_group=a[3], region=a[4],

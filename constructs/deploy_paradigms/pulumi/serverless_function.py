@@ -41,7 +41,7 @@ from ..budget import (
     plan_serverless,
 )
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
-from ..database_settings import check_db_user
+from ..database_settings import check_db_user, check_master_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database
@@ -114,7 +114,11 @@ class ServerlessFunctionArgs:
         iam_auth: Omitted: True (IAM auth tokens). False = secrets-only: the function gets
             ``DATABASE_SECRET_ARN``, ``secretsmanager:GetSecretValue`` on that secret and HTTPS
             egress to reach Secrets Manager. With a shared ``proxy``, match the proxy's setting.
-        db_user: database user to connect as. Omitted: the database's ``master_username``.
+        db_user: database user to connect as. Omitted: the database's application role
+            (``app_user``, least privilege). Exactly one user name (a wildcard raises BudgetError);
+            the master user needs ``master_user_reason``.
+        master_user_reason: why this function must connect as the master user (migrations, admin
+            tools). Omitted: ``db_user=<master user>`` raises BudgetError.
         account_concurrency_limit: the account's Lambda concurrency quota. Omitted: 1000.
         environment: extra NON-secret variables; credential-like keys or values and
             ``DATABASE_*`` keys raise :class:`BudgetError`. Omitted: none.
@@ -140,6 +144,7 @@ class ServerlessFunctionArgs:
     borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S
     iam_auth: bool = True
     db_user: str | None = None
+    master_user_reason: str | None = None
     account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     alarms: bool = True
@@ -186,7 +191,12 @@ class ServerlessFunction(pulumi.ComponentResource):
         if not subnet_ids:
             raise BudgetError("subnet_ids: the network has no private or isolated subnets for the function; "
                               "pass subnet_ids=")
-        self.db_user: str = check_db_user(database.master_username if args.db_user is None else args.db_user)
+        self.db_user: str = check_db_user(database.app_username if args.db_user is None else args.db_user)
+        check_master_user(self.db_user, database.master_username, database.app_username,
+                          args.master_user_reason)
+        #: The secret of the user the proxy logs in as (and, secrets-only, the function reads).
+        self.secret_arn: pulumi.Input[str] = (database.secret_arn if self.db_user == database.master_username
+                                              else database.app_secret_arn)
         self.iam_auth = args.iam_auth
 
         wanted = args.connections if args.connections is not None else 1
@@ -243,7 +253,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                 description=f"RDS Proxy of {name}: reads the database secret", tags=tags, opts=child)
             proxy_policy = aws.iam.RolePolicy(
                 f"{name}-proxy-secret", role=self.proxy_role.id,
-                policy=pulumi.Output.from_input(database.secret_arn).apply(lambda arn: json.dumps({
+                policy=pulumi.Output.from_input(self.secret_arn).apply(lambda arn: json.dumps({
                     "Version": "2012-10-17", "Statement": [{
                         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                         "Effect": "Allow", "Resource": arn}]})),
@@ -258,7 +268,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                 vpc_security_group_ids=[self.proxy_security_group.id],
                 require_tls=plan.proxy.require_tls,
                 idle_client_timeout=plan.proxy.idle_client_timeout_s,
-                auths=[aws.rds.ProxyAuthArgs(auth_scheme="SECRETS", secret_arn=database.secret_arn,
+                auths=[aws.rds.ProxyAuthArgs(auth_scheme="SECRETS", secret_arn=self.secret_arn,
                                              iam_auth="REQUIRED" if args.iam_auth else "DISABLED")],
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_policy]))
@@ -301,7 +311,7 @@ class ServerlessFunction(pulumi.ComponentResource):
         role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=self.role.id,
             policy=pulumi.Output.all(self.log_group.arn, self.proxy.arn,
-                                     pulumi.Output.from_input(database.secret_arn)).apply(
+                                     pulumi.Output.from_input(self.secret_arn)).apply(
                 lambda values: json.dumps(_execution_policy(values[0], values[1], values[2], db_user,
                                                             iam_auth))),
             opts=child)
@@ -320,7 +330,7 @@ class ServerlessFunction(pulumi.ComponentResource):
             settings.URL_PARAMS: plan.url.query_string(),
         }
         if not iam_auth:
-            self.environment[settings.SECRET_ARN] = database.secret_arn
+            self.environment[settings.SECRET_ARN] = self.secret_arn
         self.environment.update(args.environment)
 
         # 6. Security: function -> proxy on the database port (+ HTTPS for secrets-only).

@@ -19,17 +19,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from deploy_paradigms.app_role import bootstrap_statements
 
-from . import connection
+from . import connection, settings
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
 REQUIRED = ("Engine", "Host", "Port", "Database", "AppUser", "MasterSecretArn")
+#: One connection, TLS (the master password crosses the VPC encrypted). The constructs set the
+#: same value in DATABASE_URL_PARAMS, where the budget guard reads the function's pool size.
+URL_PARAMS = "connection_limit=1&connect_timeout=10&sslmode=require"
 
 
 def _secret_json(arn: str) -> dict[str, Any]:
@@ -53,11 +58,11 @@ def run(properties: Mapping[str, Any]) -> dict[str, Any]:
         app_password = str(_secret_json(str(properties["AppSecretArn"]))["password"])
     statements = bootstrap_statements(str(properties["Engine"]), app_user=str(properties["AppUser"]),
                                       database=str(properties["Database"]), password=app_password, iam=iam)
-    settings = DatabaseSettings(
+    where = DatabaseSettings(
         host=str(properties["Host"]), port=int(properties["Port"]), name=str(properties["Database"]),
         user=str(master["username"]), engine=str(properties["Engine"]),
-        url_params=(("sslmode", "require"), ("connect_timeout", "10")))
-    conn = connection.connect(settings, password=str(master["password"]))
+        url_params=tuple(parse_qsl(os.environ.get(settings.URL_PARAMS, URL_PARAMS))))
+    conn = connection.connect(where, password=str(master["password"]))
     try:
         for statement in statements:
             conn.query(statement)
