@@ -354,7 +354,7 @@ def test_connections_share_leaves_the_rest_free() -> None:
     ({"maximum_percent": 250}, r"maximum_percent=250 must be between 100 and 200"),
     ({"scale_on_cpu_percent": 95}, r"scale_on_cpu_percent=95"),
     ({"environment": {"STRIPE_API_KEY": "x"}}, r"looks like a credential"),
-    ({"environment": {"DATABASE_URL_PARAMS": "x"}}, r"set by ContainerService from the database"),
+    ({"environment": {"DATABASE_URL_PARAMS": "x"}}, r"is reserved: ContainerService sets it"),
     (
         {"environment": {"UPSTREAM": "https://bob:hunter2@example.com"}},
         r"holds a value that looks like a credential",

@@ -185,7 +185,7 @@ def test_iam_connect_is_scoped_to_the_proxy_user(m5_template: dict[str, Any]) ->
     connect = [s for s in statements if s["Action"] == "rds-db:connect"]
     assert len(connect) == 1
     rendered = repr(connect[0]["Resource"])
-    assert "dbuser:" in rendered and "/app_admin" in rendered
+    assert "dbuser:" in rendered and "/app_user" in rendered
     assert logical_id(t, "AWS::RDS::DBProxy", "FunctionProxy") in rendered
     assert not [s for s in statements if "secretsmanager" in repr(s["Action"])]
     assert not resources(t, "AWS::IAM::ManagedPolicy") and "ManagedPolicyArns" not in repr(
@@ -204,7 +204,7 @@ def test_environment_holds_where_and_how_never_a_secret(m5_template: dict[str, A
     proxy = logical_id(m5_template, "AWS::RDS::DBProxy", "FunctionProxy")
     assert env["DATABASE_HOST"] == {"Fn::GetAtt": [proxy, "Endpoint"]}
     assert env["DATABASE_URL_PARAMS"] == (
-        "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require")
+        "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=verify-full")
     assert (env["DATABASE_PORT"], env["DATABASE_IAM_AUTH"], env["DATABASE_ENGINE"]) == (
         "5432", "true", "postgres")
     for key, value in env.items():

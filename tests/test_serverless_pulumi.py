@@ -147,7 +147,7 @@ def test_execution_role_is_least_privilege() -> None:
     policy = json.loads(inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-role-policy")["policy"])
     by_action = {json.dumps(s["Action"]): s["Resource"] for s in policy["Statement"]}
     assert by_action['"rds-db:connect"'] == (
-        "arn:aws:rds-db:us-east-1:123456789012:dbuser:function-proxy/app_admin")
+        "arn:aws:rds-db:us-east-1:123456789012:dbuser:function-proxy/app_user")
     assert not any("secretsmanager" in a for a in by_action)
     assert not find(records, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     proxy_policy = inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-proxy-secret")["policy"]
@@ -168,8 +168,8 @@ def test_environment_holds_where_and_how_never_a_secret() -> None:
         "DATABASE_IAM_AUTH": "true",
         "DATABASE_NAME": "app",
         "DATABASE_PORT": "5432",
-        "DATABASE_URL_PARAMS": "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require",
-        "DATABASE_USER": "app_admin",
+        "DATABASE_URL_PARAMS": "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=verify-full",
+        "DATABASE_USER": "app_user",
     }
     for key, value in env.items():
         assert not SECRET_LIKE.search(key) and not SECRET_LIKE.search(value), key

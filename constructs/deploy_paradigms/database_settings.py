@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from .budget import BudgetError, Engine, normalise_instance_class
 
 __all__ = [
-    "check_instance_class_offered",
-    "check_parameters",
-    "check_db_user",
-    "check_master_user",
-    "check_port",
+    "BUDGET_PARAMETERS",
     "ENHANCED_MONITORING_INTERVAL_S",
+    "ENHANCED_MONITORING_POLICY",
+    "check_db_user",
+    "check_instance_class_offered",
+    "check_master_user",
+    "check_parameters",
+    "check_port",
     "performance_insights",
     "performance_insights_supported",
     "tls_parameter",
