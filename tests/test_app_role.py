@@ -49,18 +49,25 @@ def cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     data_endpoint.reset()
 
 
+def master_and_database(server: Any) -> tuple[str, str, str, str, str]:
+    """A master role as on RDS (CREATEROLE, not a superuser) owning a new database:
+    (suffix, master, its password, database, the application role's name)."""
+    suffix = secrets.token_hex(3)
+    master, database = f"master_{suffix}", f"appdb_{suffix}"
+    master_password = secrets.token_hex(12)
+    admin = server.admin()
+    admin.run(f"CREATE ROLE {master} LOGIN CREATEROLE PASSWORD '{master_password}'")
+    admin.run(f"CREATE DATABASE {database} OWNER {master}")
+    admin.close()
+    return suffix, master, master_password, database, f"app_user_{suffix}"
+
+
 # -- PostgreSQL ----------------------------------------------------------------------------------
 
 @pytest.mark.postgres
 def test_postgres_app_role_can_use_the_catalog_and_nothing_more(postgres_server: Any,
                                                                  cleanup: pytest.MonkeyPatch) -> None:
-    suffix = secrets.token_hex(3)
-    master, database, app_user = f"master_{suffix}", f"appdb_{suffix}", f"app_user_{suffix}"
-    master_password = secrets.token_hex(12)
-    admin = postgres_server.admin()
-    admin.run(f"CREATE ROLE {master} LOGIN CREATEROLE PASSWORD '{master_password}'")
-    admin.run(f"CREATE DATABASE {database} OWNER {master}")
-    admin.close()
+    suffix, master, master_password, database, app_user = master_and_database(postgres_server)
     admin = postgres_server.admin(dbname=database)
     admin.run(f"ALTER SCHEMA public OWNER TO {master}")  # as RDS leaves it for the master user
     admin.close()
@@ -204,13 +211,7 @@ def test_bootstrap_function_answers_cloudformation_and_the_role_logs_in(
         postgres_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.test_runtime_connection import FakeBoto3
 
-    suffix = secrets.token_hex(3)
-    master, database, app_user = f"master_{suffix}", f"appdb_{suffix}", f"app_user_{suffix}"
-    master_password = secrets.token_hex(12)
-    admin = postgres_server.admin()
-    admin.run(f"CREATE ROLE {master} LOGIN CREATEROLE PASSWORD '{master_password}'")
-    admin.run(f"CREATE DATABASE {database} OWNER {master}")
-    admin.close()
+    suffix, master, master_password, database, app_user = master_and_database(postgres_server)
     store = {"arn:master": {"username": master, "password": master_password},
              "arn:app": {"username": app_user, "password": APP_PASSWORD}}
     monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"secretsmanager": SecretsManager(store)}))
@@ -245,3 +246,31 @@ def test_bootstrap_function_answers_cloudformation_and_the_role_logs_in(
     monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"secretsmanager": SecretsManager(store)}))
     assert role_bootstrap.handler(properties, None)["AppUser"] == app_user
     connection.reset_aws_clients()
+
+
+def test_bootstrap_fills_an_empty_app_secret_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Pulumi component creates the app secret without a value (no generated secret in its
+    graph): the first bootstrap generates the password and stores it; later ones read it."""
+    from tests.test_runtime_connection import FakeBoto3
+
+    class NotFound(Exception):
+        response = {"Error": {"Code": "ResourceNotFoundException"}}
+
+    class EmptyThenStored(SecretsManager):
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 - boto3 casing
+            if SecretId not in self.secrets:
+                raise NotFound(SecretId)
+            return super().get_secret_value(SecretId)
+
+        def put_secret_value(self, SecretId: str, SecretString: str) -> None:  # noqa: N803
+            self.secrets[SecretId] = json.loads(SecretString)
+
+    store = EmptyThenStored({})
+    monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"secretsmanager": store}))
+    connection.reset_aws_clients()
+    try:
+        first = role_bootstrap.app_password("arn:app", "app_user")
+        assert store.secrets["arn:app"] == {"username": "app_user", "password": first} and len(first) >= 40
+        assert role_bootstrap.app_password("arn:app", "app_user") == first  # stored, not regenerated
+    finally:
+        connection.reset_aws_clients()

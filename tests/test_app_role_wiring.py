@@ -94,3 +94,13 @@ def test_pulumi_database_invokes_the_bootstrap_and_consumers_use_the_role() -> N
     assert proxy["auths"][0]["secretArn"] == payload["AppSecretArn"] != payload["MasterSecretArn"]
     with pytest.raises(BudgetError, match="pass master_user_reason="):
         run_program(lambda: pulumi_function(pulumi_database(), db_user="app_admin"))
+
+
+def test_a_generated_secret_template_is_not_a_secret_but_a_password_inside_one_is() -> None:
+    from deploy_paradigms.guard.rules.no_secrets import scan
+
+    generated = {"GenerateSecretString": {"SecretStringTemplate": '{"username": "app_user"}',
+                                          "GenerateStringKey": "password"}}
+    assert list(scan(generated)) == []
+    leaked = {"GenerateSecretString": {"SecretStringTemplate": '{"username": "a", "password": "hunter2"}'}}
+    assert [where for where, _ in scan(leaked)] == ["GenerateSecretString.SecretStringTemplate.password"]

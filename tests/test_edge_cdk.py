@@ -201,7 +201,8 @@ def test_data_endpoint_concurrency_is_the_budget(edge: dict[str, Any]) -> None:
     assert env["DATA_ENDPOINT_MAX_RESPONSE_BYTES"] == "1000000"
     assert env["DATA_ENDPOINT_BOOTSTRAP_SCHEMA"] == "true"
     assert "DATA_ENDPOINT_HMAC_SECRET_ARN" not in env  # signing="cloudfront": no key, no secret
-    assert not resources(edge, "AWS::SecretsManager::Secret")
+    # no HMAC key; the one secret is the application role's (Database)
+    assert [k[:21] for k in resources(edge, "AWS::SecretsManager::Secret")] == ["DatabaseAppUserSecret"]
 
 
 # -- the cache ---------------------------------------------------------------------------------------

@@ -172,7 +172,8 @@ def test_autoscaling_max_is_the_plans(default_template: dict[str, Any], m5_templ
 def test_credentials_come_from_ecs_secrets_only(default_template: dict[str, Any]) -> None:
     definition = container(default_template)
     db = logical_id(default_template, "AWS::RDS::DBInstance")
-    secret_arn = {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+    # the application role's secret, not the master user's
+    secret_arn = {"Ref": logical_id(default_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")}
     assert {s["Name"]: s["ValueFrom"] for s in definition["Secrets"]} == {
         "DATABASE_USER": {"Fn::Join": ["", [secret_arn, ":username::"]]},
         "DATABASE_PASSWORD": {"Fn::Join": ["", [secret_arn, ":password::"]]},
@@ -186,13 +187,15 @@ def test_credentials_come_from_ecs_secrets_only(default_template: dict[str, Any]
 
 
 def test_only_the_execution_role_reads_only_that_secret(default_template: dict[str, Any]) -> None:
-    db = logical_id(default_template, "AWS::RDS::DBInstance")
+    app_secret = {"Ref": logical_id(default_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")}
     readers = []
     for lid, policy in resources(default_template, "AWS::IAM::Policy").items():
+        if lid.startswith("DatabaseRoleBootstrap"):
+            continue  # the bootstrap reads the master and the app secret (test_app_role_wiring)
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("secretsmanager:") for a in actions):
-                assert statement["Resource"] == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+                assert statement["Resource"] == app_secret
                 readers.append(lid)
     assert readers == [logical_id(default_template, "AWS::IAM::Policy", "WebTaskDefExecutionRole")]
     # The app's own role has no permissions at all.
@@ -241,9 +244,11 @@ def test_security_groups_open_exactly_the_needed_ports(default_template: dict[st
     lb = logical_id(default_template, "AWS::EC2::SecurityGroup", "WebLBSecurityGroup")
     tasks = logical_id(default_template, "AWS::EC2::SecurityGroup", "WebSecurityGroup")
     db = logical_id(default_template, "AWS::EC2::SecurityGroup", "DatabaseSecurityGroup")
+    bootstrap = logical_id(default_template, "AWS::EC2::SecurityGroup", "DatabaseRoleBootstrapSecurityGroup")
     # CDK's "no traffic" placeholder (ICMP to 255.255.255.255/32) marks a group with no egress.
     mine = {r for r in sg_rules(default_template) if r[1] in (lb, tasks, db) and r[2] != "255.255.255.255/32"}
     assert mine == {
+        ("in", db, bootstrap, 5432, 5432),  # the application role's bootstrap
         ("in", lb, "0.0.0.0/0", 80, 80),
         ("out", lb, tasks, 8080, 8080),
         ("in", tasks, lb, 8080, 8080),

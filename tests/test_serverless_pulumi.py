@@ -106,7 +106,11 @@ def test_proxy_settings() -> None:
     proxy = inputs(records, PROXY, "function-proxy")
     assert (proxy["requireTls"], proxy["idleClientTimeout"], proxy["engineFamily"]) == (
         True, 120, "POSTGRESQL")
-    assert proxy["auths"] == [{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": SECRET_ARN}]
+    # the proxy logs in as the application role, with its secret (not the master user's)
+    app_secret = inputs(records, "aws:lambda/invocation:Invocation",
+                        "database-app-role")["input"]["AppSecretArn"]
+    assert proxy["auths"] == [{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": app_secret}]
+    assert app_secret != SECRET_ARN
     assert proxy["vpcSubnetIds"] == ["network-isolated-1-id", "network-isolated-2-id"]
     assert re.fullmatch(r"[a-z](-?[a-z0-9])*", proxy["name"]) and len(proxy["name"]) <= 60
     assert inputs(records, TARGETS, "function-proxy-targets")["connectionPoolConfig"] == {
@@ -128,6 +132,7 @@ def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
     assert ingress == sorted([
         ("function-proxy-sg-id", "function-sg-id", None, "tcp", 5432, 5432),
         ("database-sg-id", "function-proxy-sg-id", None, "tcp", 5432, 5432),
+        ("database-sg-id", "database-role-bootstrap-sg-id", None, "tcp", 5432, 5432),  # the role bootstrap
     ])
     egress = sorted((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
                      r["inputs"].get("cidrIpv4"), r["inputs"]["fromPort"], r["inputs"]["toPort"])
@@ -135,6 +140,8 @@ def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
     assert egress == sorted([
         ("function-sg-id", "function-proxy-sg-id", None, 5432, 5432),
         ("function-proxy-sg-id", "database-sg-id", None, 5432, 5432),
+        ("database-role-bootstrap-sg-id", "database-sg-id", None, 5432, 5432),
+        ("database-role-bootstrap-sg-id", None, "0.0.0.0/0", 443, 443),
     ])
     # No inline rules on any group (inline rules would hide next to the rule resources).
     for sg in find(records, "aws:ec2/securityGroup:SecurityGroup"):
@@ -153,7 +160,8 @@ def test_execution_role_is_least_privilege() -> None:
     proxy_policy = inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-proxy-secret")["policy"]
     assert json.loads(proxy_policy)["Statement"] == [{
         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Effect": "Allow",
-        "Resource": SECRET_ARN}]
+        "Resource": inputs(records, "aws:lambda/invocation:Invocation", "database-app-role")["input"][
+            "AppSecretArn"]}]  # the application role's secret only
     assert inputs(records, "aws:cloudwatch/logGroup:LogGroup", "function-logs")["retentionInDays"] == 30
     assert inputs(records, FN, "function-function")["loggingConfig"]["logGroup"] == "function-logs"
 
@@ -196,7 +204,8 @@ def test_secrets_only_mode_and_a_shared_proxy() -> None:
     (first, second), records = run_program(build)
     env = inputs(records, FN, "first-function")["environment"]["variables"]
     assert env["DATABASE_IAM_AUTH"] == "false"
-    assert env["DATABASE_SECRET_ARN"] == SECRET_ARN.replace("database-instance", "db-instance")
+    assert env["DATABASE_SECRET_ARN"] == inputs(records, "aws:lambda/invocation:Invocation",
+                                                "db-app-role")["input"]["AppSecretArn"]  # the app role's
     assert inputs(records, PROXY, "first-proxy")["auths"][0]["iamAuth"] == "DISABLED"
     https = inputs(records, EGRESS, "first-to-secretsmanager")
     assert (https["cidrIpv4"], https["fromPort"], https["toPort"]) == ("0.0.0.0/0", 443, 443)

@@ -53,7 +53,7 @@ from ..database_settings import (
     tls_parameter,
 )
 from ..runtime import role_bootstrap, settings
-from .network import LOG_RETENTION_DAYS, NetworkLike
+from .network import LAMBDA_TRUST_POLICY, LOG_RETENTION_DAYS, NetworkLike, lambda_vpc_statements
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,8 @@ class DatabaseArgs:
         app_username: The application role every consumer connects as by default. Omitted:
             ``app_user``. Created (and converged on every deployment) by a function in the VPC
             that runs :mod:`deploy_paradigms.app_role`'s SQL as the master user, invoked through
-            ``aws.lambda_.Invocation``; its password is generated into ``app_secret_arn``.
+            ``aws.lambda_.Invocation``; its password is generated into ``app_secret_arn`` by the
+            bootstrap on first deploy (no generated value in the program's graph or state).
         port: Listener port. Omitted: 5432 (PostgreSQL engines) or 3306.
         multi_az: One switch for high availability. Omitted: off. On: a Multi-AZ standby for RDS,
             a reader instance in another AZ for Aurora.
@@ -655,19 +656,9 @@ class Database(pulumi.ComponentResource):
             f"{name}-app-user",
             description=f"Password of {self.app_username}, the application role of {name}",
             tags=tags, opts=child)
-        password = aws.secretsmanager.get_random_password_output(
-            password_length=32, exclude_punctuation=True, include_space=False,
-            opts=pulumi.InvokeOutputOptions(parent=self))
         app_user = self.app_username
-
-        def secret_json(pw: Any) -> str:
-            return json.dumps({"username": app_user, "password": pw})
-
-        # Kept encrypted in Pulumi's state; a new random value on a later run must not change it.
-        aws.secretsmanager.SecretVersion(
-            f"{name}-app-user-value", secret_id=app_secret.id,
-            secret_string=pulumi.Output.secret(password.random_password).apply(secret_json),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString"]))
+        # No value here: the bootstrap generates the password into the secret on first deploy, so
+        # no generated secret is part of the program's graph or state.
         self.app_secret_arn = app_secret.arn
 
         network = args.network
@@ -686,10 +677,8 @@ class Database(pulumi.ComponentResource):
         self.allow_from("role-bootstrap", sg.id)
         role = aws.iam.Role(
             f"{name}-role-bootstrap-role",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Action": "sts:AssumeRole", "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-            description=f"Application role bootstrap of {name}: read the two secrets, VPC interfaces, logs",
+            assume_role_policy=LAMBDA_TRUST_POLICY,
+            description=f"Application role bootstrap of {name}: the two secrets, VPC interfaces, logs",
             tags=tags, opts=child)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-role-bootstrap-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
@@ -698,13 +687,8 @@ class Database(pulumi.ComponentResource):
             policy=pulumi.Output.all(self.secret_arn, app_secret.arn, log_group.arn).apply(
                 lambda v: json.dumps({"Version": "2012-10-17", "Statement": [
                     {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [v[0], v[1]]},
-                    {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                     "Resource": f"{v[2]}:*"},
-                    # Lambda's VPC interfaces: EC2 offers no resource-level permissions for these.
-                    {"Effect": "Allow", "Action": [
-                        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                        "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses"], "Resource": "*"}]})),
+                    {"Effect": "Allow", "Action": "secretsmanager:PutSecretValue", "Resource": v[1]},
+                    *lambda_vpc_statements(v[2])]})),
             opts=child)
         bundle = packaging.lambda_bundle("role_bootstrap", engine=self.engine.value)
         self.role_bootstrap = aws.lambda_.Function(

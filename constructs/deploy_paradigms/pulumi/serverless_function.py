@@ -45,6 +45,7 @@ from ..database_settings import check_db_user, check_master_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database
+from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -301,9 +302,7 @@ class ServerlessFunction(pulumi.ComponentResource):
             f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
         self.role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Action": "sts:AssumeRole", "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
+            assume_role_policy=LAMBDA_TRUST_POLICY,
             description=f"Execution role of {name}: logs, VPC interfaces, database connect",
             tags=tags, opts=child)
         iam_auth = args.iam_auth
@@ -431,16 +430,7 @@ def _proxy_name(component: str) -> str:
 def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
                       iam_auth: bool) -> dict[str, object]:
     """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
-    statements: list[dict[str, object]] = [
-        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
-        # What AWSLambdaVPCAccessExecutionRole grants; EC2 has no resource-level
-        # permissions for the Describe* calls, and Lambda names the interfaces.
-        {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                       "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-                                       "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-         "Resource": "*"},
-    ]
+    statements = lambda_vpc_statements(log_group_arn)
     if iam_auth:
         statements.append({"Effect": "Allow", "Action": "rds-db:connect",
                            "Resource": _dbuser_arn(proxy_arn, db_user)})

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
@@ -44,6 +45,26 @@ def _secret_json(arn: str) -> dict[str, Any]:
     return value
 
 
+def _error_code(exc: BaseException) -> str:
+    """botocore's error code (``ResourceNotFoundException``), else the exception's name."""
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return str(code or type(exc).__name__)
+
+
+def app_password(arn: str, app_user: str) -> str:
+    """The application role's password from its secret; a secret created without a value (the
+    Pulumi component: no generated value in its graph) gets one here, on first deploy."""
+    try:
+        return str(_secret_json(arn)["password"])
+    except Exception as exc:
+        if "ResourceNotFound" not in _error_code(exc):
+            raise
+    value = {"username": app_user, "password": secrets.token_urlsafe(32)}
+    connection.aws_client("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps(value))
+    return value["password"]
+
+
 def run(properties: Mapping[str, Any]) -> dict[str, Any]:
     """Create or converge the application role; returns what was done (no secret values)."""
     missing = [k for k in REQUIRED if not properties.get(k)]
@@ -51,13 +72,13 @@ def run(properties: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"missing properties: {', '.join(missing)}")
     iam = str(properties.get("Iam", "false")).lower() == "true"
     master = _secret_json(str(properties["MasterSecretArn"]))
-    app_password = None
+    password = None
     if not iam:
         if not properties.get("AppSecretArn"):
             raise ValueError("AppSecretArn is required unless Iam is true")
-        app_password = str(_secret_json(str(properties["AppSecretArn"]))["password"])
+        password = app_password(str(properties["AppSecretArn"]), str(properties["AppUser"]))
     statements = bootstrap_statements(str(properties["Engine"]), app_user=str(properties["AppUser"]),
-                                      database=str(properties["Database"]), password=app_password, iam=iam)
+                                      database=str(properties["Database"]), password=password, iam=iam)
     where = DatabaseSettings(
         host=str(properties["Host"]), port=int(properties["Port"]), name=str(properties["Database"]),
         user=str(master["username"]), engine=str(properties["Engine"]),
