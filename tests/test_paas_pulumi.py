@@ -81,7 +81,8 @@ def test_credentials_come_from_ecs_secrets_only() -> None:
     records = rendered()
     definition = container(records)
     # the application role's secret, not the master user's
-    secret = one(records, "aws:lambda/invocation:Invocation", "database-app-role")["input"]["AppSecretArn"]
+    raw = one(records, "aws:lambda/invocation:Invocation", "database-app-role")["input"]
+    secret = (json.loads(raw) if isinstance(raw, str) else raw)["AppSecretArn"]
     assert "rds!" not in secret
     assert {s["name"]: s["valueFrom"] for s in definition["secrets"]} == {
         "DATABASE_USER": f"{secret}:username::", "DATABASE_PASSWORD": f"{secret}:password::"}

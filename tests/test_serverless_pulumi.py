@@ -47,6 +47,12 @@ def inputs(records: Records | tuple[dict[str, Any], ...], rtype: str, name: str)
     return found[0]["inputs"]  # type: ignore[no-any-return]
 
 
+def app_secret_arn(records: Records | tuple[dict[str, Any], ...], database: str = "database") -> str:
+    """The application role's secret ARN, as the database's bootstrap invocation names it."""
+    raw = inputs(records, "aws:lambda/invocation:Invocation", f"{database}-app-role")["input"]
+    return str((json.loads(raw) if isinstance(raw, str) else raw)["AppSecretArn"])
+
+
 def run_program(build: Callable[[], Any]) -> tuple[Any, Records]:
     """Run ``build`` as a Pulumi program under the preview mocks; its result and the records."""
     monitor = RecordingMonitor(PreviewMocks())
@@ -107,8 +113,7 @@ def test_proxy_settings() -> None:
     assert (proxy["requireTls"], proxy["idleClientTimeout"], proxy["engineFamily"]) == (
         True, 120, "POSTGRESQL")
     # the proxy logs in as the application role, with its secret (not the master user's)
-    app_secret = inputs(records, "aws:lambda/invocation:Invocation",
-                        "database-app-role")["input"]["AppSecretArn"]
+    app_secret = app_secret_arn(records)
     assert proxy["auths"] == [{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": app_secret}]
     assert app_secret != SECRET_ARN
     assert proxy["vpcSubnetIds"] == ["network-isolated-1-id", "network-isolated-2-id"]
@@ -134,15 +139,15 @@ def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
         ("database-sg-id", "function-proxy-sg-id", None, "tcp", 5432, 5432),
         ("database-sg-id", "database-role-bootstrap-sg-id", None, "tcp", 5432, 5432),  # the role bootstrap
     ])
-    egress = sorted((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
-                     r["inputs"].get("cidrIpv4"), r["inputs"]["fromPort"], r["inputs"]["toPort"])
-                    for r in find(records, EGRESS))
+    egress = sorted(((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
+                      r["inputs"].get("cidrIpv4"), r["inputs"]["fromPort"], r["inputs"]["toPort"])
+                     for r in find(records, EGRESS)), key=repr)
     assert egress == sorted([
         ("function-sg-id", "function-proxy-sg-id", None, 5432, 5432),
         ("function-proxy-sg-id", "database-sg-id", None, 5432, 5432),
         ("database-role-bootstrap-sg-id", "database-sg-id", None, 5432, 5432),
         ("database-role-bootstrap-sg-id", None, "0.0.0.0/0", 443, 443),
-    ])
+    ], key=repr)
     # No inline rules on any group (inline rules would hide next to the rule resources).
     for sg in find(records, "aws:ec2/securityGroup:SecurityGroup"):
         assert not sg["inputs"].get("ingress") and not sg["inputs"].get("egress"), sg["name"]
@@ -160,8 +165,7 @@ def test_execution_role_is_least_privilege() -> None:
     proxy_policy = inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-proxy-secret")["policy"]
     assert json.loads(proxy_policy)["Statement"] == [{
         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Effect": "Allow",
-        "Resource": inputs(records, "aws:lambda/invocation:Invocation", "database-app-role")["input"][
-            "AppSecretArn"]}]  # the application role's secret only
+        "Resource": app_secret_arn(records)}]  # the application role's secret only
     assert inputs(records, "aws:cloudwatch/logGroup:LogGroup", "function-logs")["retentionInDays"] == 30
     assert inputs(records, FN, "function-function")["loggingConfig"]["logGroup"] == "function-logs"
 
@@ -204,8 +208,7 @@ def test_secrets_only_mode_and_a_shared_proxy() -> None:
     (first, second), records = run_program(build)
     env = inputs(records, FN, "first-function")["environment"]["variables"]
     assert env["DATABASE_IAM_AUTH"] == "false"
-    assert env["DATABASE_SECRET_ARN"] == inputs(records, "aws:lambda/invocation:Invocation",
-                                                "db-app-role")["input"]["AppSecretArn"]  # the app role's
+    assert env["DATABASE_SECRET_ARN"] == app_secret_arn(records, "db")  # the application role's
     assert inputs(records, PROXY, "first-proxy")["auths"][0]["iamAuth"] == "DISABLED"
     https = inputs(records, EGRESS, "first-to-secretsmanager")
     assert (https["cidrIpv4"], https["fromPort"], https["toPort"]) == ("0.0.0.0/0", 443, 443)
