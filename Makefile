@@ -13,10 +13,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt tests/requirements-botocore.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[cdk,pulumi,dev]'
+	$(PY) -m pip install -q --no-deps -r tests/requirements-botocore.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -53,6 +54,7 @@ budget: setup
 bench: setup
 	$(PY) -m bench connections
 	$(PY) -m bench devloop
+	$(PY) -m bench cache
 	$(PY) -m bench readme
 
 ## Build the wheel, install it into a fresh venv outside the repo, synthesize examples/consumer (about 1.5 min).

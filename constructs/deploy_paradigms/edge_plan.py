@@ -50,6 +50,7 @@ __all__ = [
     "TriggerLimits",
     "cache_key_parameters",
     "check_anonymous_writes",
+    "distribution_id_parameter_name",
     "measure_path",
     "plan_data_cache",
     "plan_edge_function",
@@ -374,3 +375,14 @@ def check_anonymous_writes(catalog: QueryCatalog, signing: SigningPlan, reason: 
         f"writes (DataEndpoint(signing='both'): callers send an HMAC), serve a read-only catalog "
         f"(sample_catalog(writes=False)), or pass anonymous_writes_reason='<why this is acceptable>' "
         f"(and consider web_acl_id with a rate-based rule)")
+
+
+def distribution_id_parameter_name(stack_name: str, endpoint_id: str) -> str:
+    """SSM parameter holding the distribution id a data endpoint invalidates (same in CDK and Pulumi).
+
+    The endpoint's function is created before the distribution (the distribution's origin is the
+    function URL), so it learns the id at run time from this parameter, written once the
+    distribution exists. Names allow letters, digits and ``_.-/``; other characters become ``-``.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.\-/]", "-", f"/deploy-paradigms/{stack_name}/{endpoint_id}/distribution-id")
+    return safe[:1011]

@@ -4,7 +4,10 @@ Same architecture as the CDK stacks ``Edge`` + ``Edge-us-east-1`` (``stacks/edge
 the program's network and database, a :class:`DataEndpoint` serving the sample
 catalog (reserved concurrency capped by the connection budget) and an
 :class:`EdgeFunction` running the sample viewer-request handler in us-east-1
-(explicit provider) on a CloudFront distribution that caches ``/data/*``.
+(explicit provider) on a CloudFront distribution that caches ``/data/*``. The
+catalog's reads carry cache tags (``posts``, ``post:{id}``) and its writes
+invalidate them: the distribution gets ``cache_tag_config``, the endpoint an SSM
+parameter with the distribution id and ``cloudfront:CreateInvalidation`` on it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from ..network import Network
 #: Same runtime as the CDK example's edge function (a Lambda@Edge runtime).
 EDGE_RUNTIME = "python3.12"
 
+
+#: This example reads no config keys beyond the program's.
+CONFIG_KEYS: dict[str, str] = {}
 
 def build(network: Network, database: Database, config: pulumi.Config) -> None:
     del network, config  # the data endpoint reaches the network through the database
@@ -43,3 +49,4 @@ def build(network: Network, database: Database, config: pulumi.Config) -> None:
     pulumi.export("reservedConcurrency", plan.reserved_concurrency)
     pulumi.export("edgePackageBytes", site.package_size_bytes)
     pulumi.export("budget", plan.summary())
+    pulumi.export("distributionIdParameter", endpoint.distribution_id_parameter_name)
