@@ -379,8 +379,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         database(parameters={"superuser_reserved_connections": "50"})),
     BadInput(
         "EdgeFunction(data_endpoint=<catalog with writes, signing='cloudfront'>)", "CDK `EdgeFunction`",
-        "data_endpoint serves write queries ['create_post'] with signing='cloudfront': anyone who can reach "
-        "the distribution can call them",
+        "data_endpoint serves write queries ['create_post', 'update_post'] with signing='cloudfront': anyone "
+        "who can reach the distribution can call them",
         edge_with_writes()),
     BadInput(
         "ContainerService(pool_size=0)", "CDK `ContainerService`",

@@ -212,19 +212,32 @@ def test_distribution_extracts_the_endpoints_cache_tags(edge: dict[str, Any]) ->
     assert distribution_config(edge)["CacheTagConfig"] == {"HeaderName": CACHE_TAG_HEADER}
 
 
-def test_the_endpoint_may_invalidate_its_distribution_only_via_an_ssm_parameter(edge: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def signed_writes() -> dict[str, Any]:
+    """The sample catalog with its writes, signed (``both``): the examples' edge catalog is
+    read-only (no anonymous writes), so invalidation on write is shown here."""
+    app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
+    stack, db = small_stack(app, "Signed")
+    endpoint = DataEndpoint(stack, "DataEndpoint", database=db, catalog=sample_catalog(), signing="both")
+    EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
+    return template_of(app.synth(), "Signed")
+
+
+def test_the_endpoint_may_invalidate_its_distribution_only_via_an_ssm_parameter(
+        signed_writes: dict[str, Any]) -> None:
+    edge = signed_writes
     dist_id, _ = only(edge, "AWS::CloudFront::Distribution")
     fn_id, fn = only(edge, "AWS::Lambda::Function", "DataEndpointFunction")
     _, parameter = only(edge, "AWS::SSM::Parameter")
     # The id travels through a parameter written after the distribution exists (no cycle) ...
     assert parameter["Value"] == {"Ref": dist_id}
     assert fn["Environment"]["Variables"][ENV_DISTRIBUTION_ID_PARAMETER] == parameter["Name"]
-    assert parameter["Name"].startswith("/deploy-paradigms/Edge/")
+    assert parameter["Name"].startswith("/deploy-paradigms/Signed/")
     statements = [(pid, st) for pid, pol in resources(edge, "AWS::IAM::Policy").items()
                   for st in pol["Properties"]["PolicyDocument"]["Statement"]]
     invalidate = [(pid, st) for pid, st in statements if st["Action"] == "cloudfront:CreateInvalidation"]
     # ... and the one invalidation grant names this distribution's ARN, nothing wider.
-    assert [flat(st["Resource"]) for _, st in invalidate] == [
+    assert [flat(st["Resource"]).replace("<AWS::Partition>", "aws") for _, st in invalidate] == [
         f"arn:aws:cloudfront::<AWS::AccountId>:distribution/<{dist_id}>"]
     read = [st for _, st in statements if st["Action"] == "ssm:GetParameter"]
     assert len(read) == 1 and flat(read[0]["Resource"]).endswith(f":parameter{parameter['Name']}")
@@ -251,7 +264,8 @@ def test_one_endpoint_invalidates_one_distribution(constructs: SimpleNamespace) 
     app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
     stack, db = small_stack(app, "Twice")
     endpoint = DataEndpoint(stack, "Data", database=db, catalog=sample_catalog(), connections=10)
-    EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
+    EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER, data_endpoint=endpoint,
+                 anonymous_writes_reason="this test is about invalidation, not who may write")
     other = cloudfront.Distribution(stack, "Other", default_behavior=cloudfront.BehaviorOptions(
         origin=origins.FunctionUrlOrigin(endpoint.url)))
     with pytest.raises(BudgetError, match="already invalidates a distribution"):

@@ -65,15 +65,12 @@ def cdk_decisions(edge: dict[str, Any], support: dict[str, Any]) -> dict[str, An
     source = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudfront::", {"Ref": "AWS::AccountId"},
                                 ":distribution/", {"Ref": dist_id}]]}
     statements = [st for p in props("AWS::IAM::Policy") for st in p["PolicyDocument"]["Statement"]]
-    parameter = _one(props("AWS::SSM::Parameter"), "distribution id parameter")
-    dist_arn = {"Fn::Join": ["", ["arn:aws:cloudfront::", {"Ref": "AWS::AccountId"}, ":distribution/",
-                                  {"Ref": dist_id}]]}
+    # The examples' edge catalog is read-only (issue 13): nothing to invalidate, in either engine.
     cache_tags = {
         "header": dist["CacheTagConfig"]["HeaderName"],
-        "parameter_holds_the_id": parameter["Value"] == {"Ref": dist_id},
-        "env_names_the_parameter": data_fn["Environment"]["Variables"][INVALIDATION_ENV] == parameter["Name"],
-        "invalidates_only_this_distribution": [st["Resource"] == dist_arn for st in statements
-                                               if st["Action"] == "cloudfront:CreateInvalidation"] == [True],
+        "invalidation": (len(props("AWS::SSM::Parameter")),
+                         len([st for st in statements if st["Action"] == "cloudfront:CreateInvalidation"]),
+                         INVALIDATION_ENV in data_fn["Environment"]["Variables"]),
     }
     return {
         "cache_tags": cache_tags,
@@ -143,13 +140,11 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
     dist_arn = "arn:aws:cloudfront::123456789012:site-distribution"  # the preview mocks' ARN
     statements = [st for p in inputs("aws:iam/rolePolicy:RolePolicy")
                   for st in json.loads(p["policy"])["Statement"]]
-    parameter = _one(inputs("aws:ssm/parameter:Parameter"), "distribution id parameter")
     cache_tags = {
         "header": dist["cacheTagConfig"]["headerName"],
-        "parameter_holds_the_id": parameter["insecureValue"] == "site-distribution-id",  # the mocks' id
-        "env_names_the_parameter": data_fn["environment"]["variables"][INVALIDATION_ENV] == parameter["name"],
-        "invalidates_only_this_distribution": [st["Resource"] == dist_arn for st in statements
-                                               if st["Action"] == "cloudfront:CreateInvalidation"] == [True],
+        "invalidation": (len(inputs("aws:ssm/parameter:Parameter")),
+                         len([st for st in statements if st["Action"] == "cloudfront:CreateInvalidation"]),
+                         INVALIDATION_ENV in data_fn["environment"]["variables"]),
     }
     return {
         "cache_tags": cache_tags,
@@ -219,6 +214,5 @@ def test_cdk_and_pulumi_make_the_same_edge_decisions(synth: Callable[..., Any]) 
     assert (cdk_side["cache_policy"]["headers"], cdk_side["cache_policy"]["cookies"]) == ("none", "none")
     assert cdk_side["default_behaviour"]["trigger"] == "viewer-request"
     assert cdk_side["edge_function"]["forbidden"] == []
-    assert cdk_side["cache_tags"] == {"header": "x-dp-cache-tags", "parameter_holds_the_id": True,
-                                      "env_names_the_parameter": True,
-                                      "invalidates_only_this_distribution": True}
+    # read-only edge catalog in both examples: the tag header, no invalidation wiring
+    assert cdk_side["cache_tags"] == {"header": "x-dp-cache-tags", "invalidation": (0, 0, False)}

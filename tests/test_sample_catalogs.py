@@ -106,8 +106,8 @@ def test_read_only_catalog_has_no_writes() -> None:
 def test_cdk_edge_refuses_anonymous_writes_without_a_reason() -> None:
     stack, db = cdk_database()
     endpoint = CdkDataEndpoint(stack, "Data", database=db, catalog=sample_catalog())
-    with pytest.raises(BudgetError,
-                       match=r"serves write queries \['create_post'\] with signing='cloudfront'"):
+    with pytest.raises(BudgetError, match=r"serves write queries \['create_post', 'update_post'\] "
+                                          r"with signing='cloudfront'"):
         CdkEdgeFunction(stack, "Site", code_path=packaging.lambda_bundle("edge"),
                         handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
     site = CdkEdgeFunction(stack, "Site2", code_path=packaging.lambda_bundle("edge"),
