@@ -157,6 +157,34 @@ def serverless(instance_class: str = "db.t3.micro", **kwargs: Any) -> Callable[[
     return in_stack(build)
 
 
+def data_endpoint(**kwargs: Any) -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from deploy_paradigms.catalog import sample_catalog
+        from deploy_paradigms.cdk.data_endpoint import DataEndpoint
+        from deploy_paradigms.cdk.database import Database
+
+        db = Database(stack, "Db", vpc=_vpc(stack))
+        return DataEndpoint(stack, "Data", database=db, catalog=sample_catalog(), **kwargs)
+
+    return in_stack(build)
+
+
+def edge_with_writes() -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from deploy_paradigms import packaging
+        from deploy_paradigms.catalog import sample_catalog
+        from deploy_paradigms.cdk.data_endpoint import DataEndpoint
+        from deploy_paradigms.cdk.database import Database
+        from deploy_paradigms.cdk.edge_function import EdgeFunction
+
+        db = Database(stack, "Db", vpc=_vpc(stack))
+        endpoint = DataEndpoint(stack, "Data", database=db, catalog=sample_catalog())
+        return EdgeFunction(stack, "Site", code_path=packaging.lambda_bundle("edge"),
+                            handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
+
+    return in_stack(build)
+
+
 def containers(**kwargs: Any) -> Callable[[Path], object]:
     def build(stack: Any) -> object:
         from aws_cdk import aws_ecs as ecs
@@ -295,10 +323,75 @@ def cdk_synth(stack: str, **context: str) -> Callable[[Path], object]:
     return run
 
 
+def data_request(method: str, path: str, body: str = "", headers: dict[str, str] | None = None,
+                 signed: bool = False) -> Callable[[Path], object]:
+    """One function URL event to the data endpoint (sample catalog; refused before any database)."""
+
+    def run(outdir: Path) -> object:
+        from deploy_paradigms.catalog import sample_catalog
+        from deploy_paradigms.runtime.data_endpoint import DataEndpoint
+        from deploy_paradigms.runtime.settings import DatabaseSettings
+
+        nowhere = DatabaseSettings(host="192.0.2.1", port=5432, name="x", user="x")  # never reached
+        endpoint = DataEndpoint(sample_catalog(), settings=nowhere,
+                                signing_key=b"k" if signed else None, clock=lambda: 1_800_000_000.0)
+        response = endpoint({"rawPath": path, "rawQueryString": "", "headers": headers or {}, "body": body,
+                             "requestContext": {"http": {"method": method, "path": path}}})
+        if response["statusCode"] < 400:
+            raise AssertionError(f"accepted: {response}")
+        error = json.loads(response["body"])["error"]
+        raise Rejected(f"{response['statusCode']} {error['code']}: {error['message']}")
+
+    return run
+
+
+def edge_origin(reply: bytes) -> Callable[[Path], object]:
+    """The Lambda@Edge handler fetching from a local origin that sends ``reply`` (malformed HTTP)."""
+
+    def run(outdir: Path) -> object:
+        import socket
+        import threading
+
+        from deploy_paradigms.runtime.edge_handler import handle
+
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def answer() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(reply)
+
+        threading.Thread(target=answer, daemon=True).start()
+        event = {"Records": [{"cf": {"config": {}, "request": {"uri": "/", "headers": {}}}}]}
+        try:
+            response = handle(event, base_url=f"http://127.0.0.1:{listener.getsockname()[1]}")
+        finally:
+            listener.close()
+        if response["status"] != "502":
+            raise AssertionError(f"accepted: {response['status']}")
+        raise Rejected(f"502 page: {response['body']}")
+
+    return run
+
+
 EDGE_VIEWER_LIMIT = ("bytes zipped, over the 1,048,576-byte (1 MB) limit of viewer triggers "
                      "(viewer-request); remove dependencies the handler does not import, fetch data through "
                      "the data endpoint instead of bundling it, or move the logic to an origin-request "
                      "trigger (50 MB)")
+
+def managed_instances(**kwargs: Any) -> Callable[[Path], object]:
+    """The framework-free planner, as a renderer for Lambda Managed Instances calls it."""
+
+    def run(outdir: Path) -> object:
+        from deploy_paradigms.budget import ConnectionLedger, describe_connection_limit
+        from deploy_paradigms.budget.plan import plan_managed_instances
+
+        limit = describe_connection_limit("postgres", "db.t3.micro")
+        return plan_managed_instances(limit, ConnectionLedger(limit).available, **kwargs)
+
+    return run
+
 
 # -- the table ---------------------------------------------------------------
 BAD_INPUTS: tuple[BadInput, ...] = (
@@ -405,6 +498,39 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "DB_PASSWORD_ARN) and grant the function read access",
         serverless(environment={"DB_PASSWORD": "hunter2"})),
     BadInput(
+        'ServerlessFunction(db_user="*")', "CDK `ServerlessFunction`",
+        "db_user='*' must name exactly one database user (letters, digits and '_', starting with a letter "
+        "or '_', at most 63 characters); the rds-db:connect grant is on that name, and a wildcard would "
+        "grant every database user, the master included",
+        serverless(db_user="*")),
+    BadInput(
+        'ServerlessFunction(db_user="app_admin")', "CDK `ServerlessFunction`",
+        "db_user='app_admin' is the master user, which can change the schema, read every table and manage "
+        "roles; connect as the application role 'app_user' (the default: omit db_user), or pass "
+        "master_user_reason='<why this function needs it>'",
+        serverless(db_user="app_admin")),
+    BadInput(
+        'DataEndpoint(environment={"DATA_ENDPOINT_HMAC_SECRET_ARN": ""})', "CDK `DataEndpoint`",
+        "environment['DATA_ENDPOINT_HMAC_SECRET_ARN'] is reserved: DataEndpoint sets it (names starting "
+        "with DATABASE_, AWS_ENDPOINT_URL, DATA_ENDPOINT_ are its own); remove it or rename it",
+        data_endpoint(signing="both", environment={"DATA_ENDPOINT_HMAC_SECRET_ARN": ""})),
+    BadInput(
+        'Database(parameters={"RDS.FORCE_SSL": "0"})', "CDK `Database`",
+        "parameters={'RDS.FORCE_SSL': '0'} would allow unencrypted connections; the component forces TLS "
+        "(rds.force_ssl=1)",
+        database(parameters={"RDS.FORCE_SSL": "0"})),
+    BadInput(
+        'Database(parameters={"superuser_reserved_connections": "50"})', "CDK `Database`",
+        "parameters={'superuser_reserved_connections': '50'} changes how many connections are left for the "
+        "application, which the connection budget assumes at the engine default; leave it out and pass "
+        "reserve=",
+        database(parameters={"superuser_reserved_connections": "50"})),
+    BadInput(
+        "EdgeFunction(data_endpoint=<catalog with writes, signing='cloudfront'>)", "CDK `EdgeFunction`",
+        "data_endpoint serves write queries ['create_post', 'update_post'] with signing='cloudfront': anyone "
+        "who can reach the distribution can call them",
+        edge_with_writes()),
+    BadInput(
         "ContainerService(pool_size=0)", "CDK `ContainerService`",
         "pool_size=0 must be at least 1; each task needs at least one connection",
         containers(pool_size=0)),
@@ -479,6 +605,30 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "changes, or fix the tag",
         write_invalidating_an_undeclared_tag()),
     BadInput(
+        'POST /data/create_post {"title": "\\ud800", "body": "x"}', "data endpoint (runtime)",
+        "400 invalid_parameter: parameter 'title' is not valid Unicode text (it holds a lone surrogate "
+        "such as \\ud800)",
+        data_request("POST", "/data/create_post", '{"title": "\\ud800", "body": "x"}')),
+    BadInput(
+        "POST /data/create_post with a body of 5,000 nested [", "data endpoint (runtime)",
+        "400 invalid_body: the body must be a JSON object of parameters",
+        data_request("POST", "/data/create_post", "[" * 5000)),
+    BadInput(
+        "POST /data/create_post with 20,000 unknown keys", "data endpoint (runtime)",
+        "and 19995 more for query 'create_post'; it takes: title, body",
+        data_request("POST", "/data/create_post", json.dumps({f"k{i:05}": 1 for i in range(20_000)}))),
+    BadInput(
+        "x-dp-timestamp: \u00b2 (or 4,301 digits) on a signing endpoint", "data endpoint (runtime)",
+        "401 stale_signature: x-dp-timestamp must be the current unix time in seconds (within 300 s); "
+        "check the caller's clock",
+        data_request("GET", "/data/recent_posts", headers={"x-dp-timestamp": "\u00b2",
+                                                           "x-dp-signature": "0" * 64}, signed=True)),
+    BadInput(
+        "an origin answering /data/recent_posts with 150 headers", "Lambda@Edge handler (runtime)",
+        "the data endpoint could not be reached or read (HTTPException)",
+        edge_origin(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+                    + b"\r\n{}")),
+    BadInput(
         "deploy-paradigms budget --instance-class db.t3.micro --proxy-percent 0", "CLI",
         "proxy_max_connections_percent=0 must be between 1 and 100; RDS Proxy's MaxConnectionsPercent is "
         "a share of max_connections, 1-100",
@@ -522,6 +672,19 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "context key 'instance_class' is not read by the example stacks; known keys: engine, "
         "instanceClass, maxConnections, multiAz, reserve (e.g. -c instanceClass=db.m5.large)",
         app_context(instance_class="db.m5.large"), subprocess=True),
+    BadInput(
+        'ContainerService(deploy_strategy="blue-green", pool_size=10)', "CDK `ContainerService`",
+        "pool_size=10 x 8 tasks (max_tasks=4 x 200%: both revisions at full size through a blue-green "
+        "deploy's bake time) needs 80 connections",
+        containers(deploy_strategy="blue-green", pool_size=10)),
+    BadInput(
+        'ContainerService(deploy_strategy="recreate")', "CDK `ContainerService`",
+        "deploy_strategy='recreate' is not one of rolling, blue-green, canary, linear",
+        containers(deploy_strategy="recreate")),
+    BadInput(
+        "plan_managed_instances(per_environment_concurrency=16, reserved_concurrency=50)", "budget core",
+        "reserved_concurrency=50 does not bound Lambda Managed Instances",
+        managed_instances(per_environment_concurrency=16, reserved_concurrency=50)),
     BadInput(
         "cdk synth -c multiAz=maybe", "`cdk synth` context",
         "context multiAz='maybe' must be true or false",

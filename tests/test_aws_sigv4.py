@@ -112,6 +112,14 @@ def test_signer_matches_botocore_on_arbitrary_paths_and_queries(path: list[str],
             == _botocore_signed(TEMPORARY, **call)["Authorization"])
 
 
+@pytest.mark.parametrize("query", ["x=1&", "x=1&&y=2", "&b=2&a=1"])
+def test_signer_keeps_empty_query_pairs_like_botocore(query: str) -> None:
+    call = dict(method="POST", url=f"https://cloudfront.amazonaws.com/a?{query}", region="us-east-1",
+                service="cloudfront", headers={}, body=b"")
+    assert (aws_sigv4.sign_headers(credentials=TEMPORARY, now=NOW, **call)["Authorization"]
+            == _botocore_signed(TEMPORARY, **call)["Authorization"])
+
+
 # --------------------------------------------------------------------------- credentials
 
 

@@ -81,7 +81,9 @@ def test_one_database_serves_consumers_in_other_stacks_without_a_cycle() -> None
         ingress = [r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"]
         assert any("Fn::ImportValue" in str(r["Properties"]["GroupId"]) for r in ingress), name
     data = assembly.get_stack_by_name("Data").template
-    assert not [r for r in data["Resources"].values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"]
+    # Only the database's own application-role bootstrap (in its stack) has a rule there.
+    assert [r["Properties"]["Description"] for r in data["Resources"].values()
+            if r["Type"] == "AWS::EC2::SecurityGroupIngress"] == ["application role bootstrap"]
     # The app-wide report covers every database and the account's reserved concurrency.
     report = deployment_of(app).report()
     assert "Data/Database" in report and "Api/Function" in report and "Web/Service" in report
@@ -354,7 +356,8 @@ def test_pulumi_budget_check_reads_the_plan_after_every_consumer() -> None:
         return db, check
 
     (db, check), records = run_program(program)
-    (invocation,) = [r for r in records if r["type"] == "aws:lambda/invocation:Invocation"]
+    (invocation,) = [r for r in records if r["type"] == "aws:lambda/invocation:Invocation"
+                     and r["name"].startswith("budget-check")]
     plan = json.loads(json.loads(invocation["inputs"]["input"])["Plan"])
     assert plan["allocated"] == str(db.ledger.allocated) == "68"  # 35 + 1 + 32: the service counted
     assert plan["reserved_concurrency"] == "36" and list(json.loads(plan["proxies"]).values()) == [35]

@@ -8,6 +8,7 @@ construction, before any synth.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -153,7 +154,8 @@ def test_stack_outputs_the_plan(default_template: dict[str, Any]) -> None:
 
 def test_url_parameters_are_prisma_style(default_template: dict[str, Any]) -> None:
     assert environment(default_template)["DATABASE_URL_PARAMS"] == \
-        "connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require"
+        ("connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require&socket_timeout=29"
+         "&statement_timeout=28000")
 
 
 def test_autoscaling_max_is_the_plans(default_template: dict[str, Any], m5_template: dict[str, Any]) -> None:
@@ -172,12 +174,16 @@ def test_autoscaling_max_is_the_plans(default_template: dict[str, Any], m5_templ
 def test_credentials_come_from_ecs_secrets_only(default_template: dict[str, Any]) -> None:
     definition = container(default_template)
     db = logical_id(default_template, "AWS::RDS::DBInstance")
-    secret_arn = {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+    # the application role's secret, not the master user's
+    secret_arn = {"Ref": logical_id(default_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")}
     assert {s["Name"]: s["ValueFrom"] for s in definition["Secrets"]} == {
         "DATABASE_USER": {"Fn::Join": ["", [secret_arn, ":username::"]]},
         "DATABASE_PASSWORD": {"Fn::Join": ["", [secret_arn, ":password::"]]},
     }
     env = environment(default_template)
+    # The secret's ARN (to re-read it after a rotation), never its value.
+    app_secret = logical_id(default_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")
+    assert env.pop("DATABASE_SECRET_ARN") == {"Ref": app_secret}
     assert not [k for k in env if "PASSWORD" in k or "SECRET" in k or k == "DATABASE_USER"]
     assert "password" not in str(env).lower()
     assert env["DATABASE_HOST"] == {"Fn::GetAtt": [db, "Endpoint.Address"]}
@@ -185,20 +191,31 @@ def test_credentials_come_from_ecs_secrets_only(default_template: dict[str, Any]
         ("5432", "app", "postgres", "8080")
 
 
-def test_only_the_execution_role_reads_only_that_secret(default_template: dict[str, Any]) -> None:
+def test_the_execution_and_task_roles_read_only_the_app_secret(default_template: dict[str, Any]) -> None:
     db = logical_id(default_template, "AWS::RDS::DBInstance")
+    app_secret = {"Ref": logical_id(default_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")}
+    master_secret = {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+    migrations = logical_id(default_template, "AWS::IAM::Policy", "MigrationsServiceRole")
     readers = []
     for lid, policy in resources(default_template, "AWS::IAM::Policy").items():
+        if lid.startswith("DatabaseRoleBootstrap"):
+            continue  # the bootstrap reads the master and the app secret (test_app_role_wiring)
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("secretsmanager:") for a in actions):
-                assert statement["Resource"] == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+                # Migrations run DDL: they alone (with the bootstrap) use the master secret.
+                assert statement["Resource"] == (master_secret if lid == migrations else app_secret)
                 readers.append(lid)
-    assert readers == [logical_id(default_template, "AWS::IAM::Policy", "WebTaskDefExecutionRole")]
-    # The app's own role has no permissions at all.
+    # The task's two roles read the application role's secret; the migration function the master's.
+    roles = ("MigrationsServiceRole", "WebTaskDefExecutionRole", "WebTaskDefTaskRole")
+    assert sorted(readers) == sorted(logical_id(default_template, "AWS::IAM::Policy", r) for r in roles)
+    # The app's own role may only read that secret (to follow a rotation), nothing else.
     task_role = logical_id(default_template, "AWS::IAM::Role", "WebTaskDefTaskRole")
     for policy in resources(default_template, "AWS::IAM::Policy").values():
-        assert {"Ref": task_role} not in policy["Properties"]["Roles"]
+        if {"Ref": task_role} in policy["Properties"]["Roles"]:
+            actions = {a for st in policy["Properties"]["PolicyDocument"]["Statement"]
+                       for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+            assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     assert "ManagedPolicyArns" not in default_template["Resources"][task_role]["Properties"]
 
 
@@ -209,9 +226,37 @@ def test_circuit_breaker_rolls_back_with_the_plans_percentages(default_template:
     config = service["DeploymentConfiguration"]
     assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     assert (config["MaximumPercent"], config["MinimumHealthyPercent"]) == (200, 100)
-    assert service["DesiredCount"] == 1
     assert service["HealthCheckGracePeriodSeconds"] == cs.HEALTH_CHECK_GRACE_S == 10
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+
+
+def test_autoscaling_owns_the_task_count_so_no_desired_count_is_in_the_template(
+        default_template: dict[str, Any]) -> None:
+    # aws-cdk issue 3919: a DesiredCount resets an autoscaled service on every stack update.
+    service_id = logical_id(default_template, "AWS::ECS::Service", "Web")
+    service = default_template["Resources"][service_id]["Properties"]
+    assert "DesiredCount" not in service
+    # First deploy: ECS starts one task; registering the target moves the count into [min, max].
+    target = only(default_template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    assert service_id in json.dumps(target["ResourceId"])
+
+
+def test_an_explicit_desired_tasks_is_written_into_the_template() -> None:
+    stack, db = small_stack()
+    ContainerService(stack, "Web", database=db, image=IMAGE, min_tasks=2, desired_tasks=3)
+    template = Template.from_stack(stack).to_json()
+    assert only(template, "AWS::ECS::Service")["DesiredCount"] == 3
+
+
+def test_blue_green_deploys_are_sized_for_both_revisions_and_named_in_the_ledger() -> None:
+    stack, db = small_stack()
+    web = ContainerService(stack, "Web", database=db, image=IMAGE, max_tasks=4, maximum_percent=150,
+                           deploy_strategy="blue-green")
+    assert (web.plan.peak_tasks, web.plan.surge_percent) == (8, 200)  # not ceil(4 x 150 %) = 6
+    assert web.allocation.deploy_strategy == "blue-green"
+    assert web.allocation.compute_model == "fargate"
+    assert "| blue-green | fargate |" in db.ledger.summary()
 
 
 def test_health_check_and_draining_are_tuned_for_a_fast_start(default_template: dict[str, Any]) -> None:
@@ -241,15 +286,20 @@ def test_security_groups_open_exactly_the_needed_ports(default_template: dict[st
     lb = logical_id(default_template, "AWS::EC2::SecurityGroup", "WebLBSecurityGroup")
     tasks = logical_id(default_template, "AWS::EC2::SecurityGroup", "WebSecurityGroup")
     db = logical_id(default_template, "AWS::EC2::SecurityGroup", "DatabaseSecurityGroup")
+    bootstrap = logical_id(default_template, "AWS::EC2::SecurityGroup", "DatabaseRoleBootstrapSecurityGroup")
     # CDK's "no traffic" placeholder (ICMP to 255.255.255.255/32) marks a group with no egress.
     mine = {r for r in sg_rules(default_template) if r[1] in (lb, tasks, db) and r[2] != "255.255.255.255/32"}
     assert mine == {
+        ("in", db, bootstrap, 5432, 5432),  # the application role's bootstrap
         ("in", lb, "0.0.0.0/0", 80, 80),
         ("out", lb, tasks, 8080, 8080),
         ("in", tasks, lb, 8080, 8080),
         ("out", tasks, db, 5432, 5432),
         ("out", tasks, "0.0.0.0/0", 443, 443),
         ("in", db, tasks, 5432, 5432),
+        # The migration function, directly (stacks/paas.py runs DatabaseMigrations).
+        ("in", db, logical_id(default_template, "AWS::EC2::SecurityGroup", "MigrationsSecurityGroup"),
+         5432, 5432),
     }
     # No implicit allow-all egress on the tasks' or the database's group.
     for group in (tasks, db):
@@ -293,7 +343,9 @@ def test_https_with_redirect_and_custom_settings(https_template: dict[str, Any])
                                                                "certificate/00000000-0000-0000-0000-000000000000"}]
     assert by_port[80]["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
     service = only(https_template, "AWS::ECS::Service")
-    assert (service["DesiredCount"], service["DeploymentConfiguration"]["MaximumPercent"]) == (2, 150)
+    # No DesiredCount (autoscaling owns it); the scalable target starts the service at min_tasks=2.
+    assert "DesiredCount" not in service
+    assert service["DeploymentConfiguration"]["MaximumPercent"] == 150
     target = only(https_template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
     policies = resources(https_template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
@@ -354,7 +406,7 @@ def test_connections_share_leaves_the_rest_free() -> None:
     ({"maximum_percent": 250}, r"maximum_percent=250 must be between 100 and 200"),
     ({"scale_on_cpu_percent": 95}, r"scale_on_cpu_percent=95"),
     ({"environment": {"STRIPE_API_KEY": "x"}}, r"looks like a credential"),
-    ({"environment": {"DATABASE_URL_PARAMS": "x"}}, r"set by ContainerService from the database"),
+    ({"environment": {"DATABASE_URL_PARAMS": "x"}}, r"is reserved: ContainerService sets it"),
     (
         {"environment": {"UPSTREAM": "https://bob:hunter2@example.com"}},
         r"holds a value that looks like a credential",

@@ -80,21 +80,27 @@ def test_autoscaling_max_is_the_plans() -> None:
 def test_credentials_come_from_ecs_secrets_only() -> None:
     records = rendered()
     definition = container(records)
-    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!database-instance"
+    # the application role's secret, not the master user's
+    raw = one(records, "aws:lambda/invocation:Invocation", "database-app-role")["input"]
+    secret = (json.loads(raw) if isinstance(raw, str) else raw)["AppSecretArn"]
+    assert "rds!" not in secret
     assert {s["name"]: s["valueFrom"] for s in definition["secrets"]} == {
         "DATABASE_USER": f"{secret}:username::", "DATABASE_PASSWORD": f"{secret}:password::"}
     env = environment(records)
+    assert env.pop("DATABASE_SECRET_ARN") == secret  # its ARN (to follow a rotation), never its value
     assert not [k for k in env if "PASSWORD" in k or "SECRET" in k or k == "DATABASE_USER"]
     assert env["DATABASE_URL_PARAMS"] == \
-        "connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require"
+        ("connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require&socket_timeout=29"
+         "&statement_timeout=28000")
     assert (env["DATABASE_PORT"], env["DATABASE_NAME"], env["DATABASE_ENGINE"], env["PORT"]) == \
         ("5432", "app", "postgres", "8080")
     policy = json.loads(one(records, "aws:iam/rolePolicy:RolePolicy", "web-execution-policy")["policy"])
     reads = [s for s in policy["Statement"] if "secretsmanager" in str(s["Action"])]
     assert reads == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}]
-    # The app's role has no policy at all.
-    role_policies = of_type(records, "aws:iam/rolePolicy:RolePolicy")
-    assert not [r for r in role_policies if "task-role" in r["inputs"]["role"]]
+    # The app's role may only read that secret (to follow a rotation), nothing else.
+    task_policy = json.loads(one(records, "aws:iam/rolePolicy:RolePolicy", "web-task-secret")["policy"])
+    assert task_policy["Statement"] == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                         "Resource": secret}]
 
 
 def test_circuit_breaker_health_check_and_shutdown() -> None:
@@ -132,6 +138,14 @@ def test_security_group_rules_are_exact() -> None:
         ("out", "web-tasks-sg-id", "database-sg-id", "tcp", 5432, 5432),
         ("out", "web-tasks-sg-id", "0.0.0.0/0", "tcp", 443, 443),
         ("in", "database-sg-id", "web-tasks-sg-id", "tcp", 5432, 5432),
+        # The migration function: direct to the database, and HTTPS for Secrets Manager.
+        ("out", "web-migrations-sg-id", "database-sg-id", "tcp", 5432, 5432),
+        ("out", "web-migrations-sg-id", "0.0.0.0/0", "tcp", 443, 443),
+        ("in", "database-sg-id", "web-migrations-sg-id", "tcp", 5432, 5432),
+        # the application role's bootstrap
+        ("in", "database-sg-id", "database-role-bootstrap-sg-id", "tcp", 5432, 5432),
+        ("out", "database-role-bootstrap-sg-id", "database-sg-id", "tcp", 5432, 5432),
+        ("out", "database-role-bootstrap-sg-id", "0.0.0.0/0", "tcp", 443, 443),
     }
     for name in ("web-lb-sg", "web-tasks-sg"):
         group = one(records, "aws:ec2/securityGroup:SecurityGroup", name)

@@ -32,6 +32,8 @@ class Allocation:
     connections: int
     detail: str = ""
     default_share: bool = False
+    deploy_strategy: str = ""  # e.g. "rolling", "blue-green": how far a deploy surges
+    compute_model: str = ""  # e.g. "fargate", "lambda (1 request per environment)"
 
 
 class ConnectionLedger:
@@ -141,7 +143,8 @@ class ConnectionLedger:
             raise type(err)(f"{err}; {self.holders()}; {self.fixes()}") from None
 
     def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "",
-                 default_share: bool = False) -> Allocation:
+                 default_share: bool = False, deploy_strategy: str = "",
+                 compute_model: str = "") -> Allocation:
         if any(a.consumer == consumer for a in self._allocations):
             raise BudgetError(f"consumer {consumer!r} already has an allocation on this database; "
                               f"give each consumer a unique name")
@@ -153,7 +156,8 @@ class ConnectionLedger:
                 f"allocations on {self.name} add up to {self.allocated + connections}"
                 f" connections, over the {self.available} available ({self._available_why()}): {shares}; "
                 f"left {self.remaining} before {consumer}; {self.fixes()}")
-        allocation = Allocation(consumer, paradigm, connections, detail, default_share)
+        allocation = Allocation(consumer, paradigm, connections, detail, default_share,
+                                deploy_strategy, compute_model)
         self._allocations.append(allocation)
         return allocation
 
@@ -184,15 +188,16 @@ class ConnectionLedger:
             f"{lim.reserved} reserved by the engine, {lim.usable} usable"
             f"{' (estimate)' if lim.estimate else ''}; source: {lim.source}.",
             "",
-            "| consumer | paradigm | connections | detail |",
-            "|---|---|---:|---|",
+            "| consumer | paradigm | connections | detail | deploy strategy | compute model |",
+            "|---|---|---:|---|---|---|",
         ]
         if self.share is not None:
             lines.append(f"| (other apps and the owner's reserve) | - | {self.reserve} | not this app's: "
-                         f"imported with share={self.share} |")
+                         f"imported with share={self.share} | | |")
         else:
-            lines.append(f"| (reserve: admin, migrations) | - | {self.reserve} | kept free |")
-        lines += [f"| {a.consumer} | {a.paradigm} | {a.connections} | {a.detail} |"
+            lines.append(f"| (reserve: admin, migrations) | - | {self.reserve} | kept free | | |")
+        lines += [f"| {a.consumer} | {a.paradigm} | {a.connections} | {a.detail} | "
+                  f"{a.deploy_strategy or '-'} | {a.compute_model or '-'} |"
                   for a in self._allocations]
-        lines += [f"| **left** | | {self.remaining} | of {self.available} available |"]
+        lines += [f"| **left** | | {self.remaining} | of {self.available} available | | |"]
         return "\n".join(lines) + "\n"

@@ -41,7 +41,7 @@ from .. import packaging
 from ..budget import BudgetError
 from ..runtime import budget_check, settings
 from .database import Database, account_key, deployment_of
-from .serverless_function import function_subnets, lambda_vpc_statement
+from .serverless_function import function_subnets, vpc_execution_role
 
 __all__ = ["BudgetCheck"]
 
@@ -101,10 +101,8 @@ class BudgetCheck(Construct):
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
                                             "CloudWatch, Lambda, Secrets Manager, CloudFormation response")
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = iam.Role(self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                             description=f"{self.node.path}: read the live connection budget")
-        self.log_group.grant_write(self.role)
-        self.role.add_to_principal_policy(lambda_vpc_statement())
+        self.role = vpc_execution_role(self, self.log_group, acknowledge_wildcard=False,
+                                       description=f"{self.node.path}: read the live connection budget")
         # Read-only account and metric calls: none of them has resource-level permissions.
         self.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"], resources=["*"]))
@@ -130,7 +128,7 @@ class BudgetCheck(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=vpc_subnets or function_subnets(vpc),
+            vpc_subnets=function_subnets(vpc, vpc_subnets),
             security_groups=[self.security_group],
             environment={
                 settings.HOST: database.endpoint_address,

@@ -49,6 +49,7 @@ from ..budget import (
 )
 from ..budget.deployment import ProxyShare
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
+from ..database_settings import check_db_user, check_master_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
 from ..runtime import settings
 from .database import Database, account_key, deployment_of
@@ -75,12 +76,6 @@ def check_extra_environment(environment: Mapping[str, str],
     """
     check_environment(environment, owner="ServerlessFunction", readable_by=FUNCTION_READABLE_BY,
                       instead=FUNCTION_INSTEAD, resolved=resolved)
-
-
-def function_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:
-    """Where a function's interfaces go by default: private subnets with egress, else isolated."""
-    return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
-                               else ec2.SubnetType.PRIVATE_ISOLATED)
 
 
 def lambda_vpc_statement() -> iam.PolicyStatement:
@@ -145,8 +140,11 @@ class ServerlessFunction(Construct):
         ``secretsmanager:GetSecretValue`` on that one secret, and HTTPS egress to reach
         Secrets Manager (through the NAT gateway or an interface endpoint). With a shared
         ``proxy``, match the proxy's own setting.
-    :param db_user: database user to connect as; omitted, the database's master user
-        (``app_admin`` for :class:`Database`). Its credentials must be in the proxy's secret.
+    :param db_user: database user to connect as; omitted, the database's application role
+        (``app_user``: least privilege, created by :class:`Database`). Exactly one user name: a
+        wildcard raises :class:`BudgetError`. The master user needs ``master_user_reason``.
+    :param master_user_reason: why this function must connect as the master user (migrations,
+        admin tools); omitted, ``db_user=<master user>`` raises :class:`BudgetError`.
     :param account_concurrency_limit: the account's Lambda concurrency quota in this Region;
         omitted, the app's ``deploy-paradigms:accountConcurrencyLimit`` context, else 1000. Reserved
         concurrency is booked per account and Region across every stack of the app (100 must stay
@@ -181,6 +179,7 @@ class ServerlessFunction(Construct):
         borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S,
         iam_auth: bool = True,
         db_user: str | None = None,
+        master_user_reason: str | None = None,
         account_concurrency_limit: int | None = None,
         environment: Mapping[str, str] | None = None,
         alarms: bool = True,
@@ -202,6 +201,8 @@ class ServerlessFunction(Construct):
         if proxy is not None and proxy_connections is None and proxy_security_group is None:
             raise BudgetError("proxy_security_group is required with an imported proxy: pass the "
                               "security group attached to it so the function can be let in")
+        user = check_db_user(database.app_username if db_user is None else db_user)
+        check_master_user(user, database.master_username, database.app_username, master_user_reason)
         extra = dict(environment or {})
         check_extra_environment(extra, {k: _rendered(scope, v) for k, v in extra.items()})
         wanted = connections if connections is not None else 1
@@ -234,18 +235,21 @@ class ServerlessFunction(Construct):
         super().__init__(scope, id)
         self.plan: ServerlessPlan = plan
         self.database = database
-        self.db_user: str = db_user or database.master_username
+        self.db_user: str = user
         self.iam_auth = iam_auth
         # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
             self.node.path, plan.connections, paradigm="serverless", detail=plan.summary(),
-            default_share=connections is None)
+            default_share=connections is None, deploy_strategy=plan.deploy_strategy,
+            compute_model=plan.compute_model)
         warning = account_limited_warning(plan, self.node.path, account.holders())
         if warning:
             cdk.Annotations.of(self).add_warning_v2("deploy-paradigms:accountConcurrency", warning)
 
         vpc = database.vpc
-        port = ec2.Port.tcp(database.port)
+        # RDS Proxy listens on the engine's default port whatever the database's port is.
+        proxy_port = database.engine.default_port
+        port = ec2.Port.tcp(proxy_port)
         # 4. The proxy: created next to the database unless one is shared.
         self.proxy_security_group: ec2.ISecurityGroup
         self.proxy: rds.IDatabaseProxy
@@ -260,7 +264,8 @@ class ServerlessFunction(Construct):
                 # Unique per stack and path whatever the feature flags; RDS Proxy names are
                 # unique per account and Region (1-60 letters, digits, single hyphens).
                 db_proxy_name=cdk.Names.unique_resource_name(self, max_length=54, separator="-") + "-proxy",
-                secrets=[database.secret],
+                # The proxy logs in to the database as the role the function uses, with its secret.
+                secrets=[database.secret if user == database.master_username else database.app_secret],
                 vpc=vpc,
                 # Same placement as the database: the proxy needs no internet access.
                 vpc_subnets=ec2.SubnetSelection(
@@ -295,31 +300,24 @@ class ServerlessFunction(Construct):
 
         # 5. The log group, the execution role and the function.
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = iam.Role(
-            self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of {self.node.path}: logs, VPC interfaces, database connect")
-        self.log_group.grant_write(self.role)
-        self.role.add_to_principal_policy(lambda_vpc_statement())
-        cdk.Validations.of(self.role).acknowledge(cdk.Acknowledgment(
-            id="AwsSolutions-IAM5[Resource::*]",
-            reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "
-                   "and Lambda names the interfaces it creates; the same actions as the AWS managed "
-                   "AWSLambdaVPCAccessExecutionRole, without its logs:* on every log group"))
+        self.role = vpc_execution_role(self, self.log_group)
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
             description=f"Lambda {self.node.path}: out to the RDS Proxy on the database port only")
 
         self.environment: dict[str, str] = {
             settings.HOST: self.proxy.endpoint,
-            settings.PORT: str(database.port),
+            settings.PORT: str(proxy_port),
             settings.NAME: database.database_name,
             settings.USER: self.db_user,
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
             settings.URL_PARAMS: self.plan.url.query_string(),
+            **self.plan.pool.environment(),
         }
+        self.secret = database.secret if self.db_user == database.master_username else database.app_secret
         if not iam_auth:
-            self.environment[settings.SECRET_ARN] = database.secret.secret_arn
+            self.environment[settings.SECRET_ARN] = self.secret.secret_arn
         self.environment.update(extra)
 
         self.function = lambda_.Function(
@@ -335,7 +333,7 @@ class ServerlessFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=vpc_subnets or function_subnets(vpc),
+            vpc_subnets=function_subnets(vpc, vpc_subnets),
             security_groups=[self.security_group],
             description=f"deploy-paradigms serverless: {self.plan.summary()}",
         )
@@ -346,9 +344,9 @@ class ServerlessFunction(Construct):
             self.proxy.grant_connect(self.role, self.db_user)
         else:
             self.role.add_to_principal_policy(iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue"], resources=[database.secret.secret_arn]))
-            if database.secret.encryption_key is not None:
-                database.secret.encryption_key.grant_decrypt(self.role)
+                actions=["secretsmanager:GetSecretValue"], resources=[self.secret.secret_arn]))
+            if self.secret.encryption_key is not None:
+                self.secret.encryption_key.grant_decrypt(self.role)
             # Secrets Manager is an HTTPS API outside the VPC (NAT or interface endpoint).
             self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
                                                 "Secrets Manager API (secrets-only auth)")
@@ -369,7 +367,7 @@ class ServerlessFunction(Construct):
             return self.proxy.grant_connect(grantee, self.db_user)
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["secretsmanager:GetSecretValue"],
-            resource_arns=[self.database.secret.secret_arn])
+            resource_arns=[self.secret.secret_arn])
 
     def _create_alarms(self) -> dict[str, cloudwatch.Alarm]:
         proxy_dims = {"ProxyName": self.proxy.db_proxy_name}
@@ -407,6 +405,35 @@ class ServerlessFunction(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
         return {"SessionPinning": pinning, "Connections": near_limit, "Throttles": throttles}
+
+
+def function_subnets(vpc: ec2.IVpc, chosen: ec2.SubnetSelection | None) -> ec2.SubnetSelection:
+    """``chosen``, else the private subnets with egress (AWS APIs over HTTPS), else isolated ones."""
+    return chosen or ec2.SubnetSelection(
+        subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
+        else ec2.SubnetType.PRIVATE_ISOLATED)
+
+
+def vpc_execution_role(scope: Construct, log_group: logs.ILogGroup, *, description: str | None = None,
+                       acknowledge_wildcard: bool = True) -> iam.Role:
+    """Child ``ServiceRole``: a VPC function's execution role writing only to ``log_group``.
+
+    ``description`` omitted: "Execution role of <path>: logs, VPC interfaces, database connect".
+    ``acknowledge_wildcard=False``: the caller adds more ``*`` statements and acknowledges
+    cdk-nag's ``AwsSolutions-IAM5[Resource::*]`` itself, naming them all."""
+    role = iam.Role(
+        scope, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=description or (
+            f"Execution role of {scope.node.path}: logs, VPC interfaces, database connect"))
+    log_group.grant_write(role)
+    role.add_to_principal_policy(lambda_vpc_statement())
+    if acknowledge_wildcard:
+        cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "
+                   "and Lambda names the interfaces it creates; the same actions as the AWS managed "
+                   "AWSLambdaVPCAccessExecutionRole, without its logs:* on every log group"))
+    return role
 
 
 def _rendered(scope: Construct, value: Any) -> str:

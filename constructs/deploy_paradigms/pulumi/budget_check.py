@@ -32,8 +32,8 @@ from .. import packaging
 from ..budget import BudgetError
 from ..runtime import budget_check, settings
 from .database import Database, deployment
-from .network import LOG_RETENTION_DAYS
-from .serverless_function import _account_key, lambda_base_statements, lambda_role
+from .network import LOG_RETENTION_DAYS, lambda_vpc_statements
+from .serverless_function import _account_key, lambda_role
 
 __all__ = ["BudgetCheck", "BudgetCheckArgs"]
 
@@ -111,7 +111,7 @@ class BudgetCheck(pulumi.ComponentResource):
             description="CloudWatch, Lambda and Secrets Manager APIs", opts=child)
         database.allow_from(name, self.security_group.id)
 
-        self.role = lambda_role(name, f"{name}: read the live connection budget", tags, child)
+        self.role = lambda_role(f"{name}-role", f"{name}: read the live connection budget", tags, child)
         policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=self.role.id,
             policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.from_input(database.secret_arn)).apply(
@@ -183,7 +183,7 @@ class BudgetCheck(pulumi.ComponentResource):
 def _policy(log_group_arn: str, secret_arn: str) -> dict[str, Any]:
     """Logs, the VPC interfaces, the account and metric reads, the database secret."""
     return {"Version": "2012-10-17", "Statement": [
-        *lambda_base_statements(log_group_arn),
+        *lambda_vpc_statements(log_group_arn),
         {"Effect": "Allow", "Action": ["lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"],
          "Resource": "*"},
         {"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",

@@ -91,6 +91,10 @@ class ContainerServiceArgs:
         connections: This service's share of the database. Omitted: all the ledger has left
             (the allocation is then ``pool_size x peak tasks``, the rest stays free).
         maximum_percent / minimum_healthy_percent: Rolling-deploy bounds. Omitted: 200 and 100.
+        deploy_strategy: How deploys run, for the budget: ``rolling`` (default, up to
+            ``maximum_percent``) or ``blue-green``/``canary``/``linear`` (both revisions at full size
+            through the bake time: 200 %). The component renders the rolling deployment; choose
+            another when your pipeline runs one, so the pool is sized for its peak.
         certificate_arn: ACM certificate: HTTPS on 443 plus an HTTP->HTTPS redirect on 80.
             Omitted: plain HTTP on 80, with a warning logged at preview/up.
         cluster_arn: An existing ECS cluster. Omitted: one is created with Container Insights.
@@ -121,6 +125,7 @@ class ContainerServiceArgs:
     connections: int | None = None
     maximum_percent: int = 200
     minimum_healthy_percent: int = 100
+    deploy_strategy: str = "rolling"
     certificate_arn: pulumi.Input[str] | None = None
     cluster_arn: pulumi.Input[str] | None = None
     subnet_ids: Sequence[pulumi.Input[str]] | None = None
@@ -147,8 +152,9 @@ class ContainerService(pulumi.ComponentResource):
 
     Attributes (as on the CDK construct): ``plan``, ``allocation``, ``cluster`` (None when
     ``cluster_arn`` was given; ``cluster_arn`` either way), ``log_group``, ``execution_role``,
-    ``execution_policy``, ``task_role``, ``security_group`` (tasks), ``load_balancer_security_group``,
-    ``load_balancer``, ``target_group``, ``listener`` (the one that forwards),
+    ``execution_policy``, ``task_role``, ``task_secret_policy``, ``security_group`` (tasks),
+    ``load_balancer_security_group``, ``load_balancer``, ``target_group``, ``listener`` (the one
+    that forwards),
     ``redirect_listener`` (HTTPS only), ``access_logs_bucket`` (name), ``task_definition``,
     ``container`` (the container definition), ``service``, ``scaling`` (scalable target),
     ``scaling_policies``, ``protocol``, ``dns_name``, ``url``.
@@ -187,15 +193,17 @@ class ContainerService(pulumi.ComponentResource):
                 connections=(args.connections if args.connections is not None
                              else database.ledger.default_share(name)),
                 pool_size=args.pool_size, maximum_percent=args.maximum_percent,
-                minimum_healthy_percent=args.minimum_healthy_percent)
+                minimum_healthy_percent=args.minimum_healthy_percent, deploy_strategy=args.deploy_strategy)
         plan = self.plan
         self.allocation: Allocation = database.allocate(
             name, plan.connections, paradigm=plan.paradigm, detail=plan.summary(),
-            default_share=args.connections is None)
+            default_share=args.connections is None, deploy_strategy=plan.deploy_strategy,
+            compute_model=plan.compute_model)
 
         super().__init__(self.TYPE, name, {
             "poolSize": plan.pool_size, "minTasks": plan.min_tasks, "maxTasks": plan.max_tasks,
-            "maximumPercent": plan.maximum_percent, "connections": plan.connections}, opts)
+            "maximumPercent": plan.maximum_percent, "deployStrategy": plan.deploy_strategy,
+            "connections": plan.connections}, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
@@ -221,14 +229,23 @@ class ContainerService(pulumi.ComponentResource):
             tags=tags, opts=child)
         self.execution_policy = aws.iam.RolePolicy(
             f"{name}-execution-policy", role=self.execution_role.id,
-            policy=pulumi.Output.all(pulumi.Output.from_input(database.secret_arn), self.log_group.arn,
+            policy=pulumi.Output.all(pulumi.Output.from_input(database.app_secret_arn), self.log_group.arn,
                                      pulumi.Output.from_input(args.ecr_repository_arn))
             .apply(lambda a: _execution_policy(a[0], a[1], a[2])),
             opts=child)
         # The app itself calls no AWS API: its role has no permissions.
         self.task_role = aws.iam.Role(
             f"{name}-task-role", assume_role_policy=_assume_ecs_tasks(),
-            description=f"{name}: the app's role (no permissions)", tags=tags, opts=child)
+            description=f"{name}: the app's role (reads the database secret after a rotation)", tags=tags,
+            opts=child)
+        # A rotated password: the app re-reads the secret when the database refuses the old one.
+        self.task_secret_policy = aws.iam.RolePolicy(
+            f"{name}-task-secret", role=self.task_role.id,
+            policy=pulumi.Output.from_input(database.app_secret_arn).apply(lambda arn: json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                               "Resource": arn}],
+            })), opts=child)
 
         # 4. Security groups (their rules: step 8) and the load balancer.
         self.load_balancer_security_group = aws.ec2.SecurityGroup(
@@ -289,14 +306,16 @@ class ContainerService(pulumi.ComponentResource):
                 f"redirect.", resource=self)
 
         # 6. Task definition (secrets from Secrets Manager, never values) and service.
-        environment = pulumi.Output.from_input(database.endpoint_address).apply(
-            lambda host: {**extra_env, **database_environment(
-                host=host, port=database.port, name=database.database_name,
-                engine_is_postgres=database.engine.is_postgres, plan=plan,
-                container_port=args.container_port)})
+        environment = pulumi.Output.all(
+            pulumi.Output.from_input(database.endpoint_address),
+            pulumi.Output.from_input(database.app_secret_arn),
+        ).apply(lambda a: {**extra_env, **database_environment(
+            host=a[0], port=database.port, name=database.database_name,
+            engine_is_postgres=database.engine.is_postgres, plan=plan,
+            container_port=args.container_port, secret_arn=a[1])})
         self.container: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
             pulumi.Output.from_input(args.image), environment,
-            pulumi.Output.from_input(database.secret_arn), self.log_group.name,
+            pulumi.Output.from_input(database.app_secret_arn), self.log_group.name,
             aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region,
         ).apply(lambda a: _container_definition(
             image=a[0], environment=a[1], secret_arn=a[2], log_group=a[3], region=a[4],

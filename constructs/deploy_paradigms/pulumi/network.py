@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..budget import BudgetError
+from ..environment import LAMBDA_VPC_ACTIONS
 
 # CloudWatch Logs accepts only these retention periods (days); PutRetentionPolicy API reference.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -312,3 +313,19 @@ def _flow_log_policy(log_group_arn: str) -> str:
             "Resource": [log_group_arn, f"{log_group_arn}:*"],
         }],
     }, sort_keys=True)
+
+
+#: Trust policy of a Lambda execution role.
+LAMBDA_TRUST_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}]})
+
+
+def lambda_vpc_statements(log_group_arn: str) -> list[dict[str, object]]:
+    """A VPC function's base statements: write its own log group, manage its network interfaces
+    (what AWSLambdaVPCAccessExecutionRole grants; EC2 has no resource-level permissions for the
+    Describe* calls, and Lambda names the interfaces)."""
+    return [
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
+        {"Effect": "Allow", "Action": list(LAMBDA_VPC_ACTIONS), "Resource": "*"},
+    ]

@@ -41,9 +41,11 @@ from ..budget import (
 )
 from ..budget.deployment import ProxyShare
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
-from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
+from ..database_settings import check_db_user, check_master_user
+from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database, deployment
+from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -125,6 +127,15 @@ class ServerlessFunctionArgs:
             the ``deploy-paradigms:accountConcurrencyLimit`` config, else 1000. Reserved concurrency
             is booked per account and Region across the whole program (100 stay unreserved); when
             the account rather than the database sets the cap, the program logs a warning.
+        db_user: database user to connect as. Omitted: the database's application role
+            (``app_user``, least privilege). Exactly one user name (a wildcard raises BudgetError);
+            the master user needs ``master_user_reason``.
+        master_user_reason: why this function must connect as the master user (migrations, admin
+            tools). Omitted: ``db_user=<master user>`` raises BudgetError.
+        account_concurrency_limit: the account's Lambda concurrency quota in this Region. Omitted:
+            the ``deploy-paradigms:accountConcurrencyLimit`` config, else 1000. Reserved concurrency
+            is booked per account and Region across the whole program (100 stay unreserved); when
+            the account rather than the database sets the cap, the program logs a warning.
         environment: extra NON-secret variables; credential-like keys or values and
             ``DATABASE_*`` keys raise :class:`BudgetError`. Omitted: none.
         alarms: Omitted: True (session pinning, connections near the allocation, throttles).
@@ -149,6 +160,7 @@ class ServerlessFunctionArgs:
     borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S
     iam_auth: bool = True
     db_user: str | None = None
+    master_user_reason: str | None = None
     account_concurrency_limit: int | None = None
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     alarms: bool = True
@@ -195,7 +207,12 @@ class ServerlessFunction(pulumi.ComponentResource):
         if not subnet_ids:
             raise BudgetError("subnet_ids: the network has no private or isolated subnets for the function; "
                               "pass subnet_ids=")
-        self.db_user: str = args.db_user or database.master_username
+        self.db_user: str = check_db_user(database.app_username if args.db_user is None else args.db_user)
+        check_master_user(self.db_user, database.master_username, database.app_username,
+                          args.master_user_reason)
+        #: The secret of the user the proxy logs in as (and, secrets-only, the function reads).
+        self.secret_arn: pulumi.Input[str] = (database.secret_arn if self.db_user == database.master_username
+                                              else database.app_secret_arn)
         self.iam_auth = args.iam_auth
 
         wanted = args.connections if args.connections is not None else 1
@@ -231,7 +248,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         account.reserve(name, plan.reserved_concurrency)
         self.allocation: Allocation = database.allocate(
             name, plan.connections, paradigm="serverless", detail=plan.summary(),
-            default_share=args.connections is None)
+            default_share=args.connections is None, deploy_strategy=plan.deploy_strategy,
+            compute_model=plan.compute_model)
         warning = account_limited_warning(plan, name, account.holders())
         if warning:
             pulumi.log.warn(warning)
@@ -244,6 +262,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         port = database.port
+        # RDS Proxy listens on the engine's default port whatever the database's port is.
+        proxy_port = database.engine.default_port
         self.database = database
 
         # 4. The proxy (role that reads the secret, proxy, default target group, target).
@@ -266,7 +286,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                 description=f"RDS Proxy of {name}: reads the database secret", tags=tags, opts=child)
             proxy_policy = aws.iam.RolePolicy(
                 f"{name}-proxy-secret", role=self.proxy_role.id,
-                policy=pulumi.Output.from_input(database.secret_arn).apply(lambda arn: json.dumps({
+                policy=pulumi.Output.from_input(self.secret_arn).apply(lambda arn: json.dumps({
                     "Version": "2012-10-17", "Statement": [{
                         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                         "Effect": "Allow", "Resource": arn}]})),
@@ -281,7 +301,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                 vpc_security_group_ids=[self.proxy_security_group.id],
                 require_tls=plan.proxy.require_tls,
                 idle_client_timeout=plan.proxy.idle_client_timeout_s,
-                auths=[aws.rds.ProxyAuthArgs(auth_scheme="SECRETS", secret_arn=database.secret_arn,
+                auths=[aws.rds.ProxyAuthArgs(auth_scheme="SECRETS", secret_arn=self.secret_arn,
                                              iam_auth="REQUIRED" if args.iam_auth else "DISABLED")],
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_policy]))
@@ -316,14 +336,14 @@ class ServerlessFunction(pulumi.ComponentResource):
         # 5. The log group, the execution role and the function.
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
-        self.role = lambda_role(name, f"Execution role of {name}: logs, VPC interfaces, database connect",
-                                tags, child)
+        self.role = lambda_role(f"{name}-role", f"Execution role of {name}: logs, VPC interfaces, "
+                                                f"database connect", tags, child)
         iam_auth = args.iam_auth
         db_user = self.db_user
         role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=self.role.id,
             policy=pulumi.Output.all(self.log_group.arn, self.proxy.arn,
-                                     pulumi.Output.from_input(database.secret_arn)).apply(
+                                     pulumi.Output.from_input(self.secret_arn)).apply(
                 lambda values: json.dumps(_execution_policy(values[0], values[1], values[2], db_user,
                                                             iam_auth))),
             opts=child)
@@ -334,15 +354,16 @@ class ServerlessFunction(pulumi.ComponentResource):
 
         self.environment: dict[str, pulumi.Input[str]] = {
             settings.HOST: self.proxy.endpoint,
-            settings.PORT: str(port),
+            settings.PORT: str(proxy_port),
             settings.NAME: database.database_name,
             settings.USER: self.db_user,
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
             settings.URL_PARAMS: plan.url.query_string(),
+            **plan.pool.environment(),
         }
         if not iam_auth:
-            self.environment[settings.SECRET_ARN] = database.secret_arn
+            self.environment[settings.SECRET_ARN] = self.secret_arn
         self.environment.update(args.environment)
 
         # 6. Security: function -> proxy on the database port (+ HTTPS for secrets-only).
@@ -350,11 +371,12 @@ class ServerlessFunction(pulumi.ComponentResource):
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-to-proxy", security_group_id=self.security_group.id,
                 referenced_security_group_id=self.proxy_security_group_id, ip_protocol="tcp",
-                from_port=port, to_port=port, description=f"Lambda {name} to its RDS Proxy", opts=child),
+                from_port=proxy_port, to_port=proxy_port, description=f"Lambda {name} to its RDS Proxy",
+                opts=child),
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-proxy-from-fn", security_group_id=self.proxy_security_group_id,
                 referenced_security_group_id=self.security_group.id, ip_protocol="tcp",
-                from_port=port, to_port=port, description=f"Lambda {name}", opts=child),
+                from_port=proxy_port, to_port=proxy_port, description=f"Lambda {name}", opts=child),
         ]
         if not iam_auth:
             self.security_group_rules.append(aws.vpc.SecurityGroupEgressRule(
@@ -441,28 +463,16 @@ def _proxy_name(component: str) -> str:
 
 def lambda_role(name: str, description: str, tags: Mapping[str, str],
                 opts: pulumi.ResourceOptions) -> aws.iam.Role:
-    """``<name>-role``: an execution role Lambda can assume."""
+    """An execution role Lambda may assume, with no permissions yet (add a RolePolicy)."""
     return aws.iam.Role(
-        f"{name}-role",
-        assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Action": "sts:AssumeRole", "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-        description=description, tags=dict(tags), opts=opts)
-
-
-def lambda_base_statements(log_group_arn: str) -> list[dict[str, object]]:
-    """Write its own logs and manage its VPC interfaces (no resource-level permissions for those)."""
-    return [
-        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
-        {"Effect": "Allow", "Action": list(LAMBDA_VPC_ACTIONS), "Resource": "*"},
-    ]
+        name,
+        assume_role_policy=LAMBDA_TRUST_POLICY, description=description, tags=tags, opts=opts)
 
 
 def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
                       iam_auth: bool) -> dict[str, object]:
     """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
-    statements = lambda_base_statements(log_group_arn)
+    statements = lambda_vpc_statements(log_group_arn)
     if iam_auth:
         statements.append({"Effect": "Allow", "Action": "rds-db:connect",
                            "Resource": _dbuser_arn(proxy_arn, db_user)})

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import threading
@@ -210,8 +209,9 @@ def _canonical_query(pairs: list[tuple[str, str]]) -> str:
 
 def _canonical_url_query(query: str) -> str:
     """A URL's query as it is already encoded, pairs sorted (botocore signs it so; decoding and
-    re-encoding would turn a form-encoded '+' into '%20' and change the signature)."""
-    pairs = sorted(pair.partition("=")[::2] for pair in query.split("&") if pair) if query else []
+    re-encoding would turn a form-encoded '+' into '%20' and change the signature). Empty pairs
+    ('a=1&') are kept, as botocore keeps them."""
+    pairs = sorted(pair.partition("=")[::2] for pair in query.split("&")) if query else []
     return "&".join(f"{key}={value}" for key, value in pairs)
 
 
@@ -305,6 +305,10 @@ def rds_auth_token(*, host: str, port: int, user: str, region: str, credentials:
 
 
 def _send(method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> AwsResponse:
+    # Imported here: http.client pulls in the email package (~10 ms of a cold start), and a
+    # connection with an IAM token from Lambda's credential variables makes no HTTP call at all.
+    import http.client
+
     parts = urlsplit(url)
     connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_type(parts.hostname or "", parts.port, timeout=timeout)

@@ -15,6 +15,7 @@ from . import (
     log_retention,
     no_public_database,
     no_secrets,
+    prisma7_url_pool_ignored,
     proxy_clients_over_share,
     proxy_idle_client_timeout,
     proxy_requires_tls,
@@ -41,6 +42,7 @@ BUDGET_RULES: tuple[Rule, ...] = (
     ecs_pool_exceeds_allocation.RULE,
     proxy_clients_over_share.RULE,
     account_reserved_concurrency.RULE,
+    prisma7_url_pool_ignored.RULE,
 )
 ALL_RULES: tuple[Rule, ...] = SECURITY_RULES + BUDGET_RULES
 
