@@ -13,11 +13,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt tests/requirements-botocore.txt
+$(VENV)/.installed: pyproject.toml constraints.txt tests/requirements-botocore.txt bench/requirements-boto3.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[cdk,pulumi,dev]'
-	$(PY) -m pip install -q --no-deps -r tests/requirements-botocore.txt
+	$(PY) -m pip install -q --no-deps -r tests/requirements-botocore.txt -r bench/requirements-boto3.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

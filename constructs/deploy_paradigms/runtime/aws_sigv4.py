@@ -22,14 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 #: How long an RDS IAM auth token is valid (the service's maximum, as botocore uses).
@@ -208,6 +207,16 @@ def _canonical_query(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(pairs))
 
 
+def _canonical_url_query(url: str) -> str:
+    """The URL's query as sent, pairs sorted (as botocore signs a URL: the caller percent-encodes it;
+    decoding first would turn a ``+`` into ``%20`` and sign something other than what is sent)."""
+    query = urlsplit(url).query
+    if not query:
+        return ""
+    pairs = sorted(pair.partition("=")[::2] for pair in query.split("&"))
+    return "&".join(f"{key}={value}" for key, value in pairs)
+
+
 def _canonical_path(url: str) -> str:
     # Every service but S3 signs the path URI-encoded once more (it arrives encoded).
     return quote(urlsplit(url).path or "/", safe="/~")
@@ -241,7 +250,7 @@ def sign_headers(*, method: str, url: str, region: str, service: str, credential
     canonical_request = "\n".join([
         method.upper(),
         _canonical_path(url),
-        _canonical_query(parse_qsl(urlsplit(url).query, keep_blank_values=True)),
+        _canonical_url_query(url),
         "".join(f"{name}:{signed[name]}\n" for name in names),
         ";".join(names),
         hashlib.sha256(body).hexdigest(),
@@ -282,6 +291,10 @@ def rds_auth_token(*, host: str, port: int, user: str, region: str, credentials:
 
 
 def _send(method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> AwsResponse:
+    # Imported here: http.client pulls in the email package (~10 ms of a cold start), and a
+    # connection with an IAM token from Lambda's credential variables makes no HTTP call at all.
+    import http.client
+
     parts = urlsplit(url)
     connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_type(parts.hostname or "", parts.port, timeout=timeout)

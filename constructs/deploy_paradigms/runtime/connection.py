@@ -11,11 +11,16 @@ timeout closed it while the environment was frozen) is replaced once.
 Where the password comes from, in order (never from an environment variable):
 
 1. a provider installed with :func:`set_password_provider` (tests, custom vaults);
-2. an RDS IAM auth token when ``DATABASE_IAM_AUTH=true`` (``boto3`` RDS client);
+2. an RDS IAM auth token when ``DATABASE_IAM_AUTH=true``;
 3. the ``password`` key of the Secrets Manager secret ``DATABASE_SECRET_ARN``.
 
-``boto3`` is imported lazily: it exists in the Lambda runtime but is not a
-dependency of this package (tests inject a fake module).
+Tokens and secret reads are signed with the standard-library signer in
+:mod:`.aws_sigv4` (boto3 would add about 250 ms to a cold start), with the
+credentials Lambda and ECS provide (environment variables or the container
+credentials endpoint). ``DEPLOY_PARADIGMS_AWS_SDK`` chooses: ``auto`` (the
+default) signs here and falls back to boto3 only when this environment offers
+no credentials the signer can read (e.g. a ``~/.aws`` profile on a laptop) and
+boto3 is installed; ``stdlib`` never imports boto3; ``boto3`` always uses it.
 
 PostgreSQL (pg8000, pure Python) is first-class. The MySQL family uses PyMySQL,
 imported lazily; it is not bundled by default.
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -49,6 +55,7 @@ from urllib.parse import quote, urlencode
 from deploy_paradigms.budget.limits import parse_engine
 from deploy_paradigms.budget.plan import UrlParameters
 
+from . import aws_sigv4
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -138,6 +145,10 @@ def redact_url(url: str) -> str:
 
 # --------------------------------------------------------------------------- credentials
 
+#: Environment variable choosing how AWS calls are made: ``auto`` (default), ``stdlib`` or ``boto3``.
+AWS_SDK_ENV = "DEPLOY_PARADIGMS_AWS_SDK"
+AWS_SDK_CHOICES = ("auto", "stdlib", "boto3")
+
 _password_provider: PasswordProvider | None = None
 _aws_clients: dict[str, Any] = {}
 
@@ -174,14 +185,75 @@ def aws_client(service: str) -> Any:
 
 
 def reset_aws_clients() -> None:
-    """Forget cached boto3 clients (tests swap the boto3 module)."""
+    """Forget cached boto3 clients and signer credentials (tests swap boto3 or the environment)."""
     _aws_clients.clear()
+    aws_sigv4.reset_default_credentials()
+
+
+def aws_sdk() -> str:
+    """How AWS calls are made here: ``DEPLOY_PARADIGMS_AWS_SDK`` (``auto``, ``stdlib`` or ``boto3``)."""
+    choice = os.environ.get(AWS_SDK_ENV, "auto").strip().lower() or "auto"
+    if choice not in AWS_SDK_CHOICES:
+        raise ValueError(f"{AWS_SDK_ENV}={choice!r} is not one of {', '.join(AWS_SDK_CHOICES)}; "
+                         f"unset it to sign with the standard library and fall back to boto3")
+    return choice
+
+
+def _boto3_installed() -> bool:
+    try:
+        return importlib.util.find_spec("boto3") is not None
+    except ValueError:  # in sys.modules without a spec (a module made at run time)
+        return True
+
+
+def _signer_credentials() -> aws_sigv4.AwsCredentials | None:
+    """The signer's credentials, or None when boto3 should make the call instead."""
+    choice = aws_sdk()
+    if choice == "boto3":
+        return None
+    try:
+        return aws_sigv4.default_credentials()
+    except aws_sigv4.AwsCredentialsError:
+        if choice == "stdlib" or not _boto3_installed():
+            raise
+        return None  # auto: boto3 knows more credential sources (profiles, instance metadata)
+
+
+def _secret_string(secret_arn: str) -> object:
+    credentials = _signer_credentials()
+    if credentials is None:
+        return aws_client("secretsmanager").get_secret_value(SecretId=secret_arn).get("SecretString")
+    # The secret's own Region (from its ARN) wins over the function's: cross-Region secrets work.
+    arn_region = secret_arn.split(":")[3] if secret_arn.count(":") >= 6 else ""
+    response = aws_sigv4.aws_json_call(
+        service="secretsmanager", service_id="Secrets Manager", target="secretsmanager.GetSecretValue",
+        payload={"SecretId": secret_arn}, region=arn_region or None, credentials=credentials)
+    document = response.json()
+    if not response.ok:
+        error = document if isinstance(document, dict) else {}
+        kind = str(error.get("__type", "")).rpartition("#")[2] or "error"
+        raise RuntimeError(f"Secrets Manager answered HTTP {response.status} {kind}: "
+                           f"{error.get('message') or error.get('Message') or ''}".rstrip(": "))
+    return document.get("SecretString") if isinstance(document, dict) else None
+
+
+def rds_token(settings: DatabaseSettings) -> str:
+    """An RDS IAM auth token for ``settings`` (valid 15 minutes; one is made per connect)."""
+    credentials = _signer_credentials()
+    if credentials is None:
+        kwargs: dict[str, Any] = {"DBHostname": settings.host, "Port": settings.port,
+                                  "DBUsername": settings.user}
+        region = os.environ.get("AWS_REGION")
+        if region:
+            kwargs["Region"] = region
+        return str(aws_client("rds").generate_db_auth_token(**kwargs))
+    return aws_sigv4.rds_auth_token(host=settings.host, port=settings.port, user=settings.user,
+                                    region=aws_sigv4.region_from_environment(), credentials=credentials)
 
 
 def read_secret(secret_arn: str) -> str:
     """The ``SecretString`` of a Secrets Manager secret."""
-    response = aws_client("secretsmanager").get_secret_value(SecretId=secret_arn)
-    value = response.get("SecretString")
+    value = _secret_string(secret_arn)
     if not isinstance(value, str):
         raise ValueError(f"secret {secret_arn} has no SecretString (binary secrets are not supported)")
     return value
@@ -195,13 +267,7 @@ def resolve_password(settings: DatabaseSettings) -> str:
         if settings.iam_auth:
             # Tokens are valid for 15 minutes; they are only needed to open a
             # connection, so one is generated per (re)connect.
-            rds = aws_client("rds")
-            kwargs: dict[str, Any] = {"DBHostname": settings.host, "Port": settings.port,
-                                      "DBUsername": settings.user}
-            region = os.environ.get("AWS_REGION")
-            if region:
-                kwargs["Region"] = region
-            return str(rds.generate_db_auth_token(**kwargs))
+            return rds_token(settings)
         if settings.secret_arn:
             # Read on every (re)connect rather than once, so a rotated password
             # is picked up by the next connection without a redeploy.
