@@ -44,6 +44,14 @@ def load_results(results: Path = machine.RESULTS) -> tuple[list[dict[str, Any]],
     return connections, devloop
 
 
+def load_runtime_results(
+        results: Path = machine.RESULTS) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The coldstart and faults reports, if any."""
+    found = [results / "coldstart.json", results / "faults.json"]
+    coldstart, faults = (json.loads(p.read_text()) if p.exists() else None for p in found)
+    return coldstart, faults
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -107,13 +115,37 @@ def devloop_caption(report: dict[str, Any]) -> str:
             f"`{report['command'].replace('python -m', '.venv/bin/python -m')}`")
 
 
-def readme_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None) -> str:
+def runtime_caption(title: str, report: dict[str, Any]) -> str:
+    return (f"{title}: {_day(report)}, {_host(report)}; "
+            f"`{report['command'].replace('python -m', '.venv/bin/python -m')}`")
+
+
+def coldstart_rows(report: dict[str, Any]) -> list[str]:
+    from bench.coldstart import table
+
+    return table(report).splitlines()
+
+
+def faults_rows(report: dict[str, Any]) -> list[str]:
+    from bench.faults import table, verdict
+
+    return table(report).splitlines() + ["", verdict(report)]
+
+
+def readme_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None, *,
+                   coldstart: dict[str, Any] | None = None, faults: dict[str, Any] | None = None) -> str:
     """What goes between the README markers (no markers)."""
     parts: list[str] = []
     for report in connections:
         parts.append(connections_caption(report) + ":\n\n" + "\n".join(connections_rows(report)))
     if devloop is not None:
         parts.append(devloop_caption(devloop) + ":\n\n" + "\n".join(devloop_rows(devloop)))
+    if coldstart is not None:
+        parts.append(runtime_caption("Cold start, fresh process to first query with an IAM token", coldstart)
+                     + ":\n\n" + "\n".join(coldstart_rows(coldstart)))
+    if faults is not None:
+        parts.append(runtime_caption("Database restart and crash under write load", faults)
+                     + ":\n\n" + "\n".join(faults_rows(faults)))
     if not parts:
         parts.append("No results yet: run `make bench`.")
     return "\n\n".join(parts)
@@ -165,7 +197,41 @@ def _packages(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None) -> str:
+def _runtime_heading(title: str, report: dict[str, Any]) -> str:
+    host = report["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(host["versions"].items()) if v)
+    return (f"### {title}\n\nCommand: `{report['command']}` ({report['elapsed_s']} s). "
+            f"Measured {host['date']} "
+            f"on {host['nproc']} CPUs ({host['cpu']}), {host['memory_gib']} GiB, load average "
+            f"{host['load_average_at_start']} at start; versions {versions}.\n\n")
+
+
+def _errors_seen(path_report: dict[str, Any]) -> str:
+    errors = sorted({e for fault in path_report["faults"].values() for e in fault["errors"]})
+    return ", ".join(errors) or "none"
+
+
+def _runtime_sections(coldstart: dict[str, Any] | None, faults: dict[str, Any] | None) -> list[str]:
+    parts = []
+    if coldstart is not None:
+        runs = ", ".join(f"{name} {coldstart[name]['runs_ms']}" for name in ("runtime", "baseline"))
+        parts.append(_runtime_heading("Cold start: fresh process to first query (IAM token)", coldstart)
+                     + "\n".join(coldstart_rows(coldstart))
+                     + f"\n\nRuns (ms, handler import to the row): {runs}. PostgreSQL "
+                     f"{coldstart.get('database', {}).get('server_version', '?')} behind the IAM stand-in; "
+                     f"bundle `{coldstart['bundle']}`.")
+    if faults is not None:
+        parts.append(_runtime_heading("Recovery: database restart and crash under write load", faults)
+                     + "\n".join(faults_rows(faults))
+                     + f"\n\nOutages (stop to accepting connections again, s): {faults['outages_s']}; "
+                     f"container pool size {faults['pool_size']}. Errors seen: "
+                     + "; ".join(f"{path}: {_errors_seen(data)}" for path, data in faults["paths"].items())
+                     + ".")
+    return parts
+
+
+def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None, *,
+                       coldstart: dict[str, Any] | None = None, faults: dict[str, Any] | None = None) -> str:
     """What goes between the BENCHMARKS.md markers: the full tables."""
     from bench.connections import table as connections_table
 
@@ -201,6 +267,7 @@ def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any
                       "shared synth of the examples, paid by whichever test asks for it first): "
                       + "; ".join(f"{t['s']:g} s {t['phase']} {t['test']}" for t in tests["slowest"]) + "."]
         parts.append("\n".join(lines))
+    parts += _runtime_sections(coldstart, faults)
     if not parts:
         parts.append("No results yet: run `make bench`.")
     return "\n\n".join(parts)
@@ -242,19 +309,22 @@ def update_readme(text: str, section: str) -> str:
 
 def run(root: Path = machine.ROOT) -> int:
     connections, devloop = load_results(root / "bench" / "results")
+    coldstart, faults = load_runtime_results(root / "bench" / "results")
     readme = root / "README.md"
     before = readme.read_text()
-    after = update_readme(before, readme_section(connections, devloop))
+    after = update_readme(before, readme_section(connections, devloop, coldstart=coldstart, faults=faults))
     if after != before:
         readme.write_text(after)
     doc = root / "BENCHMARKS.md"
     if not doc.exists():
         raise BenchError("BENCHMARKS.md is missing (it holds the prose around the generated results)")
     doc_before = doc.read_text()
-    doc_after = replace_between(doc_before, DOC_START, DOC_END, benchmarks_section(connections, devloop))
+    doc_after = replace_between(doc_before, DOC_START, DOC_END,
+                                benchmarks_section(connections, devloop, coldstart=coldstart, faults=faults))
     if doc_after != doc_before:
         doc.write_text(doc_after)
     print(f"README.md {'updated' if after != before else 'unchanged'}, "
           f"BENCHMARKS.md {'updated' if doc_after != doc_before else 'unchanged'} "
-          f"({len(connections)} connection report(s), devloop {'yes' if devloop else 'missing'})")
+          f"({len(connections)} connection report(s), devloop {'yes' if devloop else 'missing'}, "
+          f"coldstart {'yes' if coldstart else 'missing'}, faults {'yes' if faults else 'missing'})")
     return 0

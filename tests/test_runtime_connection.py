@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from deploy_paradigms.runtime import connection, sample_handler
+from deploy_paradigms.runtime import aws_sigv4, connection, sample_handler
 from deploy_paradigms.runtime import settings as settings_module
 from deploy_paradigms.runtime.connection import (
     CredentialsUnavailable,
@@ -26,7 +26,6 @@ from deploy_paradigms.runtime.connection import (
     tls_context,
 )
 from deploy_paradigms.runtime.settings import DatabaseSettings
-from deploy_paradigms.runtime import aws_sigv4
 from tests.conftest import point_runtime_at
 from tests.support.aws_standins import (
     CREDENTIALS,
@@ -158,7 +157,8 @@ def test_unreadable_secret_is_reported_as_unavailable(stub_aws: SecretsManagerSt
         resolve_password(settings(secret_arn=SECRET_ARN))
 
 
-def test_iam_auth_token_is_signed_here(stub_aws: SecretsManagerStandin, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_iam_auth_token_is_signed_here(stub_aws: SecretsManagerStandin,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "boto3", None)
     token = resolve_password(settings(iam_auth=True, secret_arn="arn:ignored"))
     assert token.startswith("db.example.internal:5432/?Action=connect&DBUser=app&")
@@ -485,3 +485,29 @@ def test_mysql_integrity_errors_get_class_23_whatever_the_server_reports() -> No
     keeps_its_own.sqlstate = "23000"  # type: ignore[attr-defined]
     assert connection.sqlstate(keeps_its_own) == "23000"
     assert connection.sqlstate(operational_error(1146, "Table doesn't exist")) is None
+
+
+def test_scram_is_imported_only_when_a_password_login_needs_it(postgres_server: LocalPostgres,
+                                                               tmp_path: Any) -> None:
+    """In a fresh process from the shipped bundle: pg8000 imports with scramp deferred, and a
+    SCRAM password login (the Secrets Manager path) still works, loading it on first use."""
+    import subprocess
+
+    from deploy_paradigms import packaging
+
+    bundle = packaging.lambda_bundle("sample", cache_dir=tmp_path)
+    s = postgres_server
+    program = (
+        f"import sys; sys.path.insert(0, {str(bundle)!r})\n"
+        "from deploy_paradigms.runtime import connection\n"
+        "from deploy_paradigms.runtime.settings import DatabaseSettings\n"
+        "connection._defer_import('scramp'); import pg8000.native\n"
+        "print('asn1crypto.x509' in sys.modules)\n"
+        f"settings = DatabaseSettings(host={s.host!r}, port={s.port}, name={s.dbname!r}, user={s.user!r},"
+        " url_params=(('sslmode', 'disable'),))\n"
+        f"conn = connection.connect(settings, {s.password!r})\n"
+        "print(conn.query('SELECT 41 + 1').rows[0][0], 'asn1crypto.x509' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", program], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "42", "True"]

@@ -246,7 +246,7 @@ class IamAuthGate:
 
 
 class SecretsManagerStandin:
-    """``GetSecretValue`` for signed requests over plain HTTP (point ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` here)."""
+    """``GetSecretValue`` for signed requests over plain HTTP (``AWS_ENDPOINT_URL_SECRETS_MANAGER``)."""
 
     def __init__(self, secrets: Mapping[str, str], *, credentials: aws_sigv4.AwsCredentials = CREDENTIALS,
                  region: str = REGION) -> None:

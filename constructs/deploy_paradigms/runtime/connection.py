@@ -44,6 +44,7 @@ import os
 import re
 import ssl
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -501,6 +502,46 @@ def _import_driver(module: str, engine: str, package: str) -> ModuleType:
             f"{package} to the function's bundle (pip install {package})") from exc
 
 
+_deferred_lock = threading.Lock()
+_stand_ins: dict[str, ModuleType] = {}
+
+
+def _defer_import(name: str) -> None:
+    """Put a stand-in for module ``name`` in ``sys.modules`` that imports it on first attribute use.
+
+    pg8000 imports scramp (SCRAM, which pulls in asn1crypto's X.509 parser: about 40 % of
+    pg8000's import time) but only uses it when the server asks for SCRAM; an RDS IAM token is
+    sent as a cleartext password (over TLS), so with IAM auth it is never needed. (The standard
+    library's ``LazyLoader`` does not help: an ``import`` statement reads ``__spec__``, which
+    loads it.)
+    """
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+    stand_in = ModuleType(name, f"{name}, imported on first use (deploy_paradigms.runtime.connection)")
+    stand_in.__spec__ = spec
+
+    def load(attribute: str) -> Any:
+        with _deferred_lock:
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+            real = importlib.import_module(name)
+        return getattr(real, attribute)
+
+    stand_in.__getattr__ = load  # type: ignore[method-assign]  # PEP 562: only for missing names
+    sys.modules[name] = _stand_ins[name] = stand_in
+
+
+def _load_deferred(name: str) -> None:
+    """Import a deferred module now, under the lock (it is about to be used)."""
+    with _deferred_lock:
+        if name in _stand_ins and sys.modules.get(name) is _stand_ins[name]:
+            del sys.modules[name]
+            importlib.import_module(name)
+
+
 def _seconds(params: Mapping[str, str], key: str) -> float | None:
     """A timeout URL parameter in seconds; missing or 0 means none."""
     raw = params.get(key)
@@ -528,6 +569,9 @@ def connect(settings: DatabaseSettings, password: str | None = None) -> Database
     postgres = is_postgres(settings)
     secret = resolve_password(settings) if password is None else password
     if postgres:
+        _defer_import("scramp")
+        if not settings.iam_auth:  # a password login will most likely be SCRAM: load it here, locked
+            _load_deferred("scramp")
         native = _import_driver("pg8000.native", settings.engine, "pg8000")
         # pg8000: False = plaintext, None = try TLS then plaintext, a context = TLS required.
         ssl_argument: ssl.SSLContext | bool | None = (
