@@ -12,8 +12,9 @@ constraint, so a write applied twice shows up as two rows:
 
 Faults, in turn, with load before and after: **restart** (``pg_ctl stop -m fast``: sessions get
 ``admin_shutdown``) and **crash** (``pg_ctl stop -m immediate``: processes killed, crash
-recovery at the next start); the server is down ``--downtime`` seconds and comes back on the
-same port. Per fault and path: requests that failed while it was down, whether the first
+recovery at the next start), each once under load and once *idle* (no requests while it is
+down, so the first request after it meets connections closed behind its back); the server is
+down ``--downtime`` seconds and comes back on the same port. Per fault and path: requests that failed while it was down, whether the first
 request that started after it accepted connections again succeeded, the time from then to the
 first success, failures after it was back; over the run: acknowledged writes missing (lost),
 keys present twice (duplicated), failed requests whose row exists anyway (applied though
@@ -36,7 +37,11 @@ from bench.stack_settings import BenchError
 POOL_SIZE = 4
 PACE_S = 0.02  # pause between one worker's requests
 WARMUP_S = 1.0
-FAULTS = (("restart", "fast"), ("crash", "immediate"))
+#: (name, pg_ctl stop mode, load while the database is down). "idle" faults pause the load for the
+#: outage, like a function nobody calls for a while or a quiet night: the first request after it
+#: finds connections the server closed while nobody was looking.
+FAULTS = (("restart", "fast", True), ("crash", "immediate", True),
+          ("restart, idle", "fast", False), ("crash, idle", "immediate", False))
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,11 @@ class Recorder:
             self.requests.append(request)
 
 
-def _worker(path: str, write: Callable[[str], None], rec: Recorder, stop: threading.Event) -> None:
+def _worker(path: str, write: Callable[[str], None], rec: Recorder, stop: threading.Event,
+            running: threading.Event) -> None:
     while not stop.is_set():
+        if not running.wait(0.05):
+            continue
         key = uuid.uuid4().hex
         started = time.monotonic()
         try:
@@ -125,22 +133,27 @@ def measure(server: Any, *, downtime_s: float, after_s: float) -> dict[str, Any]
         with pool.connection() as conn:
             conn.query(insert, {"key": key, "path": "container"})
 
-    rec, stop = Recorder(), threading.Event()
-    threads = [threading.Thread(target=_worker, args=("serverless", serverless_write, rec, stop),
+    rec, stop, running = Recorder(), threading.Event(), threading.Event()
+    running.set()
+    threads = [threading.Thread(target=_worker, args=("serverless", serverless_write, rec, stop, running),
                                 daemon=True)]
-    threads += [threading.Thread(target=_worker, args=("container", container_write, rec, stop), daemon=True)
-                for _ in range(POOL_SIZE)]
+    threads += [threading.Thread(target=_worker, args=("container", container_write, rec, stop, running),
+                                 daemon=True) for _ in range(POOL_SIZE)]
     marks: list[tuple[str, float, float]] = []
     try:
         for thread in threads:
             thread.start()
         time.sleep(WARMUP_S)
-        for name, mode in FAULTS:
+        for name, mode, busy in FAULTS:
+            if not busy:
+                running.clear()
+                time.sleep(0.3)  # requests in flight finish
             down_at = time.monotonic()
             server.go_down(mode)
             time.sleep(downtime_s)
             server.come_back()
             marks.append((name, down_at, time.monotonic()))
+            running.set()
             time.sleep(after_s)
     finally:
         stop.set()
