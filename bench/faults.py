@@ -14,8 +14,9 @@ Faults, in turn, with load before and after: **restart** (``pg_ctl stop -m fast`
 ``admin_shutdown``) and **crash** (``pg_ctl stop -m immediate``: processes killed, crash
 recovery at the next start), each once under load and once *idle* (no requests while it is
 down, so the first request after it meets connections closed behind its back); the server is
-down ``--downtime`` seconds and comes back on the same port. Per fault and path: requests that failed while it was down, whether the first
-request that started after it accepted connections again succeeded, the time from then to the
+down ``--downtime`` seconds and comes back on the same port. Per fault and path: requests
+that failed while it was down, whether the first request that started after it accepted
+connections again succeeded, the time from then to the
 first success, failures after it was back; over the run: acknowledged writes missing (lost),
 keys present twice (duplicated), failed requests whose row exists anyway (applied though
 reported as failed: the connection dropped after the commit).

@@ -24,7 +24,10 @@ README_INTRO = """## Benchmarks
 `make bench` runs the connection budget under load (a real PostgreSQL sized like the RDS
 class, PgBouncer standing in for RDS Proxy, four scenarios side by side: about 50 s), then
 the developer-loop timings (`cdk synth` against an empty CDK app, the test suite, the
-Lambda packages: about 2.5 minutes), and rewrites the tables below from
+Lambda packages: about 2.5 minutes), the cold start from a fresh process to the first query
+with an IAM token next to boto3 + pg8000 (`python -m bench coldstart`, about 1 minute) and
+a database restart and crash under load for the serverless and container paths
+(`python -m bench faults`, about 30 s), and rewrites the tables below from
 `bench/results/*.json`. Commands, machine, what each scenario emulates and the caveats:
 [BENCHMARKS.md](BENCHMARKS.md).
 

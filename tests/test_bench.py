@@ -255,7 +255,8 @@ def test_faults_quick_mode_restart_and_crash() -> None:
     run = _as_run(report, "python -m bench faults --downtime 0.5 --after 1")
     section = readme.readme_section([], None, faults=run)
     assert "| serverless | crash |" in section and "zero lost or duplicated writes: met" in section
-    assert "Outages (stop to accepting connections again, s)" in readme.benchmarks_section([], None, faults=run)
+    full = readme.benchmarks_section([], None, faults=run)
+    assert "Outages (stop to accepting connections again, s)" in full
 
 
 def test_fault_outcome_counts_from_the_database_coming_back() -> None:

@@ -487,10 +487,11 @@ def test_mysql_integrity_errors_get_class_23_whatever_the_server_reports() -> No
     assert connection.sqlstate(operational_error(1146, "Table doesn't exist")) is None
 
 
-def test_scram_is_imported_only_when_a_password_login_needs_it(postgres_server: LocalPostgres,
-                                                               tmp_path: Any) -> None:
-    """In a fresh process from the shipped bundle: pg8000 imports with scramp deferred, and a
-    SCRAM password login (the Secrets Manager path) still works, loading it on first use."""
+def test_deferred_modules_are_imported_when_first_used(postgres_server: LocalPostgres,
+                                                      tmp_path: Any) -> None:
+    """In a fresh process from the shipped bundle: connecting imports pg8000 without scramp and
+    dateutil.tz; a SCRAM password login (the Secrets Manager path) still works, loading scramp,
+    and dateutil.tz (which dateutil's parser, pg8000's timestamp fallback, binds) is real on first use."""
     import subprocess
 
     from deploy_paradigms import packaging
@@ -501,13 +502,21 @@ def test_scram_is_imported_only_when_a_password_login_needs_it(postgres_server: 
         f"import sys; sys.path.insert(0, {str(bundle)!r})\n"
         "from deploy_paradigms.runtime import connection\n"
         "from deploy_paradigms.runtime.settings import DatabaseSettings\n"
-        "connection._defer_import('scramp'); import pg8000.native\n"
-        "print('asn1crypto.x509' in sys.modules)\n"
+        "real = lambda: ['asn1crypto.x509' in sys.modules, 'dateutil.tz.tz' in sys.modules]\n"
+        "for name in connection.DEFERRED_MODULES: connection._defer_import(name)\n"
+        "import pg8000.native\n"
+        "print(*real())\n"
         f"settings = DatabaseSettings(host={s.host!r}, port={s.port}, name={s.dbname!r}, user={s.user!r},"
         " url_params=(('sslmode', 'disable'),))\n"
         f"conn = connection.connect(settings, {s.password!r})\n"
-        "print(conn.query('SELECT 41 + 1').rows[0][0], 'asn1crypto.x509' in sys.modules)\n")
+        "print(*real(), conn.query('SELECT 41 + 1').rows[0][0])\n"
+        # pg8000's fallback parser, which holds the stand-in as its `tz`
+        "from dateutil.parser import parse\n"
+        "print(*real(), parse('2020-01-02 03:04:05+01:00').isoformat())\n"
+        "from dateutil import tz\n"
+        "print(*real(), repr(tz.tzutc()), isinstance(tz.tzutc(), sys.modules['dateutil.tz'].tzutc))\n")
     out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", program], capture_output=True, text=True,
                          timeout=120, check=False)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["False", "42", "True"]
+    assert out.stdout.splitlines() == ["False False", "True False 42", "True False 2020-01-02T03:04:05+01:00",
+                                       "True True tzutc() True"], out.stdout

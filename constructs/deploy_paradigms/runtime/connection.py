@@ -502,22 +502,28 @@ def _import_driver(module: str, engine: str, package: str) -> ModuleType:
             f"{package} to the function's bundle (pip install {package})") from exc
 
 
+#: Modules pg8000 imports at module scope that a connection rarely uses: scramp (SCRAM, which
+#: pulls in asn1crypto's X.509 parser) only when the server asks for SCRAM, never with an RDS
+#: IAM token (sent as a cleartext password over TLS); dateutil.tz only when dateutil's parser is
+#: the fallback for a timestamp ``datetime`` cannot hold. Together about 60 % of pg8000's import.
+DEFERRED_MODULES = ("scramp", "dateutil.tz")
 _deferred_lock = threading.Lock()
-_stand_ins: dict[str, ModuleType] = {}
 
 
 def _defer_import(name: str) -> None:
     """Put a stand-in for module ``name`` in ``sys.modules`` that imports it on first attribute use.
 
-    pg8000 imports scramp (SCRAM, which pulls in asn1crypto's X.509 parser: about 40 % of
-    pg8000's import time) but only uses it when the server asks for SCRAM; an RDS IAM token is
-    sent as a cleartext password (over TLS), so with IAM auth it is never needed. (The standard
-    library's ``LazyLoader`` does not help: an ``import`` statement reads ``__spec__``, which
-    loads it.)
+    ``import name`` and ``from package import name`` then bind the stand-in, which forwards every
+    attribute to the real module, imported (once, under a lock) the first time one is read.
+    (The standard library's ``LazyLoader`` does not help: an ``import`` statement reads
+    ``__spec__``, which loads it.)
     """
     if name in sys.modules:
         return
-    spec = importlib.util.find_spec(name)
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:  # its parent package is missing
+        return
     if spec is None:
         return
     stand_in = ModuleType(name, f"{name}, imported on first use (deploy_paradigms.runtime.connection)")
@@ -531,15 +537,7 @@ def _defer_import(name: str) -> None:
         return getattr(real, attribute)
 
     stand_in.__getattr__ = load  # type: ignore[method-assign]  # PEP 562: only for missing names
-    sys.modules[name] = _stand_ins[name] = stand_in
-
-
-def _load_deferred(name: str) -> None:
-    """Import a deferred module now, under the lock (it is about to be used)."""
-    with _deferred_lock:
-        if name in _stand_ins and sys.modules.get(name) is _stand_ins[name]:
-            del sys.modules[name]
-            importlib.import_module(name)
+    sys.modules[name] = stand_in
 
 
 def _seconds(params: Mapping[str, str], key: str) -> float | None:
@@ -569,9 +567,9 @@ def connect(settings: DatabaseSettings, password: str | None = None) -> Database
     postgres = is_postgres(settings)
     secret = resolve_password(settings) if password is None else password
     if postgres:
-        _defer_import("scramp")
-        if not settings.iam_auth:  # a password login will most likely be SCRAM: load it here, locked
-            _load_deferred("scramp")
+        if "pg8000.native" not in sys.modules:
+            for module in DEFERRED_MODULES:
+                _defer_import(module)
         native = _import_driver("pg8000.native", settings.engine, "pg8000")
         # pg8000: False = plaintext, None = try TLS then plaintext, a context = TLS required.
         ssl_argument: ssl.SSLContext | bool | None = (
