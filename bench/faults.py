@@ -216,9 +216,12 @@ def table(report: dict[str, Any]) -> str:
     rows = ["| path | fault | failed while down | first request after back | first success after "
             "| failed after back | lost / duplicated writes | applied though failed |",
             "|---|---|---:|---|---:|---:|---:|---:|"]
-    for path, data in report["paths"].items():
+    order = [name for name, _mode, _busy in FAULTS]
+    for path in ("serverless", "container"):
+        data = report["paths"][path]
         w = data["writes"]
-        for name, f in data["faults"].items():
+        for name in sorted(data["faults"], key=lambda n: order.index(n) if n in order else len(order)):
+            f = data["faults"][name]
             first = {True: "ok", False: "failed", None: "-"}[f["first_request_after_ok"]]
             success = "-" if f["first_success_after_ms"] is None else f"{f['first_success_after_ms']:g} ms"
             rows.append(f"| {path} | {name} | {f['failed_during_outage']} of {f['requests_during_outage']} "
