@@ -96,6 +96,8 @@ def test_signed_headers_equal_botocore(creds: aws_sigv4.AwsCredentials, call: di
 
 @settings(max_examples=60, deadline=None)
 @example(path=["0"], query={"X": " "}, body=b"")  # urlencode's '+' for a space is signed as sent
+@example(path=["a", "..", ".", "b"], query={}, body=b"")  # dot segments are resolved before signing
+@example(path=["."], query={}, body=b"")
 @given(path=st.lists(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x24F,
                                                        blacklist_characters="/?#%"), min_size=1, max_size=8),
                      min_size=1, max_size=3),

@@ -217,9 +217,23 @@ def _canonical_url_query(url: str) -> str:
     return "&".join(f"{key}={value}" for key, value in pairs)
 
 
+def _normalised_path(path: str) -> str:
+    """``.`` and ``..`` segments resolved (RFC 3986, 5.2.4) and empty segments dropped, as AWS
+    services (every one but S3) read a path before checking its signature."""
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment and segment != ".":
+            segments.append(segment)
+    trailing = "/" if path.endswith("/") and segments else ""
+    return "/" + "/".join(segments) + trailing
+
+
 def _canonical_path(url: str) -> str:
     # Every service but S3 signs the path URI-encoded once more (it arrives encoded).
-    return quote(urlsplit(url).path or "/", safe="/~")
+    return quote(_normalised_path(urlsplit(url).path or "/"), safe="/~")
 
 
 def _signature(*, credentials: AwsCredentials, amz_date: str, region: str, service: str,
