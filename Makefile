@@ -50,13 +50,14 @@ budget: setup
 	$(VENV)/bin/deploy-paradigms budget --engine postgres --instance-class db.m5.large
 
 ## Benchmarks (BENCHMARKS.md): connection budget under load (real PostgreSQL + PgBouncer, ~1.5 min),
-## then synth/test/package timings (~2 min), cold start (~1 min), database faults (~30 s), then the README
+## then synth/test/package timings (~2 min), cold start (~1 min), database faults (~30 s), edge cache, then the README
 ## and BENCHMARKS.md tables from bench/results/.
 bench: setup
 	$(PY) -m bench connections
 	$(PY) -m bench devloop
 	$(PY) -m bench coldstart
 	$(PY) -m bench faults
+	$(PY) -m bench cache
 	$(PY) -m bench readme
 
 ## Build the wheel, install it into a fresh venv outside the repo, synthesize examples/consumer (about 1.5 min).

@@ -1,4 +1,4 @@
-"""``python -m bench connections|devloop|coldstart|faults|readme`` (see BENCHMARKS.md)."""
+"""``python -m bench connections|devloop|cache|coldstart|faults|readme`` (see BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     dev.add_argument("--json-out", type=Path, default=None, help="default bench/results/devloop.json")
 
+    cache = sub.add_parser("cache", help="read-after-write staleness at the edge: tags vs TTL only")
+    cache.add_argument("--duration", type=float, default=1800.0, help="virtual seconds (default 1800)")
+    cache.add_argument("--write-interval", type=float, default=20.0,
+                       help="mean virtual seconds between writes (default 20)")
+    cache.add_argument("--read-interval", type=float, default=0.5, help="virtual seconds between reads (0.5)")
+    cache.add_argument("--probe-interval", type=float, default=0.25,
+                       help="virtual seconds between probes of a written post (default 0.25: the resolution)")
+    cache.add_argument("--invalidation-latency", type=float, default=2.0,
+                       help="virtual seconds from CreateInvalidation to the purge (CloudFront's propagation; "
+                            "a parameter, default 2)")
+    cache.add_argument("--json-out", type=Path, default=None, help="default bench/results/cache.json")
+
     cold = sub.add_parser("coldstart", help="fresh process to first query: the runtime vs boto3 + pg8000")
     cold.add_argument("--runs", type=int, default=20, help="fresh processes per path (default 20)")
     cold.add_argument("--json-out", type=Path, default=None, help="default bench/results/coldstart.json")
@@ -71,6 +83,17 @@ def main(argv: list[str] | None = None) -> int:
             from bench import devloop
 
             return devloop.run(repeat=args.repeat, skip_tests=args.skip_tests, json_out=args.json_out)
+        if args.command == "cache":
+            if not 60 <= args.duration <= 86_400 or min(args.write_interval, args.read_interval,
+                                                         args.probe_interval) <= 0 \
+                    or args.invalidation_latency < 0:
+                parser.error("--duration must be 60-86400 s; intervals positive; latency >= 0")
+            from bench import cache as cache_bench
+
+            return cache_bench.run(cache_bench.Workload(
+                duration_s=args.duration, write_interval_s=args.write_interval,
+                read_interval_s=args.read_interval, probe_interval_s=args.probe_interval,
+                invalidation_latency_s=args.invalidation_latency), json_out=args.json_out)
         if args.command == "coldstart":
             if not 1 <= args.runs <= 200:
                 parser.error("--runs must be between 1 and 200")
