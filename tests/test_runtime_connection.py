@@ -180,7 +180,7 @@ def test_iam_token_logs_in_through_an_iam_checking_front(postgres_server: LocalP
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-role-key")
         connection.reset_aws_clients()
         refused = sample_handler.handler({}, None)
-        assert refused["statusCode"] == 503 and "PAM authentication failed" in refused["body"]
+        assert refused["statusCode"] == 503  # the log has the cause; the public body says only that
         assert gate.refused == ["signature does not match"]
 
 
@@ -436,7 +436,8 @@ def test_unreachable_database_gives_a_clear_error(pg_env: tuple[LocalPostgres, s
     response = invoke()
     assert response["status"] == 503
     assert response["error"]["code"] == "database_unavailable"
-    assert f"127.0.0.1:{port}" in response["error"]["message"]
+    # The sample handler's answer is public: where the database is stays in the log.
+    assert str(port) not in json.dumps(response) and response["error"]["request_id"]
 
 
 @pytest.mark.postgres

@@ -73,10 +73,11 @@ _RUNTIME_INIT = '"""Code that runs inside the Lambda functions and containers.""
 # cold start for names the runtime never uses, so the bundles get an empty one instead.
 _BUDGET_INIT = '"""The connection-budget core: the runtime imports its submodules directly."""\n'
 _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
-    "sample": ("settings.py", "aws_sigv4.py", "connection.py", "sample_handler.py"),
-    "data_endpoint": ("settings.py", "aws_sigv4.py", "connection.py", "invalidation.py", "data_endpoint.py"),
+    "sample": ("settings.py", "errors.py", "aws_sigv4.py", "connection.py", "sample_handler.py"),
+    "data_endpoint": ("settings.py", "errors.py", "aws_sigv4.py", "connection.py", "invalidation.py",
+                      "data_endpoint.py"),
     "edge": ("edge_handler.py",),
-    "container": ("settings.py", "aws_sigv4.py", "connection.py", "web_app.py"),
+    "container": ("settings.py", "errors.py", "aws_sigv4.py", "connection.py", "web_app.py"),
 }
 
 

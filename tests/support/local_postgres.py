@@ -174,6 +174,15 @@ class LocalPostgres(ThrowawayServer):
                                      f"{self._log_tail()}")
         self._running = True
 
+    def restart(self, *, mode: str = "fast") -> None:
+        """Stop the server and start it again on the same port, keeping its data.
+
+        ``mode``: ``fast`` (a clean shutdown: sessions get admin_shutdown, 57P01) or
+        ``immediate`` (like a crash: backends are killed, recovery runs at start).
+        """
+        self.go_down(mode)
+        self.come_back()
+
     # ------------------------------------------------------------------ clients
 
     def connect(self, *, user: str | None = None, password: str | None = None, dbname: str | None = None,
@@ -314,8 +323,9 @@ if __name__ == "__main__":
     main()
 
 
-def empty_sample_posts(server: LocalPostgres) -> None:
-    """The sample catalog's ``posts`` table on ``server``, created if needed, with no rows and ids from 1."""
+def empty_sample_posts(server: LocalPostgres, *also_drop: str) -> None:
+    """The sample catalog's ``posts`` table on ``server``, created if needed, with no rows and ids from 1
+    (and the ``also_drop`` tables gone)."""
     from deploy_paradigms.catalog import sample_catalog
 
     conn = server.connect()
@@ -323,5 +333,7 @@ def empty_sample_posts(server: LocalPostgres) -> None:
         for statement in sample_catalog().schema:
             conn.run(statement)
         conn.run("TRUNCATE posts RESTART IDENTITY")
+        for table in also_drop:
+            conn.run(f"DROP TABLE IF EXISTS {table}")
     finally:
         conn.close()
