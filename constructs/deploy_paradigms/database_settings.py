@@ -13,6 +13,7 @@ __all__ = [
     "check_instance_class_offered",
     "check_parameters",
     "check_port",
+    "logical_replication_parameters",
     "performance_insights",
     "performance_insights_supported",
     "tls_parameter",
@@ -60,10 +61,31 @@ def check_port(engine: Engine, port: int | None) -> int:
     return port
 
 
+#: The switch that sets wal_level=logical on RDS and Aurora PostgreSQL (a static parameter:
+#: it takes effect after a reboot). Owned by ``logical_replication=``.
+LOGICAL_REPLICATION = "rds.logical_replication"
+
+
+def logical_replication_parameters(engine: Engine, enabled: bool) -> dict[str, str]:
+    """``{"rds.logical_replication": "1"}`` when ``enabled`` (PostgreSQL engines only), else nothing."""
+    if not enabled:
+        return {}
+    if not engine.is_postgres:
+        raise BudgetError(f"logical_replication=True: {engine.value} has no rds.logical_replication; "
+                          f"change streams read PostgreSQL logical replication, so use postgres or "
+                          f"aurora-postgresql (MySQL-family binlog capture is not supported)")
+    return {LOGICAL_REPLICATION: "1"}
+
+
 def check_parameters(engine: Engine, parameters: Mapping[str, str] | None) -> dict[str, str]:
-    """The user's extra parameter-group entries, refusing the two the constructs own:
-    ``max_connections`` (the budget's input) and the TLS switch (always on)."""
+    """The user's extra parameter-group entries, refusing the three the constructs own:
+    ``max_connections`` (the budget's input), the TLS switch (always on) and
+    ``rds.logical_replication`` (``logical_replication=``, which ChangeStream checks)."""
     extra = {str(k): str(v) for k, v in (parameters or {}).items()}
+    if LOGICAL_REPLICATION in extra:
+        raise BudgetError(f"parameters={{{LOGICAL_REPLICATION!r}: ...}}: pass logical_replication=True "
+                          f"instead, so ChangeStream can tell it is on (it keeps WAL for replication "
+                          f"slots, and slots need the alarms ChangeStream creates)")
     if "max_connections" in extra:
         raise BudgetError("parameters={'max_connections': ...} would bypass the connection budget; "
                           "pass max_connections= instead (the budget and the parameter group both "

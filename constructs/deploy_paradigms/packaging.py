@@ -27,6 +27,7 @@ Kinds and handlers::
     "sample"         deploy_paradigms.runtime.sample_handler.handler   (Serverless example)
     "data_endpoint"  deploy_paradigms.runtime.data_endpoint.handler    (Edge example's data API)
     "edge"           deploy_paradigms.runtime.edge_handler.handler     (Lambda@Edge; stdlib only)
+    "change_stream"  deploy_paradigms.runtime.change_consumer.handler  (ChangeStream's consumer)
 
 :func:`container_context` stages the PaaS image's Docker build context the same way.
 """
@@ -46,12 +47,13 @@ from pathlib import Path
 
 import deploy_paradigms
 
-KINDS = ("sample", "data_endpoint", "edge")
+KINDS = ("sample", "data_endpoint", "edge", "change_stream")
 SAMPLE_HANDLER = "deploy_paradigms.runtime.sample_handler.handler"
 DATA_ENDPOINT_HANDLER = "deploy_paradigms.runtime.data_endpoint.handler"
 EDGE_HANDLER = "deploy_paradigms.runtime.edge_handler.handler"
+CHANGE_STREAM_HANDLER = "deploy_paradigms.runtime.change_consumer.handler"
 HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDPOINT_HANDLER,
-                            "edge": EDGE_HANDLER}
+                            "edge": EDGE_HANDLER, "change_stream": CHANGE_STREAM_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
 ENV_BUNDLE_DIR = "DEPLOY_PARADIGMS_BUNDLE_DIR"
 #: The pure-Python driver ``runtime.connection`` imports for each engine family, vendored
@@ -73,6 +75,7 @@ _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
     "sample": ("settings.py", "connection.py", "sample_handler.py"),
     "data_endpoint": ("settings.py", "connection.py", "data_endpoint.py"),
     "edge": ("edge_handler.py",),
+    "change_stream": ("settings.py", "connection.py", "aws_sigv4.py", "change_consumer.py"),
     "container": ("settings.py", "connection.py", "web_app.py"),
 }
 

@@ -39,7 +39,13 @@ from ..budget import (
     Engine,
     describe_connection_limit,
 )
-from ..database_settings import check_instance_class_offered, check_parameters, check_port, tls_parameter
+from ..database_settings import (
+    check_instance_class_offered,
+    check_parameters,
+    check_port,
+    logical_replication_parameters,
+    tls_parameter,
+)
 from ..database_settings import performance_insights as performance_insights_setting
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
@@ -126,6 +132,9 @@ class Database(Construct):
         ``aws/rds`` key (storage is encrypted either way).
     :param performance_insights: omitted, on (7 days, free tier) wherever the engine and class
         support it, off on the small burstable classes; ``True`` where RDS does not offer it is an error.
+    :param logical_replication: sets ``rds.logical_replication=1`` (``wal_level=logical``) in the
+        parameter group (the cluster parameter group on Aurora PostgreSQL), which a ``ChangeStream``
+        needs; PostgreSQL engines only. Omitted: off (on a running database, turning it on takes a reboot).
     """
 
     def __init__(
@@ -155,6 +164,7 @@ class Database(Construct):
         parameters: Mapping[str, str] | None = None,
         storage_encryption_key: kms.IKey | None = None,
         performance_insights: bool | None = None,
+        logical_replication: bool = False,
         _existing: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -166,6 +176,7 @@ class Database(Construct):
         self.vpc = vpc
         self.database_name = database_name
         self.master_username = master_username
+        self.logical_replication = False
         if _existing is not None:
             self._adopt(_existing)
             return
@@ -177,7 +188,9 @@ class Database(Construct):
                               f"max_allocated_storage_gib={max_allocated_storage_gib}")
         check_instance_class_offered(self.engine, self.limit.instance_class,
                                      default_version=engine_version is None)
-        extra_parameters = check_parameters(self.engine, parameters)
+        extra_parameters = {**check_parameters(self.engine, parameters),
+                            **logical_replication_parameters(self.engine, logical_replication)}
+        self.logical_replication = logical_replication
         self.port = check_port(self.engine, port)
         insights = performance_insights_setting(self.engine, self.limit.instance_class, performance_insights)
         subnets = vpc_subnets or ec2.SubnetSelection(

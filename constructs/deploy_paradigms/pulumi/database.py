@@ -44,6 +44,7 @@ from ..database_settings import (
     check_instance_class_offered,
     check_parameters,
     check_port,
+    logical_replication_parameters,
     performance_insights,
     tls_parameter,
 )
@@ -163,6 +164,10 @@ class DatabaseArgs:
         subnet_tier: ``isolated`` or ``private``. Omitted: ``isolated`` (falls back to private
             subnets when the network has no isolated ones).
         tags: Tags on every child. Omitted: none.
+        logical_replication: Sets ``rds.logical_replication=1`` (``wal_level=logical``) in the
+            parameter group (the cluster parameter group on Aurora PostgreSQL), which a
+            ``ChangeStream`` needs; PostgreSQL engines only. Omitted: off (on a running database,
+            turning it on takes a reboot).
     """
 
     network: NetworkLike
@@ -192,6 +197,7 @@ class DatabaseArgs:
     kms_key_id: pulumi.Input[str] | None = None
     subnet_tier: Literal["isolated", "private"] = "isolated"
     tags: Mapping[str, str] = field(default_factory=dict)
+    logical_replication: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -328,6 +334,7 @@ class Database(pulumi.ComponentResource):
         self.database_name: str = _check_identifier("database_name", args.database_name, 63)
         self.master_username: str = _check_identifier(
             "master_username", args.master_username or DEFAULT_MASTER_USERNAME, 16)
+        self.logical_replication: bool = isinstance(args, DatabaseArgs) and args.logical_replication
         if isinstance(args, DatabaseArgs):
             plan = self._validate_new(name, args, engine, serverless)
         else:
@@ -422,7 +429,8 @@ class Database(pulumi.ComponentResource):
             defaults.family if args.engine_version is None else parameter_group_family(engine, version))
         tls_name, tls_value = tls_parameter(engine)
         check_instance_class_offered(engine, cls, default_version=args.engine_version is None)
-        extra = check_parameters(engine, args.parameters)
+        extra = {**check_parameters(engine, args.parameters),
+                 **logical_replication_parameters(engine, args.logical_replication)}
         with_insights = performance_insights(engine, cls, args.performance_insights)
         subnets = list(args.network.isolated_subnet_ids) if args.subnet_tier == "isolated" else []
         if not subnets:
