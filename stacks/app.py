@@ -50,7 +50,8 @@ def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAM
         EdgeStack(app, "Edge", env=env)
     # Change streams read PostgreSQL logical replication: with a MySQL-family engine the
     # Changes example is left out of the app (ChangeStream itself refuses those engines).
-    if "Changes" in stacks and parse_engine(str(app.node.try_get_context("engine") or "postgres")).is_postgres:
+    engine = parse_engine(str(app.node.try_get_context("engine") or "postgres"))
+    if "Changes" in stacks and engine.is_postgres:
         from stacks.changes import ChangesStack
 
         ChangesStack(app, "Changes", env=env)

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from deploy_paradigms.cdk.change_stream import ChangeStream
 from deploy_paradigms.cdk.database import Database
-from stacks.common import acknowledge_example_database, check_context, context_int, context_bool, example_vpc
+from stacks.common import acknowledge_example_database, check_context, context_bool, context_int, example_vpc
 
 #: The example's table (created by the application's migrations; the stream adds it to its
 #: publication on the first consumer run after it exists).

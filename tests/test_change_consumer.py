@@ -113,7 +113,8 @@ def test_insert_update_delete_arrive_with_the_documented_shape(stream: Stream, b
     assert insert["new"] == {"id": 1, "status": "new", "total": "12.50", "paid": False, "meta": {"a": [1]},
                              "note": "x"}
     assert insert["old"] is None and insert["old_is"] is None
-    assert update["operation"] == "update" and update["new"]["status"] == "paid" and update["new"]["paid"] is True
+    assert update["operation"] == "update" and update["new"]["status"] == "paid"
+    assert update["new"]["paid"] is True
     assert update["old"] is None  # default replica identity: the key did not change, no old values
     assert delete["operation"] == "delete" and delete["new"] is None
     assert delete["old"] == {"id": 1} and delete["old_is"] == "key" and delete["key"] == {"id": 1}
@@ -201,7 +202,8 @@ def test_a_row_too_large_for_an_event_keeps_its_key(stream: Stream, bus: StubEve
     assert detail["truncated"] is True and detail["new"] is None and detail["key"] == {"id": 1}
 
 
-def test_a_partial_failure_is_retried_in_order_and_the_slot_waits(stream: Stream, bus: StubEventBridge) -> None:
+def test_a_partial_failure_is_retried_in_order_and_the_slot_waits(stream: Stream,
+                                                                   bus: StubEventBridge) -> None:
     stream.sql.run(f"INSERT INTO {stream.table} (id) SELECT g FROM generate_series(1, 25) g")
     bus.fail_from_entry = 4  # the first call: entries 0-3 accepted, 4-9 FailedEntryCount
     stats = stream.consumer().run_once()
@@ -301,7 +303,8 @@ def test_bootstrap_is_idempotent_and_teardown_drops_the_slot(logical_postgres: A
     stream.close()
     admin = logical_postgres.admin()
     try:
-        assert admin.run("SELECT count(*) FROM pg_replication_slots WHERE slot_name = :s", s=stream.slot) == [[0]]
+        assert admin.run("SELECT count(*) FROM pg_replication_slots WHERE slot_name = :s",
+                         s=stream.slot) == [[0]]
         assert admin.run("SELECT count(*) FROM pg_publication WHERE pubname = :p", p=stream.slot) == [[0]]
     finally:
         admin.close()

@@ -50,7 +50,8 @@ def test_logical_replication_is_on_in_the_parameter_group(template: dict[str, An
 
 def test_the_slot_is_created_before_the_schedule_and_dropped_after_it(template: dict[str, Any]) -> None:
     (slot_id, slot), = resources(template, "Custom::ChangeStreamSlot").items()
-    assert slot["Properties"]["Slot"] == "dp_changes_stream" and slot["Properties"]["Tables"] == "public.orders"
+    assert slot["Properties"]["Slot"] == "dp_changes_stream"
+    assert slot["Properties"]["Tables"] == "public.orders"
     database_id = next(iter(resources(template, "AWS::RDS::DBInstance")))
     assert database_id in slot["DependsOn"]
     schedule = next(r for r in resources(template, "AWS::Events::Rule").values()
@@ -65,7 +66,8 @@ def test_the_slot_is_created_before_the_schedule_and_dropped_after_it(template: 
 
 
 def test_subscription_rule_filters_on_the_stream_bus(template: dict[str, Any]) -> None:
-    rule = next(r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"])
+    rule = next(r for r in resources(template, "AWS::Events::Rule").values()
+                if "EventPattern" in r["Properties"])
     assert rule["Properties"]["EventPattern"] == event_pattern("deploy-paradigms.changes",
                                                                tables=["public.orders"])
     assert "EventBusName" in rule["Properties"]
@@ -73,7 +75,8 @@ def test_subscription_rule_filters_on_the_stream_bus(template: dict[str, Any]) -
 
 def test_alarms_cover_slot_lag_transaction_logs_and_errors(template: dict[str, Any]) -> None:
     alarms = {a["Properties"]["MetricName"]: a["Properties"]
-              for a in resources(template, "AWS::CloudWatch::Alarm").values() if "MetricName" in a["Properties"]}
+              for a in resources(template, "AWS::CloudWatch::Alarm").values()
+              if "MetricName" in a["Properties"]}
     assert alarms["SlotLagBytes"]["Threshold"] == 1024 * 1024 * 1024
     assert alarms["SlotLagBytes"]["TreatMissingData"] == "breaching"  # a stopped consumer pages too
     assert alarms["TransactionLogsDiskUsage"]["Namespace"] == "AWS/RDS"
@@ -83,7 +86,8 @@ def test_alarms_cover_slot_lag_transaction_logs_and_errors(template: dict[str, A
 
 def test_publish_permission_is_the_bus_only(template: dict[str, Any]) -> None:
     statements = [s for p in resources(template, "AWS::IAM::Policy").values()
-                  for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "events:PutEvents"]
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]
+                  if s["Action"] == "events:PutEvents"]
     assert len(statements) == 1 and statements[0]["Resource"] == {
         "Fn::GetAtt": [next(iter(resources(template, "AWS::Events::EventBus"))), "Arn"]}
 

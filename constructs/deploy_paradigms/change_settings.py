@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .budget import BudgetError, Engine
+from .runtime import change_consumer
 
 __all__ = [
     "DEFAULT_MAX_LAG_MIB",
     "DEFAULT_RUN_SECONDS",
     "FUNCTION_TIMEOUT_S",
+    "RDS_WAL_METRICS",
     "ChangeStreamPlan",
     "check_stream_engine",
     "event_pattern",
@@ -32,6 +34,11 @@ DEFAULT_RUN_SECONDS = 45
 DEFAULT_POLL_SECONDS = 1.0
 #: The function's timeout: the longest run plus a margin to finish the last batch.
 FUNCTION_TIMEOUT_S = 60
+#: How the consumer connects: TLS required, a short connect timeout, a name in pg_stat_activity.
+CONSUMER_URL_PARAMS = "connect_timeout=5&sslmode=require&application_name=deploy-paradigms-changes"
+#: RDS metrics that show WAL kept for slots: (metric name, what it says), alarmed at max_lag_mib.
+RDS_WAL_METRICS = (("TransactionLogsDiskUsage", "transaction logs use"),
+                   ("OldestReplicationSlotLag", "the oldest replication slot lags"))
 _TABLE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$")
 OPERATIONS = ("insert", "update", "delete")
 
@@ -57,8 +64,8 @@ def _check_tables(tables: Sequence[str]) -> tuple[str, ...]:
     seen: list[str] = []
     for table in tables:
         if not isinstance(table, str) or not _TABLE.match(table):
-            raise BudgetError(f"tables: {table!r} is not 'table' or 'schema.table' (letters, digits, _ and $; "
-                              f"unquoted identifiers)")
+            raise BudgetError(f"tables: {table!r} is not 'table' or 'schema.table' (letters, digits, _ "
+                              f"and $; unquoted identifiers)")
         qualified = table if "." in table else f"public.{table}"
         if qualified in seen:
             raise BudgetError(f"tables: {table!r} is listed twice")
@@ -89,6 +96,13 @@ class ChangeStreamPlan:
     run_seconds: int
     poll_seconds: float
 
+    def consumer_environment(self) -> dict[str, str]:
+        """The ``CHANGE_*`` variables of the consumer, except the bus (a deploy-time reference)."""
+        return {change_consumer.SLOT: self.slot, change_consumer.PUBLICATION: self.publication,
+                change_consumer.TABLES: ",".join(self.tables), change_consumer.SOURCE: self.source,
+                change_consumer.RUN_SECONDS: str(self.run_seconds),
+                change_consumer.POLL_SECONDS: str(self.poll_seconds)}
+
     @property
     def max_lag_bytes(self) -> int:
         return self.max_lag_mib * 1024 * 1024
@@ -117,7 +131,8 @@ def plan_change_stream(engine: Engine, name: str, *, tables: Sequence[str], sour
             "parameter group (the cluster parameter group on Aurora); on a running database that "
             "change needs a reboot before the stream's bootstrap can create its slot")
     checked_tables = _check_tables(tables)
-    if isinstance(max_lag_mib, bool) or not isinstance(max_lag_mib, int) or not 64 <= max_lag_mib <= 1_048_576:
+    if (isinstance(max_lag_mib, bool) or not isinstance(max_lag_mib, int)
+            or not 64 <= max_lag_mib <= 1_048_576):
         raise BudgetError(f"max_lag_mib={max_lag_mib!r} must be a whole number of MiB between 64 and "
                           f"1048576; it is the slot lag (WAL kept for the consumer) that raises the alarms")
     limit = FUNCTION_TIMEOUT_S - 15

@@ -126,7 +126,8 @@ class StubEventBridge:
 
     # -- the API --------------------------------------------------------------------------
 
-    def _signature_problem(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str | None:
+    def _signature_problem(self, method: str, path: str, headers: Mapping[str, str],
+                           body: bytes) -> str | None:
         lower = {k.lower(): v for k, v in headers.items()}
         match = _AUTH.match(lower.get("authorization", ""))
         if not match:
@@ -193,7 +194,8 @@ class StubEventBridge:
             return 200, {"FailedEntryCount": failed, "Entries": results}
 
     def _deliver(self, entry: Mapping[str, Any], event_id: str) -> dict[str, Any]:
-        event = {"version": "0", "id": event_id, "detail-type": entry["DetailType"], "source": entry["Source"],
+        event = {"version": "0", "id": event_id, "detail-type": entry["DetailType"],
+                 "source": entry["Source"],
                  "account": self.account, "time": entry.get("Time") or dt.datetime.now(dt.UTC).isoformat(),
                  "region": self.region, "resources": list(entry.get("Resources", [])),
                  "detail": json.loads(entry["Detail"])}

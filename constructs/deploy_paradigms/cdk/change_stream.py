@@ -37,9 +37,11 @@ from constructs import Construct
 from .. import packaging
 from ..budget import Allocation, BudgetError
 from ..change_settings import (
+    CONSUMER_URL_PARAMS,
     DEFAULT_MAX_LAG_MIB,
     DEFAULT_RUN_SECONDS,
     FUNCTION_TIMEOUT_S,
+    RDS_WAL_METRICS,
     ChangeStreamPlan,
     plan_change_stream,
 )
@@ -131,14 +133,9 @@ class ChangeStream(Construct):
             settings.USER: database.master_username,
             settings.ENGINE: "postgres",
             settings.SECRET_ARN: database.secret.secret_arn,
-            settings.URL_PARAMS: "connect_timeout=5&sslmode=require&application_name=deploy-paradigms-changes",
-            change_consumer.SLOT: self.plan.slot,
-            change_consumer.PUBLICATION: self.plan.publication,
-            change_consumer.TABLES: ",".join(self.plan.tables),
+            settings.URL_PARAMS: CONSUMER_URL_PARAMS,
+            **self.plan.consumer_environment(),
             change_consumer.EVENT_BUS: self.event_bus.event_bus_name,
-            change_consumer.SOURCE: self.plan.source,
-            change_consumer.RUN_SECONDS: str(self.plan.run_seconds),
-            change_consumer.POLL_SECONDS: str(self.plan.poll_seconds),
         }
         self.function = lambda_.Function(
             self, "Consumer",
@@ -176,8 +173,9 @@ class ChangeStream(Construct):
         self.schedule.node.add_dependency(self.bootstrap)
         self.alarms: dict[str, cloudwatch.Alarm] = self._create_alarms()
 
-    def subscribe(self, id: str, *, function: lambda_.IFunction | None = None, queue: sqs.IQueue | None = None,
-                  tables: Sequence[str] | None = None, operations: Sequence[str] | None = None,
+    def subscribe(self, id: str, *, function: lambda_.IFunction | None = None,
+                  queue: sqs.IQueue | None = None, tables: Sequence[str] | None = None,
+                  operations: Sequence[str] | None = None,
                   dead_letter_queue: sqs.IQueue | None = None) -> events.Rule:
         """A rule on the stream's bus that sends matching row changes to ``function`` or ``queue``.
 
@@ -226,11 +224,9 @@ class ChangeStream(Construct):
         alarms = {"SlotLag": slot_lag, "ConsumerErrors": errors}
         instance_id = self._instance_identifier()
         if instance_id is not None:
-            for key, metric_name, what in (
-                    ("TransactionLogsDiskUsage", "TransactionLogsDiskUsage", "transaction logs use"),
-                    ("OldestReplicationSlotLag", "OldestReplicationSlotLag", "the oldest replication slot lags")):
-                alarms[key] = cloudwatch.Alarm(
-                    self, f"{key}Alarm",
+            for metric_name, what in RDS_WAL_METRICS:
+                alarms[metric_name] = cloudwatch.Alarm(
+                    self, f"{metric_name}Alarm",
                     alarm_description=f"{what} {self.plan.max_lag_mib} MiB or more on the database of "
                                       f"{self.node.path}: a slot is keeping WAL (docs/changes.md)",
                     metric=cloudwatch.Metric(namespace="AWS/RDS", metric_name=metric_name,

@@ -18,9 +18,11 @@ import pulumi_aws as aws
 
 from ..budget import Allocation, BudgetError
 from ..change_settings import (
+    CONSUMER_URL_PARAMS,
     DEFAULT_MAX_LAG_MIB,
     DEFAULT_RUN_SECONDS,
     FUNCTION_TIMEOUT_S,
+    RDS_WAL_METRICS,
     ChangeStreamPlan,
     plan_change_stream,
 )
@@ -117,10 +119,10 @@ class ChangeStream(pulumi.ComponentResource):
                 lambda v: json.dumps({"Version": "2012-10-17", "Statement": [
                     {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                      "Resource": f"{v[0]}:*"},
-                    {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                                   "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-                                                   "ec2:AssignPrivateIpAddresses",
-                                                   "ec2:UnassignPrivateIpAddresses"], "Resource": "*"},
+                    {"Effect": "Allow", "Resource": "*", "Action": [
+                        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                        "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses"]},
                     {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": v[1]},
                     {"Effect": "Allow", "Action": "events:PutEvents", "Resource": v[2]}]})),
             opts=child)
@@ -147,14 +149,9 @@ class ChangeStream(pulumi.ComponentResource):
             settings.USER: database.master_username,
             settings.ENGINE: "postgres",
             settings.SECRET_ARN: database.secret_arn,
-            settings.URL_PARAMS: "connect_timeout=5&sslmode=require&application_name=deploy-paradigms-changes",
-            change_consumer.SLOT: self.plan.slot,
-            change_consumer.PUBLICATION: self.plan.publication,
-            change_consumer.TABLES: ",".join(self.plan.tables),
+            settings.URL_PARAMS: CONSUMER_URL_PARAMS,
+            **self.plan.consumer_environment(),
             change_consumer.EVENT_BUS: self.event_bus_name,
-            change_consumer.SOURCE: self.plan.source,
-            change_consumer.RUN_SECONDS: str(self.plan.run_seconds),
-            change_consumer.POLL_SECONDS: str(self.plan.poll_seconds),
         }
         subnets = list(database.network.private_subnet_ids) or list(database.network.isolated_subnet_ids)
         self.function = aws.lambda_.Function(
@@ -249,10 +246,8 @@ class ChangeStream(pulumi.ComponentResource):
         }
         instance_id = self.database.instance_identifier
         if instance_id is not None:
-            for key, metric, what in (
-                    ("TransactionLogsDiskUsage", "TransactionLogsDiskUsage", "transaction logs use"),
-                    ("OldestReplicationSlotLag", "OldestReplicationSlotLag", "the oldest replication slot lags")):
-                alarms[key] = aws.cloudwatch.MetricAlarm(
+            for metric, what in RDS_WAL_METRICS:
+                alarms[metric] = aws.cloudwatch.MetricAlarm(
                     f"{name}-{metric.lower()}",
                     alarm_description=f"{what} {self.plan.max_lag_mib} MiB or more on the database of "
                                       f"{name}: a slot is keeping WAL (docs/changes.md)",
