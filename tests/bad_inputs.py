@@ -107,7 +107,8 @@ def change_stream(db: dict[str, Any] | None = None, *, subscribe_tables: list[st
         from deploy_paradigms.cdk.change_stream import ChangeStream
         from deploy_paradigms.cdk.database import Database
 
-        database_ = Database(stack, "Db", vpc=_vpc(stack), **({"logical_replication": True} if db is None else db))
+        props = {"logical_replication": True} if db is None else db
+        database_ = Database(stack, "Db", vpc=_vpc(stack), **props)
         stream = ChangeStream(stack, "Changes", database=database_, **{"tables": ["orders"], **kwargs})
         if subscribe_tables is not None:
             from aws_cdk import aws_sqs as sqs
