@@ -50,10 +50,11 @@ budget: setup
 	$(VENV)/bin/deploy-paradigms budget --engine postgres --instance-class db.m5.large
 
 ## Benchmarks (BENCHMARKS.md): connection budget under load (real PostgreSQL + PgBouncer, ~1.5 min),
-## then synth/test/package timings (~2 min), then the README and BENCHMARKS.md tables from bench/results/.
+## then synth/test/package timings (~2 min), the change stream (~30 s), then the README and BENCHMARKS.md tables.
 bench: setup
 	$(PY) -m bench connections
 	$(PY) -m bench devloop
+	$(PY) -m bench changes
 	$(PY) -m bench readme
 
 ## Build the wheel, install it into a fresh venv outside the repo, synthesize examples/consumer (about 1.5 min).

@@ -1,4 +1,4 @@
-"""``python -m bench connections|devloop|readme`` (see ``bench/__init__.py`` and BENCHMARKS.md)."""
+"""``python -m bench connections|devloop|changes|readme`` (see ``bench/__init__.py`` and BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     dev.add_argument("--json-out", type=Path, default=None, help="default bench/results/devloop.json")
 
+    chg = sub.add_parser("changes", help="the change stream: events/s, commit-to-publish latency, a kill")
+    chg.add_argument("--rows", type=int, default=5000, help="rows for the throughput run (default 5000)")
+    chg.add_argument("--rate", type=float, default=50.0, help="commits per second while measuring latency "
+                                                             "and during the kill (default 50)")
+    chg.add_argument("--duration", type=float, default=10.0, help="seconds of writes (default 10)")
+    chg.add_argument("--json-out", type=Path, default=None, help="default bench/results/changes.json")
+
     sub.add_parser("readme", help="rewrite README.md's benchmark table from bench/results/*.json")
 
     args = parser.parse_args(argv)
@@ -60,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
             from bench import devloop
 
             return devloop.run(repeat=args.repeat, skip_tests=args.skip_tests, json_out=args.json_out)
+        if args.command == "changes":
+            if (not 100 <= args.rows <= 1_000_000 or not 1 <= args.rate <= 1000
+                    or not 2 <= args.duration <= 120):
+                parser.error("--rows 100-1000000, --rate 1-1000 per second, --duration 2-120 seconds")
+            from bench import changes
+
+            return changes.run(rows=args.rows, rate=args.rate, duration_s=args.duration,
+                               json_out=args.json_out)
         from bench import readme
 
         return readme.run()

@@ -207,3 +207,17 @@ def test_peak_memory_is_the_largest_process_in_the_tree() -> None:
     result, peak_mib = devloop.run_measuring_memory([sys.executable, "-c", child], timeout=30)
     assert result.returncode == 0 and result.stderr.strip() == "hi"
     assert 64 <= peak_mib < 512
+
+
+def test_changes_table_reports_losses_and_order() -> None:
+    from bench.changes import table
+
+    report = {"throughput": {"rows": 100, "per_transaction": 10, "elapsed_s": 0.5, "events_per_s": 200.0,
+                             "put_events_calls": 10},
+              "latency": {"rate_per_s": 5, "duration_s": 2, "poll_s": 1, "p50_ms": 500, "p99_ms": 990,
+                          "max_ms": 1000},
+              "kill": {"rows_written": 10, "distinct_events": 9, "lost": 1, "duplicates": 0,
+                       "in_commit_order": False}}
+    text = table(report)
+    assert "200 events/s" in text and "p99 990 ms" in text
+    assert "lost 1" in text and "commit order kept: NO" in text
