@@ -219,5 +219,5 @@ def test_changes_table_reports_losses_and_order() -> None:
               "kill": {"rows_written": 10, "distinct_events": 9, "lost": 1, "duplicates": 0,
                        "in_commit_order": False}}
     text = table(report)
-    assert "200 events/s" in text and "p99 990 ms" in text
+    assert "200.0 events/s" in text and "p99 990 ms" in text
     assert "lost 1" in text and "commit order kept: NO" in text
