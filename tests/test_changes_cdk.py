@@ -8,30 +8,15 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from conftest import template_of
 from syrupy.extensions.json import JSONSnapshotExtension
+from test_serverless_cdk import resources, small_stack
 
 from deploy_paradigms.budget import BudgetError
 from deploy_paradigms.cdk.change_stream import ChangeStream
-from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.change_settings import event_pattern
-
-
-def resources(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
-
-
-def small_stack(**db: Any) -> tuple[cdk.Stack, Database]:
-    app = cdk.App(analytics_reporting=False)
-    stack = cdk.Stack(app, "Small", env=cdk.Environment(region="eu-west-1"))
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1, subnet_configuration=[
-        ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC),
-        ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-        ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])
-    return stack, Database(stack, "Db", vpc=vpc, **db)
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,7 @@ from ..change_settings import (
 )
 from ..runtime import change_consumer, settings
 from .database import Database
+from .serverless_function import vpc_function_role
 
 #: The consumer bundle is pure Python (pg8000): the newest Python runtime.
 CONSUMER_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -100,20 +101,9 @@ class ChangeStream(Construct):
             self, "Bus", description=f"Row changes of {', '.join(self.plan.tables)} (deploy-paradigms)")
         vpc = database.vpc
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = iam.Role(
-            self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Change consumer {self.node.path}: logs, VPC interfaces, secret, PutEvents")
-        self.log_group.grant_write(self.role)
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                     "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                     "ec2:UnassignPrivateIpAddresses"],
-            resources=["*"]))
-        cdk.Validations.of(self.role).acknowledge(cdk.Acknowledgment(
-            id="AwsSolutions-IAM5[Resource::*]",
-            reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "
-                   "and Lambda names the interfaces it creates (the actions of "
-                   "AWSLambdaVPCAccessExecutionRole, without its logs:*)"))
+        self.role = vpc_function_role(
+            self, self.log_group,
+            f"Change consumer {self.node.path}: logs, VPC interfaces, secret, PutEvents")
         self.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue"], resources=[database.secret.secret_arn]))
         if database.secret.encryption_key is not None:

@@ -262,22 +262,9 @@ class ServerlessFunction(Construct):
 
         # 5. The log group, the execution role and the function.
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = iam.Role(
-            self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of {self.node.path}: logs, VPC interfaces, database connect")
-        self.log_group.grant_write(self.role)
-        # What AWSLambdaVPCAccessExecutionRole grants; EC2 offers no resource-level
-        # permissions for the Describe* calls, and Lambda manages the ENIs.
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                     "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                     "ec2:UnassignPrivateIpAddresses"],
-            resources=["*"]))
-        cdk.Validations.of(self.role).acknowledge(cdk.Acknowledgment(
-            id="AwsSolutions-IAM5[Resource::*]",
-            reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "
-                   "and Lambda names the interfaces it creates; the same actions as the AWS managed "
-                   "AWSLambdaVPCAccessExecutionRole, without its logs:* on every log group"))
+        self.role = vpc_function_role(
+            self, self.log_group,
+            f"Execution role of {self.node.path}: logs, VPC interfaces, database connect")
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
             description=f"Lambda {self.node.path}: out to the RDS Proxy on the database port only")
@@ -382,6 +369,27 @@ class ServerlessFunction(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
         return {"SessionPinning": pinning, "Connections": near_limit, "Throttles": throttles}
+
+
+def vpc_function_role(scope: Construct, log_group: logs.ILogGroup, description: str) -> iam.Role:
+    """``scope``'s ``ServiceRole``: a Lambda execution role that writes ``log_group`` and manages
+    the function's VPC network interfaces (callers add what the function itself needs)."""
+    role = iam.Role(scope, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                    description=description)
+    log_group.grant_write(role)
+    # What AWSLambdaVPCAccessExecutionRole grants; EC2 offers no resource-level
+    # permissions for the Describe* calls, and Lambda manages the ENIs.
+    role.add_to_principal_policy(iam.PolicyStatement(
+        actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                 "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                 "ec2:UnassignPrivateIpAddresses"],
+        resources=["*"]))
+    cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(
+        id="AwsSolutions-IAM5[Resource::*]",
+        reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "
+               "and Lambda names the interfaces it creates; the same actions as the AWS managed "
+               "AWSLambdaVPCAccessExecutionRole, without its logs:* on every log group"))
+    return role
 
 
 def _rendered(scope: Construct, value: Any) -> str:

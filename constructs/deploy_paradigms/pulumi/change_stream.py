@@ -29,6 +29,7 @@ from ..change_settings import (
 from ..packaging import CHANGE_STREAM_HANDLER, lambda_bundle
 from ..runtime import change_consumer, settings
 from .database import Database
+from .serverless_function import vpc_function_statements
 
 #: Same runtime as the CDK twin (pure-Python bundle; newest Python runtime).
 CONSUMER_RUNTIME = "python3.14"
@@ -117,12 +118,7 @@ class ChangeStream(pulumi.ComponentResource):
             policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.from_input(database.secret_arn),
                                      pulumi.Output.from_input(bus_arn)).apply(
                 lambda v: json.dumps({"Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                     "Resource": f"{v[0]}:*"},
-                    {"Effect": "Allow", "Resource": "*", "Action": [
-                        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                        "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses"]},
+                    *vpc_function_statements(v[0]),
                     {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": v[1]},
                     {"Effect": "Allow", "Action": "events:PutEvents", "Resource": v[2]}]})),
             opts=child)

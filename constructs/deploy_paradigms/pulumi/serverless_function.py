@@ -414,10 +414,9 @@ def _proxy_name(component: str) -> str:
     return text[:54].rstrip("-") + "-proxy"
 
 
-def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
-                      iam_auth: bool) -> dict[str, object]:
-    """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
-    statements: list[dict[str, object]] = [
+def vpc_function_statements(log_group_arn: str) -> list[dict[str, object]]:
+    """A VPC Lambda function's own needs: write its log group, manage its network interfaces."""
+    return [
         {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": [log_group_arn, f"{log_group_arn}:*"]},
         # What AWSLambdaVPCAccessExecutionRole grants; EC2 has no resource-level
@@ -427,6 +426,12 @@ def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_us
                                        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
          "Resource": "*"},
     ]
+
+
+def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
+                      iam_auth: bool) -> dict[str, object]:
+    """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
+    statements = vpc_function_statements(log_group_arn)
     if iam_auth:
         statements.append({"Effect": "Allow", "Action": "rds-db:connect",
                            "Resource": _dbuser_arn(proxy_arn, db_user)})
