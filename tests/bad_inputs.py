@@ -214,6 +214,17 @@ def cli(*args: str) -> Callable[[Path], object]:
     return run
 
 
+def pulumi_program(paradigm: str, **config: str) -> Callable[[Path], object]:
+    """The example Pulumi program with ``config`` (offline, under the preview's mocks)."""
+
+    def run(outdir: Path) -> object:
+        from deploy_paradigms.pulumi.preview import render_stack
+
+        return render_stack(paradigm, config)
+
+    return run
+
+
 def _cdk_json_context() -> dict[str, Any]:
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
 
@@ -421,6 +432,14 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "deploy-paradigms preview serverless --config instanceClass", "CLI (Pulumi config)",
         "--config 'instanceClass' is not key=value; for example --config instanceClass=db.m5.large",
         cli("preview", "serverless", "--config", "instanceClass"), subprocess=True),
+    BadInput(
+        "deploy-paradigms preview serverless --config instance_class=db.m5.large", "CLI (Pulumi config)",
+        "config key 'instance_class' is not read by this program; did you mean 'instanceClass'?",
+        cli("preview", "serverless", "--config", "instance_class=db.m5.large"), subprocess=True),
+    BadInput(
+        "pulumi config set poolSize 5 (paradigm serverless)", "Pulumi program",
+        "config key 'poolSize' is not read by this program; known keys:",
+        pulumi_program("serverless", poolSize="5")),
     BadInput(
         "cdk synth Serverless -c engine=aurora-postgresql (class left at db.t3.micro)", "`cdk synth` context",
         "instance_class='db.t3.micro' is not in the connection table for aurora-postgresql",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from bad_inputs import BAD_INPUTS, ROOT, BadInput, Rejected, render_table
 
-from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.budget import InputError
 
 README = ROOT / "README.md"
 
@@ -25,7 +25,7 @@ def outcome(row: BadInput, outdir: Path) -> str:
     """The error text the row produced; a row that is accepted fails the test."""
     try:
         row.run(outdir)
-    except BudgetError as err:
+    except InputError as err:
         return str(err)
     except Rejected as refusal:
         return refusal.text

@@ -14,7 +14,7 @@ from conftest import template_of
 from syrupy.extensions.json import JSONSnapshotExtension
 from test_serverless_cdk import resources, small_stack
 
-from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.budget import InputError
 from deploy_paradigms.cdk.change_stream import ChangeStream
 from deploy_paradigms.change_settings import event_pattern
 
@@ -96,30 +96,30 @@ def test_aurora_postgresql_sets_it_in_the_cluster_parameter_group() -> None:
 
 def test_refusals() -> None:
     stack, db = small_stack()
-    with pytest.raises(BudgetError, match=r"logical_replication=True"):
+    with pytest.raises(InputError, match=r"logical_replication=True"):
         ChangeStream(stack, "Changes", database=db, tables=["orders"])
-    with pytest.raises(BudgetError, match="rds.logical_replication.*pass logical_replication=True"):
+    with pytest.raises(InputError, match="rds.logical_replication.*pass logical_replication=True"):
         small_stack(parameters={"rds.logical_replication": "1"})
-    with pytest.raises(BudgetError, match="mysql has no rds.logical_replication"):
+    with pytest.raises(InputError, match="mysql has no rds.logical_replication"):
         small_stack(engine="mysql", logical_replication=True)
     stack, db = small_stack(engine="mysql")
-    with pytest.raises(BudgetError, match="engine='mysql' is not supported.*Debezium"):
+    with pytest.raises(InputError, match="engine='mysql' is not supported.*Debezium"):
         ChangeStream(stack, "Changes", database=db, tables=["orders"])
     stack, db = small_stack(logical_replication=True)
-    with pytest.raises(BudgetError, match="non-empty list"):
+    with pytest.raises(InputError, match="non-empty list"):
         ChangeStream(stack, "A", database=db, tables=[])
-    with pytest.raises(BudgetError, match="run_seconds=50"):
+    with pytest.raises(InputError, match="run_seconds=50"):
         ChangeStream(stack, "B", database=db, tables=["orders"], run_seconds=50)
-    with pytest.raises(BudgetError, match="max_lag_mib=1"):
+    with pytest.raises(InputError, match="max_lag_mib=1"):
         ChangeStream(stack, "C", database=db, tables=["orders"], max_lag_mib=1)
-    with pytest.raises(BudgetError, match="source='aws.rds'"):
+    with pytest.raises(InputError, match="source='aws.rds'"):
         ChangeStream(stack, "D", database=db, tables=["orders"], source="aws.rds")
     stream = ChangeStream(stack, "E", database=db, tables=["orders"])
-    with pytest.raises(BudgetError, match="exactly one of function= or queue="):
+    with pytest.raises(InputError, match="exactly one of function= or queue="):
         stream.subscribe("Nothing")
-    with pytest.raises(BudgetError, match="public.invoices is not in the stream's tables"):
+    with pytest.raises(InputError, match="public.invoices is not in the stream's tables"):
         stream.subscribe("Other", queue=sqs.Queue(stack, "Q"), tables=["invoices"])
-    with pytest.raises(BudgetError, match="operations=\\['upsert'\\]"):
+    with pytest.raises(InputError, match="operations=\\['upsert'\\]"):
         stream.subscribe("Bad", queue=sqs.Queue(stack, "Q2"), operations=["upsert"])
 
 

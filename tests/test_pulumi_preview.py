@@ -16,7 +16,7 @@ import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 
 from deploy_paradigms import cli  # noqa: E402
-from deploy_paradigms.budget import BudgetError, BudgetExceededError  # noqa: E402
+from deploy_paradigms.budget import BudgetError, BudgetExceededError, InputError  # noqa: E402
 from deploy_paradigms.pulumi import Database, DatabaseArgs, Network  # noqa: E402
 from deploy_paradigms.pulumi.preview import preview_json, render, render_program  # noqa: E402
 
@@ -63,8 +63,8 @@ def test_two_renders_are_identical(serverless_m5: list[dict[str, Any]]) -> None:
     assert str(ROOT) not in json.dumps(serverless_m5)  # no absolute paths (assets are hashed)
 
 
-def test_unknown_paradigm_is_a_budget_error_listing_the_known_ones() -> None:
-    with pytest.raises(BudgetError, match="serverless, paas, edge"):
+def test_unknown_paradigm_is_an_input_error_listing_the_known_ones() -> None:
+    with pytest.raises(InputError, match="serverless, paas, edge"):
         render("mainframe", {})
 
 

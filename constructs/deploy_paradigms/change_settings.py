@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .budget import BudgetError, Engine
+from .budget import BudgetError, Engine, InputError
 from .runtime import change_consumer
 
 __all__ = [
@@ -59,16 +59,16 @@ def _identifier(base: str) -> str:
 
 def _check_tables(tables: Sequence[str]) -> tuple[str, ...]:
     if isinstance(tables, str) or not tables:
-        raise BudgetError(f"tables={tables!r} must be a non-empty list of 'table' or 'schema.table' names, "
+        raise InputError(f"tables={tables!r} must be a non-empty list of 'table' or 'schema.table' names, "
                           f"e.g. ['public.orders']; the publication carries only these tables")
     seen: list[str] = []
     for table in tables:
         if not isinstance(table, str) or not _TABLE.match(table):
-            raise BudgetError(f"tables: {table!r} is not 'table' or 'schema.table' (letters, digits, _ "
+            raise InputError(f"tables: {table!r} is not 'table' or 'schema.table' (letters, digits, _ "
                               f"and $; unquoted identifiers)")
         qualified = table if "." in table else f"public.{table}"
         if qualified in seen:
-            raise BudgetError(f"tables: {table!r} is listed twice")
+            raise InputError(f"tables: {table!r} is listed twice")
         seen.append(qualified)
     return tuple(seen)
 
@@ -80,7 +80,7 @@ def check_operations(operations: Sequence[str] | None, *, what: str = "operation
     chosen = tuple(operations) if not isinstance(operations, str) else (operations,)
     bad = [op for op in chosen if op not in OPERATIONS]
     if bad or not chosen:
-        raise BudgetError(f"{what}={list(chosen)!r}: choose one or more of {', '.join(OPERATIONS)}")
+        raise InputError(f"{what}={list(chosen)!r}: choose one or more of {', '.join(OPERATIONS)}")
     return chosen
 
 
@@ -113,7 +113,7 @@ class ChangeStreamPlan:
         chosen = None if tables is None else _check_tables(tables)
         unknown = [t for t in chosen or () if t not in self.tables]
         if unknown:
-            raise BudgetError(f"subscribe(tables={list(tables or [])!r}): {', '.join(unknown)} is not in the "
+            raise InputError(f"subscribe(tables={list(tables or [])!r}): {', '.join(unknown)} is not in the "
                               f"stream's tables {list(self.tables)}; add it to ChangeStream(tables=...)")
         return event_pattern(self.source, tables=chosen,
                              operations=check_operations(operations) if operations is not None else None)
@@ -133,15 +133,15 @@ def plan_change_stream(engine: Engine, name: str, *, tables: Sequence[str], sour
     checked_tables = _check_tables(tables)
     if (isinstance(max_lag_mib, bool) or not isinstance(max_lag_mib, int)
             or not 64 <= max_lag_mib <= 1_048_576):
-        raise BudgetError(f"max_lag_mib={max_lag_mib!r} must be a whole number of MiB between 64 and "
+        raise InputError(f"max_lag_mib={max_lag_mib!r} must be a whole number of MiB between 64 and "
                           f"1048576; it is the slot lag (WAL kept for the consumer) that raises the alarms")
     limit = FUNCTION_TIMEOUT_S - 15
     if isinstance(run_seconds, bool) or not isinstance(run_seconds, int) or not 0 <= run_seconds <= limit:
-        raise BudgetError(f"run_seconds={run_seconds!r} must be a whole number between 0 and {limit} "
+        raise InputError(f"run_seconds={run_seconds!r} must be a whole number between 0 and {limit} "
                           f"(the function times out after {FUNCTION_TIMEOUT_S} s and runs every minute)")
     event_source = source or "deploy-paradigms.changes"
     if event_source.startswith("aws.") or not re.fullmatch(r"[A-Za-z0-9._\-/]{1,256}", event_source):
-        raise BudgetError(f"source={source!r} must be 1-256 letters, digits, '.', '_', '-' or '/', and not "
+        raise InputError(f"source={source!r} must be 1-256 letters, digits, '.', '_', '-' or '/', and not "
                           f"start with 'aws.' (reserved for AWS services)")
     identifier = _identifier(name)
     return ChangeStreamPlan(slot=identifier, publication=identifier, tables=checked_tables,

@@ -17,8 +17,8 @@ from typing import Any
 
 from .budget import (
     DEFAULT_ACCOUNT_CONCURRENCY,
-    BudgetError,
     ConnectionLedger,
+    InputError,
     describe_connection_limit,
     plan_containers,
     plan_serverless,
@@ -107,7 +107,7 @@ def _parse_config(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise BudgetError(f"--config {pair!r} is not key=value; "
+            raise InputError(f"--config {pair!r} is not key=value; "
                               f"for example --config instanceClass=db.m5.large")
         config[key.strip()] = value.strip()
     return config
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--json", action="store_true", help="machine-readable output")
 
     preview = sub.add_parser("preview", help="render the Pulumi program offline as JSON")
-    preview.add_argument("paradigm", choices=["serverless", "paas", "edge"])
+    preview.add_argument("paradigm", choices=["serverless", "paas", "edge", "changes"])
     preview.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                          help="Pulumi config, e.g. --config instanceClass=db.m5.large (repeatable)")
     return parser
@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .pulumi.preview import preview_json  # needs pulumi; imported only here
 
             print(preview_json(args.paradigm, _parse_config(args.config)))
-    except BudgetError as err:
+    except InputError as err:
         print(f"deploy-paradigms: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `deploy-paradigms ... | head`: the reader left; not an error

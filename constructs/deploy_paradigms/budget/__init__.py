@@ -3,7 +3,13 @@
 No CDK or Pulumi import here: both renderers consume the same plan objects.
 """
 
-from .errors import BudgetError, BudgetExceededError, UnknownEngineError, UnknownInstanceClassError
+from .errors import (
+    BudgetError,
+    BudgetExceededError,
+    InputError,
+    UnknownEngineError,
+    UnknownInstanceClassError,
+)
 from .ledger import Allocation, ConnectionLedger
 from .limits import (
     SEED_POSTGRES_USABLE,
@@ -45,6 +51,7 @@ __all__ = [
     "ConnectionLimit",
     "ContainerPlan",
     "Engine",
+    "InputError",
     "ProxySettings",
     "ServerlessPlan",
     "UnknownEngineError",

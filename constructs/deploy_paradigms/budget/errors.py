@@ -7,7 +7,15 @@ how to fix it, so a synth failure reads as an instruction rather than a trace.
 from __future__ import annotations
 
 
-class BudgetError(ValueError):
+class InputError(ValueError):
+    """An input the library refuses (a misspelled config key, a value of the wrong kind).
+
+    The base of every refusal, so callers catch one type; :class:`BudgetError` is the
+    subset about the connection budget.
+    """
+
+
+class BudgetError(InputError):
     """An input that would produce a deployment able to exhaust (or misuse) the database."""
 
 

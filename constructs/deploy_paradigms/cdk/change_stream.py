@@ -35,7 +35,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .. import packaging
-from ..budget import Allocation, BudgetError
+from ..budget import Allocation, InputError
 from ..change_settings import (
     CONSUMER_URL_PARAMS,
     DEFAULT_MAX_LAG_MIB,
@@ -179,7 +179,7 @@ class ChangeStream(Construct):
             (EventBridge retries for 24 hours, then drops them).
         """
         if (function is None) == (queue is None):
-            raise BudgetError(f"subscribe({id!r}): give exactly one of function= or queue=")
+            raise InputError(f"subscribe({id!r}): give exactly one of function= or queue=")
         pattern = self.plan.pattern(tables=tables, operations=operations)
         target: events.IRuleTarget = (
             targets.LambdaFunction(function, dead_letter_queue=dead_letter_queue) if function is not None

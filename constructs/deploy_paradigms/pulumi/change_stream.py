@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ..budget import Allocation, BudgetError
+from ..budget import Allocation, InputError
 from ..change_settings import (
     CONSUMER_URL_PARAMS,
     DEFAULT_MAX_LAG_MIB,
@@ -201,7 +201,7 @@ class ChangeStream(pulumi.ComponentResource):
         ``dead_letter_queue`` receives what EventBridge could not deliver; omitted, none (it
         retries for 24 hours). For a queue, give it a policy that lets this rule send to it."""
         if (function is None) == (queue is None):
-            raise BudgetError(f"subscribe({name!r}): give exactly one of function= or queue=")
+            raise InputError(f"subscribe({name!r}): give exactly one of function= or queue=")
         pattern = self.plan.pattern(tables=tables, operations=operations)
         child = pulumi.ResourceOptions(parent=self)
         rule = aws.cloudwatch.EventRule(

@@ -39,8 +39,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from ..budget import BudgetError
-from .program import PARADIGMS, PROJECT, run
+from .program import PROJECT, check_paradigm, run
 
 STACK = "preview"
 ACCOUNT = "123456789012"
@@ -198,8 +197,7 @@ def _parent_name(parent_urn: str) -> str | None:
 
 def render_stack(paradigm: str, config: Mapping[str, str] | None = None) -> Preview:
     """Run the example program for ``paradigm`` offline; resources and stack outputs."""
-    if paradigm not in PARADIGMS:
-        raise BudgetError(f"paradigm={paradigm!r} is not known; use one of: {', '.join(PARADIGMS)}")
+    check_paradigm(paradigm)
     return render_program(lambda: run(paradigm), {**(config or {}), "paradigm": paradigm})
 
 

@@ -18,6 +18,9 @@ from ..network import Network
 
 ORDERS = "public.orders"
 
+#: This example reads no config keys beyond the program's.
+CONFIG_KEYS: dict[str, str] = {}
+
 
 def build(network: Network, database: Database, config: pulumi.Config) -> None:
     stream = ChangeStream("stream", ChangeStreamArgs(database=database, tables=[ORDERS]))

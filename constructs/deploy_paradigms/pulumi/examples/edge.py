@@ -22,6 +22,9 @@ from ..network import Network
 EDGE_RUNTIME = "python3.12"
 
 
+#: This example reads no config keys beyond the program's.
+CONFIG_KEYS: dict[str, str] = {}
+
 def build(network: Network, database: Database, config: pulumi.Config) -> None:
     del network, config  # the data endpoint reaches the network through the database
     endpoint = DataEndpoint("data", DataEndpointArgs(

@@ -30,6 +30,15 @@ from ..database import Database
 from ..network import Network
 from ..program import config_int
 
+#: The config keys this example reads, beside the program's (``pulumi config set <key> <value>``).
+CONFIG_KEYS = {
+    "image": "container image URI to run (default: build the sample web app's image)",
+    "certificateArn": "ACM certificate for an HTTPS listener (default: HTTP only, with a warning)",
+    "minTasks": "fewest tasks autoscaling keeps (default 1)",
+    "maxTasks": "most tasks autoscaling may run (default 4); sizes the pool per task",
+    "poolSize": "connections per task (default: the largest that fits the budget)",
+}
+
 #: Images kept in the repository; older ones expire (ECR lifecycle policy).
 KEEP_IMAGES = 10
 

@@ -19,6 +19,9 @@ from ..serverless_function import ServerlessFunction, ServerlessFunctionArgs
 SAMPLE_RUNTIME = "python3.14"
 
 
+#: This example reads no config keys beyond the program's.
+CONFIG_KEYS: dict[str, str] = {}
+
 def build(network: Network, database: Database, config: pulumi.Config) -> None:
     function = ServerlessFunction("function", ServerlessFunctionArgs(
         database=database,
