@@ -410,3 +410,66 @@ def test_commit_to_publish_latency_is_measured(stream: Stream, bus: StubEventBri
     time.sleep(0.05)
     stats = stream.consumer().run_once()
     assert len(stats.latencies_s) == 1 and 0.05 <= stats.latencies_s[0] < 30
+
+
+def test_the_example_stack_delivers_insert_update_delete_in_order_across_a_kill(
+        synth: Any, logical_postgres: Any, bus: StubEventBridge, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Done when: the `Changes` example's own settings (its slot, tables, consumer environment and
+    subscription pattern, read from the synthesized template) against a real database: insert,
+    update and delete arrive at the subscribed target in order after a consumer kill, no gap."""
+    from conftest import template_of
+
+    template = template_of(synth(("Changes",)), "Changes")
+    resources = template["Resources"].values()
+    (slot,) = [r["Properties"] for r in resources if r["Type"] == "Custom::ChangeStreamSlot"]
+    (consumer,) = [r["Properties"] for r in resources if r["Type"] == "AWS::Lambda::Function"
+                   and r["Properties"].get("Handler") == "deploy_paradigms.runtime.change_consumer.handler"]
+    (pattern,) = [r["Properties"]["EventPattern"] for r in resources
+                  if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]]
+    env = {k: v for k, v in consumer["Environment"]["Variables"].items() if isinstance(v, str)}
+    env.update(logical_postgres.environ(), **{change_consumer.EVENT_BUS: "changes",
+                                              change_consumer.RUN_SECONDS: "0"})
+    sql = logical_postgres.connect()
+    sql.run("CREATE TABLE IF NOT EXISTS public.orders (id int PRIMARY KEY, status text)")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    connection.set_password_provider(lambda _s: logical_postgres.password)
+    target = bus.subscribe(pattern)
+    # CloudFormation's Create: the custom resource makes the publication and the slot.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ResponseCatcher)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    request = {"ResponseURL": f"http://127.0.0.1:{server.server_address[1]}/r", "StackId": "Changes",
+               "RequestId": "1", "LogicalResourceId": "StreamSlot", "ResourceProperties": slot}
+    try:
+        change_consumer.handler({**request, "RequestType": "Create"}, None)
+        assert _ResponseCatcher.bodies[-1]["PhysicalResourceId"] == slot["Slot"] == "dp_changes_stream"
+        sql.run("INSERT INTO orders VALUES (1, 'new')")
+        sql.run("UPDATE orders SET status = 'paid' WHERE id = 1")
+        sql.run("DELETE FROM orders WHERE id = 1")
+        run_env = {**os.environ, **env, "DP_TEST_DATABASE_PASSWORD": logical_postgres.password,
+                   "PYTHONPATH": str(ROOT)}
+        process = subprocess.Popen([sys.executable, "-m", "tests.support.run_change_consumer"], env=run_env,
+                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        bus.after_accept = lambda _events: os.kill(process.pid, signal.SIGKILL)
+        assert process.wait(timeout=60) == -signal.SIGKILL
+        bus.after_accept = None
+        subprocess.run([sys.executable, "-m", "tests.support.run_change_consumer"], env=run_env, cwd=ROOT,
+                       check=True, capture_output=True, timeout=60)
+        unique = list({e["detail"]["idempotency_key"]: e["detail"] for e in target}.values())
+        assert [(d["operation"], d["key"], d["new"], d["old"]) for d in unique] == [
+            ("insert", {"id": 1}, {"id": 1, "status": "new"}, None),
+            ("update", {"id": 1}, {"id": 1, "status": "paid"}, None),
+            ("delete", {"id": 1}, None, {"id": 1})]
+        assert [d["sequence"] for d in unique] == sorted(d["sequence"] for d in unique)
+        assert len(target) == 6  # the killed run's batch again: at least once, no gap
+        # CloudFormation's Delete (the construct removed): the slot is dropped.
+        delete = {**request, "RequestType": "Delete", "PhysicalResourceId": slot["Slot"]}
+        change_consumer.handler(delete, None)
+        assert _ResponseCatcher.bodies[-1]["Status"] == "SUCCESS"
+        assert sql.run("SELECT count(*) FROM pg_replication_slots WHERE slot_name = :s",
+                       s=slot["Slot"]) == [[0]]
+    finally:
+        server.shutdown()
+        server.server_close()
+        sql.close()
+        connection.set_password_provider(None)
