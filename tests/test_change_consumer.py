@@ -473,3 +473,30 @@ def test_the_example_stack_delivers_insert_update_delete_in_order_across_a_kill(
         server.server_close()
         sql.close()
         connection.set_password_provider(None)
+
+
+def test_a_replaced_slot_resource_drops_the_old_slot_not_the_new_one(
+        logical_postgres: Any, bus: StubEventBridge, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = Stream(logical_postgres, monkeypatch)  # the slot a renamed construct leaves behind
+    new = Stream(logical_postgres, monkeypatch)
+    for key, value in new.env.items():
+        monkeypatch.setenv(key, value)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ResponseCatcher)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection.set_password_provider(lambda _s: logical_postgres.password)
+        change_consumer.handler({"ResponseURL": f"http://127.0.0.1:{server.server_address[1]}/r",
+                                 "StackId": "s", "RequestId": "r", "LogicalResourceId": "Slot",
+                                 "RequestType": "Delete", "PhysicalResourceId": old.slot}, None)
+        assert _ResponseCatcher.bodies[-1]["Status"] == "SUCCESS"
+        slots = {r[0] for r in new.sql.run("SELECT slot_name FROM pg_replication_slots")}
+        publications = {r[0] for r in new.sql.run("SELECT pubname FROM pg_publication")}
+        assert old.slot not in slots and old.publication not in publications
+        assert new.slot in slots and new.publication in publications
+    finally:
+        server.shutdown()
+        server.server_close()
+        old.conn.close()
+        old.sql.close()
+        new.close()
+        connection.set_password_provider(None)

@@ -719,8 +719,10 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         action = str(event["RequestType"]).lower()
         physical_id = str(event.get("PhysicalResourceId") or stream.slot)
         if action == "delete" and physical_id != stream.slot:
-            # Only the slot this function owns is dropped; a replaced resource's old id is the old slot.
-            stream = StreamSettings(**{**stream.__dict__, "slot": check_identifier("slot", physical_id)})
+            # A replaced resource's old id names the old slot and publication (ChangeStream gives
+            # both the same name): drop those, not the ones the new resource created.
+            old = check_identifier("slot", physical_id)
+            stream = StreamSettings(**{**stream.__dict__, "slot": old, "publication": old})
         try:
             data = lifecycle(action, stream)
             _respond_to_cloudformation(event, "SUCCESS", "", data, stream.slot)
