@@ -55,6 +55,7 @@ bench: setup
 	$(PY) -m bench connections
 	$(PY) -m bench devloop
 	$(PY) -m bench changes
+	$(PY) -m bench cache
 	$(PY) -m bench readme
 
 ## Build the wheel, install it into a fresh venv outside the repo, synthesize examples/consumer (about 1.5 min).

@@ -1,4 +1,4 @@
-"""``python -m bench connections|devloop|changes|readme`` (see ``bench/__init__.py`` and BENCHMARKS.md)."""
+"""``python -m bench connections|devloop|cache|changes|readme`` (see ``bench/__init__.py``, BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,17 @@ def main(argv: list[str] | None = None) -> int:
                                                              "and during the kill (default 50)")
     chg.add_argument("--duration", type=float, default=10.0, help="seconds of writes (default 10)")
     chg.add_argument("--json-out", type=Path, default=None, help="default bench/results/changes.json")
+    cache = sub.add_parser("cache", help="read-after-write staleness at the edge: tags vs TTL only")
+    cache.add_argument("--duration", type=float, default=1800.0, help="virtual seconds (default 1800)")
+    cache.add_argument("--write-interval", type=float, default=20.0,
+                       help="mean virtual seconds between writes (default 20)")
+    cache.add_argument("--read-interval", type=float, default=0.5, help="virtual seconds between reads (0.5)")
+    cache.add_argument("--probe-interval", type=float, default=0.25,
+                       help="virtual seconds between probes of a written post (default 0.25: the resolution)")
+    cache.add_argument("--invalidation-latency", type=float, default=2.0,
+                       help="virtual seconds from CreateInvalidation to the purge (CloudFront's propagation; "
+                            "a parameter, default 2)")
+    cache.add_argument("--json-out", type=Path, default=None, help="default bench/results/cache.json")
 
     sub.add_parser("readme", help="rewrite README.md's benchmark table from bench/results/*.json")
 
@@ -75,6 +86,17 @@ def main(argv: list[str] | None = None) -> int:
 
             return changes.run(rows=args.rows, rate=args.rate, duration_s=args.duration,
                                json_out=args.json_out)
+        if args.command == "cache":
+            if not 60 <= args.duration <= 86_400 or min(args.write_interval, args.read_interval,
+                                                         args.probe_interval) <= 0 \
+                    or args.invalidation_latency < 0:
+                parser.error("--duration must be 60-86400 s; intervals positive; latency >= 0")
+            from bench import cache as cache_bench
+
+            return cache_bench.run(cache_bench.Workload(
+                duration_s=args.duration, write_interval_s=args.write_interval,
+                read_interval_s=args.read_interval, probe_interval_s=args.probe_interval,
+                invalidation_latency_s=args.invalidation_latency), json_out=args.json_out)
         from bench import readme
 
         return readme.run()

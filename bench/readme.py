@@ -180,7 +180,27 @@ def _packages(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None) -> str:
+def load_cache(results: Path = machine.RESULTS) -> dict[str, Any] | None:
+    """The edge cache report (``python -m bench cache``), if any."""
+    return _report(results / "cache.json")
+
+
+def cache_section(report: dict[str, Any]) -> str:
+    """The edge cache table with its caption (BENCHMARKS.md and README.md)."""
+    from bench.cache import table
+
+    host, work = report["machine"], report["workload"]
+    return (f"### Edge cache: read-after-write, tag invalidation vs TTL only\n\n"
+            f"Command: `{report['command']}` ({report['elapsed_s']} s). Measured {host['date']} on "
+            f"{host['nproc']} CPUs, {host['memory_gib']} GiB. {work['duration_s']:g} virtual seconds, "
+            f"{work['posts']} posts, a read every {work['read_interval_s']:g} s, a write every "
+            f"{work['write_interval_s']:g} s on average, probes every {work['probe_interval_s']:g} s; reads "
+            f"`{work['cache_control']}`; invalidation latency (a parameter, not a measurement) "
+            f"{work['invalidation_latency_s']:g} s.\n\n" + table(report))
+
+
+def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None,
+                       cache: dict[str, Any] | None = None) -> str:
     """What goes between the BENCHMARKS.md markers: the full tables."""
     from bench.connections import table as connections_table
 
@@ -218,6 +238,8 @@ def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any
         parts.append("\n".join(lines))
     parts += [f"### Change stream\n\n{section}" for section in
               changes_section(_report(machine.RESULTS / "changes.json"))]
+    if cache is not None:
+        parts.append(cache_section(cache))
     if not parts:
         parts.append("No results yet: run `make bench`.")
     return "\n\n".join(parts)
@@ -268,7 +290,9 @@ def run(root: Path = machine.ROOT) -> int:
     if not doc.exists():
         raise BenchError("BENCHMARKS.md is missing (it holds the prose around the generated results)")
     doc_before = doc.read_text()
-    doc_after = replace_between(doc_before, DOC_START, DOC_END, benchmarks_section(connections, devloop))
+    cache = load_cache(root / "bench" / "results")
+    section = benchmarks_section(connections, devloop, cache)
+    doc_after = replace_between(doc_before, DOC_START, DOC_END, section)
     if doc_after != doc_before:
         doc.write_text(doc_after)
     print(f"README.md {'updated' if after != before else 'unchanged'}, "

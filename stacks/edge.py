@@ -5,8 +5,10 @@ whose data comes from a cached, pooled HTTP data endpoint.
     cdk synth Edge -c instanceClass=db.m5.large  # more reserved concurrency for the endpoint
 
 ``Edge`` holds the VPC, PostgreSQL (``Database``), the ``DataEndpoint`` (the
-sample catalog: two cached reads, one write; its concurrency capped by the
-connection budget) and the CloudFront distribution; ``Edge-us-east-1`` holds
+sample catalog: two cached reads tagged ``posts`` and ``post:{id}``, two writes
+that invalidate those tags; its concurrency capped by the connection budget),
+the CloudFront distribution (``CacheTagConfig`` on the endpoint's tag header)
+and the SSM parameter through which the endpoint learns the distribution's id; ``Edge-us-east-1`` holds
 the Lambda@Edge function (the sample viewer-request handler), created by
 ``cloudfront.experimental.EdgeFunction``. Deploy both: ``cdk deploy Edge``
 deploys the support stack first.
@@ -64,5 +66,8 @@ class EdgeStack(cdk.Stack):
                       description=plan.summary())
         cdk.CfnOutput(self, "EdgePackageBytes", value=str(self.edge.package_size_bytes),
                       description=f"zipped edge package, limit {self.edge.plan.package_limit_bytes} bytes")
+        cdk.CfnOutput(self, "DistributionIdParameter",
+                      value=self.data_endpoint.distribution_id_parameter_name or "",
+                      description="SSM parameter: the distribution the endpoint invalidates after writes")
         acknowledge_example_database(self.database, reached_by="the RDS Proxy's security group")
 

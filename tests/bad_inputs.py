@@ -191,6 +191,19 @@ def duplicate_queries() -> Callable[[Path], object]:
     return run
 
 
+def write_invalidating_an_undeclared_tag() -> Callable[[Path], object]:
+    def run(outdir: Path) -> object:
+        from deploy_paradigms.catalog import NamedQuery, QueryCatalog, QueryParam
+
+        post = NamedQuery(name="post_by_id", sql="SELECT id FROM posts WHERE id = :id",
+                          params=(QueryParam("id", "int"),), cache_ttl_s=60, cache_tags=("post:{id}",))
+        delete = NamedQuery(name="delete_post", sql="DELETE FROM posts WHERE id = :id",
+                            params=(QueryParam("id", "int"),), mode="write", invalidates=("posts",))
+        return QueryCatalog(queries=(post, delete))
+
+    return run
+
+
 def _check(proc: subprocess.CompletedProcess[str], outdir: Path) -> None:
     """A refusal is exit status 1 or 2 with the message on stderr and no Python traceback."""
     if proc.returncode == 0:
@@ -409,6 +422,28 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         'stream.subscribe(..., tables=["invoices"])', "CDK `ChangeStream.subscribe`",
         "public.invoices is not in the stream's tables ['public.orders']; add it to ChangeStream(tables=...)",
         change_stream(subscribe_tables=["invoices"])),
+    BadInput(
+        'NamedQuery(cache_tags=("posts:*",), ...)', "query catalog",
+        "query 'recent_posts': cache tag 'posts:*' contains '*'; CloudFront matches tags exactly (no "
+        "wildcards): declare a broader tag such as 'posts' on the reads and invalidate that",
+        query(name="recent_posts", sql="SELECT id FROM posts", cache_ttl_s=60, cache_tags=("posts:*",))),
+    BadInput(
+        'NamedQuery(cache_tags=("post title",), ...)', "query catalog",
+        "query 'recent_posts': cache tag 'post title' contains ' '; tags may use only ASCII 33-126 except "
+        "',' (and '*', which CloudFront does not match as a wildcard): replace it, e.g. with ':' or '-'",
+        query(name="recent_posts", sql="SELECT id FROM posts", cache_ttl_s=60, cache_tags=("post title",))),
+    BadInput(
+        "NamedQuery(cache_tags=<51 tags>, ...)", "query catalog",
+        "query 'recent_posts': cache_tags declares 51 tags; CloudFront stores at most 50 tags per cached "
+        "object: use broader tags (e.g. 'posts' instead of one per column)",
+        query(name="recent_posts", sql="SELECT id FROM posts", cache_ttl_s=60,
+              cache_tags=tuple(f"t{i}" for i in range(51)))),
+    BadInput(
+        'NamedQuery(mode="write", invalidates=("posts",)) with no read tagged "posts"', "query catalog",
+        "query 'delete_post': invalidates 'posts', but no read declares that tag (reads declare: post:{id}); "
+        "add cache_tags=['posts'] (with the read's own parameter or {row.column} names) to the reads it "
+        "changes, or fix the tag",
+        write_invalidating_an_undeclared_tag()),
     BadInput(
         "deploy-paradigms budget --instance-class db.t3.micro --proxy-percent 0", "CLI",
         "proxy_max_connections_percent=0 must be between 1 and 100; RDS Proxy's MaxConnectionsPercent is "

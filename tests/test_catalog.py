@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from typing import Any
@@ -18,6 +19,7 @@ from deploy_paradigms.catalog import (
     ParameterError,
     QueryCatalog,
     QueryParam,
+    render_tag,
     sample_catalog,
     scan_sql,
 )
@@ -220,7 +222,8 @@ def test_json_round_trip_is_deterministic() -> None:
     shuffled = QueryCatalog(tuple(reversed(catalog.queries)), catalog.schema)
     assert shuffled.to_json() == text
     data = json.loads(text)
-    assert [q["name"] for q in data["queries"]] == ["create_post", "post_by_id", "recent_posts"]
+    assert [q["name"] for q in data["queries"]] == [
+        "create_post", "post_by_id", "recent_posts", "update_post"]
     assert text == json.dumps(data, sort_keys=True, indent=2) + "\n"
 
 
@@ -251,11 +254,11 @@ def test_from_json_errors_name_the_problem(text: str, message: str) -> None:
 
 def test_sample_catalog_shape() -> None:
     catalog = sample_catalog()
-    assert catalog.names == ("create_post", "post_by_id", "recent_posts")
+    assert catalog.names == ("create_post", "post_by_id", "recent_posts", "update_post")
     assert catalog["recent_posts"].cache_control() == "public, max-age=60, stale-while-revalidate=300"
     assert catalog["post_by_id"].placeholders == ("id",)
     assert catalog["create_post"].mode == "write" and catalog["create_post"].cache_control() == "no-store"
-    assert catalog.get("nope") is None and "recent_posts" in catalog and len(catalog) == 3
+    assert catalog.get("nope") is None and "recent_posts" in catalog and len(catalog) == 4
     assert catalog.schema == SAMPLE_SCHEMA_STATEMENTS
     assert SAMPLE_SCHEMA_SQL.count(";") == len(SAMPLE_SCHEMA_STATEMENTS)
     assert "CREATE TABLE IF NOT EXISTS posts" in SAMPLE_SCHEMA_SQL
@@ -266,3 +269,95 @@ def test_catalog_imports_no_framework_or_driver() -> None:
             "print([m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'pulumi', 'jsii', 'pg8000')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- cache tags
+
+
+def write(name: str = "w", sql: str = "DELETE FROM posts WHERE id = :id", *params: QueryParam,
+          **kw: Any) -> NamedQuery:
+    return NamedQuery(name, sql, params or (QueryParam("id", "int"),), mode="write", **kw)
+
+
+@pytest.mark.parametrize(("tag", "message"), [
+    ("posts*", "contains '*'; CloudFront matches tags exactly (no wildcards)"),
+    ("a,b", "contains ','; tags may use only ASCII 33-126"),
+    ("new post", "contains ' '"),
+    ("café", "contains 'é'"),
+    ("", "must be a non-empty string"),
+    ("post:{id", "unmatched '{'"),
+    ("post:{}", "has field {}"),
+    ("x" * 257, "CloudFront allows at most 256"),
+])
+def test_tags_follow_cloudfronts_rules(tag: str, message: str) -> None:
+    with pytest.raises(CatalogError, match=re.escape(message)):
+        read(cache_ttl_s=5, cache_tags=(tag,))
+
+
+def test_a_256_character_tag_is_the_longest_allowed() -> None:
+    assert read(cache_ttl_s=5, cache_tags=("x" * 256,)).cache_tags == ("x" * 256,)
+
+
+def test_at_most_50_tags_per_read_and_no_two_that_differ_only_in_case() -> None:
+    read(cache_ttl_s=5, cache_tags=tuple(f"t{i}" for i in range(50)))
+    with pytest.raises(CatalogError, match="declares 51 tags; CloudFront stores at most 50 tags per cached"):
+        read(cache_ttl_s=5, cache_tags=tuple(f"t{i}" for i in range(51)))
+    with pytest.raises(CatalogError, match="'Posts' and 'posts', the same tag to CloudFront"):
+        read(cache_ttl_s=5, cache_tags=("Posts", "posts"))
+
+
+def test_tags_belong_on_cached_reads_and_invalidations_on_writes() -> None:
+    with pytest.raises(CatalogError, match="without cache_ttl_s tag a response that is never cached"):
+        read(cache_tags=("posts",))
+    with pytest.raises(CatalogError, match="a write is never cached, so it carries no cache_tags; declare"):
+        write(cache_tags=("posts",))
+    with pytest.raises(CatalogError, match="a read cannot invalidate"):
+        read(cache_ttl_s=5, invalidates=("posts",))
+    with pytest.raises(CatalogError, match="must be a list of tags"):
+        read(cache_ttl_s=5, cache_tags="posts")  # type: ignore[arg-type]
+
+
+def test_fields_name_parameters_or_returned_columns() -> None:
+    with pytest.raises(CatalogError, match=r"uses \{slug\}, which is not a parameter of this query \(id\)"):
+        read("q", "SELECT 1 WHERE 1 = :id", QueryParam("id", "int"), cache_ttl_s=5, cache_tags=("p:{slug}",))
+    with pytest.raises(CatalogError, match="the write returns no rows; add RETURNING id"):
+        write(invalidates=("post:{row.id}",))
+    assert write(sql="DELETE FROM posts WHERE id = :id RETURNING id",
+                 invalidates=("post:{row.id}",)).invalidates == ("post:{row.id}",)
+
+
+def test_a_write_may_only_invalidate_tags_some_read_declares() -> None:
+    reader = read("post", "SELECT 1 WHERE 1 = :id", QueryParam("id", "int"), cache_ttl_s=5,
+                  cache_tags=("post:{id}", "posts"))
+    # Field names may differ between the read and the write: the shape must match.
+    QueryCatalog((reader, write("w", "DELETE FROM posts WHERE id = :post_id", QueryParam("post_id", "int"),
+                                invalidates=("post:{post_id}", "POSTS"))))
+    QueryCatalog((reader, write(invalidates=("post:7",))))  # a literal the template renders
+    with pytest.raises(CatalogError, match=r"invalidates 'post:\{id\}:x', but no read declares that tag "
+                                           r"\(reads declare: post:\{id\}, posts\); add cache_tags="):
+        QueryCatalog((reader, write(invalidates=("post:{id}:x",))))
+    with pytest.raises(CatalogError, match="invalidates 'postz', but no read declares"):
+        QueryCatalog((reader, write(invalidates=("postz",))))
+
+
+def test_rendered_tags_are_valid_lower_case_and_the_same_for_reads_and_writes() -> None:
+    catalog = sample_catalog()
+    assert catalog["post_by_id"].render_tags({"id": 7}, []) == ["post:7"]
+    assert catalog["update_post"].render_tags({"id": 7, "title": "t", "body": "b"}, []) == ["posts", "post:7"]
+    query = read("q", "SELECT id FROM t WHERE name = :name", QueryParam("name", "str"), cache_ttl_s=5,
+                 cache_tags=("name:{name}", "row:{row.id}"))
+    tags = query.render_tags({"name": "Ünïcode, with * and %"}, [{"id": 1}, {"id": 2.0}, {"id": 1}])
+    assert tags == ["name:%c3%9cn%c3%afcode%2c%20with%20%2a%20and%20%25", "row:1", "row:2"]
+    for tag in tags + [render_tag("x" * 1000)]:
+        assert len(tag) <= 256 and all(33 <= ord(c) <= 126 and c not in ",*" for c in tag)
+    assert render_tag("A" * 300) == render_tag("a" * 300) != render_tag("a" * 301)
+    with pytest.raises(KeyError):
+        query.render_tags({"name": "n"}, [{"other": 1}])
+
+
+def test_tags_survive_the_json_round_trip() -> None:
+    catalog = sample_catalog()
+    again = QueryCatalog.from_json(catalog.to_json())
+    assert again["post_by_id"].cache_tags == ("post:{id}",)
+    assert again["update_post"].invalidates == ("posts", "post:{id}")
+    assert "cache_tags" not in json.loads(QueryCatalog((read(cache_ttl_s=5),)).to_json())["queries"][0]

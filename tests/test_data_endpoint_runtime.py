@@ -28,7 +28,7 @@ from deploy_paradigms.runtime.data_endpoint import (
 )
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from tests.conftest import point_runtime_at
-from tests.support.local_postgres import LocalPostgres, free_port
+from tests.support.local_postgres import LocalPostgres, empty_sample_posts, free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -61,11 +61,7 @@ def call(endpoint: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> 
 def db(postgres_server: LocalPostgres, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalPostgres]:
     """Runtime env pointed at the session server, with an empty posts table."""
     point_runtime_at(postgres_server, monkeypatch)
-    conn = postgres_server.connect()
-    for statement in sample_catalog().schema:
-        conn.run(statement)
-    conn.run("TRUNCATE posts RESTART IDENTITY")
-    conn.close()
+    empty_sample_posts(postgres_server)
     yield postgres_server
     connection.close_connection()
     connection.set_password_provider(None)

@@ -28,11 +28,12 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from deploy_paradigms import packaging
 from deploy_paradigms.budget import BudgetError, describe_connection_limit
 from deploy_paradigms.budget.plan import default_reserve
-from deploy_paradigms.catalog import sample_catalog
+from deploy_paradigms.catalog import CACHE_TAG_HEADER, NamedQuery, QueryCatalog, sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.edge_function import EdgeFunction
 from deploy_paradigms.edge_plan import MIB, measure_path, plan_edge_function
+from deploy_paradigms.runtime.invalidation import ENV_DISTRIBUTION_ID_PARAMETER
 
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -198,6 +199,58 @@ def test_data_endpoint_concurrency_is_the_budget(edge: dict[str, Any]) -> None:
     assert env["DATA_ENDPOINT_BOOTSTRAP_SCHEMA"] == "true"
     assert "DATA_ENDPOINT_HMAC_SECRET_ARN" not in env  # signing="cloudfront": no key, no secret
     assert not resources(edge, "AWS::SecretsManager::Secret")
+
+
+# -- cache tags and invalidation on write ---------------------------------------------------------
+
+def test_distribution_extracts_the_endpoints_cache_tags(edge: dict[str, Any]) -> None:
+    assert distribution_config(edge)["CacheTagConfig"] == {"HeaderName": CACHE_TAG_HEADER}
+
+
+def test_the_endpoint_may_invalidate_its_distribution_only_via_an_ssm_parameter(edge: dict[str, Any]) -> None:
+    dist_id, _ = only(edge, "AWS::CloudFront::Distribution")
+    fn_id, fn = only(edge, "AWS::Lambda::Function", "DataEndpointFunction")
+    _, parameter = only(edge, "AWS::SSM::Parameter")
+    # The id travels through a parameter written after the distribution exists (no cycle) ...
+    assert parameter["Value"] == {"Ref": dist_id}
+    assert fn["Environment"]["Variables"][ENV_DISTRIBUTION_ID_PARAMETER] == parameter["Name"]
+    assert parameter["Name"].startswith("/deploy-paradigms/Edge/")
+    statements = [(pid, st) for pid, pol in resources(edge, "AWS::IAM::Policy").items()
+                  for st in pol["Properties"]["PolicyDocument"]["Statement"]]
+    invalidate = [(pid, st) for pid, st in statements if st["Action"] == "cloudfront:CreateInvalidation"]
+    # ... and the one invalidation grant names this distribution's ARN, nothing wider.
+    assert [flat(st["Resource"]) for _, st in invalidate] == [
+        f"arn:aws:cloudfront::<AWS::AccountId>:distribution/<{dist_id}>"]
+    read = [st for _, st in statements if st["Action"] == "ssm:GetParameter"]
+    assert len(read) == 1 and flat(read[0]["Resource"]).endswith(f":parameter{parameter['Name']}")
+    # The function does not wait for the invalidation policy (that would close the cycle).
+    assert invalidate[0][0] not in edge["Resources"][fn_id].get("DependsOn", [])
+
+
+def test_a_catalog_without_tags_leaves_the_distribution_as_it_was(constructs: SimpleNamespace) -> None:
+    untagged = QueryCatalog((NamedQuery(name="one", sql="SELECT 1 AS one", cache_ttl_s=5),))
+    app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
+    stack, db = small_stack(app, "Untagged")
+    endpoint = DataEndpoint(stack, "Data", database=db, catalog=untagged, connections=10)
+    site = EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER,
+                        data_endpoint=endpoint)
+    assert endpoint.grant_invalidation(site.distribution) is None and site.cache_tag_header is None
+    template = template_of(app.synth(), "Untagged")
+    assert "CacheTagConfig" not in distribution_config(template)
+    assert not resources(template, "AWS::SSM::Parameter")
+    _, fn = only(template, "AWS::Lambda::Function", "DataFunction")
+    assert ENV_DISTRIBUTION_ID_PARAMETER not in fn["Environment"]["Variables"]
+
+
+def test_one_endpoint_invalidates_one_distribution(constructs: SimpleNamespace) -> None:
+    app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
+    stack, db = small_stack(app, "Twice")
+    endpoint = DataEndpoint(stack, "Data", database=db, catalog=sample_catalog(), connections=10)
+    EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
+    other = cloudfront.Distribution(stack, "Other", default_behavior=cloudfront.BehaviorOptions(
+        origin=origins.FunctionUrlOrigin(endpoint.url)))
+    with pytest.raises(BudgetError, match="already invalidates a distribution"):
+        endpoint.grant_invalidation(other)
 
 
 # -- the cache ---------------------------------------------------------------------------------------

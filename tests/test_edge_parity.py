@@ -3,7 +3,9 @@
 Each side is read independently (CloudFormation properties vs pulumi-aws inputs)
 into one shape: data endpoint concurrency and function settings, URL auth type,
 origin access control, CloudFront's invoke permissions, cache policy TTLs and
-key, the ``/data/*`` and default behaviours, the edge function and its trigger.
+key, the ``/data/*`` and default behaviours, the edge function and its trigger,
+cache tags (the distribution's tag header, the distribution id's SSM parameter,
+the invalidation grant's scope).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from conftest import template_of
 from deploy_paradigms.pulumi.preview import render
 
 DATA_ENV = ("DATA_ENDPOINT_BOOTSTRAP_SCHEMA", "DATA_ENDPOINT_MAX_RESPONSE_BYTES")
+INVALIDATION_ENV = "DATA_ENDPOINT_DISTRIBUTION_ID_PARAMETER"
 
 
 def _one(items: list[Any], what: str) -> Any:
@@ -59,7 +62,19 @@ def cdk_decisions(edge: dict[str, Any], support: dict[str, Any]) -> dict[str, An
     edge_role = _one(props("AWS::IAM::Role", template=support), "edge role")
     source = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudfront::", {"Ref": "AWS::AccountId"},
                                 ":distribution/", {"Ref": dist_id}]]}
+    statements = [st for p in props("AWS::IAM::Policy") for st in p["PolicyDocument"]["Statement"]]
+    parameter = _one(props("AWS::SSM::Parameter"), "distribution id parameter")
+    dist_arn = {"Fn::Join": ["", ["arn:aws:cloudfront::", {"Ref": "AWS::AccountId"}, ":distribution/",
+                                  {"Ref": dist_id}]]}
+    cache_tags = {
+        "header": dist["CacheTagConfig"]["HeaderName"],
+        "parameter_holds_the_id": parameter["Value"] == {"Ref": dist_id},
+        "env_names_the_parameter": data_fn["Environment"]["Variables"][INVALIDATION_ENV] == parameter["Name"],
+        "invalidates_only_this_distribution": [st["Resource"] == dist_arn for st in statements
+                                               if st["Action"] == "cloudfront:CreateInvalidation"] == [True],
+    }
     return {
+        "cache_tags": cache_tags,
         "data_endpoint": {
             "reserved_concurrency": data_fn["ReservedConcurrentExecutions"],
             "timeout": data_fn["Timeout"], "memory": data_fn["MemorySize"], "runtime": data_fn["Runtime"],
@@ -117,7 +132,18 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
     edge_role = json.loads(
         _one(inputs("aws:iam/role:Role", "site-edge-role"), "edge role")["assumeRolePolicy"])
     dist_arn = "arn:aws:cloudfront::123456789012:site-distribution"  # the preview mocks' ARN
+    statements = [st for p in inputs("aws:iam/rolePolicy:RolePolicy")
+                  for st in json.loads(p["policy"])["Statement"]]
+    parameter = _one(inputs("aws:ssm/parameter:Parameter"), "distribution id parameter")
+    cache_tags = {
+        "header": dist["cacheTagConfig"]["headerName"],
+        "parameter_holds_the_id": parameter["insecureValue"] == "site-distribution-id",  # the mocks' id
+        "env_names_the_parameter": data_fn["environment"]["variables"][INVALIDATION_ENV] == parameter["name"],
+        "invalidates_only_this_distribution": [st["Resource"] == dist_arn for st in statements
+                                               if st["Action"] == "cloudfront:CreateInvalidation"] == [True],
+    }
     return {
+        "cache_tags": cache_tags,
         "data_endpoint": {
             "reserved_concurrency": data_fn["reservedConcurrentExecutions"],
             "timeout": data_fn["timeout"], "memory": data_fn["memorySize"], "runtime": data_fn["runtime"],
@@ -177,3 +203,6 @@ def test_cdk_and_pulumi_make_the_same_edge_decisions(synth: Callable[..., Any]) 
     assert (cdk_side["cache_policy"]["headers"], cdk_side["cache_policy"]["cookies"]) == ("none", "none")
     assert cdk_side["default_behaviour"]["trigger"] == "viewer-request"
     assert cdk_side["edge_function"]["forbidden"] == []
+    assert cdk_side["cache_tags"] == {"header": "x-dp-cache-tags", "parameter_holds_the_id": True,
+                                      "env_names_the_parameter": True,
+                                      "invalidates_only_this_distribution": True}

@@ -21,7 +21,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms import packaging
 from deploy_paradigms.budget import BudgetError
-from deploy_paradigms.catalog import sample_catalog
+from deploy_paradigms.catalog import CACHE_TAG_HEADER, sample_catalog
 from deploy_paradigms.edge_plan import MIB, measure_path, plan_signing
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint, DataEndpointArgs
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
@@ -34,6 +34,7 @@ from deploy_paradigms.pulumi.edge_function import (
 from deploy_paradigms.pulumi.network import Network
 from deploy_paradigms.pulumi.preview import STACK, PreviewMocks, RecordingMonitor, _json_safe, render
 from deploy_paradigms.pulumi.program import PROJECT
+from deploy_paradigms.runtime.invalidation import ENV_DISTRIBUTION_ID_PARAMETER
 
 EDGE_CODE = packaging.lambda_bundle("edge")
 DISTRIBUTION_ARN = "arn:aws:cloudfront::123456789012:site-distribution"  # the preview mocks' ARN
@@ -125,6 +126,25 @@ def test_url_auth_type_and_both_invoke_permissions() -> None:
     assert origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
 
 
+def test_distribution_extracts_cache_tags_and_the_endpoint_invalidates_it_only() -> None:
+    records = example()
+    dist = inputs(records, "aws:cloudfront/distribution:Distribution", "site-distribution")
+    assert dist["cacheTagConfig"] == {"headerName": CACHE_TAG_HEADER}
+    (parameter,) = find(records, "aws:ssm/parameter:Parameter")
+    assert parameter["inputs"]["insecureValue"] == "site-distribution-id"
+    assert parameter["inputs"]["type"] == "String"
+    name = parameter["inputs"]["name"]
+    assert name.startswith("/deploy-paradigms/") and name.endswith("/data/distribution-id")
+    fn = inputs(records, "aws:lambda/function:Function", "data-fn-function")
+    assert fn["environment"]["variables"][ENV_DISTRIBUTION_ID_PARAMETER] == name
+    policies = [json.loads(r["inputs"]["policy"]) for r in find(records, "aws:iam/rolePolicy:RolePolicy")]
+    statements = [st for p in policies for st in p["Statement"]]
+    assert [st["Resource"] for st in statements if st["Action"] == "cloudfront:CreateInvalidation"] == [
+        DISTRIBUTION_ARN]
+    (read,) = [st for st in statements if st["Action"] == "ssm:GetParameter"]
+    assert read["Resource"].endswith(f":parameter{name}")
+
+
 def test_cache_policy_ttls_and_key() -> None:
     records = example()
     policy = inputs(records, "aws:cloudfront/cachePolicy:CachePolicy", "site-data-cache")
@@ -209,6 +229,9 @@ def test_hmac_endpoint_generates_its_key_and_refuses_cloudfront() -> None:
     egress = inputs(records, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
                     "api-to-secretsmanager")
     assert (egress["fromPort"], egress["toPort"], egress["ipProtocol"]) == (443, 443, "tcp")
+    # One 443 rule serves the HMAC key and the invalidations: AWS refuses a duplicate rule.
+    assert [r["name"] for r in find(records, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            if r["inputs"].get("cidrIpv4") == "0.0.0.0/0"] == ["api-to-secretsmanager"]
     policy = json.loads(inputs(records, "aws:iam/rolePolicy:RolePolicy", "api-hmac-read")["policy"])
     assert policy["Statement"][0]["Resource"] == "arn:aws:secretsmanager:us-east-1:123456789012:api-hmac"
     assert endpoint.signing_plan.requires_hmac

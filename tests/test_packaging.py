@@ -113,7 +113,7 @@ def test_data_endpoint_bundle_carries_the_catalog(cache: Path) -> None:
     # The endpoint finds it next to its module, with nothing configured.
     out = run_isolated(default, "from deploy_paradigms.runtime import data_endpoint as d; "
                                 "print(','.join(d.load_catalog().names))")
-    assert out.strip() == "create_post,post_by_id,recent_posts"
+    assert out.strip() == "create_post,post_by_id,recent_posts,update_post"
 
     custom = QueryCatalog((NamedQuery("ping", "SELECT 1 AS one"),))
     # Equivalent JSON (different whitespace) gives the same bundle; a different catalog a new one.

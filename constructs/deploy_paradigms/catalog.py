@@ -29,14 +29,26 @@ uses, so what validates here binds the same way there):
   idempotent, retried once on a dead connection. Give the endpoint's database
   role only the privileges its queries need: this check is a guard against
   mistakes, not a sandbox (a function called from a SELECT can still write).
+
+Cache tags (CloudFront invalidation by tag): a cached read declares
+``cache_tags`` -- templates such as ``"posts"`` or ``"post:{id}"`` (a parameter)
+or ``"post:{row.id}"`` (one tag per result row) -- and the endpoint answers it
+with those tags in :data:`CACHE_TAG_HEADER`. A write declares ``invalidates``
+in the same grammar; after it commits, the endpoint asks CloudFront to drop
+every cached response carrying one of the rendered tags. Templates are checked
+here against CloudFront's rules (ASCII 33-126 without commas, no ``*``, at
+most 256 characters, at most 50 per response, case-insensitive), and a write
+may only invalidate tags some read declares. :func:`render_tag` turns a value
+into a tag that always obeys the rules, the same way for reads and writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -58,6 +70,24 @@ INT_MAX = 2**63 - 1
 # pg8000.native.Connection.run(sql, stream=None, types=None, **params) takes
 # the parameters as keyword arguments, so these names cannot be placeholders.
 RESERVED_PARAM_NAMES = frozenset({"sql", "stream", "types"})
+
+#: Response header the data endpoint puts a read's tags in; the distribution's
+#: CacheTagConfig names it, so CloudFront stores the tags with the object.
+CACHE_TAG_HEADER = "x-dp-cache-tags"
+#: CloudFront cache tag rules ("What you need to know when invalidating tags").
+MAX_TAG_LENGTH = 256
+MAX_TAGS_PER_RESPONSE = 50
+#: Tags one write may invalidate. CloudFront allows 3,000 invalidation paths in
+#: flight per distribution; 100 per write leaves room for 30 writes' batches at once.
+MAX_TAGS_PER_INVALIDATION = 100
+TAG_CHARACTERS = "ASCII 33-126 except ',' (and '*', which CloudFront does not match as a wildcard)"
+# Rendered values longer than this are shortened to a prefix and a hash so the
+# whole tag stays within MAX_TAG_LENGTH, identically for reads and writes.
+_TAG_VALUE_PREFIX = 180
+_TAG_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_ROW_PREFIX = "row."
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_RETURNING = re.compile(r"\breturning\b", re.IGNORECASE)
 
 _QUERY_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -196,6 +226,133 @@ def scan_sql(sql: str, *, query: str = "?") -> ScannedSql:
     if state in (sq, qi, es, dq):
         raise CatalogError(f"query {query!r}: the SQL has an unterminated quoted string or identifier")
     return ScannedSql(tuple(found), "".join(code))
+
+
+# --------------------------------------------------------------------------- cache tags
+
+
+@dataclass(frozen=True)
+class TagTemplate:
+    """A parsed cache tag template: ``literals[0] {fields[0]} literals[1] ... literals[-1]``.
+
+    A field is a parameter name (``{id}``) or ``row.<column>`` (``{row.id}``: one
+    tag per result row). Literals are kept lower case: CloudFront compares tags
+    case-insensitively, so rendering lowers everything.
+    """
+
+    text: str
+    literals: tuple[str, ...]
+    fields: tuple[str, ...]
+
+    @property
+    def shape(self) -> str:
+        """The template with every field as ``{}``: reads and writes match on it."""
+        return "{}".join(self.literals)
+
+    @property
+    def row_fields(self) -> tuple[str, ...]:
+        return tuple(f[len(_ROW_PREFIX):] for f in self.fields if f.startswith(_ROW_PREFIX))
+
+    @property
+    def param_fields(self) -> tuple[str, ...]:
+        return tuple(f for f in self.fields if not f.startswith(_ROW_PREFIX))
+
+    def matches_literal(self, tag: str) -> bool:
+        """True if the fully literal ``tag`` could be one this template renders."""
+        pattern = ".+".join(re.escape(part) for part in self.literals)
+        return re.fullmatch(pattern, tag.lower()) is not None
+
+    def render(self, params: Mapping[str, object], rows: Sequence[Mapping[str, object]]) -> list[str]:
+        """The tags for one response: one, or one per row when a field reads a row.
+
+        Raises ``KeyError`` naming a column the rows do not have.
+        """
+        if not self.row_fields:
+            return [_join_tag(self.literals, [params.get(f) for f in self.fields])]
+        tags: list[str] = []
+        for row in rows:
+            values = [row[f[len(_ROW_PREFIX):]] if f.startswith(_ROW_PREFIX) else params.get(f)
+                      for f in self.fields]
+            tags.append(_join_tag(self.literals, values))
+        return tags
+
+
+def _tag_value(value: object) -> str:
+    """A value as tag text: canonical (1 == 1.0, ISO 8601 times), outside characters %-encoded."""
+    if value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        text = str(int(value))
+    elif hasattr(value, "isoformat"):
+        text = str(value.isoformat())
+    else:
+        text = str(value)
+    out: list[str] = []
+    for char in text:
+        if 33 <= ord(char) <= 126 and char not in ",%*":
+            out.append(char)
+        else:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
+    return "".join(out)
+
+
+def _join_tag(literals: tuple[str, ...], values: list[object]) -> str:
+    parts = [literals[0]]
+    for value, literal in zip(values, literals[1:], strict=True):
+        parts.extend((_tag_value(value), literal))
+    return render_tag("".join(parts))
+
+
+def render_tag(text: str) -> str:
+    """``text`` as a valid CloudFront tag: lower case; a longer one becomes a prefix and a hash.
+
+    Deterministic, so a read and a write that render the same text agree.
+    """
+    tag = text.lower()
+    if len(tag) <= MAX_TAG_LENGTH:
+        return tag
+    digest = hashlib.sha256(tag.encode("utf-8")).hexdigest()[:32]
+    return f"{tag[:MAX_TAG_LENGTH - 33]}~{digest}"
+
+
+def parse_tag_template(text: object, *, where: str) -> TagTemplate:
+    """Parse and check one template against CloudFront's tag rules (fields are checked by the caller)."""
+    if not isinstance(text, str) or not text:
+        raise CatalogError(f"{where}: cache tag {text!r} must be a non-empty string such as 'posts' or "
+                           f"'post:{{id}}'")
+    literals: list[str] = []
+    fields: list[str] = []
+    position = 0
+    for match in _TAG_PLACEHOLDER.finditer(text):
+        literals.append(text[position:match.start()])
+        fields.append(match.group(1))
+        position = match.end()
+    literals.append(text[position:])
+    for literal in literals:
+        for char in literal:
+            if char == "*":
+                raise CatalogError(
+                    f"{where}: cache tag {text!r} contains '*'; CloudFront matches tags exactly (no "
+                    f"wildcards): declare a broader tag such as 'posts' on the reads and invalidate that")
+            if char in "{}":
+                raise CatalogError(f"{where}: cache tag {text!r} has an unmatched '{char}'; fields are "
+                                   f"written {{param}} or {{row.column}}")
+            if not 33 <= ord(char) <= 126 or char == ",":
+                raise CatalogError(f"{where}: cache tag {text!r} contains {char!r}; tags may use only "
+                                   f"{TAG_CHARACTERS}: replace it, e.g. with ':' or '-'")
+    for name in fields:
+        column = name[len(_ROW_PREFIX):] if name.startswith(_ROW_PREFIX) else name
+        if not _COLUMN_NAME.match(column):
+            raise CatalogError(f"{where}: cache tag {text!r} has field {{{name}}}; a field names a "
+                               f"parameter ({{id}}) or a result column ({{row.id}})")
+    # Every field renders to at least one character.
+    shortest = sum(len(literal) for literal in literals) + len(fields)
+    if shortest > MAX_TAG_LENGTH:
+        raise CatalogError(f"{where}: cache tag {text[:40]!r}... is {shortest} characters or more; "
+                           f"CloudFront allows at most {MAX_TAG_LENGTH}: shorten it")
+    return TagTemplate(text, tuple(literal.lower() for literal in literals), tuple(fields))
 
 
 # --------------------------------------------------------------------------- model
@@ -343,7 +500,12 @@ class NamedQuery:
     mode: Mode = "read"
     cache_ttl_s: int = 0
     stale_while_revalidate_s: int = 0
+    #: Reads: tag templates the response carries (``"posts"``, ``"post:{id}"``, ``"post:{row.id}"``).
+    cache_tags: tuple[str, ...] = ()
+    #: Writes: tag templates whose cached responses are invalidated once the write commits.
+    invalidates: tuple[str, ...] = ()
     placeholders: tuple[str, ...] = field(default=(), init=False, compare=False, repr=False)
+    tag_templates: tuple[TagTemplate, ...] = field(default=(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         name = self.name
@@ -407,6 +569,61 @@ class NamedQuery:
                     f"{where}: a read query contains {bad.group(0).upper()!r}; reads are served with "
                     f"GET, cached and retried, so declare it mode='write' (POST) instead")
         object.__setattr__(self, "placeholders", scanned.placeholders)
+        object.__setattr__(self, "tag_templates", self._check_tags(where, declared, body))
+
+    def _check_tags(self, where: str, declared: list[str], body: str) -> tuple[TagTemplate, ...]:
+        for attr in ("cache_tags", "invalidates"):
+            value = getattr(self, attr)
+            if isinstance(value, str):
+                raise CatalogError(f"{where}: {attr}={value!r} must be a list of tags, e.g. [{value!r}]")
+            object.__setattr__(self, attr, tuple(value))
+        if self.mode == "write" and self.cache_tags:
+            raise CatalogError(f"{where}: a write is never cached, so it carries no cache_tags; declare the "
+                               f"tags it changes as invalidates={list(self.cache_tags)!r}")
+        if self.mode == "read" and self.invalidates:
+            raise CatalogError(f"{where}: a read cannot invalidate (invalidates={list(self.invalidates)!r}); "
+                               f"declare the tags it carries as cache_tags, and invalidate them from writes")
+        if self.cache_tags and not self.cache_ttl_s:
+            raise CatalogError(f"{where}: cache_tags={list(self.cache_tags)!r} without cache_ttl_s tag a "
+                               f"response that is never cached; set cache_ttl_s > 0 or remove the tags")
+        templates = self.cache_tags or self.invalidates
+        attr = "cache_tags" if self.cache_tags else "invalidates"
+        limit = MAX_TAGS_PER_RESPONSE if self.cache_tags else MAX_TAGS_PER_INVALIDATION
+        if len(templates) > limit:
+            what = ("CloudFront stores at most 50 tags per cached object" if self.cache_tags else
+                    f"one write sends at most {MAX_TAGS_PER_INVALIDATION} tags per invalidation")
+            raise CatalogError(f"{where}: {attr} declares {len(templates)} tags; {what}: use broader tags "
+                               f"(e.g. 'posts' instead of one per column)")
+        parsed = tuple(parse_tag_template(t, where=where) for t in templates)
+        seen: dict[str, str] = {}
+        for template in parsed:
+            key = template.text.lower()
+            if key in seen:
+                raise CatalogError(f"{where}: {attr} has {seen[key]!r} and {template.text!r}, the same tag "
+                                   f"to CloudFront (tags are case-insensitive); keep one")
+            seen[key] = template.text
+            unknown = [f for f in template.param_fields if f not in declared]
+            if unknown:
+                raise CatalogError(
+                    f"{where}: cache tag {template.text!r} uses {{{unknown[0]}}}, which is not a parameter "
+                    f"of this query ({', '.join(declared) or 'none'}); use a parameter, or "
+                    f"{{row.{unknown[0]}}} for a result column")
+            if template.row_fields and self.mode == "write" and not _RETURNING.search(body):
+                raise CatalogError(
+                    f"{where}: cache tag {template.text!r} reads result columns, but the write returns no "
+                    f"rows; add RETURNING {', '.join(template.row_fields)} to the SQL")
+        return parsed
+
+    def render_tags(self, params: Mapping[str, object],
+                    rows: Sequence[Mapping[str, object]]) -> list[str]:
+        """This query's tags for one response (reads) or one committed write, deduplicated in order.
+
+        Raises ``KeyError`` when a ``{row.column}`` names a column the result lacks.
+        """
+        tags: dict[str, None] = {}
+        for template in self.tag_templates:
+            tags.update(dict.fromkeys(template.render(params, rows)))
+        return list(tags)
 
     @property
     def method(self) -> str:
@@ -453,6 +670,9 @@ class NamedQuery:
             "cache_ttl_s": self.cache_ttl_s,
             "stale_while_revalidate_s": self.stale_while_revalidate_s,
             "params": [p.to_dict() for p in self.params],
+            # Only when declared, so catalogs without tags keep their bytes (and asset hashes).
+            **({"cache_tags": list(self.cache_tags)} if self.cache_tags else {}),
+            **({"invalidates": list(self.invalidates)} if self.invalidates else {}),
         }
 
 
@@ -481,6 +701,7 @@ class QueryCatalog:
         if dupes:
             raise CatalogError(f"query name(s) {', '.join(dupes)} declared more than once; "
                                f"each URL /data/<name> must map to exactly one query, rename one")
+        _check_invalidations(queries)
         schema = tuple(self.schema)
         for statement in schema:
             if not isinstance(statement, str) or not statement.strip():
@@ -538,7 +759,8 @@ class QueryCatalog:
             if not isinstance(rq, Mapping):
                 raise CatalogError(f"{where} must be an object")
             _check_keys(where, rq, required={"name", "sql"},
-                        optional={"mode", "cache_ttl_s", "stale_while_revalidate_s", "params"})
+                        optional={"mode", "cache_ttl_s", "stale_while_revalidate_s", "params",
+                                  "cache_tags", "invalidates"})
             raw_params = rq.get("params", [])
             if not isinstance(raw_params, list):
                 raise CatalogError(f"{where}.params must be a list")
@@ -556,7 +778,8 @@ class QueryCatalog:
             queries.append(NamedQuery(
                 name=rq["name"], sql=rq["sql"], params=tuple(params),
                 mode=cast(Mode, rq.get("mode", "read")), cache_ttl_s=rq.get("cache_ttl_s", 0),
-                stale_while_revalidate_s=rq.get("stale_while_revalidate_s", 0)))
+                stale_while_revalidate_s=rq.get("stale_while_revalidate_s", 0),
+                cache_tags=tuple(rq.get("cache_tags", ())), invalidates=tuple(rq.get("invalidates", ()))))
         schema = data.get("schema", [])
         if not isinstance(schema, list):
             raise CatalogError("catalog 'schema' must be a list of SQL statements")
@@ -569,6 +792,25 @@ class QueryCatalog:
         except ValueError as exc:
             raise CatalogError(f"catalog JSON is not valid JSON: {exc}") from None
         return cls.from_dict(data)
+
+
+def _check_invalidations(queries: tuple[NamedQuery, ...]) -> None:
+    """Refuse a write that invalidates a tag no read carries: it would cost an invalidation and
+    refresh nothing (usually a typo, or a read that forgot its tags)."""
+    read_templates = [t for q in queries if q.mode == "read" for t in q.tag_templates]
+    shapes = {t.shape for t in read_templates}
+    for query in queries:
+        for template in query.tag_templates if query.mode == "write" else ():
+            if template.shape in shapes:
+                continue
+            if not template.fields and any(t.matches_literal(template.text) for t in read_templates):
+                continue
+            declared = sorted({t.text for t in read_templates})
+            raise CatalogError(
+                f"query {query.name!r}: invalidates {template.text!r}, but no read declares that tag "
+                f"(reads declare: {', '.join(declared) or 'none'}); add cache_tags=[{template.text!r}] "
+                f"(with the read's own parameter or {{row.column}} names) to the reads it changes, or "
+                f"fix the tag")
 
 
 def _check_keys(where: str, data: Mapping[str, Any], *, required: set[str], optional: set[str]) -> None:
@@ -599,11 +841,14 @@ SAMPLE_SCHEMA_SQL = "".join(statement + ";\n" for statement in SAMPLE_SCHEMA_STA
 
 
 def sample_catalog() -> QueryCatalog:
-    """The Edge example's catalog: two cached reads and one write over ``posts``.
+    """The Edge example's catalog: two cached, tagged reads and two writes over ``posts``.
 
     Reads are cached 60 s and may be served stale for 300 s more while
     CloudFront revalidates, so a burst of edge traffic costs the database about
-    one query per minute per distinct URL.
+    one query per minute per distinct URL. Writes invalidate what they change:
+    ``create_post`` the lists (tag ``posts``), ``update_post`` the lists and
+    that post (``post:{id}``), so readers see a write within the invalidation's
+    latency instead of up to 360 s later.
     """
     return QueryCatalog(
         queries=(
@@ -614,6 +859,7 @@ def sample_catalog() -> QueryCatalog:
                 params=(QueryParam("limit", "int", required=False, default=10, min_value=1, max_value=100),),
                 cache_ttl_s=60,
                 stale_while_revalidate_s=300,
+                cache_tags=("posts",),
             ),
             NamedQuery(
                 name="post_by_id",
@@ -621,6 +867,7 @@ def sample_catalog() -> QueryCatalog:
                 params=(QueryParam("id", "int", min_value=1),),
                 cache_ttl_s=60,
                 stale_while_revalidate_s=300,
+                cache_tags=("post:{id}",),
             ),
             NamedQuery(
                 name="create_post",
@@ -629,6 +876,17 @@ def sample_catalog() -> QueryCatalog:
                 params=(QueryParam("title", "str", max_length=200),
                         QueryParam("body", "str", max_length=10000)),
                 mode="write",
+                invalidates=("posts",),
+            ),
+            NamedQuery(
+                name="update_post",
+                sql="UPDATE posts SET title = :title, body = :body WHERE id = :id "
+                    "RETURNING id, title, body, created_at",
+                params=(QueryParam("id", "int", min_value=1),
+                        QueryParam("title", "str", max_length=200),
+                        QueryParam("body", "str", max_length=10000)),
+                mode="write",
+                invalidates=("posts", "post:{id}"),
             ),
         ),
         schema=SAMPLE_SCHEMA_STATEMENTS,

@@ -47,6 +47,7 @@ __all__ = [
     "SigningPlan",
     "TriggerLimits",
     "cache_key_parameters",
+    "distribution_id_parameter_name",
     "measure_path",
     "plan_data_cache",
     "plan_edge_function",
@@ -334,3 +335,14 @@ def cache_key_parameters(catalog: QueryCatalog) -> tuple[str, ...]:
     Writes are POST and never cached, so their parameters stay out of the key.
     """
     return tuple(sorted({p.name for q in catalog if q.mode == "read" for p in q.params}))
+
+
+def distribution_id_parameter_name(stack_name: str, endpoint_id: str) -> str:
+    """SSM parameter holding the distribution id a data endpoint invalidates (same in CDK and Pulumi).
+
+    The endpoint's function is created before the distribution (the distribution's origin is the
+    function URL), so it learns the id at run time from this parameter, written once the
+    distribution exists. Names allow letters, digits and ``_.-/``; other characters become ``-``.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.\-/]", "-", f"/deploy-paradigms/{stack_name}/{endpoint_id}/distribution-id")
+    return safe[:1011]

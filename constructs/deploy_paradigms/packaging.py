@@ -73,7 +73,7 @@ _INIT = '"""deploy-paradigms runtime code (bundled by deploy_paradigms.packaging
 _RUNTIME_INIT = '"""Code that runs inside the Lambda functions and containers."""\n'
 _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
     "sample": ("settings.py", "connection.py", "sample_handler.py"),
-    "data_endpoint": ("settings.py", "connection.py", "data_endpoint.py"),
+    "data_endpoint": ("settings.py", "connection.py", "aws_sigv4.py", "invalidation.py", "data_endpoint.py"),
     "edge": ("edge_handler.py",),
     "change_stream": ("settings.py", "connection.py", "aws_sigv4.py", "change_consumer.py"),
     "container": ("settings.py", "connection.py", "web_app.py"),

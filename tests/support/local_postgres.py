@@ -291,3 +291,16 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def empty_sample_posts(server: LocalPostgres) -> None:
+    """The sample catalog's ``posts`` table on ``server``, created if needed, with no rows and ids from 1."""
+    from deploy_paradigms.catalog import sample_catalog
+
+    conn = server.connect()
+    try:
+        for statement in sample_catalog().schema:
+            conn.run(statement)
+        conn.run("TRUNCATE posts RESTART IDENTITY")
+    finally:
+        conn.close()

@@ -24,6 +24,15 @@ HMAC needs only a shared key (fetched from Secrets Manager by the function,
 never in the template) but every unsigned request is an invocation that counts
 against the reserved concurrency.
 
+Cache invalidation on write: when the catalog's writes declare ``invalidates``,
+the function is told the name of an SSM parameter (``distribution_id_parameter_name``)
+and may read it; :meth:`DataEndpoint.grant_invalidation` (called by
+:class:`~deploy_paradigms.cdk.edge_function.EdgeFunction`) writes the
+distribution's id there and lets the function invalidate that distribution
+only. The id cannot be an environment variable: the distribution depends on
+the function URL, so the function depending on the distribution would be a
+cycle; the parameter and the policy depend on the distribution instead.
+
 Steps: validate inputs, plan (signing; the budget plan comes from the composed
 ServerlessFunction), create the HMAC secret, the function and its URL, wire
 security (secret read, HTTPS egress to Secrets Manager), expose attributes.
@@ -39,18 +48,21 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import packaging
 from ..budget import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
-from ..edge_plan import SigningPlan, cache_key_parameters, plan_signing
+from ..edge_plan import SigningPlan, cache_key_parameters, distribution_id_parameter_name, plan_signing
 from ..runtime import data_endpoint as endpoint_runtime
+from ..runtime import invalidation
 from .database import Database
 from .serverless_function import ServerlessFunction
 
@@ -148,6 +160,8 @@ class DataEndpoint(Construct):
                               "remove hmac_secret or choose a signing mode that uses it")
         limit = check_response_size_limit(response_size_limit_bytes)
         self.catalog = catalog
+        #: True when a read declares cache tags (the distribution then extracts them).
+        self.catalog_has_cache_tags: bool = any(q.cache_tags for q in catalog)
         #: Query-string names a cached GET varies by (the read queries' parameters).
         self.cache_key_parameters: tuple[str, ...] = cache_key_parameters(catalog)
 
@@ -172,6 +186,12 @@ class DataEndpoint(Construct):
         }
         if self.hmac_secret is not None:
             env[endpoint_runtime.ENV_HMAC_SECRET_ARN] = self.hmac_secret.secret_arn
+        #: SSM parameter that will hold the distribution id (None: no write invalidates anything).
+        self.distribution_id_parameter_name: str | None = None
+        if any(q.invalidates for q in catalog):
+            self.distribution_id_parameter_name = distribution_id_parameter_name(
+                cdk.Stack.of(self).stack_name, cdk.Names.unique_id(self))
+            env[invalidation.ENV_DISTRIBUTION_ID_PARAMETER] = self.distribution_id_parameter_name
         env.update(environment or {})
         # One .zip rather than a directory: synth stages one file, not ~1,400 (BENCHMARKS.md).
         archive = packaging.lambda_archive("data_endpoint", catalog_json=catalog.to_json(),
@@ -212,6 +232,44 @@ class DataEndpoint(Construct):
             self.hmac_secret.grant_read(self.function.role)
             self.function.security_group.add_egress_rule(
                 ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "Secrets Manager API (HMAC signing key)")
+        self.invalidation_policy: iam.Policy | None = None
+        if self.distribution_id_parameter_name is not None:
+            stack = cdk.Stack.of(self)
+            self.function.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["ssm:GetParameter"],
+                resources=[stack.format_arn(service="ssm", resource="parameter",
+                                            resource_name=self.distribution_id_parameter_name.lstrip("/"))]))
+            # CloudFront's API has no VPC endpoint: the calls leave through the VPC's NAT. (With HMAC
+            # signing the Secrets Manager rule already opens 443: CDK keeps one rule per peer and port.)
+            self.function.security_group.add_egress_rule(
+                ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
+                "SSM and CloudFront APIs (cache invalidation on write)")
+
+    def grant_invalidation(self, distribution: cloudfront.IDistribution) -> iam.Policy | None:
+        """Let this endpoint invalidate ``distribution`` (and only it) after writes.
+
+        Writes the distribution id to the SSM parameter the function reads and attaches
+        ``cloudfront:CreateInvalidation`` on the distribution's ARN to the function's role,
+        as a separate policy: both depend on the distribution, the function does not, so
+        there is no cycle. Returns None (and creates nothing) when no write invalidates.
+        :class:`EdgeFunction` calls it; call it yourself with a distribution of your own.
+        """
+        if self.distribution_id_parameter_name is None:
+            return None
+        if self.invalidation_policy is not None:
+            raise BudgetError(f"{self.node.path} already invalidates a distribution; a data endpoint sends "
+                              f"its invalidations to one distribution: put one distribution in front of it")
+        ssm.StringParameter(
+            self, "DistributionId",
+            parameter_name=self.distribution_id_parameter_name,
+            string_value=distribution.distribution_id,
+            description=f"CloudFront distribution {self.node.path} invalidates after writes")
+        self.invalidation_policy = iam.Policy(
+            self, "InvalidationPolicy",
+            roles=[self.function.role],
+            statements=[iam.PolicyStatement(actions=["cloudfront:CreateInvalidation"],
+                                            resources=[distribution.distribution_arn])])
+        return self.invalidation_policy
 
     def grant_cloudfront(self, distribution: cloudfront.IDistribution) -> list[lambda_.CfnPermission]:
         """Let ``distribution`` (and only it) invoke the URL through origin access control.

@@ -51,6 +51,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..budget import BudgetError
+from ..catalog import CACHE_TAG_HEADER
 from ..edge_plan import (
     EDGE_REGION,
     DataCachePlan,
@@ -114,7 +115,10 @@ class EdgeFunction(Construct):
     SigV4; CDK grants CloudFront both ``lambda:InvokeFunctionUrl`` and
     ``lambda:InvokeFunction`` with this distribution as the source ARN);
     a cache policy that honours the endpoint's ``Cache-Control`` and keys on the
-    catalog's read parameters only; and an S3 bucket for access logs.
+    catalog's read parameters only; and an S3 bucket for access logs. When the
+    catalog declares cache tags, the distribution's ``CacheTagConfig`` names the
+    endpoint's ``x-dp-cache-tags`` header, and (when writes invalidate) the endpoint
+    may invalidate this distribution: :meth:`DataEndpoint.grant_invalidation`.
 
     Behaviour of ``/data/*``: GET and HEAD are cached; POST (writes) and the
     other methods are forwarded and never cached. Every viewer header except
@@ -313,6 +317,18 @@ class EdgeFunction(Construct):
             log_bucket=self.log_bucket,
             log_file_prefix="cloudfront/",
         )
+
+        # 4b. Cache tags: CloudFront stores the endpoint's tag header with each object, and the
+        # endpoint may invalidate this distribution after writes (aws-cdk-lib 2.275 has
+        # CacheTagConfig at L1 only, hence the override).
+        self.cache_tag_header: str | None = None
+        self.invalidation_policy: iam.Policy | None = None
+        if data_endpoint is not None and data_endpoint.catalog_has_cache_tags:
+            self.cache_tag_header = CACHE_TAG_HEADER
+            cfn = self.distribution.node.default_child
+            assert isinstance(cfn, cloudfront.CfnDistribution)
+            cfn.add_property_override("DistributionConfig.CacheTagConfig", {"HeaderName": CACHE_TAG_HEADER})
+            self.invalidation_policy = data_endpoint.grant_invalidation(self.distribution)
 
         # 5. What cdk-nag cannot know, acknowledged only where the user did not decide.
         self._acknowledge(default_certificate=certificate is None, no_waf=web_acl_id is None,

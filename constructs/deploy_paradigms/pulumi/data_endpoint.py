@@ -15,7 +15,9 @@ Example::
 Steps: validate inputs, plan (signing), create the HMAC secret, the function
 and its URL, wire security (secret read, HTTPS egress to Secrets Manager),
 expose attributes; :meth:`DataEndpoint.grant_cloudfront` adds CloudFront's two
-invoke permissions for a distribution.
+invoke permissions for a distribution, :meth:`DataEndpoint.grant_invalidation`
+writes the distribution id to the SSM parameter the function reads and lets it
+invalidate that distribution only (the CDK construct's reasoning: no cycle).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from .. import packaging
 from ..budget import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
-from ..edge_plan import SigningPlan, cache_key_parameters, plan_signing
+from ..edge_plan import SigningPlan, cache_key_parameters, distribution_id_parameter_name, plan_signing
 from ..runtime import data_endpoint as endpoint_runtime
+from ..runtime import invalidation
 from .database import Database
 from .serverless_function import ServerlessFunction, ServerlessFunctionArgs
 
@@ -128,6 +131,7 @@ class DataEndpoint(pulumi.ComponentResource):
         self.endpoint_name = name
         self.catalog = args.catalog
         self.cache_key_parameters: tuple[str, ...] = cache_key_parameters(args.catalog)
+        self.catalog_has_cache_tags: bool = any(q.cache_tags for q in args.catalog)
         super().__init__(self.TYPE, name, {
             "signing": self.signing_plan.signing.value, "urlAuthType": self.signing_plan.url_auth_type,
             "queries": list(args.catalog.names)}, opts)
@@ -159,6 +163,11 @@ class DataEndpoint(pulumi.ComponentResource):
         }
         if self.hmac_secret_arn is not None:
             env[endpoint_runtime.ENV_HMAC_SECRET_ARN] = self.hmac_secret_arn
+        self.distribution_id_parameter_name: str | None = None
+        if any(q.invalidates for q in args.catalog):
+            self.distribution_id_parameter_name = distribution_id_parameter_name(
+                f"{pulumi.get_project()}-{pulumi.get_stack()}", name)
+            env[invalidation.ENV_DISTRIBUTION_ID_PARAMETER] = self.distribution_id_parameter_name
         env.update(args.environment)
         self.function = ServerlessFunction(f"{name}-fn", ServerlessFunctionArgs(
             database=args.database,
@@ -205,10 +214,59 @@ class DataEndpoint(pulumi.ComponentResource):
                 cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=443, to_port=443,
                 description="Secrets Manager API (HMAC signing key)", opts=child)
 
+        self.invalidation_policy: aws.iam.RolePolicy | None = None
+        if self.distribution_id_parameter_name is not None:
+            parameter = self.distribution_id_parameter_name
+            region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+            identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            aws.iam.RolePolicy(
+                f"{name}-distribution-id-read", role=self.function.role.id,
+                policy=pulumi.Output.all(partition.partition, region, identity.account_id).apply(
+                    lambda v: json.dumps({"Version": "2012-10-17", "Statement": [{
+                        "Effect": "Allow", "Action": "ssm:GetParameter",
+                        "Resource": f"arn:{v[0]}:ssm:{v[1]}:{v[2]}:parameter{parameter}"}]})),
+                opts=child)
+        if self.distribution_id_parameter_name is not None and self.hmac_secret_arn is None:
+            # CloudFront's API has no VPC endpoint: the calls leave through the VPC's NAT. (With
+            # HMAC signing the Secrets Manager rule already opens 443; AWS refuses a duplicate rule.)
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-to-aws-apis", security_group_id=self.function.security_group.id,
+                cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=443, to_port=443,
+                description="SSM and CloudFront APIs (cache invalidation on write)", opts=child)
+
         self.register_outputs({
             "functionUrl": self.url.function_url,
             "reservedConcurrency": self.plan.reserved_concurrency,
         })
+
+    def grant_invalidation(self, distribution_id: pulumi.Input[str], distribution_arn: pulumi.Input[str], *,
+                           name: str | None = None,
+                           opts: pulumi.ResourceOptions | None = None) -> aws.iam.RolePolicy | None:
+        """Let this endpoint invalidate the distribution (and only it) after writes: its id in the
+        SSM parameter the function reads, ``cloudfront:CreateInvalidation`` on its ARN. None (and
+        nothing created) when no write invalidates; :class:`EdgeFunction` calls it."""
+        if self.distribution_id_parameter_name is None:
+            return None
+        if self.invalidation_policy is not None:
+            raise BudgetError(f"{self.endpoint_name} already invalidates a distribution; a data endpoint "
+                              f"sends its invalidations to one distribution: put one distribution in "
+                              f"front of it")
+        prefix = name or f"{self.endpoint_name}-invalidation"
+        options = opts or pulumi.ResourceOptions(parent=self)
+        aws.ssm.Parameter(
+            f"{prefix}-distribution-id", name=self.distribution_id_parameter_name, type="String",
+            # A distribution id is no secret: insecure_value keeps it readable in previews and diffs.
+            insecure_value=distribution_id,
+            description=f"CloudFront distribution {self.endpoint_name} invalidates after writes",
+            opts=options)
+        self.invalidation_policy = aws.iam.RolePolicy(
+            f"{prefix}-policy", role=self.function.role.id,
+            policy=pulumi.Output.from_input(distribution_arn).apply(lambda arn: json.dumps({
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": "cloudfront:CreateInvalidation", "Resource": arn}]})),
+            opts=options)
+        return self.invalidation_policy
 
     def grant_cloudfront(self, distribution_arn: pulumi.Input[str], *, name: str | None = None,
                          opts: pulumi.ResourceOptions | None = None) -> list[aws.lambda_.Permission]:

@@ -32,6 +32,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..budget import BudgetError
+from ..catalog import CACHE_TAG_HEADER
 from ..edge_plan import (
     EDGE_REGION,
     DataCachePlan,
@@ -308,6 +309,9 @@ class EdgeFunction(pulumi.ComponentResource):
             logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
                 bucket=log_domain, prefix="cloudfront/", include_cookies=False),
             web_acl_id=args.web_acl_id,
+            # CloudFront stores the endpoint's cache tags with each object (invalidation by tag).
+            cache_tag_config=(aws.cloudfront.DistributionCacheTagConfigArgs(header_name=CACHE_TAG_HEADER)
+                              if endpoint is not None and endpoint.catalog_has_cache_tags else None),
             tags=tags,
             opts=child)
 
@@ -316,6 +320,12 @@ class EdgeFunction(pulumi.ComponentResource):
             endpoint.grant_cloudfront(self.distribution.arn, name=f"{name}-data",
                                       opts=pulumi.ResourceOptions(parent=self))
             if endpoint is not None else [])
+        self.cache_tag_header: str | None = (
+            CACHE_TAG_HEADER if endpoint is not None and endpoint.catalog_has_cache_tags else None)
+        self.invalidation_policy: aws.iam.RolePolicy | None = (
+            endpoint.grant_invalidation(self.distribution.id, self.distribution.arn, name=f"{name}-data",
+                                        opts=pulumi.ResourceOptions(parent=self))
+            if endpoint is not None and endpoint.catalog_has_cache_tags else None)
 
         self.register_outputs({
             "distributionId": self.distribution.id,

@@ -30,6 +30,15 @@ the catalog's ``schema`` statements (``CREATE ... IF NOT EXISTS``) once per
 execution environment before its first query. The Edge example uses this for
 its ``posts`` table; real applications should run migrations instead.
 
+Cache tags: a read whose catalog entry declares ``cache_tags`` answers with
+them in ``x-dp-cache-tags`` (comma-separated; the distribution's
+``CacheTagConfig`` names that header). A response that would carry more than 50
+tags, or whose ``{row.column}`` names a missing column, is answered
+``no-store`` instead (never cached, never stale). After a write that declares
+``invalidates`` commits, the endpoint invalidates the rendered tags at its
+distribution before answering (see :mod:`.invalidation`) and reports the
+outcome in ``x-dp-invalidation`` (the invalidation id, or ``failed``).
+
 Request signing (optional) for callers outside AWS, e.g. Cloudflare Workers or
 Vercel functions: set ``DATA_ENDPOINT_HMAC_SECRET_ARN`` to a Secrets Manager
 secret holding the key (the SecretString itself, or JSON ``{"key": "..."}``);
@@ -72,7 +81,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from deploy_paradigms.catalog import NamedQuery, ParameterError, QueryCatalog
+from deploy_paradigms.catalog import (
+    CACHE_TAG_HEADER,
+    MAX_TAGS_PER_RESPONSE,
+    NamedQuery,
+    ParameterError,
+    QueryCatalog,
+)
 
 from .connection import (
     DatabaseConnection,
@@ -82,6 +97,7 @@ from .connection import (
     sqlstate,
     with_connection,
 )
+from .invalidation import Invalidator
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -101,6 +117,7 @@ PATH_PREFIX = "/data/"
 SIGNATURE_HEADER = "x-dp-signature"
 TIMESTAMP_HEADER = "x-dp-timestamp"
 CONTENT_SHA256_HEADER = "x-amz-content-sha256"
+INVALIDATION_HEADER = "x-dp-invalidation"
 MAX_CLOCK_SKEW_S = 300
 
 _QUERY_SEGMENT = re.compile(r"^/data/([^/]+)/?$")
@@ -252,6 +269,7 @@ class DataEndpoint:
         bootstrap_schema: bool = False,
         settings: DatabaseSettings | None = None,
         clock: Callable[[], float] = time.time,
+        invalidator: Invalidator | None = None,
     ) -> None:
         if not 1 <= max_response_bytes <= LAMBDA_RESPONSE_LIMIT_BYTES:
             raise ValueError(f"max_response_bytes={max_response_bytes} must be between 1 and "
@@ -267,6 +285,11 @@ class DataEndpoint:
         self._bootstrapped = False
         self.settings = settings
         self.clock = clock
+        #: Sends a write's invalidation; None leaves cached reads to expire by TTL.
+        self.invalidator = invalidator
+        if invalidator is None and any(q.invalidates for q in catalog):
+            logger.warning("the catalog's writes declare invalidations but no distribution is configured "
+                           "(DATA_ENDPOINT_DISTRIBUTION_ID[_PARAMETER]); cached reads expire by TTL only")
 
     @property
     def signing_enabled(self) -> bool:
@@ -287,7 +310,8 @@ class DataEndpoint:
                 f"{ENV_MAX_RESPONSE_BYTES}={raw_max!r} must be a whole number of bytes") from None
         return cls(catalog, max_response_bytes=max_bytes,
                    signing_key=SecretKey(secret_arn) if secret_arn else None,
-                   bootstrap_schema=env.get(ENV_BOOTSTRAP_SCHEMA, "").lower() == "true")
+                   bootstrap_schema=env.get(ENV_BOOTSTRAP_SCHEMA, "").lower() == "true",
+                   invalidator=Invalidator.from_env(env))
 
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         return self.handle(event)
@@ -336,11 +360,11 @@ class DataEndpoint:
             raise HttpError(400, exc.code, str(exc)) from None
 
         result = self._execute(query, params)
+        rows = [{c: jsonable(v) for c, v in zip(result.columns, row, strict=False)} for row in result.rows]
         payload = {
             "query": query.name,
             "columns": list(result.columns),
-            "rows": [{c: jsonable(v) for c, v in zip(result.columns, row, strict=False)}
-                     for row in result.rows],
+            "rows": rows,
             "row_count": len(result.rows) if result.columns else max(result.row_count, 0),
         }
         encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -351,7 +375,37 @@ class DataEndpoint:
                 f"{self.max_response_bytes}-byte limit; ask for fewer rows (add or lower a LIMIT "
                 f"parameter and page through results) or raise {ENV_MAX_RESPONSE_BYTES} "
                 f"(at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
-        return _response(200, encoded, cache_control=query.cache_control(), head=method == "HEAD")
+        extra, cache_control = self._cache_tags(query, params, rows)
+        return _response(200, encoded, cache_control=cache_control, headers=extra, head=method == "HEAD")
+
+    def _cache_tags(self, query: NamedQuery, params: Mapping[str, Any],
+                    rows: list[dict[str, Any]]) -> tuple[dict[str, str], str]:
+        """Headers for a committed query: a read's tags, or a write's invalidation outcome."""
+        if not query.tag_templates:
+            return {}, query.cache_control()
+        try:
+            tags = query.render_tags(params, rows)
+        except KeyError as exc:
+            problem = f"cache tag column {exc} is not in the result of query {query.name!r}"
+            if query.mode == "read":
+                logger.error("%s; answering no-store", problem)
+                return {}, "no-store"
+            if self.invalidator is not None:
+                self.invalidator.report_failure(query.name, (), 0, None, problem)
+            return {INVALIDATION_HEADER: "failed"}, "no-store"
+        if query.mode == "write":
+            if self.invalidator is None:
+                return {}, "no-store"
+            outcome = self.invalidator.invalidate(tags, query=query.name)
+            status = (outcome.invalidation_id or "none") if outcome.ok else "failed"
+            return {INVALIDATION_HEADER: status}, "no-store"
+        if len(tags) > MAX_TAGS_PER_RESPONSE:
+            # CloudFront would drop the tags past 50, and a write to those rows would not reach
+            # this copy: not caching it is the only answer that is never stale.
+            logger.warning("query %s rendered %d cache tags (CloudFront keeps %d); answering no-store",
+                           query.name, len(tags), MAX_TAGS_PER_RESPONSE)
+            return {}, "no-store"
+        return {CACHE_TAG_HEADER: ",".join(tags)}, query.cache_control()
 
     @staticmethod
     def _body(event: Mapping[str, Any]) -> bytes:

@@ -4,7 +4,10 @@ Same architecture as the CDK stacks ``Edge`` + ``Edge-us-east-1`` (``stacks/edge
 the program's network and database, a :class:`DataEndpoint` serving the sample
 catalog (reserved concurrency capped by the connection budget) and an
 :class:`EdgeFunction` running the sample viewer-request handler in us-east-1
-(explicit provider) on a CloudFront distribution that caches ``/data/*``.
+(explicit provider) on a CloudFront distribution that caches ``/data/*``. The
+catalog's reads carry cache tags (``posts``, ``post:{id}``) and its writes
+invalidate them: the distribution gets ``cache_tag_config``, the endpoint an SSM
+parameter with the distribution id and ``cloudfront:CreateInvalidation`` on it.
 """
 
 from __future__ import annotations
@@ -45,3 +48,4 @@ def build(network: Network, database: Database, config: pulumi.Config) -> None:
     pulumi.export("reservedConcurrency", plan.reserved_concurrency)
     pulumi.export("edgePackageBytes", site.package_size_bytes)
     pulumi.export("budget", plan.summary())
+    pulumi.export("distributionIdParameter", endpoint.distribution_id_parameter_name)
