@@ -185,6 +185,17 @@ def test_a_large_transaction_is_published_whole_in_batches_within_the_limits(
     assert stats.put_calls == bus.calls == -(-rows // 10)  # full batches of 10; the stub checks the limits
 
 
+def test_a_backlog_is_read_in_bounded_peeks_in_order(stream: Stream, bus: StubEventBridge,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(change_consumer, "PEEK_ROWS", 40)  # each peek: about 10 transactions of 2 rows
+    for n in range(30):
+        stream.sql.run(f"INSERT INTO {stream.table} (id) VALUES ({2 * n + 1}), ({2 * n + 2})")
+    consumer = stream.consumer()
+    runs = [consumer.run_once() for _ in range(5)]
+    assert [r.caught_up for r in runs[:2]] == [False, False] and runs[-1].caught_up
+    assert [d["key"]["id"] for d in details(bus.accepted)] == list(range(1, 61))  # once each, in order
+
+
 def test_batches_respect_ten_entries_and_256_kb() -> None:
     entries = [{"Source": "s", "DetailType": "Row change", "Detail": "x" * size}
                for size in (100, 200_000, 70_000, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10)]

@@ -85,6 +85,9 @@ MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024
 #: Messages fetched from the server-side cursor at a time (the server keeps the rest on disk).
 FETCH_ROWS = 500
+#: Messages one peek decodes at most (the server stops after the transaction that reaches it):
+#: a backlog is read in bounded steps, each well inside the function timeout.
+PEEK_ROWS = 20_000
 #: Changes decoded before they are published (the memory one run holds, whatever the
 #: size of a transaction).
 FLUSH_CHANGES = 100
@@ -415,19 +418,22 @@ class ChangeConsumer:
         upto = str(self.conn.query("SELECT pg_current_wal_flush_lsn()::text").rows[0][0])
         raw = self.conn.raw
         stopped_early = False
+        fetched = 0
+        last_commit_end = 0
         # A server-side cursor: the server decodes into a tuplestore (spilling to disk), the
         # function holds at most FETCH_ROWS messages and one flush of changes in memory.
         raw.run("BEGIN ISOLATION LEVEL READ COMMITTED")
         try:
             raw.run("DECLARE dp_changes NO SCROLL CURSOR FOR SELECT data "
-                    "FROM pg_logical_slot_peek_binary_changes(:slot, CAST(:upto AS pg_lsn), NULL, "
-                    "'proto_version', '1', 'publication_names', :publication)",
-                    slot=self.slot, upto=upto, publication=self.publication)
+                    "FROM pg_logical_slot_peek_binary_changes(:slot, CAST(:upto AS pg_lsn), "
+                    "CAST(:rows AS integer), 'proto_version', '1', 'publication_names', :publication)",
+                    slot=self.slot, upto=upto, rows=PEEK_ROWS, publication=self.publication)
             decoder = PgOutputDecoder(self._primary_key)
             pending: list[RowChange | Commit] = []
             changes = 0
             while not stopped_early:
                 chunk = raw.run(f"FETCH {FETCH_ROWS} FROM dp_changes")
+                fetched += len(chunk)
                 for (data,) in chunk:
                     item = decoder.feed(data)
                     if item is None:
@@ -435,6 +441,7 @@ class ChangeConsumer:
                     pending.append(item)
                     if isinstance(item, Commit):
                         stats.transactions += 1
+                        last_commit_end = item.end_lsn
                     else:
                         changes += 1
                     if changes >= FLUSH_CHANGES:
@@ -449,11 +456,14 @@ class ChangeConsumer:
                 self._flush(pending, stats)
         finally:
             raw.run("COMMIT")
-        if not stopped_early:
+        if not stopped_early and fetched < PEEK_ROWS:
             # Everything committed before `upto` is published: advance there, past transactions
             # that touched no published table (otherwise the slot would keep their WAL).
             self._advance(parse_lsn(upto), stats)
             stats.caught_up = True
+        elif not stopped_early and last_commit_end:
+            # The peek stopped at PEEK_ROWS: all it returned is published; more remains.
+            self._advance(last_commit_end, stats)
         return stats
 
     def _primary_key(self, schema: str, table: str) -> tuple[str, ...]:
