@@ -23,15 +23,15 @@ answer is sent; a test kills the consumer process there).
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
 import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from typing import Any
 
 from deploy_paradigms.runtime import aws_sigv4
+from tests.support.stub_http import StubHttpServer
 
 MAX_ENTRIES = 10
 MAX_BYTES = 256 * 1024
@@ -57,11 +57,12 @@ def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
     return True
 
 
-class StubEventBridge:
+class StubEventBridge(StubHttpServer):
     """See the module docstring."""
 
     def __init__(self, credentials: aws_sigv4.AwsCredentials, *, region: str = "eu-west-1",
                  account: str = "123456789012") -> None:
+        super().__init__()
         self.credentials = credentials
         self.region = region
         self.account = account
@@ -73,50 +74,6 @@ class StubEventBridge:
         self.after_accept: Callable[[list[dict[str, Any]]], None] | None = None
         self._subscriptions: list[tuple[Mapping[str, Any], list[dict[str, Any]]]] = []
         self._lock = threading.Lock()
-        self._server: http.server.ThreadingHTTPServer | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        stub = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, answer = stub.handle(self.command, self.path, dict(self.headers.items()), body)
-                data = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/x-amz-json-1.1")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the caller was killed while waiting (the kill tests)
-                    pass
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
 
     def subscribe(self, pattern: Mapping[str, Any]) -> list[dict[str, Any]]:
         """A rule with ``pattern``; its target is the returned list (events appended in order)."""
@@ -154,8 +111,15 @@ class StubEventBridge:
             return "InvalidSignatureException: the request signature does not match"
         return None
 
+    THREAD_NAME = "stub-eventbridge"
+
     def handle(self, method: str, path: str, headers: Mapping[str, str],
-               body: bytes) -> tuple[int, dict[str, Any]]:
+               body: bytes) -> tuple[int, bytes, str]:
+        status, answer = self._answer(method, path, headers, body)
+        return status, json.dumps(answer).encode(), "application/x-amz-json-1.1"
+
+    def _answer(self, method: str, path: str, headers: Mapping[str, str],
+                body: bytes) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.calls += 1
             problem = self._signature_problem(method, path, headers, body)
