@@ -217,9 +217,25 @@ def _canonical_url_query(query: str) -> str:
     return "&".join(f"{key}={value}" for key, value in pairs)
 
 
+def _normalised_path(path: str) -> str:
+    """``path`` without ``.``/``..`` segments (RFC 3986, 5.2.4) or empty ones, which AWS services
+    (and botocore) sign away; a leading and a trailing slash are kept."""
+    if not path:
+        return "/"
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    trailing = "/" if path.endswith("/") and segments else ""
+    return ("/" if path.startswith("/") else "") + "/".join(segments) + trailing
+
+
 def _canonical_path(url: str) -> str:
-    # Every service but S3 signs the path URI-encoded once more (it arrives encoded).
-    return quote(urlsplit(url).path or "/", safe="/~")
+    # Every service but S3 signs the normalised path URI-encoded once more (it arrives encoded).
+    return quote(_normalised_path(urlsplit(url).path), safe="/~")
 
 
 def _signature(*, credentials: AwsCredentials, amz_date: str, region: str, service: str,
