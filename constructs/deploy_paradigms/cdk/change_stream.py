@@ -47,7 +47,7 @@ from ..change_settings import (
 )
 from ..runtime import change_consumer, settings
 from .database import Database
-from .serverless_function import vpc_function_role
+from .serverless_function import function_subnets, vpc_execution_role
 
 #: The consumer bundle is pure Python (pg8000): the newest Python runtime.
 CONSUMER_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -101,9 +101,7 @@ class ChangeStream(Construct):
             self, "Bus", description=f"Row changes of {', '.join(self.plan.tables)} (deploy-paradigms)")
         vpc = database.vpc
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = vpc_function_role(
-            self, self.log_group,
-            f"Change consumer {self.node.path}: logs, VPC interfaces, secret, PutEvents")
+        self.role = vpc_execution_role(self, self.log_group)
         self.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue"], resources=[database.secret.secret_arn]))
         if database.secret.encryption_key is not None:
@@ -140,9 +138,7 @@ class ChangeStream(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
-                else ec2.SubnetType.PRIVATE_ISOLATED),
+            vpc_subnets=function_subnets(vpc, None),
             security_groups=[self.security_group],
             description=f"deploy-paradigms change stream: slot {self.plan.slot} to EventBridge",
         )

@@ -29,7 +29,7 @@ from ..change_settings import (
 from ..packaging import CHANGE_STREAM_HANDLER, lambda_bundle
 from ..runtime import change_consumer, settings
 from .database import Database
-from .serverless_function import vpc_function_statements
+from .serverless_function import _execution_policy, lambda_role
 
 #: Same runtime as the CDK twin (pure-Python bundle; newest Python runtime).
 CONSUMER_RUNTIME = "python3.14"
@@ -106,20 +106,16 @@ class ChangeStream(pulumi.ComponentResource):
 
         self.log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days,
                                                  tags=tags, opts=child)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Action": "sts:AssumeRole", "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-            description=f"Change consumer {name}: logs, VPC interfaces, secret, PutEvents",
-            tags=tags, opts=child)
+        self.role = lambda_role(f"{name}-role", f"Change consumer {name}: logs, VPC interfaces, secret, "
+                                f"PutEvents", tags, child)
+        user = database.master_username
         role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=self.role.id,
             policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.from_input(database.secret_arn),
                                      pulumi.Output.from_input(bus_arn)).apply(
+                # Logs, VPC interfaces and the secret (as a function reading it), plus PutEvents.
                 lambda v: json.dumps({"Version": "2012-10-17", "Statement": [
-                    *vpc_function_statements(v[0]),
-                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": v[1]},
+                    *_execution_policy(v[0], "", v[1], user, False)["Statement"],  # type: ignore[misc]
                     {"Effect": "Allow", "Action": "events:PutEvents", "Resource": v[2]}]})),
             opts=child)
         self.security_group = aws.ec2.SecurityGroup(

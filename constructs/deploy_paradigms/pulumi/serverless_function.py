@@ -208,7 +208,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         plan = self.plan
         # 3. Allocate on the ledger (fails naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
-            name, plan.connections, paradigm="serverless", detail=plan.summary())
+            name, plan.connections, paradigm="serverless", detail=plan.summary(),
+            deploy_strategy=plan.deploy_strategy, compute_model=plan.compute_model)
 
         super().__init__(self.TYPE, name, {
             "connectionPlan": {"reservedConcurrency": plan.reserved_concurrency,
@@ -286,13 +287,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         # 5. The log group, the execution role and the function.
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Action": "sts:AssumeRole", "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-            description=f"Execution role of {name}: logs, VPC interfaces, database connect",
-            tags=tags, opts=child)
+        self.role = lambda_role(f"{name}-role", f"Execution role of {name}: logs, VPC interfaces, "
+                                                f"database connect", tags, child)
         iam_auth = args.iam_auth
         db_user = self.db_user
         role_policy = aws.iam.RolePolicy(
@@ -315,6 +311,7 @@ class ServerlessFunction(pulumi.ComponentResource):
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
             settings.URL_PARAMS: plan.url.query_string(),
+            **plan.pool.environment(),
         }
         if not iam_auth:
             self.environment[settings.SECRET_ARN] = database.secret_arn
@@ -414,9 +411,21 @@ def _proxy_name(component: str) -> str:
     return text[:54].rstrip("-") + "-proxy"
 
 
-def vpc_function_statements(log_group_arn: str) -> list[dict[str, object]]:
-    """A VPC Lambda function's own needs: write its log group, manage its network interfaces."""
-    return [
+def lambda_role(name: str, description: str, tags: Mapping[str, str],
+                opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """An execution role Lambda may assume, with no permissions yet (add a RolePolicy)."""
+    return aws.iam.Role(
+        name,
+        assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Action": "sts:AssumeRole", "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"}}]}),
+        description=description, tags=tags, opts=opts)
+
+
+def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
+                      iam_auth: bool) -> dict[str, object]:
+    """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
+    statements: list[dict[str, object]] = [
         {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": [log_group_arn, f"{log_group_arn}:*"]},
         # What AWSLambdaVPCAccessExecutionRole grants; EC2 has no resource-level
@@ -426,12 +435,6 @@ def vpc_function_statements(log_group_arn: str) -> list[dict[str, object]]:
                                        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
          "Resource": "*"},
     ]
-
-
-def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
-                      iam_auth: bool) -> dict[str, object]:
-    """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
-    statements = vpc_function_statements(log_group_arn)
     if iam_auth:
         statements.append({"Effect": "Allow", "Action": "rds-db:connect",
                            "Resource": _dbuser_arn(proxy_arn, db_user)})
