@@ -22,7 +22,10 @@ _SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "private
 #: Keys naming *where* a secret is, or a setting about it, not the secret itself.
 _POINTER_SUFFIXES = ("arn", "arns", "id", "ids", "name", "names", "valuefrom", "length", "version",
                      "type", "types", "status", "scheme", "kmskeyid", "keyid", "policy", "ttl", "timeout",
-                     "validity", "enabled", "rotation", "manager", "managed")
+                     "validity", "enabled", "rotation", "manager", "managed",
+                     # GenerateSecretString's SecretStringTemplate: the non-secret fields (a password
+                     # inside a JSON template is still found: the JSON is walked).
+                     "template")
 #: CloudFormation custom-resource plumbing: ``ServiceToken`` is the provider's ARN and aws-cdk's
 #: ``RefreshToken`` a hash that forces an update; neither is a credential.
 _NOT_SECRET_KEYS = ("servicetoken", "refreshtoken")
