@@ -35,7 +35,7 @@ def test_logical_replication_in_the_parameter_group() -> None:
 
 
 def test_slot_lifecycle_invocation_and_schedule() -> None:
-    (invocation,) = of_type("aws:lambda/invocation:Invocation")
+    (invocation,) = [i for i in of_type("aws:lambda/invocation:Invocation") if i["name"] == "stream-slot"]
     assert invocation["inputs"]["lifecycleScope"] == "CRUD"
     assert json.loads(invocation["inputs"]["input"])["Slot"] == "dp_stream"
     (function,) = [f for f in of_type("aws:lambda/function:Function")
