@@ -51,6 +51,7 @@ from ..database_settings import (
     check_parameters,
     check_port,
     check_serverless_inputs,
+    logical_replication_parameters,
     tls_parameter,
 )
 from ..database_settings import performance_insights as performance_insights_setting
@@ -192,6 +193,9 @@ class Database(Construct):
     :param external_consumers: shares handed to other apps that import this database, e.g.
         ``{"billing": 40}``; booked on this ledger (each app imports it with
         ``Database.from_existing(..., share=40)``). Omitted: none.
+    :param logical_replication: sets ``rds.logical_replication=1`` (``wal_level=logical``) in the
+        parameter group (the cluster parameter group on Aurora PostgreSQL), which a ``ChangeStream``
+        needs; PostgreSQL engines only. Omitted: off (on a running database, turning it on takes a reboot).
     """
 
     def __init__(
@@ -224,6 +228,7 @@ class Database(Construct):
         consumers: int | None = None,
         external_consumers: Mapping[str, int] | None = None,
         app_username: str = DEFAULT_APP_USERNAME,
+        logical_replication: bool = False,
         _existing: dict[str, Any] | None = None,
     ) -> None:
         # 1. Validate inputs (budget errors name the input and the fix), before joining the tree.
@@ -252,6 +257,7 @@ class Database(Construct):
         self.master_username = master_username
         #: The bootstrap function behind the ``AppRole`` custom resource (None when adopted).
         self.role_bootstrap: lambda_.Function | None = None
+        self.logical_replication = False
         if _existing is not None:
             self._adopt(_existing)
             return
@@ -263,7 +269,9 @@ class Database(Construct):
                               f"max_allocated_storage_gib={max_allocated_storage_gib}")
         check_instance_class_offered(self.engine, self.limit.instance_class,
                                      default_version=engine_version is None)
-        extra_parameters = check_parameters(self.engine, parameters)
+        extra_parameters = {**check_parameters(self.engine, parameters),
+                            **logical_replication_parameters(self.engine, logical_replication)}
+        self.logical_replication = logical_replication
         self.app_username = check_role_name(app_username)
         if self.app_username == master_username:
             raise BudgetError(f"app_username={app_username!r} is the master user; the application role must "
