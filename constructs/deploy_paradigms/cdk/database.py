@@ -41,6 +41,7 @@ from ..budget import (
 )
 from ..database_settings import check_instance_class_offered, check_parameters, check_port, tls_parameter
 from ..database_settings import performance_insights as performance_insights_setting
+from .security_groups import exact_egress
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
 #: calendar agree these are current); pass ``engine_version`` to choose.
@@ -158,6 +159,7 @@ class Database(Construct):
         _existing: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         # 1. Validate inputs (budget errors name the input and the fix).
         self.limit: ConnectionLimit = describe_connection_limit(
             engine, instance_class, max_connections=max_connections, max_acu=max_acu, min_acu=min_acu)

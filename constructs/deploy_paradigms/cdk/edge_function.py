@@ -53,6 +53,7 @@ from constructs import Construct
 from ..budget import BudgetError
 from ..catalog import CACHE_TAG_HEADER
 from ..edge_plan import (
+    ACCESS_LOG_EXPIRATION_DAYS,
     EDGE_REGION,
     DataCachePlan,
     EdgePlan,
@@ -77,8 +78,6 @@ _EVENT_TYPES = {
     EdgeTrigger.ORIGIN_REQUEST: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
     EdgeTrigger.ORIGIN_RESPONSE: cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
 }
-#: Days CloudFront access logs are kept in the bucket this construct creates.
-LOG_RETENTION_DAYS = 90
 
 
 def measure_package(code_path: str | os.PathLike[str] | None, code: lambda_.Code | None) -> int:
@@ -389,7 +388,7 @@ class EdgeFunction(Construct):
             enforce_ssl=True,
             # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(LOG_RETENTION_DAYS))],
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(ACCESS_LOG_EXPIRATION_DAYS))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         cdk.Validations.of(bucket).acknowledge(cdk.Acknowledgment(

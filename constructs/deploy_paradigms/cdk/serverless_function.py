@@ -52,6 +52,7 @@ from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database
+from .security_groups import exact_egress
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -208,6 +209,7 @@ class ServerlessFunction(Construct):
             account_concurrency_limit=account_concurrency_limit,
         )
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         self.plan: ServerlessPlan = plan
         self.database = database
         self.db_user: str = db_user or database.master_username

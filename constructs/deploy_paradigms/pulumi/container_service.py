@@ -57,6 +57,7 @@ from ..container_settings import (  # shared with the CDK twin
     check_task_settings,
     database_environment,
 )
+from ..input_checks import check_log_retention, check_non_empty
 from ..runtime import settings
 from .database import Database
 
@@ -64,9 +65,6 @@ SSL_POLICY = SSL_POLICY_NAME
 ACCESS_LOG_EXPIRATION_DAYS = 90
 NONCURRENT_EXPIRATION_DAYS = 30
 
-#: CloudWatch Logs retention periods (PutRetentionPolicy API reference).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,9 +165,9 @@ class ContainerService(pulumi.ComponentResource):
             desired_tasks=args.desired_tasks, scale_on_cpu_percent=args.scale_on_cpu_percent,
             scale_on_requests_per_target=args.scale_on_requests_per_target)
         extra_env = check_environment(args.environment)
-        if args.log_retention_days not in LOG_RETENTION_DAYS:
-            raise BudgetError(f"log_retention_days={args.log_retention_days!r} is not a CloudWatch Logs "
-                              f"retention period; use one of {LOG_RETENTION_DAYS}")
+        check_log_retention("log_retention_days", args.log_retention_days)
+        if isinstance(args.image, str):  # an Output is checked by the registry at deploy time
+            check_non_empty("image", args.image, example="123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4.2")
         network = database.network
         task_subnets = list(args.subnet_ids or network.private_subnet_ids)
         lb_subnets = list(args.load_balancer_subnet_ids or network.public_subnet_ids)

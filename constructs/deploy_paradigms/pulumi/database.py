@@ -47,7 +47,8 @@ from ..database_settings import (
     performance_insights,
     tls_parameter,
 )
-from .network import LOG_RETENTION_DAYS, NetworkLike
+from ..input_checks import SUBNET_TIERS, check_choice, check_log_retention
+from .network import NetworkLike
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,10 @@ class DatabaseArgs:
             (0 turns automated backups off on RDS; Aurora needs at least 1).
         engine_version: Engine version. Omitted: PostgreSQL 17, MySQL 8.4, MariaDB 11.4, Aurora
             PostgreSQL 17.5, Aurora MySQL 3.10.0 (see ``ENGINE_DEFAULTS``); RDS engines take a minor
-            of that line and upgrade minors automatically.
+            of that line and upgrade minors automatically. Where the version names a minor (Aurora,
+            or any version you give) it is ignored after creation (``ignore_changes``), so an
+            automatic minor upgrade is not undone by the next ``pulumi up``; upgrade deliberately in
+            the console or with the AWS CLI, then ``pulumi refresh``.
         parameter_group_family: Parameter-group family. Omitted: derived from ``engine_version``.
         parameters: Extra parameters for the parameter group (cluster parameter group on Aurora).
             Omitted: only TLS enforcement and ``max_connections`` (when given). Turning TLS off or
@@ -258,6 +262,10 @@ class DatabasePlan:
     subnet_ids: tuple[pulumi.Input[str], ...]
     final_snapshot: str
     backup_retention_days: int
+    #: The version pins a minor while RDS upgrades minors automatically (Aurora's full versions, or
+    #: an ``engine_version`` you gave): the engine version is then ignored after creation, or a
+    #: refresh after an automatic upgrade would propose a downgrade.
+    version_drifts: bool = False
 
 
 def _check_physical(what: str, value: str, max_length: int) -> None:
@@ -413,9 +421,7 @@ class Database(pulumi.ComponentResource):
         final_snapshot = args.final_snapshot_identifier or physical_name(identifier, "final-snapshot",
                                                                          max_length=255)
         _check_physical("final_snapshot_identifier", final_snapshot, 255)
-        if args.log_retention_days not in LOG_RETENTION_DAYS:
-            raise BudgetError(f"log_retention_days={args.log_retention_days!r} is not a CloudWatch Logs "
-                              f"retention period; use one of {LOG_RETENTION_DAYS}")
+        check_log_retention("log_retention_days", args.log_retention_days)
         defaults = ENGINE_DEFAULTS[engine]
         version = args.engine_version or defaults.version
         family = args.parameter_group_family or (
@@ -424,6 +430,7 @@ class Database(pulumi.ComponentResource):
         check_instance_class_offered(engine, cls, default_version=args.engine_version is None)
         extra = check_parameters(engine, args.parameters)
         with_insights = performance_insights(engine, cls, args.performance_insights)
+        check_choice("subnet_tier", args.subnet_tier, SUBNET_TIERS)
         subnets = list(args.network.isolated_subnet_ids) if args.subnet_tier == "isolated" else []
         if not subnets:
             subnets = list(args.network.private_subnet_ids)
@@ -442,6 +449,7 @@ class Database(pulumi.ComponentResource):
             subnet_ids=tuple(subnets),
             final_snapshot=final_snapshot,
             backup_retention_days=retention,
+            version_drifts=engine.is_aurora or args.engine_version is not None,
         )
 
     @staticmethod
@@ -535,7 +543,7 @@ class Database(pulumi.ComponentResource):
                 performance_insights_enabled=plan.performance_insights,
                 performance_insights_retention_period=7 if plan.performance_insights else None,
                 tags=tags,
-                opts=after_logs)
+                opts=pulumi.ResourceOptions.merge(after_logs, _ignore_minor_upgrades(plan.version_drifts)))
             self.instance = instance
             self.instance_identifier = instance.identifier
             self.resource_id = instance.resource_id
@@ -584,7 +592,7 @@ class Database(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(plan.log_exports),
             serverlessv2_scaling_configuration=scaling,
             tags=tags,
-            opts=after_logs)
+            opts=pulumi.ResourceOptions.merge(after_logs, _ignore_minor_upgrades(plan.version_drifts)))
         parameter_group = self.parameter_group
 
         def member(role: str, promotion_tier: int) -> aws.rds.ClusterInstance:
@@ -681,6 +689,12 @@ class Database(pulumi.ComponentResource):
             instance_identifier=instance_identifier, cluster_identifier=cluster_identifier,
             resource_id=resource_id, database_name=database_name, master_username=master_username,
             iam_authentication=iam_authentication, reserve=reserve), opts)
+
+
+def _ignore_minor_upgrades(drifts: bool) -> pulumi.ResourceOptions:
+    # Deliberate upgrades happen in the console or the AWS CLI, then `pulumi refresh` (see
+    # DatabaseArgs.engine_version).
+    return pulumi.ResourceOptions(ignore_changes=["engineVersion"] if drifts else None)
 
 
 def _first_secret_arn(secrets: Sequence[Any] | None) -> str:
