@@ -54,7 +54,8 @@ def database(**kwargs: Any) -> Database:
 
 
 def endpoint(signing: str) -> DataEndpoint:
-    return DataEndpoint("data", DataEndpointArgs(database=database(), catalog=sample_catalog(), signing=signing))
+    return DataEndpoint("data", DataEndpointArgs(database=database(), catalog=sample_catalog(),
+                                                 signing=signing))
 
 
 def edge(**kwargs: Any) -> EdgeFunction:
@@ -82,7 +83,8 @@ def test_hmac_function_url_gets_the_two_public_invoke_permissions() -> None:
 
 def test_iam_function_url_is_not_opened_to_everyone() -> None:
     preview = program(lambda: endpoint("cloudfront"))
-    assert not [r for r in of_type(preview, "aws:lambda/permission:Permission") if r["inputs"]["principal"] == "*"]
+    permissions = of_type(preview, "aws:lambda/permission:Permission")
+    assert not [r for r in permissions if r["inputs"]["principal"] == "*"]
 
 
 # -- CloudFront and its log bucket --------------------------------------------------------------------
@@ -102,7 +104,8 @@ def test_distribution_logs_to_the_buckets_domain_name_as_s3_answers_it() -> None
 def test_destroy_retains_the_log_bucket_and_the_replicated_edge_function() -> None:
     preview = program(edge)
     bucket_children = [r["name"] for r in preview.resources if r["name"].startswith("site-logs")]
-    assert len(bucket_children) == 6, bucket_children  # bucket, access block, ownership, SSE, lifecycle, policy
+    # bucket, public access block, ownership, encryption, lifecycle, policy
+    assert len(bucket_children) == 6, bucket_children
     assert all(preview.options[name]["retainOnDelete"] for name in bucket_children)
     assert only(preview, "aws:s3/bucket:Bucket")["inputs"]["forceDestroy"] is False
     assert preview.options["site-edge"]["retainOnDelete"] is True

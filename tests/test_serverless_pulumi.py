@@ -146,8 +146,9 @@ def test_execution_role_is_least_privilege() -> None:
     records = example("db.m5.large")
     policy = json.loads(inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-role-policy")["policy"])
     by_action = {json.dumps(s["Action"]): s["Resource"] for s in policy["Statement"]}
-    assert by_action['"rds-db:connect"'] == (
-        "arn:aws:rds-db:us-east-1:123456789012:dbuser:function-proxy/app_admin")
+    # The proxy's resource id (prx-...) from its ARN, as RDS answers it, not its name.
+    assert re.fullmatch(r"arn:aws:rds-db:us-east-1:123456789012:dbuser:prx-[0-9a-f]{17}/app_admin",
+                        by_action['"rds-db:connect"'])
     assert not any("secretsmanager" in a for a in by_action)
     assert not find(records, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     proxy_policy = inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-proxy-secret")["policy"]
@@ -164,7 +165,8 @@ def test_environment_holds_where_and_how_never_a_secret() -> None:
     env = inputs(example("db.m5.large"), FN, "function-function")["environment"]["variables"]
     assert env == {
         "DATABASE_ENGINE": "postgres",
-        "DATABASE_HOST": "function-proxy.proxy-c0ffee000000.us-east-1.rds.amazonaws.com",
+        "DATABASE_HOST": ("deploy-paradigms-preview-function-proxy.proxy-c0ffee000000.us-east-1"
+                          ".rds.amazonaws.com"),
         "DATABASE_IAM_AUTH": "true",
         "DATABASE_NAME": "app",
         "DATABASE_PORT": "5432",

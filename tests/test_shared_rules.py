@@ -13,7 +13,13 @@ import pytest
 from conftest import template_of
 
 from deploy_paradigms import environment
-from deploy_paradigms.budget import BudgetError, ConnectionLimit, Engine, InputError, describe_connection_limit
+from deploy_paradigms.budget import (
+    BudgetError,
+    ConnectionLimit,
+    Engine,
+    InputError,
+    describe_connection_limit,
+)
 from deploy_paradigms.budget.plan import proxy_connection_share
 from deploy_paradigms.edge_plan import check_response_size_limit, plan_edge_function
 from deploy_paradigms.guard import model as guard_model
@@ -55,10 +61,13 @@ def test_words_that_contain_pass_are_not_credentials(key: str) -> None:
 
 @pytest.mark.parametrize("percent", [1, 7, 33, 50, 90, 100])
 @pytest.mark.parametrize("instance_class", ["db.t3.micro", "db.m5.large", "db.r6g.4xlarge"])
-def test_guard_counts_a_proxys_connections_with_the_planners_arithmetic(instance_class: str, percent: int) -> None:
+def test_guard_counts_a_proxys_connections_with_the_planners_arithmetic(
+        instance_class: str, percent: int) -> None:
     limit: ConnectionLimit = describe_connection_limit(Engine.POSTGRES, instance_class)
-    proxy = guard_model.Resource(kind="proxy", name="p", path="p", props={"max_connections_percent": percent})
-    assert guard_model.Model([proxy]).proxy_connections(proxy, limit) == proxy_connection_share(limit, percent)
+    proxy = guard_model.Resource(kind="proxy", name="p", path="p",
+                                 props={"max_connections_percent": percent})
+    counted = guard_model.Model([proxy]).proxy_connections(proxy, limit)
+    assert counted == proxy_connection_share(limit, percent)
 
 
 def test_response_size_limit_has_one_definition() -> None:

@@ -167,7 +167,8 @@ class ContainerService(pulumi.ComponentResource):
         extra_env = check_environment(args.environment)
         check_log_retention("log_retention_days", args.log_retention_days)
         if isinstance(args.image, str):  # an Output is checked by the registry at deploy time
-            check_non_empty("image", args.image, example="123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4.2")
+            check_non_empty("image", args.image,
+                            example="123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4.2")
         network = database.network
         task_subnets = list(args.subnet_ids or network.private_subnet_ids)
         lb_subnets = list(args.load_balancer_subnet_ids or network.public_subnet_ids)

@@ -11,7 +11,7 @@ from ...environment import is_secret_key
 from ..cfn import text
 from ..model import Finding, Model, Rule
 
-__all__ = ["RULE", "check", "is_secret_key", "scan"]
+__all__ = ["RULE", "is_secret_key", "scan"]
 
 #: CloudFormation dynamic references that put the secret's value into the resource configuration.
 RESOLVED_SECRET = re.compile(r"\{\{resolve:(secretsmanager|ssm-secure):", re.IGNORECASE)
