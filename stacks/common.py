@@ -63,7 +63,7 @@ def example_vpc(scope: Stack) -> ec2.Vpc:
         ],
     )
     vpc.add_flow_log("FlowLogs", destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-        logs.LogGroup(scope, "FlowLogsGroup", retention=logs.RetentionDays.ONE_MONTH)))
+        logs.LogGroup(scope, "FlowLogsGroup", retention=logs.RetentionDays.ONE_YEAR)))
     return vpc
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 import hashlib
 import re
 
-__all__ = ["RDS_PROXY_NAME", "RDS_PROXY_NAME_MAX", "rds_proxy_name"]
+__all__ = ["ECS_FAMILY", "RDS_PROXY_NAME", "RDS_PROXY_NAME_MAX", "rds_proxy_name", "task_family"]
 
 #: RDS Proxy's rule (CreateDBProxy ``DBProxyName``): 1-60 letters, digits and hyphens, starting
 #: with a letter, no two consecutive hyphens, not ending with a hyphen.
 RDS_PROXY_NAME = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]*(?<!-)$")
 RDS_PROXY_NAME_MAX = 60
+#: ECS task definition family (RegisterTaskDefinition ``family``): up to 255 letters, digits,
+#: hyphens and underscores.
+ECS_FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 _SUFFIX = "-proxy"
 _HASH = 8
@@ -32,3 +35,11 @@ def rds_proxy_name(*parts: str) -> str:
         digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:_HASH]
         text = f"{text[:room - _HASH - 1].rstrip('-')}-{digest}"
     return text + _SUFFIX
+
+
+def task_family(*parts: str) -> str:
+    """``<project>-<stack>-<component>``: an ECS task family unique per project and stack."""
+    text = re.sub(r"[^A-Za-z0-9_-]+", "-", "-".join(parts)).strip("-") or "task"
+    if len(text) > 255:
+        text = f"{text[:246]}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return text

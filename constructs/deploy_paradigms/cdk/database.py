@@ -226,6 +226,9 @@ class Database(Construct):
                 iam_authentication=True,
                 auto_minor_version_upgrade=True,
                 backup_retention=cdk.Duration.days(backup_retention_days),
+                # Kept after the instance is deleted (until their retention ends), as on Pulumi;
+                # CloudFormation's default deletes them with the instance.
+                delete_automated_backups=False,
                 deletion_protection=deletion_protection,
                 removal_policy=removal_policy,
                 copy_tags_to_snapshot=True,
@@ -294,6 +297,7 @@ class Database(Construct):
             storage_encryption_key=storage_encryption_key,
             iam_authentication=True,
             backup=rds.BackupProps(retention=cdk.Duration.days(backup_days)),
+            delete_automated_backups=False,
             deletion_protection=deletion_protection,
             removal_policy=removal_policy,
             copy_tags_to_snapshot=True,

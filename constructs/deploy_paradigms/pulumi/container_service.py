@@ -58,6 +58,7 @@ from ..container_settings import (  # shared with the CDK twin
     database_environment,
 )
 from ..input_checks import check_log_retention, check_non_empty
+from ..naming import task_family
 from ..runtime import settings
 from .database import Database
 
@@ -208,8 +209,11 @@ class ContainerService(pulumi.ComponentResource):
         else:
             self.cluster_arn = pulumi.Output.from_input(args.cluster_arn)
             cluster_name = self.cluster_arn.apply(lambda arn: arn.rsplit("/", 1)[-1])
+        # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named, so a
+        # re-created stack does not collide with it. Delete it by hand once the logs are not needed.
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
         self.execution_role = aws.iam.Role(
             f"{name}-execution-role", assume_role_policy=_assume_ecs_tasks(),
             description=f"{name}: ECS agent pulls the image, reads the database secret, writes logs",
@@ -297,7 +301,10 @@ class ContainerService(pulumi.ComponentResource):
             image=a[0], environment=a[1], secret_arn=a[2], log_group=a[3], region=a[4],
             container_port=args.container_port, stream_prefix=name))
         self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}-task", family=name, cpu=str(args.cpu), memory=str(args.memory_mib),
+            # Unique per project and stack (aws-cdk's is per stack and path): two stacks registering
+            # revisions of one family would run each other's task definitions.
+            f"{name}-task", family=task_family(pulumi.get_project(), pulumi.get_stack(), name),
+            cpu=str(args.cpu), memory=str(args.memory_mib),
             network_mode="awsvpc", requires_compatibilities=["FARGATE"],
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
             execution_role_arn=self.execution_role.arn, task_role_arn=self.task_role.arn,

@@ -248,9 +248,11 @@ class Network(pulumi.ComponentResource):
         self.flow_log: aws.ec2.FlowLog | None = None
         self.flow_log_group: aws.cloudwatch.LogGroup | None = None
         if args.flow_logs:
+            # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named, so a
+            # re-created stack does not collide with it. Delete it by hand once the logs are not needed.
             self.flow_log_group = aws.cloudwatch.LogGroup(
                 f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, tags=tags("flow-logs"),
-                opts=child)
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
             role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=json.dumps({
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",

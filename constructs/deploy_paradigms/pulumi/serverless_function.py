@@ -283,8 +283,11 @@ class ServerlessFunction(pulumi.ComponentResource):
             self.proxy_security_group_id = args.proxy_security_group_id  # type: ignore[assignment]
 
         # 5. The log group, the execution role and the function.
+        # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named, so a
+        # re-created stack does not collide with it. Delete it by hand once the logs are not needed.
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
         self.role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
