@@ -16,7 +16,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from deploy_paradigms.budget import BudgetError, BudgetExceededError
+from deploy_paradigms.budget import BudgetError, BudgetExceededError, InputError
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
 from deploy_paradigms.pulumi.network import Network
 from deploy_paradigms.pulumi.preview import PROJECT, STACK, PreviewMocks, RecordingMonitor, _json_safe, render
@@ -254,7 +254,7 @@ def test_invalid_combinations_are_refused() -> None:
 
     with pytest.raises(BudgetError, match="proxy_security_group_id is required"):
         run_program(shared_without_its_group)
-    with pytest.raises(BudgetError, match="log_retention_days=10"):
+    with pytest.raises(InputError, match="log_retention_days=10"):
         run_program(lambda: function(database(), log_retention_days=10))
     with pytest.raises(BudgetError, match="memory_size=64"):
         run_program(lambda: function(database(), memory_size=64))
