@@ -32,8 +32,9 @@ synth: setup
 synth-all: setup
 	cdk synth $(CONTEXT) --quiet
 
-## The whole test suite (what CI runs).
+## The whole test suite (what CI runs). Installs PostgreSQL and MariaDB first when absent.
 test: setup
+	scripts/test_databases.sh
 	$(PY) -m pytest -q
 
 ## Rewrite the syrupy snapshots and budget summaries on purpose, then review the diff.

@@ -253,6 +253,58 @@ def cdk_synth(stack: str, **context: str) -> Callable[[Path], object]:
     return run
 
 
+def data_request(method: str, path: str, body: str = "", headers: dict[str, str] | None = None,
+                 signed: bool = False) -> Callable[[Path], object]:
+    """One function URL event to the data endpoint (sample catalog; refused before any database)."""
+
+    def run(outdir: Path) -> object:
+        from deploy_paradigms.catalog import sample_catalog
+        from deploy_paradigms.runtime.data_endpoint import DataEndpoint
+        from deploy_paradigms.runtime.settings import DatabaseSettings
+
+        nowhere = DatabaseSettings(host="192.0.2.1", port=5432, name="x", user="x")  # never reached
+        endpoint = DataEndpoint(sample_catalog(), settings=nowhere,
+                                signing_key=b"k" if signed else None, clock=lambda: 1_800_000_000.0)
+        response = endpoint({"rawPath": path, "rawQueryString": "", "headers": headers or {}, "body": body,
+                             "requestContext": {"http": {"method": method, "path": path}}})
+        if response["statusCode"] < 400:
+            raise AssertionError(f"accepted: {response}")
+        error = json.loads(response["body"])["error"]
+        raise Rejected(f"{response['statusCode']} {error['code']}: {error['message']}")
+
+    return run
+
+
+def edge_origin(reply: bytes) -> Callable[[Path], object]:
+    """The Lambda@Edge handler fetching from a local origin that sends ``reply`` (malformed HTTP)."""
+
+    def run(outdir: Path) -> object:
+        import socket
+        import threading
+
+        from deploy_paradigms.runtime.edge_handler import handle
+
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def answer() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(reply)
+
+        threading.Thread(target=answer, daemon=True).start()
+        event = {"Records": [{"cf": {"config": {}, "request": {"uri": "/", "headers": {}}}}]}
+        try:
+            response = handle(event, base_url=f"http://127.0.0.1:{listener.getsockname()[1]}")
+        finally:
+            listener.close()
+        if response["status"] != "502":
+            raise AssertionError(f"accepted: {response['status']}")
+        raise Rejected(f"502 page: {response['body']}")
+
+    return run
+
+
 EDGE_VIEWER_LIMIT = ("bytes zipped, over the 1,048,576-byte (1 MB) limit of viewer triggers "
                      "(viewer-request); remove dependencies the handler does not import, fetch data through "
                      "the data endpoint instead of bundling it, or move the logic to an origin-request "
@@ -395,6 +447,30 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "add cache_tags=['posts'] (with the read's own parameter or {row.column} names) to the reads it "
         "changes, or fix the tag",
         write_invalidating_an_undeclared_tag()),
+    BadInput(
+        'POST /data/create_post {"title": "\\ud800", "body": "x"}', "data endpoint (runtime)",
+        "400 invalid_parameter: parameter 'title' is not valid Unicode text (it holds a lone surrogate "
+        "such as \\ud800)",
+        data_request("POST", "/data/create_post", '{"title": "\\ud800", "body": "x"}')),
+    BadInput(
+        "POST /data/create_post with a body of 5,000 nested [", "data endpoint (runtime)",
+        "400 invalid_body: the body must be a JSON object of parameters",
+        data_request("POST", "/data/create_post", "[" * 5000)),
+    BadInput(
+        "POST /data/create_post with 20,000 unknown keys", "data endpoint (runtime)",
+        "and 19995 more for query 'create_post'; it takes: title, body",
+        data_request("POST", "/data/create_post", json.dumps({f"k{i:05}": 1 for i in range(20_000)}))),
+    BadInput(
+        "x-dp-timestamp: \u00b2 (or 4,301 digits) on a signing endpoint", "data endpoint (runtime)",
+        "401 stale_signature: x-dp-timestamp must be the current unix time in seconds (within 300 s); "
+        "check the caller's clock",
+        data_request("GET", "/data/recent_posts", headers={"x-dp-timestamp": "\u00b2",
+                                                           "x-dp-signature": "0" * 64}, signed=True)),
+    BadInput(
+        "an origin answering /data/recent_posts with 150 headers", "Lambda@Edge handler (runtime)",
+        "the data endpoint could not be reached or read (HTTPException)",
+        edge_origin(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+                    + b"\r\n{}")),
     BadInput(
         "deploy-paradigms budget --instance-class db.t3.micro --proxy-percent 0", "CLI",
         "proxy_max_connections_percent=0 must be between 1 and 100; RDS Proxy's MaxConnectionsPercent is "

@@ -208,24 +208,30 @@ def test_constraint_violation_is_409(endpoint: DataEndpoint) -> None:
     assert_error(result, 409, "conflict")
 
 
-def test_database_unavailable_is_503(db: LocalPostgres) -> None:
+def test_database_unavailable_is_503_with_details_only_in_the_log(
+        db: LocalPostgres, caplog: pytest.LogCaptureFixture) -> None:
     port = free_port()
-    unreachable = DatabaseSettings(host="127.0.0.1", port=port, name="x", user="x",
+    unreachable = DatabaseSettings(host="127.0.0.1", port=port, name="x", user="dp_secret_user",
                                    url_params=(("connect_timeout", "2"), ("sslmode", "disable")))
     endpoint = DataEndpoint(sample_catalog(), settings=unreachable)
     result = call(endpoint, "GET", "/data/recent_posts")
-    assert_error(result, 503, "database_unavailable", f"127.0.0.1:{port}")
+    assert_error(result, 503, "database_unavailable", "the database is unavailable")
     assert result[1]["retry-after"] == "1"
+    text = json.dumps(result[2])
+    assert str(port) not in text and "127.0.0.1" not in text and "dp_secret_user" not in text
+    request_id = result[2]["error"]["request_id"]
+    assert any(request_id in r.getMessage() for r in caplog.records)
+    assert f"127.0.0.1:{port}" in caplog.text
 
 
 def test_response_over_the_size_limit_is_413_with_advice(db: LocalPostgres) -> None:
-    endpoint = DataEndpoint(sample_catalog(), max_response_bytes=400)
+    endpoint = DataEndpoint(sample_catalog(), max_response_bytes=700)
     for i in range(5):
         create(endpoint, f"long post {i}", "y" * 100)
     assert call(endpoint, "GET", "/data/recent_posts", "limit=1")[0] == 200
     result = call(endpoint, "GET", "/data/recent_posts", "limit=5")
     assert_error(result, 413, "response_too_large", "LIMIT")
-    assert "400-byte limit" in result[2]["error"]["message"]
+    assert "700-byte limit" in result[2]["error"]["message"]
     with pytest.raises(ValueError, match="Lambda response limit"):
         DataEndpoint(sample_catalog(), max_response_bytes=7 * 1024 * 1024)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import socket
 import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -141,7 +143,7 @@ def test_timeout_and_unreachable_render_502(data: DataServer, monkeypatch: pytes
     started = time.monotonic()
     response = handle(viewer_event(), base_url=data.url)
     assert response["status"] == "502" and time.monotonic() - started < 0.9
-    assert "could not be reached" in response["body"]
+    assert "did not answer within 0.2 s" in response["body"]
     closed = handle(viewer_event(), base_url=f"http://127.0.0.1:{free_port()}")
     assert closed["status"] == "502"
 
@@ -187,3 +189,86 @@ def test_handler_uses_only_the_standard_library() -> None:
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
     assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported
+
+
+# ----------------------------------------------------------------------------- hostile origins
+
+
+class RawOrigin:
+    """A TCP server that answers every connection with ``script(sock)``: malformed HTTP on purpose."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(sock,), daemon=True).start()
+
+    def _answer(self, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError), sock:
+            sock.recv(65536)
+            self.script(sock)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _send(payload: bytes) -> Any:
+    return lambda sock: sock.sendall(payload)
+
+
+def _drip(sock: socket.socket) -> None:
+    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+    for _ in range(200):  # a byte every 50 ms for 10 s: never idle for a whole read timeout
+        sock.sendall(b" ")
+        time.sleep(0.05)
+
+
+def _redirect(sock: socket.socket) -> None:
+    sock.sendall(b"HTTP/1.1 302 Found\r\nLocation: /data/recent_posts?limit=5\r\nContent-Length: 0\r\n\r\n")
+
+
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+DEEP_JSON_REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(DEEP_JSON) + DEEP_JSON
+MANY_HEADERS = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(150)) + b"\r\n{}"
+
+
+@pytest.mark.parametrize(("name", "script"), [
+    ("bad status line", _send(b"HTTZ/9 banana\r\n\r\n")),
+    ("bad chunked encoding", _send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n")),
+    ("over 100 headers", _send(MANY_HEADERS)),
+    ("deeply nested JSON", _send(DEEP_JSON_REPLY)),
+    ("a redirect", _redirect),
+    ("a dripping body", _drip),
+])
+def test_a_hostile_origin_gets_the_502_page_within_the_deadline(name: str, script: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(edge_handler, "FETCH_TIMEOUT_S", 1.0)
+    origin = RawOrigin(script)
+    try:
+        started = time.monotonic()
+        response = handle(viewer_event(), base_url=origin.url)
+        elapsed = time.monotonic() - started
+    finally:
+        origin.close()
+    assert response["status"] == "502", name
+    assert elapsed < 2.0, f"{name}: {elapsed:.1f} s"  # one 1 s deadline for the whole fetch
+    assert origin.connections == 1, "a redirect was followed"
+
+
+def test_an_unexpected_exception_still_answers_the_502_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(url: str, timeout: float) -> Any:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(edge_handler, "FETCH", broken)
+    response = edge_handler.handler(viewer_event(), types.SimpleNamespace(aws_request_id="edge-1"))
+    assert response["status"] == "502" and "edge-1" in response["body"] and "surprise" not in response["body"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,15 @@ def test_readme_budget_table_is_current() -> None:
     start = readme.index("<!-- budget-table:start -->\n") + len("<!-- budget-table:start -->\n")
     end = readme.index("<!-- budget-table:end -->")
     assert readme[start:end] == budget_table(), "README budget table is stale: regenerate it"
+
+
+def test_make_test_provides_the_database_servers_before_the_suite() -> None:
+    """A fresh machine without MariaDB or PostgreSQL: `make test` installs them first, and
+    CI runs exactly the README's command instead of installing them itself."""
+    recipe = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True,
+                            timeout=60).stdout.splitlines()
+    commands = [line for line in recipe if "test_databases.sh" in line or "pytest" in line]
+    assert commands[0] == "scripts/test_databases.sh" and "pytest" in commands[1], recipe
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "apt-get" not in ci and "\nmake test " in ci
+    assert os.access(ROOT / "scripts" / "test_databases.sh", os.X_OK)

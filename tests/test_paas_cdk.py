@@ -153,7 +153,8 @@ def test_stack_outputs_the_plan(default_template: dict[str, Any]) -> None:
 
 def test_url_parameters_are_prisma_style(default_template: dict[str, Any]) -> None:
     assert environment(default_template)["DATABASE_URL_PARAMS"] == \
-        "connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require"
+        ("connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require&socket_timeout=29"
+         "&statement_timeout=28000")
 
 
 def test_autoscaling_max_is_the_plans(default_template: dict[str, Any], m5_template: dict[str, Any]) -> None:
@@ -178,6 +179,8 @@ def test_credentials_come_from_ecs_secrets_only(default_template: dict[str, Any]
         "DATABASE_PASSWORD": {"Fn::Join": ["", [secret_arn, ":password::"]]},
     }
     env = environment(default_template)
+    # The secret's ARN (to re-read it after a rotation), never its value.
+    assert env.pop("DATABASE_SECRET_ARN") == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
     assert not [k for k in env if "PASSWORD" in k or "SECRET" in k or k == "DATABASE_USER"]
     assert "password" not in str(env).lower()
     assert env["DATABASE_HOST"] == {"Fn::GetAtt": [db, "Endpoint.Address"]}
@@ -185,7 +188,7 @@ def test_credentials_come_from_ecs_secrets_only(default_template: dict[str, Any]
         ("5432", "app", "postgres", "8080")
 
 
-def test_only_the_execution_role_reads_only_that_secret(default_template: dict[str, Any]) -> None:
+def test_the_execution_and_task_roles_read_only_that_secret(default_template: dict[str, Any]) -> None:
     db = logical_id(default_template, "AWS::RDS::DBInstance")
     readers = []
     for lid, policy in resources(default_template, "AWS::IAM::Policy").items():
@@ -194,11 +197,15 @@ def test_only_the_execution_role_reads_only_that_secret(default_template: dict[s
             if any(a.startswith("secretsmanager:") for a in actions):
                 assert statement["Resource"] == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
                 readers.append(lid)
-    assert readers == [logical_id(default_template, "AWS::IAM::Policy", "WebTaskDefExecutionRole")]
-    # The app's own role has no permissions at all.
+    assert sorted(readers) == sorted(logical_id(default_template, "AWS::IAM::Policy", role)
+                                     for role in ("WebTaskDefExecutionRole", "WebTaskDefTaskRole"))
+    # The app's own role may only read that secret (to follow a rotation), nothing else.
     task_role = logical_id(default_template, "AWS::IAM::Role", "WebTaskDefTaskRole")
     for policy in resources(default_template, "AWS::IAM::Policy").values():
-        assert {"Ref": task_role} not in policy["Properties"]["Roles"]
+        if {"Ref": task_role} in policy["Properties"]["Roles"]:
+            actions = {a for st in policy["Properties"]["PolicyDocument"]["Statement"]
+                       for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+            assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     assert "ManagedPolicyArns" not in default_template["Resources"][task_role]["Properties"]
 
 

@@ -85,17 +85,20 @@ def test_credentials_come_from_ecs_secrets_only() -> None:
     assert {s["name"]: s["valueFrom"] for s in definition["secrets"]} == {
         "DATABASE_USER": f"{secret}:username::", "DATABASE_PASSWORD": f"{secret}:password::"}
     env = environment(records)
+    assert env.pop("DATABASE_SECRET_ARN") == secret  # its ARN (to follow a rotation), never its value
     assert not [k for k in env if "PASSWORD" in k or "SECRET" in k or k == "DATABASE_USER"]
     assert env["DATABASE_URL_PARAMS"] == \
-        "connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require"
+        ("connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require&socket_timeout=29"
+         "&statement_timeout=28000")
     assert (env["DATABASE_PORT"], env["DATABASE_NAME"], env["DATABASE_ENGINE"], env["PORT"]) == \
         ("5432", "app", "postgres", "8080")
     policy = json.loads(one(records, "aws:iam/rolePolicy:RolePolicy", "web-execution-policy")["policy"])
     reads = [s for s in policy["Statement"] if "secretsmanager" in str(s["Action"])]
     assert reads == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}]
-    # The app's role has no policy at all.
-    role_policies = of_type(records, "aws:iam/rolePolicy:RolePolicy")
-    assert not [r for r in role_policies if "task-role" in r["inputs"]["role"]]
+    # The app's role may only read that secret (to follow a rotation), nothing else.
+    task_policy = json.loads(one(records, "aws:iam/rolePolicy:RolePolicy", "web-task-secret")["policy"])
+    assert task_policy["Statement"] == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                         "Resource": secret}]
 
 
 def test_circuit_breaker_health_check_and_shutdown() -> None:

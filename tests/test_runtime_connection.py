@@ -354,7 +354,8 @@ def test_unreachable_database_gives_a_clear_error(pg_env: tuple[LocalPostgres, s
     response = invoke()
     assert response["status"] == 503
     assert response["error"]["code"] == "database_unavailable"
-    assert f"127.0.0.1:{port}" in response["error"]["message"]
+    # The sample handler's answer is public: where the database is stays in the log.
+    assert str(port) not in json.dumps(response) and response["error"]["request_id"]
 
 
 @pytest.mark.postgres

@@ -23,6 +23,7 @@ from deploy_paradigms.runtime.data_endpoint import DataEndpoint, sorted_query
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import _MYSQL_SQL, WebApp
 from tests.conftest import point_runtime_at
+from tests.support.fault_proxy import FaultProxy
 from tests.support.local_mysql import LocalMySQL, MySQLNotInstalled
 
 pytestmark = pytest.mark.mysql
@@ -302,7 +303,8 @@ def test_data_endpoint_injection_and_database_errors(env: LocalMySQL) -> None:
     assert len(call(endpoint, "GET", "/data/recent_posts")[2]["rows"]) == 1  # the table is intact
 
 
-def test_data_endpoint_replaces_a_killed_connection_for_reads_only(env: LocalMySQL) -> None:
+def test_data_endpoint_replaces_a_killed_connection_for_reads_only(env: LocalMySQL,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
     endpoint = DataEndpoint(CATALOG, bootstrap_schema=True)
     assert call(endpoint, "POST", "/data/add_post", body={"title": "survives", "body": "b"})[0] == 200
     old = connection.get_connection().backend_pid
@@ -316,8 +318,53 @@ def test_data_endpoint_replaces_a_killed_connection_for_reads_only(env: LocalMyS
     kill(env, new)
     status, headers, payload = call(endpoint, "POST", "/data/add_post", body={"title": "w", "body": "b"})
     assert (status, payload["error"]["code"], headers["retry-after"]) == (503, "database_unavailable", "1")
-    assert "dropped during a write" in payload["error"]["message"]
+    assert "dropped during a write" in caplog.text  # the details are in the log, not the answer
     assert call(endpoint, "POST", "/data/add_post", body={"title": "w", "body": "b"})[0] == 200
+
+
+HOSTILE = QueryCatalog(CATALOG.queries + (
+    NamedQuery("echo", "SELECT CAST(:text AS CHAR) AS text", (QueryParam("text", "str"),)),
+    NamedQuery("numbers", "SELECT seq AS n FROM seq_1_to_500000 ORDER BY seq DESC LIMIT :n",
+               (QueryParam("n", "int", min_value=1),)),
+    NamedQuery("sleep", "SELECT SLEEP(:s) AS slept", (QueryParam("s", "float"),)),
+), schema=SCHEMA)
+
+
+def test_hostile_text_is_refused_and_later_requests_get_their_own_answers(env: LocalMySQL) -> None:
+    endpoint = DataEndpoint(HOSTILE, bootstrap_schema=True)
+    assert call(endpoint, "POST", "/data/add_post", body={"title": "first", "body": "b"})[0] == 200
+    status, _, payload = call(endpoint, "POST", "/data/add_post", body={"title": "\ud800", "body": "x"})
+    assert (status, payload["error"]["code"]) == (400, "invalid_parameter"), payload
+    status, _, payload = call(endpoint, "POST", "/data/add_post", body={"title": "", "body": "x"})
+    assert (status, payload["error"]["code"]) == (409, "conflict")
+    assert call(endpoint, "GET", "/data/echo", "text=mine")[2]["rows"] == [{"text": "mine"}]
+    # Below the endpoint's checks, the driver's own failure closes the connection.
+    conn = connection.get_connection()
+    with pytest.raises(UnicodeEncodeError):
+        conn.query("SELECT CAST(:t AS CHAR) AS t", {"t": "\ud800"})
+    assert conn.closed
+    assert call(endpoint, "GET", "/data/echo", "text=again")[2]["rows"] == [{"text": "again"}]
+    assert [r["title"] for r in call(endpoint, "GET", "/data/recent_posts")[2]["rows"]] == ["first"]
+
+
+def test_row_cap_stops_the_read_and_keeps_the_order(env: LocalMySQL) -> None:
+    endpoint = DataEndpoint(HOSTILE, max_rows=100)
+    status, _, payload = call(endpoint, "GET", "/data/numbers", "n=500000")
+    assert (status, payload["error"]["code"]) == (413, "too_many_rows")
+    status, _, payload = call(endpoint, "GET", "/data/numbers", "n=100")
+    assert status == 200 and [r["n"] for r in payload["rows"]] == list(range(500_000, 499_900, -1))
+    assert call(endpoint, "GET", "/data/echo", "text=next")[2]["rows"] == [{"text": "next"}]
+
+
+def test_statement_timeout_becomes_max_statement_time(env: LocalMySQL,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL_PARAMS", "connect_timeout=5&sslmode=disable&statement_timeout=300")
+    endpoint = DataEndpoint(HOSTILE)
+    started = time.monotonic()
+    status, _, payload = call(endpoint, "GET", "/data/sleep", "s=5")
+    assert (status, payload["error"]["code"]) == (504, "query_timeout"), payload
+    assert time.monotonic() - started < 3
+    assert call(endpoint, "GET", "/data/echo", "text=after")[2]["rows"] == [{"text": "after"}]
 
 
 # ----------------------------------------------------------------------------- dead connections
@@ -339,14 +386,13 @@ def test_killed_connection_is_a_disconnect_and_kill_query_is_not(mysql_server: L
     assert scalar(conn, "SELECT 1") == 1
 
     kill(mysql_server, thread_id)
-    errors = []
-    for _ in range(2):  # lost connection (2013), then PyMySQL's closed-connection InterfaceError
-        with pytest.raises(pymysql.err.MySQLError) as lost:
-            conn.query("SELECT 1")
-        errors.append(lost.value)
-    assert errors[0].args[0] == 2013 and isinstance(errors[1], pymysql.err.InterfaceError)
-    assert all(connection.is_disconnect(e) for e in errors)
-    assert conn.ping() is False and conn.closed
+    with pytest.raises(pymysql.err.MySQLError) as lost:  # lost connection (2013): a client error
+        conn.query("SELECT 1")
+    assert lost.value.args[0] == 2013 and connection.is_disconnect(lost.value)
+    assert conn.closed  # no server error code: the connection is not used again
+    with pytest.raises(DatabaseUnavailable, match="the connection is closed"):
+        conn.query("SELECT 1")
+    assert conn.ping() is False
 
 
 def test_lambda_handler_reuses_then_replaces_a_killed_connection(env: LocalMySQL) -> None:
@@ -444,3 +490,27 @@ def test_missing_server_binaries_fail_with_an_install_hint(monkeypatch: pytest.M
     monkeypatch.setattr(shutil, "which", lambda name, path=None: None)
     with pytest.raises(MySQLNotInstalled, match="apt-get install mariadb-server"):
         LocalMySQL().start()
+
+
+def test_faults_between_runtime_and_mariadb_never_duplicate_or_mix_answers(
+        env: LocalMySQL, monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint = DataEndpoint(HOSTILE, bootstrap_schema=True)
+    assert call(endpoint, "POST", "/data/add_post", body={"title": "a", "body": "x"})[0] == 200
+    connection.close_connection()
+    with FaultProxy(env.host, env.port) as proxy:
+        monkeypatch.setenv("DATABASE_PORT", str(proxy.port))
+        monkeypatch.setenv("DATABASE_URL_PARAMS", "connect_timeout=2&sslmode=disable&socket_timeout=2")
+        assert call(endpoint, "GET", "/data/echo", "text=warm")[0] == 200
+        proxy.fault = "reset"  # the write reaches the server; its answer is cut half-way
+        status, _, payload = call(endpoint, "POST", "/data/add_post", body={"title": "b", "body": "x"})
+        assert (status, payload["error"]["code"]) == (503, "database_unavailable")
+        proxy.fault = "freeze"
+        connection.close_connection()
+        started = time.monotonic()
+        status, _, payload = call(endpoint, "GET", "/data/echo", "text=frozen")
+        assert status == 503 and time.monotonic() - started < 6  # connect_timeout, not forever
+        proxy.fault = None
+        assert call(endpoint, "GET", "/data/echo", "text=mine")[2]["rows"] == [{"text": "mine"}]
+        status, _, payload = call(endpoint, "GET", "/data/recent_posts")
+    titles = [r["title"] for r in payload["rows"]]
+    assert status == 200 and titles in (["a"], ["b", "a"])  # b applied at most once, and reported as it is

@@ -210,7 +210,8 @@ def test_environment_holds_where_and_how_never_a_secret(m5_template: dict[str, A
     proxy = logical_id(m5_template, "AWS::RDS::DBProxy", "FunctionProxy")
     assert env["DATABASE_HOST"] == {"Fn::GetAtt": [proxy, "Endpoint"]}
     assert env["DATABASE_URL_PARAMS"] == (
-        "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require")
+        "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require&socket_timeout=29"
+        "&statement_timeout=28000")
     assert (env["DATABASE_PORT"], env["DATABASE_IAM_AUTH"], env["DATABASE_ENGINE"]) == (
         "5432", "true", "postgres")
     for key, value in env.items():

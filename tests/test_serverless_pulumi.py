@@ -170,7 +170,8 @@ def test_environment_holds_where_and_how_never_a_secret() -> None:
         "DATABASE_IAM_AUTH": "true",
         "DATABASE_NAME": "app",
         "DATABASE_PORT": "5432",
-        "DATABASE_URL_PARAMS": "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require",
+        "DATABASE_URL_PARAMS": "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require"
+                               "&socket_timeout=29&statement_timeout=28000",
         "DATABASE_USER": "app_admin",
     }
     for key, value in env.items():

@@ -319,3 +319,16 @@ def test_sigterm_drains_and_closes_the_pool(postgres_server: LocalPostgres) -> N
     assert wait_sessions(postgres_server, name, 0) == 0
     with pytest.raises(OSError):
         get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+@pytest.mark.postgres
+def test_a_refused_password_without_a_secret_to_re_read_fails_health(postgres_server: LocalPostgres,
+                                                                      running: list[WebApp]) -> None:
+    """Outside ECS (no DATABASE_SECRET_ARN, no provider) a refused password cannot be refreshed:
+    503 database_unavailable, and /healthz says the credentials are rejected."""
+    app = WebApp(app_settings(postgres_server, "no-secret", limit=1), "not-the-password",
+                 host="127.0.0.1", port=0)
+    url = start(app, running)
+    status, body, _ = get(url + "/")
+    assert (status, body["error"]["code"]) == (503, "database_unavailable")
+    assert get(url + "/healthz")[1] == {"status": "credentials_rejected"}

@@ -62,6 +62,8 @@ PARAM_TYPES: tuple[str, ...] = ("int", "float", "str", "bool")
 MODES: tuple[str, ...] = ("read", "write")
 CATALOG_FORMAT = 1
 
+#: Unknown parameter names an error message lists (the rest are counted).
+MAX_NAMES_SHOWN = 5
 # PostgreSQL bigint range: a larger value would fail in the database with
 # "value out of range" (SQLSTATE 22003), so reject it as a bad parameter first.
 INT_MIN = -(2**63)
@@ -426,6 +428,10 @@ class QueryParam:
             if "\x00" in value:  # PostgreSQL text cannot hold NUL bytes
                 raise ParameterError("invalid_parameter", name,
                                      f"parameter {name!r} contains a NUL character")
+            if not _encodable(value):  # a lone surrogate ("\ud800" in JSON) has no UTF-8 form
+                raise ParameterError("invalid_parameter", name,
+                                     f"parameter {name!r} is not valid Unicode text (it holds a lone "
+                                     f"surrogate such as \\ud800)")
             if self.max_length is not None and len(value) > self.max_length:
                 raise ParameterError("invalid_parameter", name,
                                      f"parameter {name!r} is {len(value)} characters long; "
@@ -486,8 +492,19 @@ class QueryParam:
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return _clipped(repr(value), 40)
+
+
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -648,8 +665,12 @@ class NamedQuery:
         extra = sorted(k for k in raw if k not in declared)
         if extra:
             expected = ", ".join(declared) or "none"
-            raise ParameterError("unexpected_parameter", extra[0],
-                                 f"unexpected parameter(s) {', '.join(extra)} for query {self.name!r}; "
+            # Name a few, clipped: the message must not grow with a hostile request.
+            shown = ", ".join(_clipped(k, 40) for k in extra[:MAX_NAMES_SHOWN])
+            if len(extra) > MAX_NAMES_SHOWN:
+                shown += f" and {len(extra) - MAX_NAMES_SHOWN} more"
+            raise ParameterError("unexpected_parameter", _clipped(extra[0], 40),
+                                 f"unexpected parameter(s) {shown} for query {self.name!r}; "
                                  f"it takes: {expected}")
         bound: dict[str, ParamValue | None] = {}
         for p in self.params:

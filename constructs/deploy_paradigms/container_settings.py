@@ -113,10 +113,15 @@ def check_task_settings(*, container_port: int, health_check_path: str, cpu: int
 
 
 def database_environment(*, host: str, port: int, name: str, engine_is_postgres: bool,
-                         plan: ContainerPlan, container_port: int) -> dict[str, str]:
-    """The non-secret half of the settings contract (user and password come as ECS secrets)."""
+                         plan: ContainerPlan, container_port: int, secret_arn: str) -> dict[str, str]:
+    """The non-secret half of the settings contract (user and password come as ECS secrets).
+
+    ``secret_arn`` (an ARN, not a value): the task re-reads the secret when the database
+    refuses the password ECS injected at task start (a rotation since).
+    """
     return {
         settings.HOST: host,
+        settings.SECRET_ARN: secret_arn,
         settings.PORT: str(port),
         settings.NAME: name,
         settings.ENGINE: "postgres" if engine_is_postgres else "mysql",

@@ -70,10 +70,11 @@ _INIT = '"""deploy-paradigms runtime code (bundled by deploy_paradigms.packaging
         '__version__ = "{version}"\n'
 _RUNTIME_INIT = '"""Code that runs inside the Lambda functions and containers."""\n'
 _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
-    "sample": ("settings.py", "connection.py", "sample_handler.py"),
-    "data_endpoint": ("settings.py", "connection.py", "aws_sigv4.py", "invalidation.py", "data_endpoint.py"),
+    "sample": ("settings.py", "errors.py", "connection.py", "sample_handler.py"),
+    "data_endpoint": ("settings.py", "errors.py", "connection.py", "aws_sigv4.py", "invalidation.py",
+                      "data_endpoint.py"),
     "edge": ("edge_handler.py",),
-    "container": ("settings.py", "connection.py", "web_app.py"),
+    "container": ("settings.py", "errors.py", "connection.py", "web_app.py"),
 }
 
 

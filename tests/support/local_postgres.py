@@ -153,6 +153,23 @@ class LocalPostgres(ThrowawayServer):
             self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
                        "-w", "-t", "30", "stop"], timeout=60)
 
+    def restart(self, *, mode: str = "fast") -> None:
+        """Stop the server and start it again on the same port, keeping its data.
+
+        ``mode``: ``fast`` (a clean shutdown: sessions get admin_shutdown, 57P01) or
+        ``immediate`` (like a crash: backends are killed, recovery runs at start).
+        """
+        assert self.bin_dir is not None and self._running
+        ctl = str(self.bin_dir / "pg_ctl")
+        result = self._run([ctl, "-D", str(self.data_dir), "-m", mode, "-w", "-t", "60", "stop"], timeout=90)
+        if result.returncode != 0:
+            raise PostgresStartError(f"pg_ctl stop failed:\n{result.stdout}\n{result.stderr}")
+        result = self._run([ctl, "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-t", "60",
+                            "-o", f"-p {self.port}", "start"], timeout=90)
+        if result.returncode != 0:
+            self._running = False
+            raise PostgresStartError(f"pg_ctl start failed:\n{result.stdout}\n{self._log_tail()}")
+
     # ------------------------------------------------------------------ clients
 
     def connect(self, *, user: str | None = None, password: str | None = None, dbname: str | None = None,
@@ -293,8 +310,9 @@ if __name__ == "__main__":
     main()
 
 
-def empty_sample_posts(server: LocalPostgres) -> None:
-    """The sample catalog's ``posts`` table on ``server``, created if needed, with no rows and ids from 1."""
+def empty_sample_posts(server: LocalPostgres, *also_drop: str) -> None:
+    """The sample catalog's ``posts`` table on ``server``, created if needed, with no rows and ids from 1
+    (and the ``also_drop`` tables gone)."""
     from deploy_paradigms.catalog import sample_catalog
 
     conn = server.connect()
@@ -302,5 +320,7 @@ def empty_sample_posts(server: LocalPostgres) -> None:
         for statement in sample_catalog().schema:
             conn.run(statement)
         conn.run("TRUNCATE posts RESTART IDENTITY")
+        for table in also_drop:
+            conn.run(f"DROP TABLE IF EXISTS {table}")
     finally:
         conn.close()

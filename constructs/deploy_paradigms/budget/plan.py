@@ -43,6 +43,9 @@ DEFAULT_FUNCTION_TIMEOUT_S = 30
 # 10 s, connect_timeout 5 s.
 DEFAULT_POOL_TIMEOUT_S = 10
 DEFAULT_CONNECT_TIMEOUT_S = 5
+#: What a container request may take before its statement is cancelled (the ALB's idle
+#: timeout is 60 s; a web request running half a minute has already failed its user).
+DEFAULT_REQUEST_TIMEOUT_S = 30
 # ECS rolling deployments: maximumPercent 200 / minimumHealthyPercent 100 by
 # default (ECS developer guide), i.e. up to twice the tasks during a deploy.
 DEFAULT_MAXIMUM_PERCENT = 200
@@ -74,14 +77,31 @@ class UrlParameters:
     pool_timeout: int = DEFAULT_POOL_TIMEOUT_S
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_S
     sslmode: str = "require"
+    #: Seconds a read on the socket may block (None: not rendered, no limit).
+    socket_timeout: int | None = None
+    #: Milliseconds the server lets a statement run (None: not rendered, no limit).
+    statement_timeout: int | None = None
+
+    @classmethod
+    def bounded(cls, connection_limit: int, pool_timeout: int, connect_timeout: int, *,
+                deadline_s: int) -> UrlParameters:
+        """Parameters for callers that give up after ``deadline_s``: the server cancels a statement
+        2 s before it (``statement_timeout``), the client stops waiting 1 s before it."""
+        return cls(connection_limit, pool_timeout, connect_timeout,
+                   socket_timeout=max(2, deadline_s - 1), statement_timeout=max(1, deadline_s - 2) * 1000)
 
     def as_dict(self) -> dict[str, str]:
-        return {
+        params = {
             "connection_limit": str(self.connection_limit),
             "pool_timeout": str(self.pool_timeout),
             "connect_timeout": str(self.connect_timeout),
             "sslmode": self.sslmode,
         }
+        if self.socket_timeout is not None:
+            params["socket_timeout"] = str(self.socket_timeout)
+        if self.statement_timeout is not None:
+            params["statement_timeout"] = str(self.statement_timeout)
+        return params
 
     def query_string(self) -> str:
         """``connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require``"""
@@ -281,7 +301,8 @@ def plan_serverless(
         reserved_concurrency=cap,
         connection_limit=connection_limit,
         proxy=proxy,
-        url=UrlParameters(connection_limit, pool_timeout_s, connect_timeout_s),
+        url=UrlParameters.bounded(connection_limit, pool_timeout_s, connect_timeout_s,
+                                  deadline_s=function_timeout_s),
         function_timeout_s=function_timeout_s,
         limited_by=limited_by,
     )
@@ -358,6 +379,7 @@ def plan_containers(
         max_tasks=max_tasks,
         maximum_percent=maximum_percent,
         minimum_healthy_percent=minimum_healthy_percent,
-        url=UrlParameters(pool, pool_timeout_s, connect_timeout_s),
+        url=UrlParameters.bounded(pool, pool_timeout_s, connect_timeout_s,
+                                  deadline_s=DEFAULT_REQUEST_TIMEOUT_S),
         largest_max_tasks=largest_max_tasks(connections, pool, maximum_percent),
     )

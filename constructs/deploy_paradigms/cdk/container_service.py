@@ -188,7 +188,7 @@ class ContainerService(Construct):
                     **database_environment(
                         host=database.endpoint_address, port=database.port, name=database.database_name,
                         engine_is_postgres=database.engine.is_postgres, plan=self.plan,
-                        container_port=container_port),
+                        container_port=container_port, secret_arn=database.secret.secret_arn),
                 },
                 # Resolved by the ECS agent at task start; the template holds only the ARN.
                 secrets={
@@ -208,6 +208,8 @@ class ContainerService(Construct):
         if container is None:  # pragma: no cover - the pattern always adds one
             raise RuntimeError("ApplicationLoadBalancedFargateService created no container")
         self.container: ecs.ContainerDefinition = container
+        # A rotated password: the app re-reads the secret when the database refuses the old one.
+        database.secret.grant_read(self.task_definition.task_role)
 
         # 5. Tuning: health check, draining, graceful stop.
         self.target_group.configure_health_check(

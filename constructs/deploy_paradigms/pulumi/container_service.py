@@ -146,8 +146,9 @@ class ContainerService(pulumi.ComponentResource):
 
     Attributes (as on the CDK construct): ``plan``, ``allocation``, ``cluster`` (None when
     ``cluster_arn`` was given; ``cluster_arn`` either way), ``log_group``, ``execution_role``,
-    ``execution_policy``, ``task_role``, ``security_group`` (tasks), ``load_balancer_security_group``,
-    ``load_balancer``, ``target_group``, ``listener`` (the one that forwards),
+    ``execution_policy``, ``task_role``, ``task_secret_policy``, ``security_group`` (tasks),
+    ``load_balancer_security_group``, ``load_balancer``, ``target_group``, ``listener`` (the one
+    that forwards),
     ``redirect_listener`` (HTTPS only), ``access_logs_bucket`` (name), ``task_definition``,
     ``container`` (the container definition), ``service``, ``scaling`` (scalable target),
     ``scaling_policies``, ``protocol``, ``dns_name``, ``url``.
@@ -227,7 +228,16 @@ class ContainerService(pulumi.ComponentResource):
         # The app itself calls no AWS API: its role has no permissions.
         self.task_role = aws.iam.Role(
             f"{name}-task-role", assume_role_policy=_assume_ecs_tasks(),
-            description=f"{name}: the app's role (no permissions)", tags=tags, opts=child)
+            description=f"{name}: the app's role (reads the database secret after a rotation)", tags=tags,
+            opts=child)
+        # A rotated password: the app re-reads the secret when the database refuses the old one.
+        self.task_secret_policy = aws.iam.RolePolicy(
+            f"{name}-task-secret", role=self.task_role.id,
+            policy=pulumi.Output.from_input(database.secret_arn).apply(lambda arn: json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                               "Resource": arn}],
+            })), opts=child)
 
         # 4. Security groups (their rules: step 8) and the load balancer.
         self.load_balancer_security_group = aws.ec2.SecurityGroup(
@@ -288,11 +298,13 @@ class ContainerService(pulumi.ComponentResource):
                 f"redirect.", resource=self)
 
         # 6. Task definition (secrets from Secrets Manager, never values) and service.
-        environment = pulumi.Output.from_input(database.endpoint_address).apply(
-            lambda host: {**extra_env, **database_environment(
-                host=host, port=database.port, name=database.database_name,
-                engine_is_postgres=database.engine.is_postgres, plan=plan,
-                container_port=args.container_port)})
+        environment = pulumi.Output.all(
+            pulumi.Output.from_input(database.endpoint_address),
+            pulumi.Output.from_input(database.secret_arn),
+        ).apply(lambda a: {**extra_env, **database_environment(
+            host=a[0], port=database.port, name=database.database_name,
+            engine_is_postgres=database.engine.is_postgres, plan=plan,
+            container_port=args.container_port, secret_arn=a[1])})
         self.container: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
             pulumi.Output.from_input(args.image), environment,
             pulumi.Output.from_input(database.secret_arn), self.log_group.name,

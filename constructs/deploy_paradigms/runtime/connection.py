@@ -22,7 +22,20 @@ imported lazily; it is not bundled by default.
 
 Connection URL parameters follow Prisma's names (``connection_limit``,
 ``pool_timeout``, ``connect_timeout``, ``sslmode``; plus ``socket_timeout``,
-``sslrootcert`` and ``application_name``). ``sslmode``: ``disable`` (plain),
+``sslrootcert`` and ``application_name``), and ``statement_timeout``
+(milliseconds, PostgreSQL's name and unit): the server cancels a statement that
+runs longer (PostgreSQL ``statement_timeout`` as a startup parameter; MariaDB
+``max_statement_time``, MySQL ``max_execution_time`` for reads, set once per
+connection). A caller with a deadline (a Lambda's remaining time) passes it to
+:func:`with_connection`; a query still running at the deadline is cancelled on
+the server (PostgreSQL CancelRequest), its connection closed, and
+:class:`QueryTimeout` raised.
+
+Connection safety: a driver exception that carries no server error code
+(SQLSTATE or MySQL error number) may leave an unread reply in the socket (pg8000
+failing to encode a parameter after sending part of the request, or to decode a
+value of the reply); the connection is then closed, never reused, so no later
+request reads another request's answer. ``sslmode``: ``disable`` (plain),
 ``prefer``/``allow`` (TLS if the server offers it), ``require`` (TLS, no
 certificate check), ``verify-ca`` (chain checked against ``sslrootcert`` or the
 system trust store), ``verify-full`` (chain and host name).
@@ -36,6 +49,7 @@ import json
 import logging
 import os
 import re
+import socket
 import ssl
 import struct
 import threading
@@ -70,6 +84,12 @@ _PG_DISCONNECT_MESSAGES = frozenset({"network error", "connection is closed", "c
 # SQLSTATEs after which the server has closed the session: admin_shutdown,
 # crash_shutdown, cannot_connect_now, and the connection_exception class.
 _PG_DISCONNECT_CODES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "08006"})
+# Authentication refused: invalid_password, invalid_authorization_specification.
+_PG_AUTH_CODES = frozenset({"28P01", "28000"})
+# MySQL/MariaDB: access denied for user (1045), access denied, no password (1698).
+_MYSQL_AUTH_CODES = frozenset({1045, 1698})
+# PostgreSQL's CancelRequest code (protocol 3.0).
+_PG_CANCEL_REQUEST_CODE = 80877102
 # PyMySQL: server gone away, lost connection, connection closed by server.
 _MYSQL_DISCONNECT_CODES = frozenset({2006, 2013, 2055, 4031})
 # MySQL/MariaDB: too many connections (max_connections), user over max_user_connections.
@@ -77,6 +97,9 @@ _MYSQL_OUT_OF_CONNECTIONS_CODES = frozenset({1040, 1203})
 # MySQL 8: CHECK constraint violated (3819), foreign key missing parent / has children
 # (1452, 1451): integrity errors whose SQLSTATE is not class 23 on some servers.
 _MYSQL_CONSTRAINT_CODES = frozenset({3819, 1451, 1452})
+# MariaDB max_statement_time (1969) and MySQL max_execution_time (3024) exceeded: read as
+# PostgreSQL's query_canceled (57014), which the handlers answer with 504.
+_MYSQL_STATEMENT_TIMEOUT_CODES = frozenset({1969, 3024})
 # PyMySQL's "SSL is required but the server doesn't support it" (CR_SSL_CONNECTION_ERROR).
 _MYSQL_NO_SERVER_TLS = 2026
 _OUT_OF_CONNECTIONS_HINT = ("; the database is out of connections: check the connection budget "
@@ -92,9 +115,24 @@ class DatabaseUnavailable(RuntimeError):
         self.cause = cause
         super().__init__(f"database {host}:{port} is unavailable: {cause}")
 
+    @property
+    def public_message(self) -> str:
+        """What a caller may read: the kind of failure, never the host, port, user or driver text."""
+        if _OUT_OF_CONNECTIONS_HINT in self.cause:
+            return "the database is out of connections; retry shortly"
+        return "the database is unavailable; retry shortly"
+
 
 class CredentialsUnavailable(DatabaseUnavailable):
     """The password (IAM token or secret) could not be obtained."""
+
+
+class QueryTimeout(RuntimeError):
+    """A statement outlived its deadline; it was cancelled on the server and its connection closed."""
+
+
+class AuthenticationFailed(DatabaseUnavailable):
+    """The server refused the user name or password (a rotated secret, a dropped role)."""
 
 
 class MissingDriverError(RuntimeError):
@@ -302,10 +340,14 @@ class DatabaseConnection:
     PyMySQL's escaping), never formatted into the SQL by this class.
     """
 
-    def __init__(self, raw: Any, settings: DatabaseSettings, *, postgres: bool) -> None:
+    def __init__(self, raw: Any, settings: DatabaseSettings, *, postgres: bool,
+                 socket_timeout: float | None = None) -> None:
         self.raw = raw
         self.settings = settings
         self.postgres = postgres
+        self.socket_timeout = socket_timeout
+        #: ``time.monotonic()`` value after which statements are cancelled (set per request).
+        self.deadline: float | None = None
         self.opened_at = time.monotonic()
         self.last_used = self.opened_at
         self.closed = False
@@ -326,31 +368,117 @@ class DatabaseConnection:
     def idle_s(self) -> float:
         return time.monotonic() - self.last_used
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
-        """Run one statement and return its rows (driver errors propagate unchanged)."""
+    def query(self, sql: str, params: Mapping[str, Any] | None = None, *,
+              max_rows: int | None = None) -> QueryResult:
+        """Run one statement and return its rows (server errors propagate unchanged).
+
+        ``max_rows``: a read returns at most ``max_rows + 1`` rows, so the caller
+        can tell "too many" without the database sending (and this process
+        holding) the rest. Any exception without a server error code closes the
+        connection (its protocol state is unknown); a statement still running at
+        :attr:`deadline` is cancelled and raises :class:`QueryTimeout`.
+        """
         if self.closed:
             raise DatabaseUnavailable(self.settings.host, self.settings.port, "the connection is closed")
         self.last_used = time.monotonic()
+        timeout = self._arm_deadline()
         try:
             if self.postgres:
-                rows = self.raw.run(sql, **params) if params else self.raw.run(sql)
-                columns = tuple(c["name"] for c in (self.raw.columns or ()))
-                count = self.raw.row_count
-                return QueryResult(columns, tuple(tuple(r) for r in rows or ()),
-                                   -1 if count is None else int(count))
-            cursor = self.raw.cursor()
-            try:
-                if params:
-                    cursor.execute(_mysql_sql(sql), dict(params))
-                else:
-                    cursor.execute(sql)
-                columns = tuple(d[0] for d in (cursor.description or ()))
-                fetched = cursor.fetchall() if cursor.description else ()
-                return QueryResult(columns, tuple(tuple(r) for r in fetched), int(cursor.rowcount))
-            finally:
-                cursor.close()
+                return self._query_postgres(sql, params, max_rows)
+            return self._query_mysql(sql, params, max_rows)
+        except BaseException as exc:
+            if not is_server_error(exc):
+                timed_out = timeout is not None and _timed_out(exc)
+                if timed_out:
+                    self.cancel()
+                self.close()
+                if timed_out:
+                    raise QueryTimeout(f"the statement ran past its {timeout:.1f} s deadline and was "
+                                       f"cancelled") from exc
+            raise
         finally:
             self.last_used = time.monotonic()
+            if timeout is not None and not self.closed:
+                self._set_read_timeout(self.socket_timeout)
+
+    def _arm_deadline(self) -> float | None:
+        """Shorten the socket timeout to what is left before :attr:`deadline` (None: no deadline)."""
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise QueryTimeout("no time was left before the request's deadline to run the statement")
+        timeout = left if self.socket_timeout is None else min(left, self.socket_timeout)
+        self._set_read_timeout(timeout)
+        return timeout
+
+    def _set_read_timeout(self, timeout: float | None) -> None:
+        if self.postgres:
+            sock = getattr(self.raw, "_usock", None)
+            if sock is not None:
+                sock.settimeout(timeout)
+        else:  # PyMySQL applies _read_timeout before each read
+            self.raw._read_timeout = timeout
+
+    def _query_postgres(self, sql: str, params: Mapping[str, Any] | None,
+                        max_rows: int | None) -> QueryResult:
+        if max_rows is not None:
+            # Read queries only (SELECT/WITH/VALUES/TABLE): the server stops after max+1 rows.
+            sql = f"SELECT * FROM ({sql.strip().rstrip(';')}) AS dp_capped LIMIT {int(max_rows) + 1}"
+        rows = self.raw.run(sql, **params) if params else self.raw.run(sql)
+        columns = tuple(c["name"] for c in (self.raw.columns or ()))
+        count = self.raw.row_count
+        return QueryResult(columns, tuple(tuple(r) for r in rows or ()), -1 if count is None else int(count))
+
+    def _query_mysql(self, sql: str, params: Mapping[str, Any] | None, max_rows: int | None) -> QueryResult:
+        if max_rows is not None:
+            # Unbuffered: rows are read as they are fetched. MariaDB ignores ORDER BY in a
+            # derived table, so the LIMIT wrap used for PostgreSQL would change the order.
+            cursor = self.raw.cursor(importlib.import_module("pymysql.cursors").SSCursor)
+        else:
+            cursor = self.raw.cursor()
+        if params:
+            cursor.execute(_mysql_sql(sql), dict(params))
+        else:
+            cursor.execute(sql)
+        columns = tuple(d[0] for d in (cursor.description or ()))
+        if max_rows is not None:
+            fetched = cursor.fetchmany(max_rows + 1) if cursor.description else []
+            if len(fetched) > max_rows:
+                # The rest of the result is still on the wire: drop the connection
+                # rather than read (and discard) every remaining row. The result must
+                # not try to finish reading when it is garbage-collected.
+                result = getattr(cursor, "_result", None)
+                if result is not None:
+                    result.unbuffered_active = False
+                self.close()
+                return QueryResult(columns, tuple(tuple(r) for r in fetched), -1)
+            cursor.close()
+            return QueryResult(columns, tuple(tuple(r) for r in fetched), len(fetched))
+        try:
+            fetched = cursor.fetchall() if cursor.description else ()
+            return QueryResult(columns, tuple(tuple(r) for r in fetched), int(cursor.rowcount))
+        finally:
+            cursor.close()
+
+    def cancel(self) -> None:
+        """Ask the server to cancel this connection's running statement (best effort).
+
+        PostgreSQL: a CancelRequest with the BackendKeyData, on a new socket. MySQL
+        has no out-of-band cancel; ``max_statement_time``/``max_execution_time``
+        (from ``statement_timeout``) end the statement there.
+        """
+        if not self.postgres:
+            return
+        key_data = getattr(self.raw, "_backend_key_data", None)
+        if not isinstance(key_data, bytes | bytearray) or len(key_data) < 8:
+            return
+        try:
+            with socket.create_connection((self.settings.host, self.settings.port), timeout=2) as sock:
+                sock.sendall(struct.pack("!ii", 16, _PG_CANCEL_REQUEST_CODE) + bytes(key_data[:8]))
+                sock.recv(1)  # the server closes the socket once it has read the request
+        except OSError:
+            logger.warning("could not send a cancel request to %s:%s", self.settings.host, self.settings.port)
 
     def ping(self) -> bool:
         """True if a trivial round trip succeeds; a dead connection is closed."""
@@ -381,6 +509,34 @@ def _mysql_code(exc: BaseException) -> object:
     return None
 
 
+def is_server_error(exc: BaseException) -> bool:
+    """True when the server answered with an error (pg8000: SQLSTATE fields; PyMySQL: a server
+    error number, not a 2000-2999 client one): the driver then read the reply to its end."""
+    if exc.args and isinstance(exc.args[0], dict):
+        return exc.args[0].get("C") is not None
+    code = _mysql_code(exc)
+    return isinstance(code, int) and not isinstance(code, bool) and code > 0 and not 2000 <= code < 3000
+
+
+def is_authentication_error(exc: BaseException) -> bool:
+    """True when the server refused the credentials (wrong password, unknown user)."""
+    if exc.args and isinstance(exc.args[0], dict):
+        return exc.args[0].get("C") in _PG_AUTH_CODES
+    return _mysql_code(exc) in _MYSQL_AUTH_CODES
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """True when ``exc`` or an exception it was raised from is a socket timeout."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, TimeoutError) or "timed out" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a pg8000 or PyMySQL server error (``"23505"``, ``"23000"``, ...), else None."""
     if exc.args and isinstance(exc.args[0], dict):
@@ -389,6 +545,8 @@ def sqlstate(exc: BaseException) -> str | None:
     if type(exc).__module__.startswith("pymysql"):
         if _mysql_code(exc) in _MYSQL_CONSTRAINT_CODES:  # MySQL 8 reports these with the generic HY000
             return "23000"
+        if _mysql_code(exc) in _MYSQL_STATEMENT_TIMEOUT_CODES:
+            return "57014"
         state = getattr(exc, "sqlstate", None)  # set by PyMySQL versions that keep it
         return str(state) if state else None
     return None
@@ -447,13 +605,44 @@ def _seconds(params: Mapping[str, str], key: str) -> float | None:
     return value if value > 0 else None
 
 
+def statement_timeout_ms(params: Mapping[str, str]) -> int | None:
+    """``statement_timeout`` (milliseconds; missing or 0 means none)."""
+    raw = params.get("statement_timeout")
+    if raw in (None, ""):
+        return None
+    if not re.fullmatch(r"\d{1,9}", str(raw)):
+        raise ValueError(f"statement_timeout={raw!r} in DATABASE_URL_PARAMS must be a whole number of "
+                         f"milliseconds (0 for none)")
+    return int(str(raw)) or None
+
+
+def _unavailable(settings: DatabaseSettings, exc: BaseException) -> DatabaseUnavailable:
+    kind = AuthenticationFailed if is_authentication_error(exc) else DatabaseUnavailable
+    return kind(settings.host, settings.port, describe_error(exc))
+
+
+def _limit_mysql_statements(raw: Any, timeout_ms: int) -> None:
+    """MariaDB's ``max_statement_time`` (seconds, any statement) or MySQL's ``max_execution_time``
+    (milliseconds, SELECT only) for this session."""
+    cursor = raw.cursor()
+    try:
+        if "mariadb" in str(raw.get_server_info()).lower():
+            cursor.execute(f"SET SESSION max_statement_time = {timeout_ms / 1000:.3f}")
+        else:
+            cursor.execute(f"SET SESSION max_execution_time = {int(timeout_ms)}")
+    finally:
+        cursor.close()
+
+
 def connect(settings: DatabaseSettings, password: str | None = None) -> DatabaseConnection:
-    """Open a new connection (not cached). Raises :class:`DatabaseUnavailable` on failure.
+    """Open a new connection (not cached). Raises :class:`DatabaseUnavailable` on failure
+    (:class:`AuthenticationFailed` when the server refused the credentials).
 
     ``password`` defaults to :func:`resolve_password`; containers pass the
     password ECS injected.
     """
     params = url_parameters(settings)
+    statement_ms = statement_timeout_ms(params)
     sslmode = params.get("sslmode", "require")
     context = tls_context(sslmode, cafile=params.get("sslrootcert") or None)
     connect_timeout = _seconds(params, "connect_timeout")
@@ -470,9 +659,11 @@ def connect(settings: DatabaseSettings, password: str | None = None) -> Database
             raw = native.Connection(
                 settings.user, host=settings.host, port=settings.port, database=settings.name,
                 password=secret, ssl_context=ssl_argument, timeout=connect_timeout,
-                application_name=application_name)
+                application_name=application_name,
+                # A startup parameter, not a SET: no extra round trip.
+                startup_params={"statement_timeout": str(statement_ms)} if statement_ms else None)
         except Exception as exc:
-            raise DatabaseUnavailable(settings.host, settings.port, describe_error(exc)) from exc
+            raise _unavailable(settings, exc) from exc
         # pg8000 applies `timeout` to every later read too; connect_timeout is
         # for connecting only, so switch to socket_timeout (default: none, as
         # in Prisma) or a slow query would be cut off as a "network error".
@@ -500,9 +691,11 @@ def connect(settings: DatabaseSettings, password: str | None = None) -> Database
                         or _mysql_code(exc) != _MYSQL_NO_SERVER_TLS):
                     raise
                 raw = open_mysql(None)
+            if statement_ms:
+                _limit_mysql_statements(raw, statement_ms)
         except Exception as exc:
-            raise DatabaseUnavailable(settings.host, settings.port, describe_error(exc)) from exc
-    return DatabaseConnection(raw, settings, postgres=postgres)
+            raise _unavailable(settings, exc) from exc
+    return DatabaseConnection(raw, settings, postgres=postgres, socket_timeout=socket_timeout)
 
 
 # --------------------------------------------------------------------------- per-environment cache
@@ -540,14 +733,16 @@ def close_connection() -> None:
 
 
 def with_connection(fn: Callable[[DatabaseConnection], T], *, settings: DatabaseSettings | None = None,
-                    idempotent: bool = True) -> T:
+                    idempotent: bool = True, deadline: float | None = None) -> T:
     """Run ``fn`` with the cached connection, replacing a dead connection once.
 
     Idempotent work (reads) is retried once on a fresh connection when the
     cached one turns out to be dead. Non-idempotent work (writes) is never
     retried, because a connection that drops mid-statement leaves unknown
     whether it committed; instead a connection idle for more than
-    :data:`STALE_AFTER_S` is pinged first. Raises :class:`DatabaseUnavailable`.
+    :data:`STALE_AFTER_S` is pinged first. ``deadline`` (``time.monotonic()``)
+    bounds every statement ``fn`` runs (:class:`QueryTimeout`, never retried).
+    Raises :class:`DatabaseUnavailable`.
     """
     with _lock:
         conn = get_connection(settings)
@@ -555,9 +750,9 @@ def with_connection(fn: Callable[[DatabaseConnection], T], *, settings: Database
             close_connection()
             conn = get_connection(settings)
         try:
-            return fn(conn)
+            return _run_until(fn, conn, deadline)
         except Exception as exc:
-            if not is_disconnect(exc):
+            if not is_disconnect(exc) or isinstance(exc, QueryTimeout):
                 raise
             close_connection()
             if not idempotent:
@@ -568,10 +763,18 @@ def with_connection(fn: Callable[[DatabaseConnection], T], *, settings: Database
             logger.warning("database connection was dead (%s); reconnecting once", describe_error(exc))
         conn = get_connection(settings)
         try:
-            return fn(conn)
+            return _run_until(fn, conn, deadline)
         except Exception as exc:
-            if not is_disconnect(exc):
+            if not is_disconnect(exc) or isinstance(exc, QueryTimeout):
                 raise
             close_connection()
             raise DatabaseUnavailable(conn.settings.host, conn.settings.port,
                                       describe_error(exc)) from exc
+
+
+def _run_until(fn: Callable[[DatabaseConnection], T], conn: DatabaseConnection, deadline: float | None) -> T:
+    conn.deadline = deadline
+    try:
+        return fn(conn)
+    finally:
+        conn.deadline = None

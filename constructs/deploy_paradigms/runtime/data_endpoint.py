@@ -18,12 +18,19 @@ the database. Responses::
     200 {"query": "recent_posts", "columns": [...], "rows": [{...}], "row_count": n}
     4xx/5xx {"error": {"code": "...", "message": "..."}}
 
-400 bad, missing, extra or duplicated parameter (or a value the database
-rejects); 401 bad or missing signature; 404 unknown query; 405 wrong method
-(with ``Allow``); 409 constraint violation; 413 response larger than
-``DATA_ENDPOINT_MAX_RESPONSE_BYTES`` (default 1 MB); 503 database
-unavailable. Rows are JSON: timestamps and dates as ISO 8601, numerics as
-strings (exact), bytes as base64, intervals as seconds.
+400 bad, missing, extra or duplicated parameter, text that is not valid
+Unicode, a body that is not a JSON object (or nests too deeply), or a value the
+database rejects; 401 bad or missing signature; 404 unknown query; 405 wrong
+method (with ``Allow``); 409 constraint violation, or a signed write replayed;
+413 more than ``DATA_ENDPOINT_MAX_ROWS`` rows (default 1,000; the database stops
+sending after one more) or a serialised Lambda response larger than
+``DATA_ENDPOINT_MAX_RESPONSE_BYTES`` (default 1 MB); 500 anything unexpected;
+503 database unavailable; 504 the query outlived the invocation's remaining
+time (it is cancelled on the server). Error bodies carry a ``request_id`` and a
+bounded message, never a host, port, user, ARN, SQL or driver text: details go
+to the function's logs under the same request id. Rows are JSON: timestamps and
+dates as ISO 8601, numerics as strings (exact), bytes as base64, intervals as
+seconds.
 
 Schema bootstrap: with ``DATA_ENDPOINT_BOOTSTRAP_SCHEMA=true`` the endpoint runs
 the catalog's ``schema`` statements (``CREATE ... IF NOT EXISTS``) once per
@@ -54,8 +61,11 @@ METHOD is upper case; PATH the request path as sent (``/data/recent_posts``);
 SORTED_QUERY the query parameters decoded, sorted by name then value and
 re-encoded as ``k=v&k=v`` with RFC 3986 percent-encoding (space = ``%20``);
 BODY the exact body bytes (empty for GET). Use :func:`sign_request`, or port
-its 15 lines. A signature covers one request for 300 s (a captured request can
-be replayed within that window, so keep HTTPS). When CloudFront sits in front,
+its 15 lines. A signature covers one request for 300 s. A signed *write* runs
+at most once: its signature is recorded in the table ``dp_signed_writes`` in
+the same transaction as the write (created on first use; expired rows are
+pruned), so a replay inside the window answers 409 ``replayed_request`` and
+changes nothing; sign each new write with a fresh timestamp. When CloudFront sits in front,
 cached reads are answered without reaching the endpoint: signing protects the
 origin (cache misses and all writes), and reads are public by design.
 """
@@ -93,10 +103,13 @@ from .connection import (
     DatabaseConnection,
     DatabaseUnavailable,
     QueryResult,
+    QueryTimeout,
+    describe_error,
     read_secret,
     sqlstate,
     with_connection,
 )
+from .errors import clip, lambda_deadline, request_id_of
 from .invalidation import Invalidator
 from .settings import DatabaseSettings
 
@@ -108,6 +121,10 @@ ENV_CATALOG_PATH = "DATA_ENDPOINT_CATALOG_PATH"
 ENV_HMAC_SECRET_ARN = "DATA_ENDPOINT_HMAC_SECRET_ARN"
 ENV_MAX_RESPONSE_BYTES = "DATA_ENDPOINT_MAX_RESPONSE_BYTES"
 ENV_BOOTSTRAP_SCHEMA = "DATA_ENDPOINT_BOOTSTRAP_SCHEMA"
+ENV_MAX_ROWS = "DATA_ENDPOINT_MAX_ROWS"
+#: Rows a query may return; the database stops after one more, so a runaway
+#: result never reaches the function's memory.
+DEFAULT_MAX_ROWS = 1000
 #: Well under the 6 MB synchronous Lambda response quota, and a page size a
 #: CDN caches happily; larger results should be paged with a LIMIT parameter.
 DEFAULT_MAX_RESPONSE_BYTES = 1_000_000
@@ -119,6 +136,14 @@ TIMESTAMP_HEADER = "x-dp-timestamp"
 CONTENT_SHA256_HEADER = "x-amz-content-sha256"
 INVALIDATION_HEADER = "x-dp-invalidation"
 MAX_CLOCK_SKEW_S = 300
+#: Where signed writes are recorded (at most once per signature).
+REPLAY_TABLE = "dp_signed_writes"
+_REPLAY_SCHEMA = (f"CREATE TABLE IF NOT EXISTS {REPLAY_TABLE} "
+                  f"(signature CHAR(64) PRIMARY KEY, expires_at BIGINT NOT NULL)")
+_PRUNE_EVERY = 50  # writes between deletions of expired signatures
+#: The longest error message a response carries (a hostile request must not grow the answer).
+MAX_ERROR_MESSAGE_CHARS = 300
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: "²".isdigit() is True
 
 _QUERY_SEGMENT = re.compile(r"^/data/([^/]+)/?$")
 _JSON_TYPE = "application/json; charset=utf-8"
@@ -224,8 +249,12 @@ def _response(status: int, body: bytes, *, cache_control: str = "no-store",
     }
 
 
-def error_response(error: HttpError) -> dict[str, Any]:
-    body = json.dumps({"error": {"code": error.code, "message": error.message}}, sort_keys=True)
+def error_response(error: HttpError, request_id: str | None = None) -> dict[str, Any]:
+    """The JSON error body: code, a message clipped to :data:`MAX_ERROR_MESSAGE_CHARS`, request id."""
+    fields = {"code": error.code, "message": clip(error.message, MAX_ERROR_MESSAGE_CHARS)}
+    if request_id:
+        fields["request_id"] = request_id
+    body = json.dumps({"error": fields}, sort_keys=True)
     return _response(error.status, body.encode("utf-8"), headers=error.headers)
 
 
@@ -265,6 +294,7 @@ class DataEndpoint:
         catalog: QueryCatalog,
         *,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_rows: int = DEFAULT_MAX_ROWS,
         signing_key: bytes | str | Callable[[], bytes] | None = None,
         bootstrap_schema: bool = False,
         settings: DatabaseSettings | None = None,
@@ -274,8 +304,13 @@ class DataEndpoint:
         if not 1 <= max_response_bytes <= LAMBDA_RESPONSE_LIMIT_BYTES:
             raise ValueError(f"max_response_bytes={max_response_bytes} must be between 1 and "
                              f"{LAMBDA_RESPONSE_LIMIT_BYTES} (the Lambda response limit)")
+        if max_rows < 1:
+            raise ValueError(f"max_rows={max_rows} must be at least 1")
         self.catalog = catalog
         self.max_response_bytes = max_response_bytes
+        self.max_rows = max_rows
+        self._replay_table_ready = False
+        self._writes = 0
         if isinstance(signing_key, str | bytes):
             fixed = signing_key.encode("utf-8") if isinstance(signing_key, str) else signing_key
             self._signing_key: Callable[[], bytes] | None = lambda: fixed
@@ -302,32 +337,33 @@ class DataEndpoint:
         env = os.environ if environ is None else environ
         catalog = load_catalog(catalog_path or env.get(ENV_CATALOG_PATH) or None)
         secret_arn = env.get(ENV_HMAC_SECRET_ARN)
-        raw_max = env.get(ENV_MAX_RESPONSE_BYTES)
-        try:
-            max_bytes = int(raw_max) if raw_max else DEFAULT_MAX_RESPONSE_BYTES
-        except ValueError:
-            raise ValueError(
-                f"{ENV_MAX_RESPONSE_BYTES}={raw_max!r} must be a whole number of bytes") from None
-        return cls(catalog, max_response_bytes=max_bytes,
+        max_bytes = _whole_number(env, ENV_MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_BYTES, "bytes")
+        max_rows = _whole_number(env, ENV_MAX_ROWS, DEFAULT_MAX_ROWS, "rows")
+        return cls(catalog, max_response_bytes=max_bytes, max_rows=max_rows,
                    signing_key=SecretKey(secret_arn) if secret_arn else None,
                    bootstrap_schema=env.get(ENV_BOOTSTRAP_SCHEMA, "").lower() == "true",
                    invalidator=Invalidator.from_env(env))
 
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-        return self.handle(event)
+        return self.handle(event, context)
 
-    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """Answer one function URL event (never raises for a bad request)."""
+    def handle(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        """Answer one function URL event; never raises (the last resort is a generic 500)."""
+        request_id = request_id_of(event, context)
         try:
-            return self._handle(event)
+            return self._handle(event, lambda_deadline(context))
         except HttpError as exc:
             if exc.status >= 500:
-                logger.error("%s %s: %s", exc.status, exc.code, exc.message)
-            return error_response(exc)
+                logger.error("request %s: %s %s: %s", request_id, exc.status, exc.code, exc.message)
+            return error_response(exc, request_id)
+        except Exception:  # last resort: details in the log, a generic answer to the caller
+            logger.exception("request %s failed", request_id)
+            return error_response(HttpError(500, "internal_error",
+                                            "the request failed; see the endpoint's logs"), request_id)
 
     # ------------------------------------------------------------------ steps
 
-    def _handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def _handle(self, event: Mapping[str, Any], deadline: float | None = None) -> dict[str, Any]:
         http = (event.get("requestContext") or {}).get("http") or {}
         method = str(http.get("method") or event.get("httpMethod") or "GET").upper()
         path = str(event.get("rawPath") or http.get("path") or "/")
@@ -335,8 +371,9 @@ class DataEndpoint:
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         body = self._body(event)
 
+        signed_by: str | None = None
         if self._signing_key is not None:
-            self._verify_signature(method, path, raw_query, body, headers)
+            signed_by = self._verify_signature(method, path, raw_query, body, headers)
 
         match = _QUERY_SEGMENT.match(path)
         if match is None:
@@ -359,24 +396,49 @@ class DataEndpoint:
         except ParameterError as exc:
             raise HttpError(400, exc.code, str(exc)) from None
 
-        result = self._execute(query, params)
-        rows = [{c: jsonable(v) for c, v in zip(result.columns, row, strict=False)} for row in result.rows]
+        result = self._execute(query, params, deadline=deadline,
+                               replay_key=signed_by if query.mode == "write" else None)
+        return self._success(query, params, result, head=method == "HEAD")
+
+    def _success(self, query: NamedQuery, params: Mapping[str, Any], result: QueryResult, *,
+                 head: bool) -> dict[str, Any]:
+        """The 200 response, or 413 when the rows or the serialised response exceed the caps."""
+        if query.mode == "read" and len(result.rows) > self.max_rows:
+            raise HttpError(
+                413, "too_many_rows",
+                f"query {query.name!r} returned more than {self.max_rows} rows; ask for fewer (add or "
+                f"lower a LIMIT parameter and page through results) or raise {ENV_MAX_ROWS}")
+        # A write has happened by now: refusing its answer for size would only hide that,
+        # so writes are held to Lambda's own limit alone.
+        limit = self.max_response_bytes if query.mode == "read" else LAMBDA_RESPONSE_LIMIT_BYTES
+        rows: list[dict[str, Any]] = []
+        size = 0
+        for row in result.rows:  # stop serialising as soon as the body cannot fit
+            item = {c: jsonable(v) for c, v in zip(result.columns, row, strict=False)}
+            size += len(json.dumps(item, ensure_ascii=False)) + 1
+            if size > limit:
+                raise self._too_large(query, limit)
+            rows.append(item)
         payload = {
             "query": query.name,
             "columns": list(result.columns),
             "rows": rows,
-            "row_count": len(result.rows) if result.columns else max(result.row_count, 0),
+            "row_count": len(rows) if result.columns else max(result.row_count, 0),
         }
         encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if len(encoded) > self.max_response_bytes:
-            raise HttpError(
-                413, "response_too_large",
-                f"query {query.name!r} produced {len(encoded)} bytes, more than the "
-                f"{self.max_response_bytes}-byte limit; ask for fewer rows (add or lower a LIMIT "
-                f"parameter and page through results) or raise {ENV_MAX_RESPONSE_BYTES} "
-                f"(at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
         extra, cache_control = self._cache_tags(query, params, rows)
-        return _response(200, encoded, cache_control=cache_control, headers=extra, head=method == "HEAD")
+        response = _response(200, encoded, cache_control=cache_control, headers=extra, head=head)
+        # What Lambda returns is this dict serialised again (json.dumps: escaped body, ASCII).
+        if len(json.dumps(response)) > limit:
+            raise self._too_large(query, limit)
+        return response
+
+    def _too_large(self, query: NamedQuery, limit: int) -> HttpError:
+        return HttpError(
+            413, "response_too_large",
+            f"query {query.name!r} produced a response larger than the {limit}-byte limit; ask for "
+            f"fewer rows (add or lower a LIMIT parameter and page through results) or raise "
+            f"{ENV_MAX_RESPONSE_BYTES} (at most {LAMBDA_RESPONSE_LIMIT_BYTES})")
 
     def _cache_tags(self, query: NamedQuery, params: Mapping[str, Any],
                     rows: list[dict[str, Any]]) -> tuple[dict[str, str], str]:
@@ -418,13 +480,14 @@ class DataEndpoint:
         return str(body).encode("utf-8")
 
     def _verify_signature(self, method: str, path: str, raw_query: str, body: bytes,
-                          headers: Mapping[str, str]) -> None:
+                          headers: Mapping[str, str]) -> str:
+        """Check the signature; returns it (lower-case hex), the key signed writes are recorded by."""
         sent, timestamp = headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER)
         if not sent or not timestamp:
             raise HttpError(401, "missing_signature",
                             f"this endpoint requires signed requests: send {TIMESTAMP_HEADER} and "
                             f"{SIGNATURE_HEADER} (see deploy_paradigms.runtime.data_endpoint.sign_request)")
-        if not timestamp.isdigit() or abs(self.clock() - int(timestamp)) > MAX_CLOCK_SKEW_S:
+        if not _TIMESTAMP.fullmatch(timestamp) or abs(self.clock() - int(timestamp)) > MAX_CLOCK_SKEW_S:
             raise HttpError(401, "stale_signature",
                             f"{TIMESTAMP_HEADER} must be the current unix time in seconds (within "
                             f"{MAX_CLOCK_SKEW_S} s); check the caller's clock")
@@ -437,8 +500,9 @@ class DataEndpoint:
                             "the endpoint could not read its signing key; retry later") from None
         expected = signature(key, canonical_request(method, path, raw_query, body, timestamp))
         # Constant-time comparison: timing must not reveal how much of a guess was right.
-        if not hmac.compare_digest(expected.encode("ascii"), sent.strip().lower().encode("utf-8")):
+        if not hmac.compare_digest(expected.encode("ascii"), sent.strip().lower().encode("utf-8", "replace")):
             raise HttpError(401, "bad_signature", f"{SIGNATURE_HEADER} does not match the request")
+        return expected
 
     @staticmethod
     def _read_params(raw_query: str) -> dict[str, object]:
@@ -458,40 +522,84 @@ class DataEndpoint:
             return {}
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: thousands of nested "["
             raise HttpError(400, "invalid_body", "the body must be a JSON object of parameters") from None
         if not isinstance(data, dict):
             raise HttpError(400, "invalid_body", "the body must be a JSON object of parameters")
         return {str(k): v for k, v in data.items()}
 
-    def _execute(self, query: NamedQuery, params: Mapping[str, Any]) -> QueryResult:
+    def _execute(self, query: NamedQuery, params: Mapping[str, Any], *, deadline: float | None = None,
+                 replay_key: str | None = None) -> QueryResult:
         def run(conn: DatabaseConnection) -> QueryResult:
             if self.bootstrap_schema and not self._bootstrapped:
-                self._bootstrap(conn)
-            return conn.query(query.sql, params)
+                self._bootstrap(conn, self.catalog.schema)
+                self._bootstrapped = True
+            if replay_key is not None:
+                return self._write_once(conn, query, params, replay_key)
+            return conn.query(query.sql, params, max_rows=self.max_rows if query.mode == "read" else None)
 
         try:
-            return with_connection(run, settings=self.settings, idempotent=query.mode == "read")
+            return with_connection(run, settings=self.settings, idempotent=query.mode == "read",
+                                   deadline=deadline)
         except DatabaseUnavailable as exc:
-            raise HttpError(503, "database_unavailable", str(exc), headers={"retry-after": "1"}) from None
+            logger.error("query %s: %s", query.name, exc)
+            raise HttpError(503, "database_unavailable", exc.public_message,
+                            headers={"retry-after": "1"}) from None
+        except QueryTimeout as exc:
+            logger.error("query %s: %s", query.name, exc)
+            raise HttpError(504, "query_timeout",
+                            f"query {query.name!r} did not finish in the time the request had") from None
         except HttpError:
             raise
         except Exception as exc:
             raise self._database_error(query, exc) from None
 
-    def _bootstrap(self, conn: DatabaseConnection) -> None:
+    def _write_once(self, conn: DatabaseConnection, query: NamedQuery, params: Mapping[str, Any],
+                    key: str) -> QueryResult:
+        """Run a signed write in one transaction with the record of its signature: a replay finds
+        the record and changes nothing; a failed write rolls the record back (it may be retried)."""
+        if not self._replay_table_ready:
+            self._bootstrap(conn, (_REPLAY_SCHEMA,))
+            self._replay_table_ready = True
+        now = int(self.clock())
+        insert = (f"INSERT INTO {REPLAY_TABLE} (signature, expires_at) VALUES (:signature, :expires_at) "
+                  + ("ON CONFLICT (signature) DO NOTHING" if conn.postgres else ""))
+        if not conn.postgres:
+            insert = insert.replace("INSERT INTO", "INSERT IGNORE INTO", 1)
+        conn.query("BEGIN")
+        try:
+            self._writes += 1
+            if self._writes % _PRUNE_EVERY == 1:
+                conn.query(f"DELETE FROM {REPLAY_TABLE} WHERE expires_at < :now", {"now": now})
+            recorded = conn.query(insert, {"signature": key, "expires_at": now + 2 * MAX_CLOCK_SKEW_S})
+            if recorded.row_count != 1:
+                raise HttpError(409, "replayed_request",
+                                "this signed write was already applied (the same signature arrived "
+                                "before); sign each new write with a fresh timestamp")
+            result = conn.query(query.sql, params)
+            conn.query("COMMIT")
+            return result
+        except BaseException:
+            if not conn.closed:
+                try:
+                    conn.query("ROLLBACK")
+                except Exception:
+                    logger.warning("rollback failed", exc_info=True)
+            raise
+
+    @staticmethod
+    def _bootstrap(conn: DatabaseConnection, statements: Iterable[str]) -> None:
         for attempt in range(2):
             try:
-                for statement in self.catalog.schema:
+                for statement in statements:
                     conn.query(statement)
-                break
+                return
             except Exception as exc:
                 # Two environments bootstrapping at once can collide on the
                 # catalog (unique_violation / duplicate_table); the second try
                 # sees the finished objects through IF NOT EXISTS.
                 if attempt or sqlstate(exc) not in ("23505", "42P07"):
                     raise
-        self._bootstrapped = True
 
     @staticmethod
     def _database_error(query: NamedQuery, exc: Exception) -> HttpError:
@@ -505,8 +613,17 @@ class DataEndpoint:
         if code == "57014":
             return HttpError(504, "query_timeout", f"query {query.name!r} ran past its statement timeout")
         # Anything else is a server-side problem: log it, do not echo SQL details.
-        logger.error("query %s failed: %r", query.name, exc)
+        logger.error("query %s failed: %s", query.name, describe_error(exc))
         return HttpError(500, "query_failed", f"query {query.name!r} failed; see the endpoint's logs")
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise ValueError(f"{name}={raw!r} must be a whole number of {unit}")
+    return int(raw)
 
 
 def load_catalog(path: str | Path | None = None) -> QueryCatalog:
@@ -536,8 +653,14 @@ def reset() -> None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point: configured from the environment on the first invocation."""
     global _endpoint
-    with _endpoint_lock:
-        if _endpoint is None:
-            _endpoint = DataEndpoint.from_env()
-        endpoint = _endpoint
-    return endpoint.handle(event)
+    try:
+        with _endpoint_lock:
+            if _endpoint is None:
+                _endpoint = DataEndpoint.from_env()
+            endpoint = _endpoint
+    except Exception:  # a broken configuration: say so in the log, not to the caller
+        request_id = request_id_of(event, context)
+        logger.exception("request %s: the data endpoint could not start", request_id)
+        return error_response(HttpError(500, "internal_error", "the endpoint is misconfigured; see its logs"),
+                              request_id)
+    return endpoint.handle(event, context)

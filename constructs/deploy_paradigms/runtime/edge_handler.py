@@ -13,9 +13,14 @@ the request's ``Host`` header because Lambda@Edge has no environment
 variables. Every other URI is passed through to the origin untouched, which
 also keeps ``/data/*`` from recursing into this function.
 
-Limits it respects: viewer triggers get 5 s in total (the fetch times out
-after 3 s) and at most 40 KB of generated response (the page is capped at
-32 KB, everything escaped). A failed fetch renders a 502 page.
+Limits it respects: viewer triggers get 5 s in total. The fetch has one
+deadline of 3 s for everything (connect, TLS, headers, a body that drips in
+byte by byte): at the deadline its socket is shut down. Redirects are not
+followed (a 3xx is a failure). Responses are at most 40 KB generated (the page
+is capped at 32 KB, everything escaped). Any failure, including a malformed
+answer from the origin (bad status line, bad chunked encoding, over 100
+headers, JSON nested too deeply) and anything unexpected in this module,
+renders the 502 page.
 
 Tests set :data:`BASE_URL` and/or :data:`FETCH` (or pass ``base_url``/``fetch``
 to :func:`handle`).
@@ -23,17 +28,25 @@ to :func:`handle`).
 
 from __future__ import annotations
 
+import contextlib
 import html
+import http.client
 import json
+import logging
 import re
-import urllib.error
-import urllib.request
+import socket
+import ssl
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
 
 DATA_PATH = "/data/recent_posts?limit=5"
 PAGE_URIS = ("/", "/index.html")
-FETCH_TIMEOUT_S = 3.0  # viewer-request triggers have 5 s in total
+FETCH_TIMEOUT_S = 3.0  # the whole fetch; viewer-request triggers have 5 s in total
 MAX_DATA_BYTES = 256 * 1024
 MAX_BODY_BYTES = 32 * 1024  # viewer triggers may generate at most 40 KB (body and headers)
 MAX_TITLE_CHARS = 200
@@ -53,22 +66,58 @@ class DataError(Exception):
 
 
 def fetch_json(url: str, timeout: float) -> Any:
-    """GET ``url`` and parse its JSON body; raise :class:`DataError` on any failure."""
-    request = urllib.request.Request(url, headers={"accept": "application/json", "user-agent": USER_AGENT})
+    """GET ``url`` and parse its JSON body within ``timeout`` seconds in total; raise
+    :class:`DataError` on any failure (never follows a redirect)."""
+    deadline = time.monotonic() + timeout
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DataError("the data URL is not http(s)")
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    extra: dict[str, Any] = {"context": ssl.create_default_context()} if parts.scheme == "https" else {}
+    conn = kind(parts.hostname, parts.port, timeout=timeout, **extra)
+    # One deadline for the whole exchange: a per-read timeout lets a dripping origin run forever.
+    watchdog = threading.Timer(timeout, _cut, args=(conn,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(MAX_DATA_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise DataError(f"the data endpoint answered HTTP {exc.code}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DataError(f"the data endpoint could not be reached ({reason})") from exc
+        conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                     headers={"accept": "application/json", "user-agent": USER_AGENT})
+        response = conn.getresponse()
+        if response.status != 200:
+            raise DataError(f"the data endpoint answered HTTP {response.status}")
+        data = b""
+        while len(data) <= MAX_DATA_BYTES:
+            chunk = response.read1(MAX_DATA_BYTES + 1 - len(data)) if time.monotonic() < deadline else None
+            if chunk is None:
+                raise DataError(f"the data endpoint did not answer within {timeout:g} s")
+            if not chunk:
+                break
+            data += chunk
+        if time.monotonic() >= deadline:
+            raise DataError(f"the data endpoint did not answer within {timeout:g} s")
+    except DataError:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if time.monotonic() >= deadline:
+            raise DataError(f"the data endpoint did not answer within {timeout:g} s") from exc
+        raise DataError(f"the data endpoint could not be reached or read ({type(exc).__name__})") from exc
+    finally:
+        watchdog.cancel()
+        conn.close()
     if len(data) > MAX_DATA_BYTES:
         raise DataError(f"the data endpoint sent more than {MAX_DATA_BYTES} bytes")
     try:
         return json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise DataError("the data endpoint did not send JSON") from exc
+
+
+def _cut(conn: http.client.HTTPConnection) -> None:
+    """Unblock a read stuck past the deadline (shutting the socket down wakes it at once)."""
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 FETCH: Fetch = fetch_json
@@ -168,5 +217,10 @@ def handle(event: dict[str, Any], *, fetch: Fetch | None = None,
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda@Edge entry point."""
-    return handle(event)
+    """Lambda@Edge entry point: whatever goes wrong, the viewer gets the 502 page in time."""
+    try:
+        return handle(event)
+    except Exception:  # last resort: details in the log
+        request_id = str(getattr(context, "aws_request_id", "") or "")[:64]
+        logger.exception("request %s failed", request_id)
+        return error_page(f"the page could not be rendered (request {request_id})")

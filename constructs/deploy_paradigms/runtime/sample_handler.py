@@ -10,7 +10,9 @@ the budget the constructs computed can be watched from the outside. With
 RDS Proxy in between, the pid is the proxy's borrowed database connection.
 
 The response is API Gateway / function URL shaped JSON; a database that
-cannot be reached gives 503 with ``{"error": {"code", "message"}}``.
+cannot be reached gives 503, a query still running a second before the
+function's timeout is cancelled and gives 504, anything else 500, each with
+``{"error": {"code", "message", "request_id"}}`` and the details only in the log.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from .connection import DatabaseConnection, DatabaseUnavailable, with_connection
+from .connection import DatabaseConnection, DatabaseUnavailable, QueryTimeout, with_connection
+from .errors import lambda_deadline, request_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +64,23 @@ def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Run ``SELECT current_database(), current_user, now(), ...`` and return it as JSON."""
+    request_id = request_id_of(event, context)
     try:
-        status = with_connection(_status)  # a read: retried once on a dead connection
+        # A read: retried once on a dead connection; cancelled before the function times out.
+        status = with_connection(_status, deadline=lambda_deadline(context))
+        status["connections_for_user"] = int(status["connections_for_user"])
     except DatabaseUnavailable as exc:
-        logger.error("%s", exc)
-        return _response(503, {"error": {"code": "database_unavailable", "message": str(exc)}})
-    status["connections_for_user"] = int(status["connections_for_user"])
-    request_id = getattr(context, "aws_request_id", None)
-    if request_id:
-        status["request_id"] = request_id
+        logger.error("request %s: %s", request_id, exc)
+        return _error(503, "database_unavailable", exc.public_message, request_id)
+    except QueryTimeout as exc:
+        logger.error("request %s: %s", request_id, exc)
+        return _error(504, "query_timeout", "the query did not finish in time", request_id)
+    except Exception:  # last resort: details in the log only
+        logger.exception("request %s failed", request_id)
+        return _error(500, "internal_error", "the request failed", request_id)
+    status["request_id"] = request_id
     return _response(200, status)
+
+
+def _error(status: int, code: str, message: str, request_id: str) -> dict[str, Any]:
+    return _response(status, {"error": {"code": code, "message": message, "request_id": request_id}})

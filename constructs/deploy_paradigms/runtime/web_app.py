@@ -18,6 +18,19 @@ Routes: ``GET /`` runs a query through the pool and returns JSON;
 ``GET /healthz`` touches no database (the ALB health check must stay fast and
 must not take connections) and answers 503 once the server is draining.
 
+Faults: after a dropped connection every idle connection is dropped too (a
+restarted database killed them all), so the first request after the database
+accepts connections again succeeds. Credentials rotate: ECS resolves the
+secret only when a task starts, and RDS rotates a managed secret every 7 days,
+so when the server refuses the password this process re-reads
+``DATABASE_SECRET_ARN`` (:func:`resolve_password`) and tries once more.
+``/healthz`` is liveness, not readiness: a database outage leaves it at 200
+(replacing every task would not bring the database back, and a new task would
+meet the same outage), but a credential path still refused after that re-read
+answers 503 ``credentials_rejected``, so the ALB replaces the task instead of
+keeping a task that can never serve. Error bodies are generic with a
+``request_id``; details go to the log.
+
 SIGTERM (ECS stopping the task) and SIGINT: stop accepting connections, let
 in-flight requests finish, close the pool, exit 0.
 """
@@ -38,16 +51,20 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .connection import (
+    AuthenticationFailed,
     DatabaseConnection,
     DatabaseUnavailable,
+    QueryTimeout,
     connect,
     database_url,
     describe_error,
     is_disconnect,
     is_postgres,
     redact_url,
+    resolve_password,
     url_parameters,
 )
+from .errors import request_id_of
 from .settings import PASSWORD_FROM_ECS_SECRET, DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -60,6 +77,52 @@ _POSTGRES_SQL = ("SELECT current_database() AS database, current_user AS \"user\
                  "pg_backend_pid() AS backend_pid")
 _MYSQL_SQL = ("SELECT DATABASE() AS `database`, CURRENT_USER() AS `user`, NOW(6) AS `now`, "
               "CONNECTION_ID() AS backend_pid")
+
+
+class Credentials:
+    """The database password: the one ECS injected at task start, re-read from the secret when the
+    server refuses it (at most one read at a time; concurrent refusals share its result)."""
+
+    def __init__(self, settings: DatabaseSettings, password: str) -> None:
+        self.settings = settings
+        self._password = password
+        self._version = 0
+        self._lock = threading.Lock()
+        #: True while the server refuses even a freshly read password (``/healthz`` answers 503).
+        self.rejected = False
+
+    def current(self) -> tuple[str, int]:
+        with self._lock:
+            return self._password, self._version
+
+    def refresh(self, seen_version: int) -> str:
+        """A newer password than version ``seen_version``: re-read unless another thread just did."""
+        with self._lock:
+            if self._version == seen_version:
+                self._password = resolve_password(self.settings)
+                self._version += 1
+            return self._password
+
+    def connect(self) -> DatabaseConnection:
+        """Connect; on an authentication failure re-read the secret and try once more."""
+        password, version = self.current()
+        try:
+            conn = connect(self.settings, password)
+        except AuthenticationFailed as exc:
+            logger.warning("the database refused the password (%s); re-reading the secret", exc.cause)
+            try:
+                fresh = self.refresh(version)
+            except Exception as read_error:  # no secret configured, or it cannot be read
+                logger.error("could not re-read the database secret: %s", read_error)
+                self.rejected = True
+                raise exc from read_error
+            try:
+                conn = connect(self.settings, fresh)
+            except AuthenticationFailed:
+                self.rejected = True
+                raise
+        self.rejected = False
+        return conn
 
 
 class PoolTimeout(RuntimeError):
@@ -188,7 +251,19 @@ class ConnectionPool:
             broken = is_disconnect(exc)
             raise
         finally:
-            self.release(conn, discard=broken)
+            self.release(conn, discard=broken or conn.closed)
+            if broken:
+                self.drop_idle()
+
+    def drop_idle(self) -> int:
+        """Close every idle connection (after one was found dead, the others likely are too)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            for _ in idle:
+                self._free_slot()
+        for conn in idle:
+            conn.close()
+        return len(idle)
 
     def run(self, fn: Callable[[DatabaseConnection], T]) -> T:
         """Run idempotent ``fn`` on a pooled connection, once more on a fresh one if it was dead."""
@@ -198,7 +273,10 @@ class ConnectionPool:
                 result = fn(conn)
             except Exception as exc:
                 dead = is_disconnect(exc)
-                self.release(conn, discard=dead)
+                self.release(conn, discard=dead or conn.closed)
+                if dead:
+                    # A restart or failover killed them all: the retry must open a fresh one.
+                    self.drop_idle()
                 if not dead:
                     raise
                 if attempt:
@@ -236,17 +314,28 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30  # a slow client must not hold a thread (and delay shutdown) forever
 
     def do_GET(self) -> None:  # http.server's naming
+        try:
+            self._route()
+        except Exception:  # last resort: a generic answer, the details in the log
+            request_id = request_id_of()
+            logger.exception("request %s: GET %s failed", request_id, self.path[:200])
+            self._send(500, {"error": {"code": "internal_error", "message": "the request failed",
+                                       "request_id": request_id}})
+
+    def _route(self) -> None:
         path = urlsplit(self.path).path
         app = self.server.app
         if path == "/healthz":
             if app.draining.is_set():
                 self._send(503, {"status": "draining"})
+            elif app.credentials.rejected:
+                self._send(503, {"status": "credentials_rejected"})
             else:
                 self._send(200, {"status": "ok"})
         elif path == "/":
             self._send(*app.index())
         else:
-            self._send(404, {"error": {"code": "not_found", "message": f"no route for {path!r}"}})
+            self._send(404, {"error": {"code": "not_found", "message": "no such route; try GET /"}})
 
     def _send(self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(body, sort_keys=True, default=str).encode("utf-8")
@@ -272,7 +361,8 @@ class WebApp:
         self.settings = settings
         self.database_url = database_url(settings, password)
         pool_timeout = float(params.get("pool_timeout") or 0)
-        self.pool = ConnectionPool(lambda: connect(settings, password),
+        self.credentials = Credentials(settings, password)
+        self.pool = ConnectionPool(self.credentials.connect,
                                    size=int(params["connection_limit"]),
                                    timeout_s=pool_timeout if pool_timeout > 0 else None)
         self.draining = threading.Event()
@@ -299,16 +389,20 @@ class WebApp:
     def index(self) -> tuple[int, dict[str, Any], dict[str, str]]:
         """``GET /``: one query through the pool."""
         sql = _POSTGRES_SQL if is_postgres(self.settings) else _MYSQL_SQL
+        request_id = request_id_of()
         try:
             row = self.pool.run(lambda conn: conn.query(sql).one())
         except (PoolTimeout, PoolClosed) as exc:
-            return 503, {"error": {"code": "pool_timeout", "message": str(exc)}}, {"Retry-After": "1"}
+            return _error(503, "pool_timeout", str(exc), request_id, retry=True)
         except DatabaseUnavailable as exc:
-            logger.error("%s", exc)
-            return 503, {"error": {"code": "database_unavailable", "message": str(exc)}}, {"Retry-After": "1"}
-        except Exception:
-            logger.exception("GET / failed")
-            return 500, {"error": {"code": "internal_error", "message": "the query failed"}}, {}
+            logger.error("request %s: %s", request_id, exc)
+            return _error(503, "database_unavailable", exc.public_message, request_id, retry=True)
+        except QueryTimeout as exc:
+            logger.error("request %s: %s", request_id, exc)
+            return _error(504, "query_timeout", "the query did not finish in time", request_id)
+        except Exception as exc:
+            logger.error("request %s: GET / failed: %s", request_id, describe_error(exc))
+            return _error(500, "internal_error", "the query failed", request_id)
         row["pool"] = self.pool.stats()
         return 200, row, {}
 
@@ -336,6 +430,12 @@ class WebApp:
         self.server.server_close()  # joins the request threads
         self.pool.close()
         logger.info("stopped; pool %s", self.pool.stats())
+
+
+def _error(status: int, code: str, message: str, request_id: str, *,
+           retry: bool = False) -> tuple[int, dict[str, Any], dict[str, str]]:
+    body = {"error": {"code": code, "message": message, "request_id": request_id}}
+    return status, body, {"Retry-After": "1"} if retry else {}
 
 
 def main(argv: list[str] | None = None) -> int:
