@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="measured seconds of load per scenario (default 6)")
     conn.add_argument("--warmup", type=float, default=3.0,
                       help="seconds of load before the measured window (default 3)")
-    conn.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'cd' (default abcd)")
+    conn.add_argument("--only", default="abcdefg", help="scenarios to run, e.g. 'cd' (default abcdefg)")
     conn.add_argument("--json-out", type=Path, default=None,
                       help="where to write the JSON (default bench/results/connections-<class>.json)")
 
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "connections":
             if not 1 <= args.duration <= 120 or not 0 <= args.warmup <= 60:
                 parser.error("--duration must be 1-120 seconds and --warmup 0-60 seconds")
-            if not args.only or set(args.only) - set("abcd"):
-                parser.error("--only takes letters from 'abcd'")
+            if not args.only or set(args.only) - set("abcdefg"):
+                parser.error("--only takes letters from 'abcdefg'")
             from bench import connections
 
             connections.check_instance_class(args.instance_class)

@@ -91,7 +91,7 @@ def summarise(outcome: load.Outcome, *, max_connections: int, usable: int) -> di
 
 
 def run(instance_class: str, *, duration_s: float = DEFAULT_DURATION_S,
-        warmup_s: float = DEFAULT_WARMUP_S, json_out: Path | None = None, only: str = "abcd") -> int:
+        warmup_s: float = DEFAULT_WARMUP_S, json_out: Path | None = None, only: str = "abcdefg") -> int:
     started = time.perf_counter()
     host = machine.machine()  # before the load: its load average is the machine's, not ours
     print(f"bench connections: synthesizing the example stacks for {instance_class} ...", flush=True)

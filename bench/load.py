@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from bench.scenarios import Scenario
+from bench.scenarios import POOLED_KEYS, Scenario
 from deploy_paradigms.runtime.connection import DatabaseConnection, connect, describe_error
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from deploy_paradigms.runtime.web_app import ConnectionPool
@@ -404,7 +404,7 @@ def run_scenario(scenario: Scenario, endpoint: Endpoint, admin: Any, *, duration
         targets = [invoker(service, rec, stop) for _ in range(scenario.callers)]
         cleanup.append(service.close)
         extra["environments"] = lambda: len(service.environments)
-    elif scenario.key == "d":
+    elif scenario.key in POOLED_KEYS:
         targets, tasks = _rolling_deploy(scenario, endpoint, rec, stop, t0, warmup_s, duration_s)
         cleanup.extend(task.pool.close for task in tasks)
         extra["pool_peaks"] = lambda: sorted({t.pool.stats()["peak_open"] for t in tasks})
@@ -451,8 +451,9 @@ def _rolling_deploy(scenario: Scenario, endpoint: Endpoint, rec: Recorder, stop:
     tasks: list[Task] = []
     for i in range(peak_tasks):
         is_old = i < scenario.old_tasks
-        start, end = ((0.0, warmup_s + duration_s * 2 / 3) if is_old
-                      else (warmup_s + duration_s / 3, warmup_s + duration_s))
+        # No new tasks (g: environments, no deploy): every pool serves the whole run.
+        old_until = warmup_s + duration_s * (2 / 3 if scenario.new_tasks else 1)
+        start, end = ((0.0, old_until) if is_old else (warmup_s + duration_s / 3, warmup_s + duration_s))
         pool = ConnectionPool(lambda: endpoint.connect(settings), size=pool_size,
                               timeout_s=pool_timeout if pool_timeout > 0 else None)
         tasks.append(Task(f"{'old' if is_old else 'new'}-{i}", start, end, pool))

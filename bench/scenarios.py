@@ -17,16 +17,25 @@ c. *Our serverless stack*: reserved concurrency and RDS Proxy share from the ``S
 d. *Our container service* during a rolling deploy: ``max_tasks x maximum_percent`` tasks
    at once (old and new), each with the pool size from the ``Paas`` template, offered twice
    as many concurrent requests as its pool holds.
+e. *A Prisma-7-style default pool* in the same service and deploy: the app ignores the
+   pool contract (Prisma 7 drops ``connection_limit``), so each task's adapter pool is
+   node-postgres' default ``max`` 10 with no acquire timeout. Over the budget: must fail.
+f. *Our containers, blue/green deploy*: both revisions at full size through the bake time
+   (2 x ``max_tasks``, whatever ``maximumPercent`` says), the pool planned for it.
+g. *Multi-concurrency environments* (Lambda Managed Instances): ``environments x processes
+   x pool`` from ``plan_managed_instances`` (Python: one process per concurrent request),
+   all at once.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from deploy_paradigms.budget import ConnectionLimit, UrlParameters
+from deploy_paradigms.budget import ConnectionLedger, ConnectionLimit, UrlParameters
+from deploy_paradigms.budget.plan import plan_containers, plan_managed_instances
 
 #: Prisma's default pool on Lambda: num_cpus * 2 + 1 with 2 vCPUs (Prisma docs, "Connection URLs").
 PRISMA_DEFAULT_POOL = 5
@@ -39,6 +48,12 @@ BURST_FACTOR = 2
 REQUESTS_PER_POOLED_CONNECTION = 2
 #: What (c) and (d) must reach of the usable connections at peak.
 MIN_UTILISATION = 0.90
+#: Scenario e: node-postgres Pool's default ``max``, which Prisma 7's adapter-pg passes on.
+PRISMA7_ADAPTER_DEFAULT_POOL = 10
+#: Scenario g: requests (= Python processes) per Lambda Managed Instances environment.
+MANAGED_INSTANCES_CONCURRENCY = 8
+#: Keys of the scenarios run as pooled tasks (old and new revisions, or environments).
+POOLED_KEYS = ("d", "e", "f", "g")
 
 
 @dataclass(frozen=True)
@@ -164,7 +179,53 @@ def plan_scenarios(limit: ConnectionLimit, serverless: ServerlessSettings, paas:
                          f"({paas.maximum_percent}% during the deploy), pool {paas.pool_size} each, "
                          f"{REQUESTS_PER_POOLED_CONNECTION * paas.pool_size} concurrent requests per task"),
             old_tasks=paas.max_tasks, new_tasks=tasks - paas.max_tasks),
+        *contract_scenarios(limit, paas, tls_mode=tls_mode),
     ]
+
+
+def contract_scenarios(limit: ConnectionLimit, paas: PaasSettings, *, tls_mode: str) -> list[Scenario]:
+    """(e) a Prisma-7-style default pool vs the contract, (f) blue/green, (g) multi-concurrency."""
+    tasks = paas.peak_tasks
+    default_url = UrlParameters(PRISMA7_ADAPTER_DEFAULT_POOL, pool_timeout=0, sslmode=tls_mode).query_string()
+    available = ConnectionLedger(limit).available
+    blue_green = plan_containers(limit, available, max_tasks=paas.max_tasks, min_tasks=paas.min_tasks,
+                                 maximum_percent=paas.maximum_percent, deploy_strategy="blue-green")
+    bg_url = replace(blue_green.url, sslmode=tls_mode).query_string()
+    managed = plan_managed_instances(limit, available,
+                                     per_environment_concurrency=MANAGED_INSTANCES_CONCURRENCY)
+    processes = managed.max_environments * managed.processes_per_environment
+    lmi_url = UrlParameters(managed.pool_per_process, sslmode=tls_mode).query_string()
+    return [
+        Scenario(
+            key="e", name="Prisma 7 default pool, rolling deploy", route="direct",
+            callers=tasks * PRISMA7_ADAPTER_DEFAULT_POOL * REQUESTS_PER_POOLED_CONNECTION,
+            connections_per_caller=PRISMA7_ADAPTER_DEFAULT_POOL, concurrency_cap=None, url_params=default_url,
+            demand=tasks * PRISMA7_ADAPTER_DEFAULT_POOL, expected_peak=limit.usable,
+            expect_connection_errors=True, expect_throttles=False, min_utilisation=None,
+            description=(f"scenario d's {tasks} tasks, but each app ignores DATABASE_POOL_MAX="
+                         f"{paas.pool_size}: adapter-pg's default pool {PRISMA7_ADAPTER_DEFAULT_POOL}, "
+                         f"no acquire timeout"),
+            old_tasks=paas.max_tasks, new_tasks=tasks - paas.max_tasks),
+        Scenario(
+            key="f", name="our containers, blue/green deploy", route="direct",
+            callers=blue_green.peak_tasks * blue_green.pool_size * REQUESTS_PER_POOLED_CONNECTION,
+            connections_per_caller=blue_green.pool_size, concurrency_cap=None, url_params=bg_url,
+            demand=blue_green.connections, expected_peak=blue_green.connections,
+            expect_connection_errors=False, expect_throttles=False, min_utilisation=MIN_UTILISATION,
+            description=(f"{paas.max_tasks} blue + {blue_green.peak_tasks - paas.max_tasks} green tasks "
+                         f"through the bake time (200 %), pool {blue_green.pool_size} each"),
+            old_tasks=paas.max_tasks, new_tasks=blue_green.peak_tasks - paas.max_tasks),
+        Scenario(
+            key="g", name="multi-concurrency environments", route="direct",
+            callers=processes * managed.pool_per_process * REQUESTS_PER_POOLED_CONNECTION,
+            connections_per_caller=managed.pool_per_process, concurrency_cap=None, url_params=lmi_url,
+            demand=managed.connections, expected_peak=managed.connections,
+            expect_connection_errors=False, expect_throttles=False, min_utilisation=MIN_UTILISATION,
+            description=(f"Lambda Managed Instances: {managed.max_environments} environments x "
+                         f"{managed.processes_per_environment} processes x pool {managed.pool_per_process}"),
+            old_tasks=processes, new_tasks=0),
+    ]
+
 
 
 def check_outcome(scenario: Scenario, *, connection_errors: int, other_errors: int, throttles: int,

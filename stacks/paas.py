@@ -23,6 +23,7 @@ from constructs import Construct
 
 from deploy_paradigms import packaging
 from deploy_paradigms.cdk.container_service import ContainerService
+from deploy_paradigms.cdk.migrations import DatabaseMigrations
 from stacks.common import acknowledge_example_database, example_database, example_vpc
 
 #: Files that may appear in the context directory without being part of the image;
@@ -53,6 +54,10 @@ class PaasStack(cdk.Stack):
         self.database = example_database(self, vpc)
         self.web = ContainerService(self, "Web", database=self.database,
                                     image=sample_image(self.database.engine.value))
+        # Every deploy that changes the SQL files migrates before the service updates.
+        self.migrations = DatabaseMigrations(self, "Migrations", database=self.database,
+                                             migrations_dir=packaging.SAMPLE_MIGRATIONS_DIR,
+                                             run_before=[self.web])
         plan = self.web.plan  # the pattern already outputs the URL (WebServiceURL...) and DNS name
         self.template_options.description = (
             f"deploy-paradigms PaaS example: {plan.limit.engine.value} {plan.limit.instance_class}, "

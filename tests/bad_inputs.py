@@ -310,6 +310,19 @@ EDGE_VIEWER_LIMIT = ("bytes zipped, over the 1,048,576-byte (1 MB) limit of view
                      "the data endpoint instead of bundling it, or move the logic to an origin-request "
                      "trigger (50 MB)")
 
+def managed_instances(**kwargs: Any) -> Callable[[Path], object]:
+    """The framework-free planner, as a renderer for Lambda Managed Instances calls it."""
+
+    def run(outdir: Path) -> object:
+        from deploy_paradigms.budget import ConnectionLedger, describe_connection_limit
+        from deploy_paradigms.budget.plan import plan_managed_instances
+
+        limit = describe_connection_limit("postgres", "db.t3.micro")
+        return plan_managed_instances(limit, ConnectionLedger(limit).available, **kwargs)
+
+    return run
+
+
 # -- the table ---------------------------------------------------------------
 BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput(
@@ -515,6 +528,19 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "context key 'instance_class' is not read by the example stacks; known keys: engine, "
         "instanceClass, maxConnections, multiAz, reserve (e.g. -c instanceClass=db.m5.large)",
         app_context(instance_class="db.m5.large"), subprocess=True),
+    BadInput(
+        'ContainerService(deploy_strategy="blue-green", pool_size=10)', "CDK `ContainerService`",
+        "pool_size=10 x 8 tasks (max_tasks=4 x 200%: both revisions at full size through a blue-green "
+        "deploy's bake time) needs 80 connections",
+        containers(deploy_strategy="blue-green", pool_size=10)),
+    BadInput(
+        'ContainerService(deploy_strategy="recreate")', "CDK `ContainerService`",
+        "deploy_strategy='recreate' is not one of rolling, blue-green, canary, linear",
+        containers(deploy_strategy="recreate")),
+    BadInput(
+        "plan_managed_instances(per_environment_concurrency=16, reserved_concurrency=50)", "budget core",
+        "reserved_concurrency=50 does not bound Lambda Managed Instances",
+        managed_instances(per_environment_concurrency=16, reserved_concurrency=50)),
     BadInput(
         "cdk synth -c multiAz=maybe", "`cdk synth` context",
         "context multiAz='maybe' must be true or false",

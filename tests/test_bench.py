@@ -62,7 +62,7 @@ def test_scenarios_follow_the_stack_settings(templates: dict[str, Any]) -> None:
     limit = describe_connection_limit("postgres", CLASS)
     serverless = read_serverless(templates["Serverless"], limit)
     paas = read_paas(templates["Paas"])
-    a, b, c, d = plan_scenarios(limit, serverless, paas)
+    a, b, c, d, *_ = plan_scenarios(limit, serverless, paas)
     assert a.demand > limit.usable and a.expect_connection_errors
     assert b.callers == b.demand == limit.usable and not b.expect_connection_errors
     assert c.concurrency_cap == serverless.reserved_concurrency and c.callers == 2 * c.concurrency_cap
@@ -71,6 +71,23 @@ def test_scenarios_follow_the_stack_settings(templates: dict[str, Any]) -> None:
     assert d.expected_peak == paas.peak_tasks * paas.pool_size
     # the benchmark's pass mark is reachable with these settings at all
     assert min(c.expected_peak, d.expected_peak) >= MIN_UTILISATION * limit.usable
+
+
+def test_contract_scenarios_compare_a_prisma7_default_pool_blue_green_and_multi_concurrency(
+        templates: dict[str, Any]) -> None:
+    limit = describe_connection_limit("postgres", CLASS)
+    paas = read_paas(templates["Paas"])
+    *_, e, f, g = plan_scenarios(limit, read_serverless(templates["Serverless"], limit), paas)
+    assert (e.key, f.key, g.key) == ("e", "f", "g")
+    # e: the deploy of d with the adapter's default pool 10 instead of the contract's 9: over the budget.
+    assert e.old_tasks + e.new_tasks == paas.peak_tasks and e.connections_per_caller == 10
+    assert e.demand == 80 > limit.usable and e.expect_connection_errors
+    # f: blue/green runs both revisions at full size, 2 x max_tasks, and the plan fits them.
+    assert (f.old_tasks, f.new_tasks) == (paas.max_tasks, paas.max_tasks)
+    assert f.demand <= limit.usable and not f.expect_connection_errors
+    # g: environments x processes x pool 1, all at once, within the budget.
+    assert g.new_tasks == 0 and g.connections_per_caller == 1 and g.demand == g.old_tasks <= limit.usable
+    assert min(f.expected_peak, g.expected_peak) >= MIN_UTILISATION * limit.usable
 
 
 def test_outcome_checks() -> None:
@@ -83,7 +100,7 @@ def test_outcome_checks() -> None:
                             proxy_require_tls=True, proxy_database_connections=71)
     pa = PaasSettings(url_params="connection_limit=9", min_tasks=1, max_tasks=4, maximum_percent=200,
                       minimum_healthy_percent=100)
-    a, _, c, d = plan_scenarios(limit, sv, pa)
+    a, _, c, d, *_ = plan_scenarios(limit, sv, pa)
     usable = limit.usable
     assert check_outcome(a, connection_errors=10, other_errors=0, throttles=0, peak_connections=usable,
                          usable=usable) == []

@@ -61,7 +61,9 @@ def broken_app(outdir: str) -> tuple[cdk.App, BudgetGuard]:
     cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
     task = ecs.FargateTaskDefinition(stack, "WorkerTask")
     image = ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/httpd")
-    task.add_container("worker", image=image, environment={"DATABASE_URL_PARAMS": "connection_limit=5"})
+    # ... and a Prisma 7 app: the URL's connection_limit is ignored by it.
+    task.add_container("worker", image=image, environment={"DATABASE_URL_PARAMS": "connection_limit=5",
+                                                           "PRISMA_VERSION": "7.10.1"})
     worker = ecs.FargateService(stack, "Worker", cluster=cluster, task_definition=task, desired_count=2,
                                 vpc_subnets=ISOLATED)
     worker.auto_scale_task_count(max_capacity=10)
@@ -141,7 +143,7 @@ def test_acknowledged_finding_is_suppressed_with_its_reason(broken: SimpleNamesp
     assert suppressed["ruleName"] == "lambda-reserved-concurrency"
     assert suppressed["violatingConstructs"][0]["constructPath"] == "Broken/Cron/Resource"
     assert "one execution at a time" in suppressed["reason"]
-    assert len(broken.findings) == 5  # the four reported plus the acknowledged one
+    assert len(broken.findings) == 6  # the five reported plus the acknowledged one
 
 
 def test_the_examples_pass_the_plugin(synth: Callable[..., Any]) -> None:

@@ -69,7 +69,8 @@ def broken_program() -> None:
                                   container_definitions=json.dumps([{
                                       "name": "worker", "image": "busybox", "essential": True,
                                       "environment": [{"name": "DATABASE_URL_PARAMS",
-                                                       "value": "connection_limit=5"}]}]))
+                                                       "value": "connection_limit=5"},
+                                                      {"name": "PRISMA_VERSION", "value": "7.10.1"}]}]))
     cluster = aws.ecs.Cluster("cluster")
     service = aws.ecs.Service("worker", cluster=cluster.arn, task_definition=task.arn, desired_count=2,
                               launch_type="FARGATE",

@@ -298,7 +298,7 @@ def test_secret_scan_reads_json_text_name_value_pairs_and_joins() -> None:
 
 def test_rules_are_one_per_module_with_id_reason_and_fix() -> None:
     ids = [r.id for r in guard.ALL_RULES]
-    assert len(ids) == len(set(ids)) == 12
+    assert len(ids) == len(set(ids)) == 13
     modules = sorted(p.stem for p in (ROOT / "constructs/deploy_paradigms/guard/rules").glob("*.py")
                      if p.stem != "__init__")
     assert modules == sorted(i.replace("-", "_") for i in ids)
@@ -307,7 +307,7 @@ def test_rules_are_one_per_module_with_id_reason_and_fix() -> None:
         assert len(rule.reason) > 80 and len(rule.fix) > 40, rule.id
     assert {r.id for r in guard.BUDGET_RULES} == {
         "lambda-reserved-concurrency", "database-over-allocated", "proxy-idle-client-timeout",
-        "ecs-pool-exceeds-allocation"}
+        "ecs-pool-exceeds-allocation", "prisma7-url-pool-ignored"}
     with pytest.raises(BudgetError, match="unknown guard rule 'nope'"):
         guard.rule_by_id("nope")
 
@@ -406,3 +406,54 @@ def test_examples_keep_the_data_safety_defaults(example_templates: dict[str, Any
         assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"], paradigm
         assert db["autoMinorVersionUpgrade"] is True and db["multiAz"] is False, paradigm
         assert db["engineVersion"].split(".")[0] == "17", paradigm
+
+
+def test_pool_size_reads_every_recognised_form_and_takes_the_largest() -> None:
+    from deploy_paradigms.guard.model import pool_size
+
+    assert pool_size({}) == (5, False)
+    assert pool_size({"DATABASE_POOL_MAX": "9", "DATABASE_URL_PARAMS": "connection_limit=9"}) == (9, True)
+    # A Prisma 6 URL saying more than the contract: the larger one counts.
+    assert pool_size({"DATABASE_POOL_MAX": "9", "DATABASE_URL": "postgresql://h/d?connection_limit=20"}) \
+        == (20, True)
+    assert pool_size({"SQLALCHEMY_POOL_SIZE": "5", "SQLALCHEMY_MAX_OVERFLOW": "10"}) == (15, True)
+    assert pool_size({"PG_POOL_MAX": "12"}) == (12, True)
+
+
+def test_prisma7_relying_on_connection_limit_is_flagged_and_the_contract_clears_it() -> None:
+    from deploy_paradigms.guard.model import Model, Resource
+    from deploy_paradigms.guard.rules import prisma7_url_pool_ignored as rule
+
+    def service(env: dict[str, str], tags: dict[str, str] | None = None) -> list[guard.Finding]:
+        res = Resource("service", "Svc", "App/Svc", {"environment": env, "tags": tags or {}})
+        return list(rule.check(Model([res])))
+
+    (finding,) = service({"DATABASE_URL": "postgresql://h/d?connection_limit=5", "PRISMA_VERSION": "^7.10.1"})
+    assert "connection_limit=5 in the URL, which Prisma 7 ignores" in finding.message
+    tagged = service({"DATABASE_URL_PARAMS": "connection_limit=5"}, {"deploy-paradigms:client": "prisma7"})
+    assert len(tagged) == 1
+    assert service({"DATABASE_URL_PARAMS": "connection_limit=5", "PRISMA_VERSION": "6.19.0"}) == []
+    assert service({"DATABASE_URL_PARAMS": "connection_limit=5", "DATABASE_POOL_MAX": "5",
+                    "PRISMA_VERSION": "7.10.1"}) == []
+
+
+@pytest.mark.parametrize(("source", "props"), [
+    ("cfn", {"DeploymentConfiguration": {"MaximumPercent": 150, "Strategy": "BLUE_GREEN"}}),
+    ("cfn", {"DeploymentConfiguration": {"MaximumPercent": 150},
+             "DeploymentController": {"Type": "CODE_DEPLOY"}}),
+    ("pulumi", {"deploymentMaximumPercent": 150, "deploymentConfiguration": {"strategy": "CANARY"}}),
+])
+def test_blue_green_canary_and_code_deploy_services_count_both_revisions(source: str,
+                                                                         props: dict[str, Any]) -> None:
+    from deploy_paradigms.guard import cfn, records
+    from deploy_paradigms.guard.model import service_scale
+
+    if source == "cfn":
+        resource = {"Type": "AWS::ECS::Service", "Properties": {"DesiredCount": 4, **props}}
+        template = {"Resources": {"Svc": resource}}
+        (service,) = [r for r in cfn.from_template(template) if r.kind == "service"]
+    else:
+        (service,) = [r for r in records.from_records(
+            [{"type": "aws:ecs/service:Service", "name": "svc", "inputs": {"desiredCount": 4, **props}}])
+            if r.kind == "service"]
+    assert service_scale(service) == (4, 200)  # not 150 %: both revisions run through the bake time

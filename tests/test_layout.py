@@ -80,6 +80,21 @@ def test_readme_budget_table_is_current() -> None:
     assert readme[start:end] == budget_table(), "README budget table is stale: regenerate it"
 
 
+def _between(path: Path, name: str) -> str:
+    text = path.read_text()
+    start = text.index(f"<!-- {name}:start -->\n") + len(f"<!-- {name}:start -->\n")
+    return text[start:text.index(f"<!-- {name}:end -->")]
+
+
+def test_readme_client_table_and_recipes_doc_are_current() -> None:
+    from deploy_paradigms.budget.report import client_recipes, client_table
+
+    assert _between(ROOT / "README.md", "client-table") == client_table(), \
+        "regenerate the README client table"
+    assert _between(ROOT / "docs" / "clients.md", "client-recipes") == client_recipes(), \
+        "regenerate docs/clients.md's recipes"
+
+
 def test_make_test_provides_the_database_servers_before_the_suite() -> None:
     """A fresh machine without MariaDB or PostgreSQL: `make test` installs them first, and
     CI runs exactly the README's command instead of installing them itself."""

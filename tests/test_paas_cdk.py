@@ -8,6 +8,7 @@ construction, before any synth.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -197,8 +198,9 @@ def test_the_execution_and_task_roles_read_only_that_secret(default_template: di
             if any(a.startswith("secretsmanager:") for a in actions):
                 assert statement["Resource"] == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
                 readers.append(lid)
-    assert sorted(readers) == sorted(logical_id(default_template, "AWS::IAM::Policy", role)
-                                     for role in ("WebTaskDefExecutionRole", "WebTaskDefTaskRole"))
+    # The task's two roles, and the migration function (it connects directly, with the secret).
+    roles = ("MigrationsServiceRole", "WebTaskDefExecutionRole", "WebTaskDefTaskRole")
+    assert sorted(readers) == sorted(logical_id(default_template, "AWS::IAM::Policy", r) for r in roles)
     # The app's own role may only read that secret (to follow a rotation), nothing else.
     task_role = logical_id(default_template, "AWS::IAM::Role", "WebTaskDefTaskRole")
     for policy in resources(default_template, "AWS::IAM::Policy").values():
@@ -216,9 +218,37 @@ def test_circuit_breaker_rolls_back_with_the_plans_percentages(default_template:
     config = service["DeploymentConfiguration"]
     assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     assert (config["MaximumPercent"], config["MinimumHealthyPercent"]) == (200, 100)
-    assert service["DesiredCount"] == 1
     assert service["HealthCheckGracePeriodSeconds"] == cs.HEALTH_CHECK_GRACE_S == 10
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+
+
+def test_autoscaling_owns_the_task_count_so_no_desired_count_is_in_the_template(
+        default_template: dict[str, Any]) -> None:
+    # aws-cdk issue 3919: a DesiredCount resets an autoscaled service on every stack update.
+    service_id = logical_id(default_template, "AWS::ECS::Service", "Web")
+    service = default_template["Resources"][service_id]["Properties"]
+    assert "DesiredCount" not in service
+    # First deploy: ECS starts one task; registering the target moves the count into [min, max].
+    target = only(default_template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    assert service_id in json.dumps(target["ResourceId"])
+
+
+def test_an_explicit_desired_tasks_is_written_into_the_template() -> None:
+    stack, db = small_stack()
+    ContainerService(stack, "Web", database=db, image=IMAGE, min_tasks=2, desired_tasks=3)
+    template = Template.from_stack(stack).to_json()
+    assert only(template, "AWS::ECS::Service")["DesiredCount"] == 3
+
+
+def test_blue_green_deploys_are_sized_for_both_revisions_and_named_in_the_ledger() -> None:
+    stack, db = small_stack()
+    web = ContainerService(stack, "Web", database=db, image=IMAGE, max_tasks=4, maximum_percent=150,
+                           deploy_strategy="blue-green")
+    assert (web.plan.peak_tasks, web.plan.surge_percent) == (8, 200)  # not ceil(4 x 150 %) = 6
+    assert web.allocation.deploy_strategy == "blue-green"
+    assert web.allocation.compute_model == "fargate"
+    assert "| blue-green | fargate |" in db.ledger.summary()
 
 
 def test_health_check_and_draining_are_tuned_for_a_fast_start(default_template: dict[str, Any]) -> None:
@@ -257,6 +287,9 @@ def test_security_groups_open_exactly_the_needed_ports(default_template: dict[st
         ("out", tasks, db, 5432, 5432),
         ("out", tasks, "0.0.0.0/0", 443, 443),
         ("in", db, tasks, 5432, 5432),
+        # The migration function, directly (stacks/paas.py runs DatabaseMigrations).
+        ("in", db, logical_id(default_template, "AWS::EC2::SecurityGroup", "MigrationsSecurityGroup"),
+         5432, 5432),
     }
     # No implicit allow-all egress on the tasks' or the database's group.
     for group in (tasks, db):
@@ -300,7 +333,9 @@ def test_https_with_redirect_and_custom_settings(https_template: dict[str, Any])
                                                                "certificate/00000000-0000-0000-0000-000000000000"}]
     assert by_port[80]["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
     service = only(https_template, "AWS::ECS::Service")
-    assert (service["DesiredCount"], service["DeploymentConfiguration"]["MaximumPercent"]) == (2, 150)
+    # No DesiredCount (autoscaling owns it); the scalable target starts the service at min_tasks=2.
+    assert "DesiredCount" not in service
+    assert service["DeploymentConfiguration"]["MaximumPercent"] == 150
     target = only(https_template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
     policies = resources(https_template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()

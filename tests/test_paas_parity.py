@@ -39,7 +39,10 @@ def cdk_decisions(template: dict[str, Any]) -> dict[str, Any]:
         "url_params": env["DATABASE_URL_PARAMS"],
         "max_tasks": target["MaxCapacity"],
         "min_tasks": target["MinCapacity"],
-        "desired_tasks": service["DesiredCount"],
+        # The count at creation differs by design (CDK: none in the template, autoscaling sets it;
+        # Pulumi: min_tasks, then ignored on update): both leave it to autoscaling after creation.
+        "pool_contract": {k: v for k, v in env.items() if k.startswith("DATABASE_") and k.endswith(
+            ("_MAX", "_MS"))},
         "maximum_percent": service["DeploymentConfiguration"]["MaximumPercent"],
         "minimum_healthy_percent": service["DeploymentConfiguration"]["MinimumHealthyPercent"],
         "circuit_breaker": service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
@@ -74,7 +77,8 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
         "url_params": env["DATABASE_URL_PARAMS"],
         "max_tasks": target["maxCapacity"],
         "min_tasks": target["minCapacity"],
-        "desired_tasks": service["desiredCount"],
+        "pool_contract": {k: v for k, v in env.items() if k.startswith("DATABASE_") and k.endswith(
+            ("_MAX", "_MS"))},
         "maximum_percent": service["deploymentMaximumPercent"],
         "minimum_healthy_percent": service["deploymentMinimumHealthyPercent"],
         "circuit_breaker": service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True},

@@ -136,6 +136,10 @@ def test_security_group_rules_are_exact() -> None:
         ("out", "web-tasks-sg-id", "database-sg-id", "tcp", 5432, 5432),
         ("out", "web-tasks-sg-id", "0.0.0.0/0", "tcp", 443, 443),
         ("in", "database-sg-id", "web-tasks-sg-id", "tcp", 5432, 5432),
+        # The migration function: direct to the database, and HTTPS for Secrets Manager.
+        ("out", "web-migrations-sg-id", "database-sg-id", "tcp", 5432, 5432),
+        ("out", "web-migrations-sg-id", "0.0.0.0/0", "tcp", 443, 443),
+        ("in", "database-sg-id", "web-migrations-sg-id", "tcp", 5432, 5432),
     }
     for name in ("web-lb-sg", "web-tasks-sg"):
         group = one(records, "aws:ec2/securityGroup:SecurityGroup", name)

@@ -53,7 +53,8 @@ def test_handler_strings() -> None:
     assert SAMPLE_HANDLER == "deploy_paradigms.runtime.sample_handler.handler"
     assert DATA_ENDPOINT_HANDLER == "deploy_paradigms.runtime.data_endpoint.handler"
     assert EDGE_HANDLER == "deploy_paradigms.runtime.edge_handler.handler"
-    assert set(HANDLERS) == set(packaging.KINDS) == {"sample", "data_endpoint", "edge"}
+    assert packaging.MIGRATE_HANDLER == "deploy_paradigms.runtime.migrate.handler"
+    assert set(HANDLERS) == set(packaging.KINDS) == {"sample", "data_endpoint", "edge", "migrate"}
 
 
 def test_archive_holds_the_bundle_and_is_reused(cache: Path, tmp_path: Path) -> None:

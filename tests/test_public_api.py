@@ -52,8 +52,8 @@ PACKAGES = (
 )
 
 #: The constructs, by the name both frameworks export them under.
-CONSTRUCTS = ("BudgetGuard", "ContainerService", "DataEndpoint", "Database", "EdgeFunction",
-              "ServerlessFunction")
+CONSTRUCTS = ("BudgetGuard", "ContainerService", "DataEndpoint", "Database", "DatabaseMigrations",
+              "EdgeFunction", "ServerlessFunction")
 
 #: Pulumi-only exports besides the ``<Construct>Args`` classes: name -> why CDK has no twin.
 PULUMI_ONLY_EXPORTS = {
@@ -97,6 +97,10 @@ RENAMED: dict[str, dict[tuple[str, str], str]] = {
         ("instance_resource_id", "resource_id"):
             "each framework's attribute name (instanceResourceId / resourceId)",
     },
+    "DatabaseMigrations": {
+        ("vpc_subnets", "subnet_ids"): _SUBNETS,
+        ("log_retention", "log_retention_days"): _RETENTION,
+    },
     "ServerlessFunction": {
         ("vpc_subnets", "subnet_ids"): _SUBNETS,
         ("proxy_security_group", "proxy_security_group_id"): _SECURITY_GROUP,
@@ -129,6 +133,9 @@ RENAMED: dict[str, dict[tuple[str, str], str]] = {
 
 #: Inputs only the CDK construct takes. {construct: {name: reason}}
 CDK_ONLY: dict[str, dict[str, str]] = {
+    "DatabaseMigrations": {
+        "run_before": "the trigger's DependsOn in CDK; Pulumi consumers take depends_on=[migrations]",
+    },
     "Database": {
         "removal_policy":
             "CloudFormation's DeletionPolicy; Pulumi always takes a final snapshot (opts retain/protect)",

@@ -206,7 +206,10 @@ def test_iam_connect_is_scoped_to_the_proxy_user(m5_template: dict[str, Any]) ->
 def test_environment_holds_where_and_how_never_a_secret(m5_template: dict[str, Any]) -> None:
     env = only(m5_template, "AWS::Lambda::Function", "Function")["Environment"]["Variables"]
     assert set(env) == {"DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_ENGINE",
-                        "DATABASE_IAM_AUTH", "DATABASE_URL_PARAMS"}
+                        "DATABASE_IAM_AUTH", "DATABASE_URL_PARAMS", "DATABASE_POOL_MAX",
+                        "DATABASE_POOL_TIMEOUT_MS", "DATABASE_CONNECT_TIMEOUT_MS", "DATABASE_IDLE_TIMEOUT_MS",
+                        "DATABASE_STATEMENT_TIMEOUT_MS"}
+    assert (env["DATABASE_POOL_MAX"], env["DATABASE_STATEMENT_TIMEOUT_MS"]) == ("1", "28000")
     proxy = logical_id(m5_template, "AWS::RDS::DBProxy", "FunctionProxy")
     assert env["DATABASE_HOST"] == {"Fn::GetAtt": [proxy, "Endpoint"]}
     assert env["DATABASE_URL_PARAMS"] == (

@@ -173,6 +173,9 @@ def test_environment_holds_where_and_how_never_a_secret() -> None:
         "DATABASE_URL_PARAMS": "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require"
                                "&socket_timeout=29&statement_timeout=28000",
         "DATABASE_USER": "app_admin",
+        # The pool contract: one connection per environment, statement ends before the function.
+        "DATABASE_POOL_MAX": "1", "DATABASE_POOL_TIMEOUT_MS": "10000", "DATABASE_CONNECT_TIMEOUT_MS": "5000",
+        "DATABASE_IDLE_TIMEOUT_MS": "60000", "DATABASE_STATEMENT_TIMEOUT_MS": "28000",
     }
     for key, value in env.items():
         assert not SECRET_LIKE.search(key) and not SECRET_LIKE.search(value), key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -69,7 +70,8 @@ def test_pool_opens_on_demand_and_never_exceeds_its_size() -> None:
     assert b.closed and pool.stats()["open"] == 1
     c = pool.acquire()
     assert len(made) == 3 and pool.stats() == {"size": 2, "open": 2, "idle": 0, "in_use": 2,
-                                                "peak_open": 2, "timeouts": 1, "waiting": 0}
+                                                "peak_open": 2, "timeouts": 1, "waiting": 0,
+                                                   "idle_closed": 0}
     pool.release(c)
     pool.close()
     assert c.closed and not a.closed  # a is still in use: closed when it comes back
@@ -332,3 +334,27 @@ def test_a_refused_password_without_a_secret_to_re_read_fails_health(postgres_se
     status, body, _ = get(url + "/")
     assert (status, body["error"]["code"]) == (503, "database_unavailable")
     assert get(url + "/healthz")[1] == {"status": "credentials_rejected"}
+
+
+@pytest.mark.postgres
+def test_the_pool_contract_wins_over_the_url_and_idle_connections_are_given_back(
+        postgres_server: LocalPostgres, running: list[WebApp]) -> None:
+    name = f"web-{uuid.uuid4().hex[:10]}"
+    # The URL says 9 (an older renderer, or Prisma 6's value); the contract says 2 and 300 ms idle.
+    settings = dataclasses.replace(app_settings(postgres_server, name, limit=9), pool_max=2,
+                                   idle_timeout_ms=300)
+    app = WebApp(settings, postgres_server.password, host="127.0.0.1", port=0)
+    base = start(app, running)
+    barrier = threading.Barrier(12)
+
+    def request(_: int) -> int:
+        barrier.wait()
+        return get(base + "/")[0]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(request, range(12)))
+    assert statuses == [200] * 12
+    assert app.pool.size == 2 and app.pool.stats()["peak_open"] == 2
+    # The reaper closes both after DATABASE_IDLE_TIMEOUT_MS: their slots are back on the server.
+    assert wait_sessions(postgres_server, name, 0) == 0
+    assert app.pool.stats()["idle_closed"] == 2 and app.pool.stats()["open"] == 0

@@ -1,6 +1,7 @@
 """``deploy-paradigms``: the connection budget from the command line.
 
     deploy-paradigms budget --engine postgres --instance-class db.m5.large [--json]
+    deploy-paradigms budget --instance-class db.t3.micro --client prisma7
     deploy-paradigms preview serverless [--config key=value ...]
 
 Bad input exits with status 2 and one line on stderr, never a traceback.
@@ -24,6 +25,7 @@ from .budget import (
     plan_serverless,
 )
 from .budget.plan import DEFAULT_MAXIMUM_PERCENT
+from .budget.recipes import CLIENTS, recipe
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +76,14 @@ def _budget_report(args: argparse.Namespace) -> dict[str, Any]:
             "note": "the edge reaches data over HTTP; its data endpoint is a serverless "
                     "function and gets the serverless numbers above when it is the only consumer",
         },
+        "pool_contract": {
+            "serverless": serverless.pool.environment(),
+            "containers": containers.pool.environment(),
+        },
+        "recipes": {} if not args.client else {
+            "serverless": recipe(args.client, serverless.pool, postgres=limit.engine.is_postgres).as_dict(),
+            "containers": recipe(args.client, containers.pool, postgres=limit.engine.is_postgres).as_dict(),
+        },
     }
 
 
@@ -100,6 +110,18 @@ def _print_budget(report: dict[str, Any]) -> None:
     print(f"  URL parameters           {ctr['url_parameters']}")
     print("edge (HTTP data endpoint)")
     print(f"  {report['edge']['note']}")
+    for paradigm, env in report["pool_contract"].items():
+        print(f"pool contract ({paradigm}): " + " ".join(f"{k}={v}" for k, v in env.items()))
+    for paradigm, rec in report["recipes"].items():
+        print(f"\n{rec['title']}, {paradigm} (per process):")
+        for s in rec["settings"]:
+            unit = f" {s['unit']}" if s["unit"] else ""
+            print(f"  {s['option']:<30} {s['value']}{unit}  <- {s['variable']}")
+    if report["recipes"]:
+        rec = report["recipes"]["containers"]
+        print("\n" + rec["code"].rstrip())
+        for note in rec["notes"]:
+            print(f"- {note}")
 
 
 def _parse_config(pairs: Sequence[str]) -> dict[str, str]:
@@ -133,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ECS deployment maximum percent (default 200)")
     budget.add_argument("--account-concurrency", type=int, default=DEFAULT_ACCOUNT_CONCURRENCY,
                         help="Lambda concurrent-executions quota of the account (default 1000)")
+    budget.add_argument("--client", choices=CLIENTS,
+                        help="print what to set in this client's pool from the plan")
     budget.add_argument("--json", action="store_true", help="machine-readable output")
 
     preview = sub.add_parser("preview", help="render the Pulumi program offline as JSON")

@@ -127,5 +127,6 @@ def database_environment(*, host: str, port: int, name: str, engine_is_postgres:
         settings.ENGINE: "postgres" if engine_is_postgres else "mysql",
         settings.IAM_AUTH: "false",
         settings.URL_PARAMS: plan.url.query_string(),
+        **plan.pool.environment(),
         "PORT": str(container_port),
     }

@@ -27,6 +27,7 @@ Kinds and handlers::
     "sample"         deploy_paradigms.runtime.sample_handler.handler   (Serverless example)
     "data_endpoint"  deploy_paradigms.runtime.data_endpoint.handler    (Edge example's data API)
     "edge"           deploy_paradigms.runtime.edge_handler.handler     (Lambda@Edge; stdlib only)
+    "migrate"        deploy_paradigms.runtime.migrate.handler          (Migrations; SQL files inside)
 
 :func:`container_context` stages the PaaS image's Docker build context the same way.
 """
@@ -46,13 +47,17 @@ from pathlib import Path
 
 import deploy_paradigms
 
-KINDS = ("sample", "data_endpoint", "edge")
+KINDS = ("sample", "data_endpoint", "edge", "migrate")
 SAMPLE_HANDLER = "deploy_paradigms.runtime.sample_handler.handler"
 DATA_ENDPOINT_HANDLER = "deploy_paradigms.runtime.data_endpoint.handler"
 EDGE_HANDLER = "deploy_paradigms.runtime.edge_handler.handler"
+MIGRATE_HANDLER = "deploy_paradigms.runtime.migrate.handler"
 HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDPOINT_HANDLER,
-                            "edge": EDGE_HANDLER}
+                            "edge": EDGE_HANDLER, "migrate": MIGRATE_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
+#: The examples' migrations folder (one portable CREATE TABLE).
+SAMPLE_MIGRATIONS_DIR = str(Path(deploy_paradigms.__file__).resolve().parent / "runtime"
+                            / "sample_migrations")
 ENV_BUNDLE_DIR = "DEPLOY_PARADIGMS_BUNDLE_DIR"
 #: The pure-Python driver ``runtime.connection`` imports for each engine family, vendored
 #: into the sample and data endpoint bundles and pinned in the PaaS image.
@@ -74,6 +79,7 @@ _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
     "data_endpoint": ("settings.py", "errors.py", "connection.py", "aws_sigv4.py", "invalidation.py",
                       "data_endpoint.py"),
     "edge": ("edge_handler.py",),
+    "migrate": ("settings.py", "errors.py", "connection.py", "migrate.py"),
     "container": ("settings.py", "errors.py", "connection.py", "web_app.py"),
 }
 
@@ -191,17 +197,32 @@ def driver_for(engine: str) -> str:
 
 
 def bundle_files(kind: str, *, catalog_json: str | None = None,
-                 engine: str = "postgres") -> dict[str, bytes]:
+                 engine: str = "postgres", migrations_dir: str | os.PathLike[str] | None = None
+                 ) -> dict[str, bytes]:
     """The complete file map of a Lambda bundle (relative POSIX path -> bytes).
 
     ``engine`` chooses the vendored driver (:func:`driver_for`): a function for a
     MySQL-family database without PyMySQL would fail on its first query, not at synth.
+    ``migrations_dir`` (``migrate`` only; default: the examples' :data:`SAMPLE_MIGRATIONS_DIR`):
+    its ``*.sql`` files go to ``deploy_paradigms/runtime/migrations/``, where the handler reads them.
     """
     if kind not in KINDS:
         raise PackagingError(f"kind={kind!r} is not one of {', '.join(KINDS)}")
     if catalog_json is not None and kind != "data_endpoint":
         raise PackagingError(f"catalog_json applies to the 'data_endpoint' bundle only, not {kind!r}")
+    if migrations_dir is not None and kind != "migrate":
+        raise PackagingError(f"migrations_dir applies to the 'migrate' bundle only, not {kind!r}")
     files = _package_files(kind)
+    if kind == "migrate":
+        migrations_dir = SAMPLE_MIGRATIONS_DIR if migrations_dir is None else migrations_dir
+        from .runtime.migrate import MigrationError, load_migrations
+
+        try:
+            migrations = load_migrations(migrations_dir)  # bad names fail at synth, not in the deploy
+        except MigrationError as exc:
+            raise PackagingError(str(exc)) from None
+        for migration in migrations:
+            files[f"deploy_paradigms/runtime/migrations/{migration.version}.sql"] = migration.sql.encode()
     if kind == "data_endpoint":
         from .catalog import QueryCatalog, sample_catalog
 
@@ -360,7 +381,8 @@ def zipped_size(path: str | os.PathLike[str]) -> int:
 
 
 def lambda_archive(kind: str, *, catalog_json: str | None = None, engine: str = "postgres",
-                   cache_dir: str | os.PathLike[str] | None = None) -> Path:
+                   cache_dir: str | os.PathLike[str] | None = None,
+                   migrations_dir: str | os.PathLike[str] | None = None) -> Path:
     """Build (or reuse) the bundle for ``kind`` as one deterministic .zip and return its path.
 
     The same files as :func:`lambda_bundle`. A CDK app should prefer this for the
@@ -370,7 +392,7 @@ def lambda_archive(kind: str, *, catalog_json: str | None = None, engine: str = 
     :func:`archive_hash` as the asset's custom hash: deflate output differs between
     zlib builds, the files inside do not.
     """
-    files = bundle_files(kind, catalog_json=catalog_json, engine=engine)
+    files = bundle_files(kind, catalog_json=catalog_json, engine=engine, migrations_dir=migrations_dir)
     target = _cache_path(files, kind, cache_dir, ".zip")
     if target.is_file():
         return target

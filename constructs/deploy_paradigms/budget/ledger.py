@@ -17,6 +17,8 @@ class Allocation:
     paradigm: str
     connections: int
     detail: str = ""
+    deploy_strategy: str = ""  # e.g. "rolling", "blue-green": how far a deploy surges
+    compute_model: str = ""  # e.g. "fargate", "lambda (1 request per environment)"
 
 
 class ConnectionLedger:
@@ -55,7 +57,8 @@ class ConnectionLedger:
     def allocations(self) -> tuple[Allocation, ...]:
         return tuple(self._allocations)
 
-    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:
+    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "",
+                 deploy_strategy: str = "", compute_model: str = "") -> Allocation:
         if any(a.consumer == consumer for a in self._allocations):
             raise BudgetError(f"consumer {consumer!r} already has an allocation on this database; "
                               f"give each consumer a unique name")
@@ -68,7 +71,7 @@ class ConnectionLedger:
                 f" connections, over the {self.available} available ({self.limit.usable} usable - "
                 f"{self.reserve} reserve): {shares}; give consumers explicit smaller "
                 f"`connections=`, lower the reserve, or use a larger instance class")
-        allocation = Allocation(consumer, paradigm, connections, detail)
+        allocation = Allocation(consumer, paradigm, connections, detail, deploy_strategy, compute_model)
         self._allocations.append(allocation)
         return allocation
 
@@ -87,11 +90,12 @@ class ConnectionLedger:
             f"{lim.reserved} reserved by the engine, {lim.usable} usable"
             f"{' (estimate)' if lim.estimate else ''}; source: {lim.source}.",
             "",
-            "| consumer | paradigm | connections | detail |",
-            "|---|---|---:|---|",
-            f"| (reserve: admin, migrations) | - | {self.reserve} | kept free |",
+            "| consumer | paradigm | connections | detail | deploy strategy | compute model |",
+            "|---|---|---:|---|---|---|",
+            f"| (reserve: admin, migrations) | - | {self.reserve} | kept free | | |",
         ]
-        lines += [f"| {a.consumer} | {a.paradigm} | {a.connections} | {a.detail} |"
+        lines += [f"| {a.consumer} | {a.paradigm} | {a.connections} | {a.detail} | "
+                  f"{a.deploy_strategy or '-'} | {a.compute_model or '-'} |"
                   for a in self._allocations]
-        lines += [f"| **left** | | {self.remaining} | of {self.available} available |"]
+        lines += [f"| **left** | | {self.remaining} | of {self.available} available | | |"]
         return "\n".join(lines) + "\n"

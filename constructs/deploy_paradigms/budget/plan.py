@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from ..runtime import settings as contract
 from .errors import BudgetError
 from .limits import ConnectionLimit
 
@@ -46,10 +47,27 @@ DEFAULT_CONNECT_TIMEOUT_S = 5
 #: What a container request may take before its statement is cancelled (the ALB's idle
 #: timeout is 60 s; a web request running half a minute has already failed its user).
 DEFAULT_REQUEST_TIMEOUT_S = 30
+# Pool contract idle timeout: a pooled connection idle for 60 s is closed, so a quiet
+# task gives connections back; behind RDS Proxy it is also kept under half the proxy's
+# idle client timeout, so the client closes first (no dead socket). The contract's
+# statement timeout is the URL's (UrlParameters.bounded): one number for both.
+DEFAULT_IDLE_TIMEOUT_S = 60
 # ECS rolling deployments: maximumPercent 200 / minimumHealthyPercent 100 by
 # default (ECS developer guide), i.e. up to twice the tasks during a deploy.
 DEFAULT_MAXIMUM_PERCENT = 200
 DEFAULT_MINIMUM_HEALTHY_PERCENT = 100
+# Deploy strategies and the share of max_tasks each runs at once (ECS developer guide,
+# "Deploy Amazon ECS services"): a rolling deploy runs up to maximumPercent; native
+# blue/green, canary and linear deployments start the new revision at full size next
+# to the old one and keep both through the bake time: 200 % whatever maximumPercent says.
+DEPLOY_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
+BOTH_REVISIONS_PERCENT = 200
+# Compute models: Lambda (one request per execution environment) and Lambda Managed
+# Instances, where one environment serves many requests (Python: one process per
+# concurrent request, 16 per vCPU by default; PerExecutionEnvironmentMaxConcurrency up
+# to 1600) and reserved concurrency does not cap the environments.
+COMPUTE_MODELS = ("lambda", "lambda-managed-instances")
+MANAGED_INSTANCES_MAX_CONCURRENCY = 1600
 
 
 def default_reserve(limit: ConnectionLimit) -> int:
@@ -109,6 +127,43 @@ class UrlParameters:
 
 
 @dataclass(frozen=True)
+class PoolContract:
+    """The client-neutral pool settings every paradigm renders as ``DATABASE_POOL_*`` variables.
+
+    ``pool_max`` is the connections one process may hold; the timeouts are in
+    milliseconds (0: wait forever / never / none). Recipes for each client
+    (:mod:`deploy_paradigms.budget.recipes`) map these numbers to its options.
+    """
+
+    pool_max: int
+    pool_timeout_ms: int
+    connect_timeout_ms: int
+    idle_timeout_ms: int
+    statement_timeout_ms: int
+
+    def environment(self) -> dict[str, str]:
+        """``DATABASE_POOL_MAX``, ``DATABASE_POOL_TIMEOUT_MS``, ... as environment variables."""
+        return {
+            contract.POOL_MAX: str(self.pool_max),
+            contract.POOL_TIMEOUT_MS: str(self.pool_timeout_ms),
+            contract.CONNECT_TIMEOUT_MS: str(self.connect_timeout_ms),
+            contract.IDLE_TIMEOUT_MS: str(self.idle_timeout_ms),
+            contract.STATEMENT_TIMEOUT_MS: str(self.statement_timeout_ms),
+        }
+
+
+def pool_contract(url: UrlParameters, *, idle_timeout_s: int) -> PoolContract:
+    """The contract for a pool of ``url.connection_limit`` with the URL's timeouts."""
+    return PoolContract(
+        pool_max=url.connection_limit,
+        pool_timeout_ms=url.pool_timeout * 1000,
+        connect_timeout_ms=url.connect_timeout * 1000,
+        idle_timeout_ms=idle_timeout_s * 1000,
+        statement_timeout_ms=url.statement_timeout or 0,
+    )
+
+
+@dataclass(frozen=True)
 class ProxySettings:
     """RDS Proxy settings decided by the serverless planner."""
 
@@ -136,10 +191,20 @@ class ServerlessPlan:
     url: UrlParameters
     function_timeout_s: int
     limited_by: str  # "database" or "account": what set the cap
+    pool: PoolContract
 
     @property
     def paradigm(self) -> str:
         return "serverless"
+
+    @property
+    def compute_model(self) -> str:
+        return "lambda (1 request per environment)"
+
+    @property
+    def deploy_strategy(self) -> str:
+        # Versions and aliases share the function's reserved concurrency: no surge.
+        return "versions share reserved concurrency"
 
     def summary(self) -> str:
         return (f"reserved concurrency {self.reserved_concurrency} x connection_limit "
@@ -159,19 +224,37 @@ class ContainerPlan:
     maximum_percent: int
     minimum_healthy_percent: int
     url: UrlParameters
+    pool: PoolContract
     largest_max_tasks: int = field(default=0)  # most max_tasks that still fit at this pool
+    deploy_strategy: str = "rolling"
 
     @property
     def paradigm(self) -> str:
         return "containers"
 
     @property
+    def compute_model(self) -> str:
+        return "fargate"
+
+    @property
+    def surge_percent(self) -> int:
+        """Share of ``max_tasks`` running at once during a deploy with this strategy."""
+        return surge_percent(self.deploy_strategy, self.maximum_percent)
+
+    @property
     def peak_tasks(self) -> int:
-        return peak_tasks(self.max_tasks, self.maximum_percent)
+        return peak_tasks(self.max_tasks, self.surge_percent)
 
     def summary(self) -> str:
         return (f"pool {self.pool_size} x up to {self.peak_tasks} tasks during a deploy "
-                f"({self.max_tasks} max x {self.maximum_percent}%)")
+                f"({self.max_tasks} max x {self.surge_percent}%, {self.deploy_strategy})")
+
+
+def surge_percent(deploy_strategy: str, maximum_percent: int) -> int:
+    """Rolling: ``maximum_percent``; blue/green, canary, linear: both revisions at full size."""
+    if deploy_strategy not in DEPLOY_STRATEGIES:
+        raise BudgetError(f"deploy_strategy={deploy_strategy!r} is not one of {', '.join(DEPLOY_STRATEGIES)}")
+    return maximum_percent if deploy_strategy == "rolling" else BOTH_REVISIONS_PERCENT
 
 
 def peak_tasks(max_tasks: int, maximum_percent: int) -> int:
@@ -289,6 +372,8 @@ def plan_serverless(
                 f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} "
                 f"connections for {cap} concurrent executions (cap set by {limited_by}); use "
                 f"proxy_max_connections_percent={most} or omit it to derive it from the budget")
+    url = UrlParameters.bounded(connection_limit, pool_timeout_s, connect_timeout_s,
+                                deadline_s=function_timeout_s)
     proxy = ProxySettings(
         max_connections_percent=percent,
         max_idle_connections_percent=max(1, percent // 2),
@@ -301,10 +386,10 @@ def plan_serverless(
         reserved_concurrency=cap,
         connection_limit=connection_limit,
         proxy=proxy,
-        url=UrlParameters.bounded(connection_limit, pool_timeout_s, connect_timeout_s,
-                                  deadline_s=function_timeout_s),
+        url=url,
         function_timeout_s=function_timeout_s,
         limited_by=limited_by,
+        pool=pool_contract(url, idle_timeout_s=min(DEFAULT_IDLE_TIMEOUT_S, idle_client_timeout_s // 2)),
     )
 
 
@@ -330,6 +415,8 @@ def plan_containers(
     minimum_healthy_percent: int = DEFAULT_MINIMUM_HEALTHY_PERCENT,
     pool_timeout_s: int = DEFAULT_POOL_TIMEOUT_S,
     connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+    idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S,
+    deploy_strategy: str = "rolling",
 ) -> ContainerPlan:
     """Plan a service of long-running tasks that each hold a pool.
 
@@ -350,11 +437,13 @@ def plan_containers(
                           "room to replace a task; lower minimum_healthy_percent (for example 50)")
     check_whole("pool_timeout_s", pool_timeout_s, minimum=0, maximum=3600)
     check_whole("connect_timeout_s", connect_timeout_s, minimum=0, maximum=3600)
+    check_whole("idle_timeout_s", idle_timeout_s, minimum=0, maximum=86400)
     if connections is None:
         connections = available
     check_whole("connections", connections, minimum=0, maximum=available,
                 fix=f"ask for at most the {available} connection(s) the database has left")
-    peak = peak_tasks(max_tasks, maximum_percent)
+    surge = surge_percent(deploy_strategy, maximum_percent)
+    peak = peak_tasks(max_tasks, surge)
     fits = connections // peak
     if pool_size is None:
         pool = fits
@@ -363,14 +452,18 @@ def plan_containers(
                            fix="each task needs at least one connection")
     if pool < 1 or pool > fits:
         asked = max(pool, 1)
-        most_tasks = largest_max_tasks(connections, asked, maximum_percent)
+        most_tasks = largest_max_tasks(connections, asked, surge)
         fewer_tasks = (f"use max_tasks <= {most_tasks}, a smaller pool_size" if most_tasks else
                        "not even one task fits at this pool: use a smaller pool_size")
+        rolling = deploy_strategy == "rolling"
+        during = (f"maximum_percent={maximum_percent}% during a rolling deploy" if rolling else
+                  f"{surge}%: both revisions at full size through a {deploy_strategy} deploy's bake time")
+        lower = "a lower maximum_percent" if rolling else "a rolling deploy"
         raise BudgetError(
-            f"pool_size={asked} x {peak} tasks (max_tasks={max_tasks} x maximum_percent="
-            f"{maximum_percent}% during a rolling deploy) needs {asked * peak} connections but "
-            f"{limit.instance_class} gives this service {connections}; {fewer_tasks}, a larger "
-            f"instance class, a lower maximum_percent, or put RDS Proxy in front")
+            f"pool_size={asked} x {peak} tasks (max_tasks={max_tasks} x {during}) needs "
+            f"{asked * peak} connections but {limit.instance_class} gives this service {connections}; "
+            f"{fewer_tasks}, a larger instance class, {lower}, or put RDS Proxy in front")
+    url = UrlParameters.bounded(pool, pool_timeout_s, connect_timeout_s, deadline_s=DEFAULT_REQUEST_TIMEOUT_S)
     return ContainerPlan(
         limit=limit,
         connections=pool * peak,
@@ -379,7 +472,110 @@ def plan_containers(
         max_tasks=max_tasks,
         maximum_percent=maximum_percent,
         minimum_healthy_percent=minimum_healthy_percent,
-        url=UrlParameters.bounded(pool, pool_timeout_s, connect_timeout_s,
-                                  deadline_s=DEFAULT_REQUEST_TIMEOUT_S),
-        largest_max_tasks=largest_max_tasks(connections, pool, maximum_percent),
+        url=url,
+        largest_max_tasks=largest_max_tasks(connections, pool, surge),
+        pool=pool_contract(url, idle_timeout_s=idle_timeout_s),
+        deploy_strategy=deploy_strategy,
+    )
+
+
+@dataclass(frozen=True)
+class ManagedInstancesPlan:
+    """Lambda Managed Instances: many requests per execution environment, each process with a pool.
+
+    ``connections = max_environments x processes_per_environment x pool_per_process``;
+    the renderer caps the capacity provider's execution environments at
+    ``max_environments`` (reserved concurrency does not bound them).
+    """
+
+    limit: ConnectionLimit
+    connections: int
+    max_environments: int
+    per_environment_concurrency: int
+    processes_per_environment: int
+    pool_per_process: int
+    pool: PoolContract
+
+    @property
+    def paradigm(self) -> str:
+        return "serverless"
+
+    @property
+    def compute_model(self) -> str:
+        return (f"lambda-managed-instances ({self.per_environment_concurrency} requests, "
+                f"{self.processes_per_environment} processes per environment)")
+
+    @property
+    def deploy_strategy(self) -> str:
+        return "versions share the environment cap"
+
+    def summary(self) -> str:
+        return (f"{self.max_environments} environments x {self.processes_per_environment} processes x "
+                f"pool {self.pool_per_process}")
+
+
+def plan_managed_instances(
+    limit: ConnectionLimit,
+    available: int,
+    *,
+    per_environment_concurrency: int,
+    processes_per_environment: int | None = None,
+    pool_per_process: int = 1,
+    connections: int | None = None,
+    max_environments: int | None = None,
+    reserved_concurrency: int | None = None,
+    function_timeout_s: int = DEFAULT_FUNCTION_TIMEOUT_S,
+    pool_timeout_s: int = DEFAULT_POOL_TIMEOUT_S,
+    connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+) -> ManagedInstancesPlan:
+    """Plan functions on Lambda Managed Instances (per-environment concurrency above one).
+
+    ``processes_per_environment`` defaults to ``per_environment_concurrency`` (the Python
+    runtime runs one process per concurrent request); Node.js serves them from one process
+    (pass 1 and a ``pool_per_process`` up to the concurrency). Refused: a reserved
+    concurrency as the bound (it does not cap environments here), and plans whose
+    environments would need more connections than the allocation.
+    """
+    check_whole("per_environment_concurrency", per_environment_concurrency, minimum=1,
+                maximum=MANAGED_INSTANCES_MAX_CONCURRENCY,
+                fix="Lambda Managed Instances accept PerExecutionEnvironmentMaxConcurrency 1-1600")
+    if reserved_concurrency is not None:
+        raise BudgetError(
+            f"reserved_concurrency={reserved_concurrency} does not bound Lambda Managed Instances: each "
+            f"execution environment serves up to {per_environment_concurrency} requests with its own "
+            f"connections, so the plan assumes one connection per environment where that does not hold; "
+            f"omit it and cap max_environments (the capacity provider's scaling) instead")
+    processes = per_environment_concurrency if processes_per_environment is None else check_whole(
+        "processes_per_environment", processes_per_environment, minimum=1,
+        maximum=per_environment_concurrency,
+        fix="the Python runtime runs one process per concurrent request; Node.js runs one")
+    check_whole("pool_per_process", pool_per_process, minimum=1, maximum=100)
+    per_environment = processes * pool_per_process
+    if connections is None:
+        connections = available
+    check_whole("connections", connections, minimum=1, maximum=available,
+                fix=f"ask for at most the {available} connection(s) the database has left")
+    fits = connections // per_environment
+    if max_environments is None:
+        if fits < 1:
+            raise BudgetError(
+                f"one execution environment needs {per_environment} connections ({processes} processes x "
+                f"pool {pool_per_process}) but {limit.instance_class} gives this function {connections}; "
+                f"lower per_environment_concurrency or pool_per_process, or use a larger instance class")
+        environments = fits
+    else:
+        environments = check_whole("max_environments", max_environments, minimum=1)
+        if environments > fits:
+            raise BudgetError(
+                f"max_environments={environments} x {processes} processes x pool {pool_per_process} needs "
+                f"{environments * per_environment} connections but {limit.instance_class} gives this "
+                f"function {connections}; use max_environments <= {fits}, fewer requests per environment, "
+                f"or a larger instance class")
+    url = UrlParameters.bounded(pool_per_process, pool_timeout_s, connect_timeout_s,
+                                deadline_s=function_timeout_s)
+    return ManagedInstancesPlan(
+        limit=limit, connections=environments * per_environment, max_environments=environments,
+        per_environment_concurrency=per_environment_concurrency, processes_per_environment=processes,
+        pool_per_process=pool_per_process,
+        pool=pool_contract(url, idle_timeout_s=DEFAULT_IDLE_TIMEOUT_S),
     )

@@ -5,6 +5,7 @@ from .container_service import ContainerService
 from .data_endpoint import DataEndpoint
 from .database import Database
 from .edge_function import EdgeFunction
+from .migrations import DatabaseMigrations
 from .serverless_function import ServerlessFunction
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ContainerService",
     "DataEndpoint",
     "Database",
+    "DatabaseMigrations",
     "EdgeFunction",
     "ServerlessFunction",
 ]

@@ -86,13 +86,19 @@ class ContainerService(Construct):
     :param memory_mib: task memory valid for ``cpu``; default 512.
     :param min_tasks: autoscaling minimum, at least 1; default 1.
     :param max_tasks: autoscaling maximum; the budget must fit ``max_tasks x maximum_percent``; default 4.
-    :param desired_tasks: tasks at deploy time; omitted, ``min_tasks``.
+    :param desired_tasks: tasks at deploy time, written into the template (every stack update then
+        resets the service to it). Omitted: no ``DesiredCount`` in the template; the service starts
+        with one task and autoscaling brings it to ``min_tasks`` and keeps its count across updates.
     :param pool_size: connections per task (``connection_limit``); omitted, the largest that fits
         the allocation; given, checked against it.
     :param connections: this service's share of the database's connections; omitted, all that the
         ledger has left (the allocation is then ``pool_size x peak tasks``, the rest stays free).
     :param maximum_percent: rolling-deploy ceiling in % of the desired count, 100-200; default 200.
     :param minimum_healthy_percent: rolling-deploy floor in %; default 100.
+    :param deploy_strategy: how deploys of this service run, for the budget: ``rolling`` (default,
+        up to ``maximum_percent``), or ``blue-green``/``canary``/``linear`` (both revisions at full
+        size through the bake time: 200 %). The construct renders the rolling deployment; choose
+        another when your pipeline runs one, so the pool is sized for its peak.
     :param certificate: ACM certificate: HTTPS listener on 443 and HTTP->HTTPS redirect. Omitted:
         plain HTTP on port 80 and a synth-time warning (``deploy-paradigms:plainHttp``).
     :param cluster: an existing ECS cluster (in the database's VPC); omitted, one is created with
@@ -124,6 +130,7 @@ class ContainerService(Construct):
         connections: int | None = None,
         maximum_percent: int = 200,
         minimum_healthy_percent: int = 100,
+        deploy_strategy: str = "rolling",
         certificate: acm.ICertificate | None = None,
         cluster: ecs.ICluster | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
@@ -148,9 +155,11 @@ class ContainerService(Construct):
         self.plan: ContainerPlan = plan_containers(
             database.limit, database.ledger.remaining,
             max_tasks=max_tasks, min_tasks=min_tasks, connections=connections, pool_size=pool_size,
-            maximum_percent=maximum_percent, minimum_healthy_percent=minimum_healthy_percent)
+            maximum_percent=maximum_percent, minimum_healthy_percent=minimum_healthy_percent,
+            deploy_strategy=deploy_strategy)
         self.allocation: Allocation = database.allocate(
-            self.node.path, self.plan.connections, paradigm=self.plan.paradigm, detail=self.plan.summary())
+            self.node.path, self.plan.connections, paradigm=self.plan.paradigm, detail=self.plan.summary(),
+            deploy_strategy=self.plan.deploy_strategy, compute_model=self.plan.compute_model)
         self.database = database
 
         # 3. Children the pattern does not create the way we want.
@@ -229,6 +238,14 @@ class ContainerService(Construct):
         # 6. Autoscaling, capped at what the budget allows.
         self.scaling: ecs.ScalableTaskCount = self.service.service.auto_scale_task_count(
             min_capacity=self.plan.min_tasks, max_capacity=self.plan.max_tasks)
+        if desired_tasks is None:
+            # Autoscaling owns the count: a DesiredCount in the template would reset the service
+            # to it on every stack update, under load (aws-cdk issue 3919). Without it ECS starts
+            # a new service with one task, and registering the scalable target moves the count
+            # into [min_tasks, max_tasks] (RegisterScalableTarget), so the first deploy still works.
+            service_resource = self.service.service.node.default_child
+            if isinstance(service_resource, ecs.CfnService):
+                service_resource.add_property_deletion_override("DesiredCount")
         scale_in = cdk.Duration.seconds(SCALE_IN_COOLDOWN_S)
         scale_out = cdk.Duration.seconds(SCALE_OUT_COOLDOWN_S)
         if scale_on_cpu_percent is not None:

@@ -392,9 +392,11 @@ class Database(Construct):
                               "instance_resource_id": instance_resource_id, "engine_version": engine_version})
 
     # -- budget -----------------------------------------------------------------
-    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:
+    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "",
+                 deploy_strategy: str = "", compute_model: str = "") -> Allocation:
         """Record ``connections`` for ``consumer``; raises when the database is over-promised."""
-        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail)
+        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail,
+                                   deploy_strategy=deploy_strategy, compute_model=compute_model)
 
     def allow_from(self, peer: ec2.IConnectable, description: str) -> None:
         """Open the database port to ``peer``'s security groups, and nothing else."""

@@ -216,7 +216,8 @@ class ServerlessFunction(Construct):
         self.iam_auth = iam_auth
         # 3. Allocate on the ledger (fails naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
-            self.node.path, plan.connections, paradigm="serverless", detail=plan.summary())
+            self.node.path, plan.connections, paradigm="serverless", detail=plan.summary(),
+            deploy_strategy=plan.deploy_strategy, compute_model=plan.compute_model)
 
         vpc = database.vpc
         port = ec2.Port.tcp(database.port)
@@ -264,22 +265,7 @@ class ServerlessFunction(Construct):
 
         # 5. The log group, the execution role and the function.
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = iam.Role(
-            self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of {self.node.path}: logs, VPC interfaces, database connect")
-        self.log_group.grant_write(self.role)
-        # What AWSLambdaVPCAccessExecutionRole grants; EC2 offers no resource-level
-        # permissions for the Describe* calls, and Lambda manages the ENIs.
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                     "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                     "ec2:UnassignPrivateIpAddresses"],
-            resources=["*"]))
-        cdk.Validations.of(self.role).acknowledge(cdk.Acknowledgment(
-            id="AwsSolutions-IAM5[Resource::*]",
-            reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "
-                   "and Lambda names the interfaces it creates; the same actions as the AWS managed "
-                   "AWSLambdaVPCAccessExecutionRole, without its logs:* on every log group"))
+        self.role = vpc_execution_role(self, self.log_group)
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
             description=f"Lambda {self.node.path}: out to the RDS Proxy on the database port only")
@@ -292,6 +278,7 @@ class ServerlessFunction(Construct):
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
             settings.URL_PARAMS: self.plan.url.query_string(),
+            **self.plan.pool.environment(),
         }
         if not iam_auth:
             self.environment[settings.SECRET_ARN] = database.secret.secret_arn
@@ -310,9 +297,7 @@ class ServerlessFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=vpc_subnets or ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
-                else ec2.SubnetType.PRIVATE_ISOLATED),
+            vpc_subnets=function_subnets(vpc, vpc_subnets),
             security_groups=[self.security_group],
             description=f"deploy-paradigms serverless: {self.plan.summary()}",
         )
@@ -384,6 +369,34 @@ class ServerlessFunction(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
         return {"SessionPinning": pinning, "Connections": near_limit, "Throttles": throttles}
+
+
+def function_subnets(vpc: ec2.IVpc, chosen: ec2.SubnetSelection | None) -> ec2.SubnetSelection:
+    """``chosen``, else the private subnets with egress (AWS APIs over HTTPS), else isolated ones."""
+    return chosen or ec2.SubnetSelection(
+        subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets
+        else ec2.SubnetType.PRIVATE_ISOLATED)
+
+
+def vpc_execution_role(scope: Construct, log_group: logs.ILogGroup) -> iam.Role:
+    """Child ``ServiceRole``: a VPC function's execution role writing only to ``log_group``."""
+    role = iam.Role(
+        scope, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"Execution role of {scope.node.path}: logs, VPC interfaces, database connect")
+    log_group.grant_write(role)
+    # What AWSLambdaVPCAccessExecutionRole grants; EC2 offers no resource-level
+    # permissions for the Describe* calls, and Lambda manages the ENIs.
+    role.add_to_principal_policy(iam.PolicyStatement(
+        actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                 "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                 "ec2:UnassignPrivateIpAddresses"],
+        resources=["*"]))
+    cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(
+        id="AwsSolutions-IAM5[Resource::*]",
+        reason="Lambda's VPC network interfaces: ec2:Describe* has no resource-level permissions "
+               "and Lambda names the interfaces it creates; the same actions as the AWS managed "
+               "AWSLambdaVPCAccessExecutionRole, without its logs:* on every log group"))
+    return role
 
 
 def _rendered(scope: Construct, value: Any) -> str:

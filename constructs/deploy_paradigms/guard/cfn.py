@@ -193,6 +193,9 @@ def _normalise(logical_id: str, res: Mapping[str, Any], names: set[str], path: s
         return make("service", {
             "desired_count": as_int(props.get("DesiredCount")),
             "maximum_percent": as_int((props.get("DeploymentConfiguration") or {}).get("MaximumPercent")),
+            "deployment_strategy": (props.get("DeploymentConfiguration") or {}).get("Strategy")
+            or ("CODE_DEPLOY" if (props.get("DeploymentController") or {}).get("Type") == "CODE_DEPLOY"
+                else None),
             "security_groups": _refs(network.get("SecurityGroups"), names),
             "task_definition": ref(props.get("TaskDefinition"), names),
             "tags": _tags(props.get("Tags")),

@@ -58,7 +58,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..budget import BudgetError, ConnectionLimit, describe_connection_limit
-from ..budget.plan import DEFAULT_MAXIMUM_PERCENT, peak_tasks, proxy_connection_share
+from ..budget.plan import BOTH_REVISIONS_PERCENT, DEFAULT_MAXIMUM_PERCENT, peak_tasks, proxy_connection_share
 from ..runtime import settings
 
 #: Environment variables that mark a process as a database client: the
@@ -199,12 +199,16 @@ def as_bool(value: Any) -> bool | None:
     return None
 
 
-def pool_size(environment: Mapping[str, Any]) -> tuple[int, bool]:
-    """The client's ``connection_limit`` and whether it was stated (else assumed).
+#: Environment variables apps commonly size their pool with (besides the contract's
+#: ``DATABASE_POOL_MAX`` and Prisma 6's ``connection_limit``); the largest stated one counts.
+POOL_SIZE_KEYS = ("DATABASE_POOL_SIZE", "DB_POOL_MAX", "DB_POOL_SIZE", "PG_POOL_MAX", "PGPOOL_MAX",
+                  "POOL_SIZE", "POOL_MAX", "SQLALCHEMY_POOL_SIZE")
+#: Added on top of a SQLAlchemy pool size (QueuePool's max_overflow).
+POOL_OVERFLOW_KEYS = ("SQLALCHEMY_MAX_OVERFLOW", "DB_MAX_OVERFLOW", "MAX_OVERFLOW")
 
-    Read from the runtime contract's ``DATABASE_URL_PARAMS`` or from the query
-    string of a literal ``DATABASE_URL``.
-    """
+
+def url_connection_limit(environment: Mapping[str, Any]) -> int | None:
+    """``connection_limit`` from ``DATABASE_URL_PARAMS`` or a literal ``DATABASE_URL`` (Prisma 6)."""
     for key in (settings.URL_PARAMS, "DATABASE_URL"):
         value = environment.get(key)
         if not isinstance(value, str):
@@ -212,8 +216,26 @@ def pool_size(environment: Mapping[str, Any]) -> tuple[int, bool]:
         query = value if key == settings.URL_PARAMS else urlsplit(value).query
         limit = as_int(dict(parse_qsl(query)).get("connection_limit"))
         if limit is not None and limit > 0:
-            return limit, True
-    return ASSUMED_POOL_SIZE, False
+            return limit
+    return None
+
+
+def pool_size(environment: Mapping[str, Any]) -> tuple[int, bool]:
+    """The largest pool the client's environment configures, in any recognised form, and
+    whether one was stated (else Prisma's default is assumed).
+
+    Forms: the pool contract's ``DATABASE_POOL_MAX``; ``connection_limit`` in
+    ``DATABASE_URL_PARAMS`` or a literal ``DATABASE_URL``; the common names in
+    :data:`POOL_SIZE_KEYS` (plus a stated overflow, :data:`POOL_OVERFLOW_KEYS`).
+    """
+    overflow = max((as_int(environment.get(k)) or 0 for k in POOL_OVERFLOW_KEYS), default=0)
+    stated = [as_int(environment.get(k)) for k in (settings.POOL_MAX, *POOL_SIZE_KEYS)]
+    sizes = [s + (overflow if k in POOL_SIZE_KEYS else 0)
+             for k, s in zip((settings.POOL_MAX, *POOL_SIZE_KEYS), stated, strict=True) if s and s > 0]
+    url_limit = url_connection_limit(environment)
+    if url_limit is not None:
+        sizes.append(url_limit)
+    return (max(sizes), True) if sizes else (ASSUMED_POOL_SIZE, False)
 
 
 class Model:
@@ -363,12 +385,17 @@ class Model:
 
 
 def service_scale(service: Resource) -> tuple[int, int]:
-    """(max tasks, maximum percent) of an ECS service: the autoscaling maximum when
-    set, else the desired count (ECS defaults: 1 task, 200 %)."""
+    """(max tasks, percent at a deploy's peak) of an ECS service: the autoscaling maximum
+    when set, else the desired count (ECS defaults: 1 task, 200 %). Blue/green, canary and
+    linear deployments (ECS native, or a CodeDeploy controller) run both revisions at full
+    size: 200 % whatever maximumPercent says."""
     props = service.props
     max_tasks = as_int(props.get("max_tasks"))
     desired = as_int(props.get("desired_count"))
     tasks = max(t for t in (max_tasks, desired, 1) if t is not None)
+    strategy = str(props.get("deployment_strategy") or "ROLLING").upper()
+    if strategy != "ROLLING":
+        return tasks, BOTH_REVISIONS_PERCENT
     percent = as_int(props.get("maximum_percent"))
     return tasks, (DEFAULT_MAXIMUM_PERCENT if percent is None else percent)
 

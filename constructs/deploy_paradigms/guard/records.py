@@ -240,6 +240,9 @@ def _normalise(rec: Mapping[str, Any], path: str, refs: References) -> Resource:
         return make("service", {
             "desired_count": as_int(inputs.get("desiredCount")),
             "maximum_percent": as_int(inputs.get("deploymentMaximumPercent")),
+            "deployment_strategy": (inputs.get("deploymentConfiguration") or {}).get("strategy")
+            or ("CODE_DEPLOY" if (inputs.get("deploymentController") or {}).get("type") == "CODE_DEPLOY"
+                else None),
             "security_groups": refs.many((inputs.get("networkConfiguration") or {}).get("securityGroups")),
             "task_definition": refs(inputs.get("taskDefinition")),
             "tags": dict(inputs.get("tags") or {}),

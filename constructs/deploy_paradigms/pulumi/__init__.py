@@ -9,6 +9,7 @@ from .container_service import ContainerService, ContainerServiceArgs
 from .data_endpoint import DataEndpoint, DataEndpointArgs
 from .database import Database, DatabaseArgs, ExistingDatabaseArgs
 from .edge_function import EdgeFunction, EdgeFunctionArgs
+from .migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from .network import ExistingNetwork, Network, NetworkArgs, NetworkLike
 from .serverless_function import ServerlessFunction, ServerlessFunctionArgs
 
@@ -20,6 +21,8 @@ __all__ = [
     "DataEndpointArgs",
     "Database",
     "DatabaseArgs",
+    "DatabaseMigrations",
+    "DatabaseMigrationsArgs",
     "EdgeFunction",
     "EdgeFunctionArgs",
     "ExistingDatabaseArgs",

@@ -90,6 +90,10 @@ class ContainerServiceArgs:
         connections: This service's share of the database. Omitted: all the ledger has left
             (the allocation is then ``pool_size x peak tasks``, the rest stays free).
         maximum_percent / minimum_healthy_percent: Rolling-deploy bounds. Omitted: 200 and 100.
+        deploy_strategy: How deploys run, for the budget: ``rolling`` (default, up to
+            ``maximum_percent``) or ``blue-green``/``canary``/``linear`` (both revisions at full size
+            through the bake time: 200 %). The component renders the rolling deployment; choose
+            another when your pipeline runs one, so the pool is sized for its peak.
         certificate_arn: ACM certificate: HTTPS on 443 plus an HTTP->HTTPS redirect on 80.
             Omitted: plain HTTP on 80, with a warning logged at preview/up.
         cluster_arn: An existing ECS cluster. Omitted: one is created with Container Insights.
@@ -120,6 +124,7 @@ class ContainerServiceArgs:
     connections: int | None = None
     maximum_percent: int = 200
     minimum_healthy_percent: int = 100
+    deploy_strategy: str = "rolling"
     certificate_arn: pulumi.Input[str] | None = None
     cluster_arn: pulumi.Input[str] | None = None
     subnet_ids: Sequence[pulumi.Input[str]] | None = None
@@ -185,14 +190,16 @@ class ContainerService(pulumi.ComponentResource):
             database.limit, database.ledger.remaining,
             max_tasks=args.max_tasks, min_tasks=args.min_tasks, connections=args.connections,
             pool_size=args.pool_size, maximum_percent=args.maximum_percent,
-            minimum_healthy_percent=args.minimum_healthy_percent)
+            minimum_healthy_percent=args.minimum_healthy_percent, deploy_strategy=args.deploy_strategy)
         plan = self.plan
         self.allocation: Allocation = database.allocate(
-            name, plan.connections, paradigm=plan.paradigm, detail=plan.summary())
+            name, plan.connections, paradigm=plan.paradigm, detail=plan.summary(),
+            deploy_strategy=plan.deploy_strategy, compute_model=plan.compute_model)
 
         super().__init__(self.TYPE, name, {
             "poolSize": plan.pool_size, "minTasks": plan.min_tasks, "maxTasks": plan.max_tasks,
-            "maximumPercent": plan.maximum_percent, "connections": plan.connections}, opts)
+            "maximumPercent": plan.maximum_percent, "deployStrategy": plan.deploy_strategy,
+            "connections": plan.connections}, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 

@@ -631,9 +631,11 @@ class Database(pulumi.ComponentResource):
         """``POSTGRESQL`` or ``MYSQL``: the RDS Proxy engine family."""
         return "POSTGRESQL" if self.engine.is_postgres else "MYSQL"
 
-    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "") -> Allocation:
+    def allocate(self, consumer: str, connections: int, *, paradigm: str, detail: str = "",
+                 deploy_strategy: str = "", compute_model: str = "") -> Allocation:
         """Reserve ``connections`` for ``consumer``; raises BudgetExceededError naming every share."""
-        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail)
+        return self.ledger.allocate(consumer, connections, paradigm=paradigm, detail=detail,
+                                   deploy_strategy=deploy_strategy, compute_model=compute_model)
 
     def allow_from(self, consumer: str, security_group_id: pulumi.Input[str], *,
                    opts: pulumi.ResourceOptions | None = None) -> aws.vpc.SecurityGroupIngressRule:

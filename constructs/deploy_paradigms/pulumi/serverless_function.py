@@ -207,7 +207,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         plan = self.plan
         # 3. Allocate on the ledger (fails naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
-            name, plan.connections, paradigm="serverless", detail=plan.summary())
+            name, plan.connections, paradigm="serverless", detail=plan.summary(),
+            deploy_strategy=plan.deploy_strategy, compute_model=plan.compute_model)
 
         super().__init__(self.TYPE, name, {
             "connectionPlan": {"reservedConcurrency": plan.reserved_concurrency,
@@ -288,13 +289,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Action": "sts:AssumeRole", "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-            description=f"Execution role of {name}: logs, VPC interfaces, database connect",
-            tags=tags, opts=child)
+        self.role = lambda_role(f"{name}-role", f"Execution role of {name}: logs, VPC interfaces, "
+                                                f"database connect", tags, child)
         iam_auth = args.iam_auth
         db_user = self.db_user
         role_policy = aws.iam.RolePolicy(
@@ -317,6 +313,7 @@ class ServerlessFunction(pulumi.ComponentResource):
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
             settings.URL_PARAMS: plan.url.query_string(),
+            **plan.pool.environment(),
         }
         if not iam_auth:
             self.environment[settings.SECRET_ARN] = database.secret_arn
@@ -412,6 +409,17 @@ def _proxy_name(component: str) -> str:
     """This proxy's name, unique per project, stack and component (RDS Proxy names are unique per
     account and Region): see :func:`deploy_paradigms.naming.rds_proxy_name`."""
     return rds_proxy_name(pulumi.get_project(), pulumi.get_stack(), component)
+
+
+def lambda_role(name: str, description: str, tags: Mapping[str, str],
+                opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """An execution role Lambda may assume, with no permissions yet (add a RolePolicy)."""
+    return aws.iam.Role(
+        name,
+        assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Action": "sts:AssumeRole", "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"}}]}),
+        description=description, tags=tags, opts=opts)
 
 
 def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,

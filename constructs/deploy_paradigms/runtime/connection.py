@@ -148,10 +148,37 @@ def is_postgres(settings: DatabaseSettings) -> bool:
 
 
 def url_parameters(settings: DatabaseSettings) -> dict[str, str]:
-    """Prisma-style URL parameters: the defaults overlaid with ``DATABASE_URL_PARAMS``."""
+    """Prisma-style URL parameters: the defaults, overlaid with ``DATABASE_URL_PARAMS``, overlaid
+    with the pool contract (``DATABASE_POOL_MAX``, ``DATABASE_*_TIMEOUT_MS``) where it is set."""
     params = dict(DEFAULT_URL_PARAMS)
     params.update(settings.url_params)
+    params.update(contract_parameters(settings))
     return params
+
+
+def _ms_as_seconds(ms: int) -> str:
+    return str(ms // 1000) if ms % 1000 == 0 else f"{ms / 1000:g}"
+
+
+def contract_parameters(settings: DatabaseSettings) -> dict[str, str]:
+    """The pool contract as URL parameters (seconds for Prisma's names, milliseconds for
+    ``statement_timeout``); only the variables that are set."""
+    params: dict[str, str] = {}
+    if settings.pool_max is not None:
+        params["connection_limit"] = str(settings.pool_max)
+    if settings.pool_timeout_ms is not None:
+        params["pool_timeout"] = _ms_as_seconds(settings.pool_timeout_ms)
+    if settings.connect_timeout_ms is not None:
+        params["connect_timeout"] = _ms_as_seconds(settings.connect_timeout_ms)
+    if settings.statement_timeout_ms is not None:
+        params["statement_timeout"] = str(settings.statement_timeout_ms)
+    return params
+
+
+def idle_timeout_s(settings: DatabaseSettings) -> float | None:
+    """``DATABASE_IDLE_TIMEOUT_MS`` in seconds; None when unset or 0 (never close an idle connection)."""
+    ms = settings.idle_timeout_ms
+    return ms / 1000 if ms else None
 
 
 def database_url(settings: DatabaseSettings, password: str) -> str:
@@ -712,8 +739,12 @@ def get_connection(settings: DatabaseSettings | None = None) -> DatabaseConnecti
     """
     global _cached
     wanted = DatabaseSettings.from_env() if settings is None else settings
+    idle_limit = idle_timeout_s(wanted)
     with _lock:
-        if _cached is not None and (_cached.closed or _cached.settings != wanted):
+        # Idle past DATABASE_IDLE_TIMEOUT_MS (kept under RDS Proxy's idle client timeout):
+        # reconnect now rather than find the proxy has dropped the socket.
+        if _cached is not None and (_cached.closed or _cached.settings != wanted
+                                    or (idle_limit is not None and _cached.idle_s > idle_limit)):
             _cached.close()
             _cached = None
         if _cached is None:

@@ -3,11 +3,13 @@
 Run with ``python -m deploy_paradigms.runtime.web_app`` (the Dockerfile's CMD).
 
 The containers paradigm spends its budget as *pool size x tasks at the peak
-of a rolling deploy*. The planner puts the pool size into
-``DATABASE_URL_PARAMS`` as ``connection_limit``; this server never opens more
-connections than that, however many requests arrive: a request waits up to
-``pool_timeout`` seconds for a free connection and then gets 503 (Prisma's
-P2024 behaviour), instead of pushing the database past ``max_connections``.
+of a rolling deploy*. The planner puts the pool size into the pool contract
+(``DATABASE_POOL_MAX``, and ``connection_limit`` in ``DATABASE_URL_PARAMS`` for
+Prisma 6); this server never opens more connections than that, however many
+requests arrive: a request waits up to ``DATABASE_POOL_TIMEOUT_MS`` for a free
+connection and then gets 503 (Prisma's P2024 behaviour), instead of pushing the
+database past ``max_connections``. Connections idle past
+``DATABASE_IDLE_TIMEOUT_MS`` are closed, giving their slots back.
 
 At start it builds ``DATABASE_URL`` (exported for ORMs running in the same
 process) from ``DATABASE_HOST/PORT/NAME/USER``, ``DATABASE_URL_PARAMS`` and
@@ -58,6 +60,7 @@ from .connection import (
     connect,
     database_url,
     describe_error,
+    idle_timeout_s,
     is_disconnect,
     is_postgres,
     redact_url,
@@ -155,11 +158,12 @@ class ConnectionPool:
     """
 
     def __init__(self, factory: Callable[[], DatabaseConnection], *, size: int,
-                 timeout_s: float | None) -> None:
+                 timeout_s: float | None, idle_timeout_s: float | None = None) -> None:
         if size < 1:
             raise ValueError(f"connection_limit={size} must be at least 1")
         self.size = size
         self.timeout_s = timeout_s
+        self.idle_timeout_s = idle_timeout_s  # None: idle connections stay open
         self._factory = factory
         self._lock = threading.Lock()
         self._idle: list[DatabaseConnection] = []
@@ -167,13 +171,31 @@ class ConnectionPool:
         self._open = 0
         self._peak = 0
         self._timeouts = 0
+        self._idle_closed = 0
         self._closed = False
 
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"size": self.size, "open": self._open, "idle": len(self._idle),
                     "in_use": self._open - len(self._idle), "peak_open": self._peak,
-                    "timeouts": self._timeouts, "waiting": len(self._waiters)}
+                    "timeouts": self._timeouts, "waiting": len(self._waiters),
+                    "idle_closed": self._idle_closed}
+
+    def close_idle(self) -> int:
+        """Close connections idle for longer than ``idle_timeout_s`` (DATABASE_IDLE_TIMEOUT_MS),
+        giving their slots back to the database; returns how many were closed."""
+        if self.idle_timeout_s is None:
+            return 0
+        with self._lock:
+            # Idle connections are reused last-in first-out, so the stalest are at the front.
+            stale: list[DatabaseConnection] = []
+            while self._idle and self._idle[0].idle_s > self.idle_timeout_s:
+                stale.append(self._idle.pop(0))
+            self._open -= len(stale)
+            self._idle_closed += len(stale)
+        for conn in stale:
+            conn.close()
+        return len(stale)
 
     def acquire(self) -> DatabaseConnection:
         """A connection for this thread's exclusive use; give it back with :meth:`release`."""
@@ -357,15 +379,17 @@ class WebApp:
 
     def __init__(self, settings: DatabaseSettings, password: str, *, host: str = "0.0.0.0",
                  port: int = DEFAULT_PORT) -> None:
-        params = url_parameters(settings)
+        params = url_parameters(settings)  # the pool contract wins over DATABASE_URL_PARAMS
         self.settings = settings
         self.database_url = database_url(settings, password)
         pool_timeout = float(params.get("pool_timeout") or 0)
         self.credentials = Credentials(settings, password)
         self.pool = ConnectionPool(self.credentials.connect,
                                    size=int(params["connection_limit"]),
-                                   timeout_s=pool_timeout if pool_timeout > 0 else None)
+                                   timeout_s=pool_timeout if pool_timeout > 0 else None,
+                                   idle_timeout_s=idle_timeout_s(settings))
         self.draining = threading.Event()
+        self._reaper: threading.Thread | None = None
         self.server = _Server((host, port), _Handler)
         self.server.app = self
         self._serving = threading.Event()
@@ -406,8 +430,20 @@ class WebApp:
         row["pool"] = self.pool.stats()
         return 200, row, {}
 
+    def _close_idle_connections(self) -> None:
+        """Every half idle timeout, close the pool's connections idle past it (until draining)."""
+        interval = self.pool.idle_timeout_s
+        if interval is None:
+            return
+        while not self.draining.wait(max(interval / 2, 0.05)):
+            self.pool.close_idle()
+
     def serve_forever(self) -> None:
         """Serve until :meth:`stop_accepting` (from another thread or a signal)."""
+        if self._reaper is None and self.pool.idle_timeout_s is not None:
+            self._reaper = threading.Thread(target=self._close_idle_connections, name="pool-idle-reaper",
+                                            daemon=True)
+            self._reaper.start()
         self._serving.set()
         try:
             self.server.serve_forever(poll_interval=0.2)

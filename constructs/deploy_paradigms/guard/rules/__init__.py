@@ -14,6 +14,7 @@ from . import (
     log_retention,
     no_public_database,
     no_secrets,
+    prisma7_url_pool_ignored,
     proxy_idle_client_timeout,
     proxy_requires_tls,
     storage_encrypted,
@@ -37,6 +38,7 @@ BUDGET_RULES: tuple[Rule, ...] = (
     database_over_allocated.RULE,
     proxy_idle_client_timeout.RULE,
     ecs_pool_exceeds_allocation.RULE,
+    prisma7_url_pool_ignored.RULE,
 )
 ALL_RULES: tuple[Rule, ...] = SECURITY_RULES + BUDGET_RULES
 

@@ -27,6 +27,7 @@ import pulumi_aws as aws
 
 from ..container_service import ContainerService, ContainerServiceArgs
 from ..database import Database
+from ..migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from ..network import Network
 from ..program import config_int
 
@@ -84,6 +85,11 @@ def build(network: Network, database: Database, config: pulumi.Config) -> None:
             "print(packaging.container_context(engine=\"{2}\"))')\" "
             "&& docker push {1}", registry, image, engine))
 
+    from ... import packaging
+
+    # Every update that changes the SQL files migrates before the service updates.
+    migrations = DatabaseMigrations("web", DatabaseMigrationsArgs(
+        database=database, migrations_dir=packaging.SAMPLE_MIGRATIONS_DIR))
     web = ContainerService("web", ContainerServiceArgs(
         database=database,
         image=image,
@@ -92,7 +98,7 @@ def build(network: Network, database: Database, config: pulumi.Config) -> None:
         min_tasks=_count(config, "minTasks", 1),
         max_tasks=_count(config, "maxTasks", 4),
         pool_size=config_int(config, "poolSize"),
-    ))
+    ), opts=pulumi.ResourceOptions(depends_on=[migrations]))
     plan = web.plan
     pulumi.export("url", web.url)
     pulumi.export("image", image)

@@ -1,0 +1,127 @@
+"""``DatabaseMigrations``: a folder of SQL migrations applied during every deploy that changes it,
+before the services and functions that need the new schema update.
+
+A Lambda function (``deploy_paradigms.runtime.migrate``) with the SQL files inside is run by a
+``triggers.Trigger`` (a custom resource) after the database exists and before the constructs
+named in ``run_before``: CloudFormation creates or updates those only once the trigger has
+succeeded, and a failed migration (or an advisory lock held past ``lock_timeout_s``) fails the
+deployment, which rolls back. The function connects to the database endpoint directly, never
+through RDS Proxy (advisory locks pin or break there), with the database secret, and uses one
+connection out of the ledger's reserve (admin and migrations): a database with ``reserve=0``
+is refused.
+
+Example::
+
+    db = Database(self, "Database", vpc=vpc)
+    web = ContainerService(self, "Web", database=db, image=image)
+    DatabaseMigrations(self, "Migrations", database=db, migrations_dir="migrations/",
+                       run_before=[web])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import triggers
+from constructs import Construct
+
+from .. import packaging
+from ..migration_settings import check_migration_settings, migration_environment
+from .container_service import ContainerService
+from .database import Database
+from .serverless_function import ServerlessFunction, function_subnets, vpc_execution_role
+
+
+class DatabaseMigrations(Construct):
+    """Runs ``migrations_dir``'s SQL files against ``database`` during the deployment.
+
+    :param database: the :class:`Database` to migrate; its ledger's reserve must keep a connection.
+    :param migrations_dir: folder of ``*.sql`` files, applied in name order (bundled at synth;
+        a bad file name fails the synth).
+    :param run_before: constructs (services, functions) CloudFormation updates only after the
+        migrations succeeded. Omitted: nothing waits for them.
+    :param lock_timeout_s: how long to wait for another migrator's advisory lock; default 10 s.
+    :param timeout_s: function and trigger timeout; default 300 s.
+    :param vpc_subnets: where the function runs; omitted, private subnets with egress (Secrets
+        Manager is reached over HTTPS), else isolated ones.
+    :param log_retention: retention of the function's log group; default one month.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        database: Database,
+        migrations_dir: str,
+        run_before: Sequence[Construct] = (),
+        lock_timeout_s: int = 10,
+        timeout_s: int = 300,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        check_migration_settings(reserve=database.ledger.reserve,
+                                 instance_class=database.limit.instance_class,
+                                 lock_timeout_s=lock_timeout_s, timeout_s=timeout_s)
+        super().__init__(scope, id)
+        archive = packaging.lambda_archive("migrate", engine=database.engine.value,
+                                           migrations_dir=migrations_dir)
+        self.database = database
+        vpc = database.vpc
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        self.role = vpc_execution_role(self, self.log_group)
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["secretsmanager:GetSecretValue"], resources=[database.secret.secret_arn]))
+        if database.secret.encryption_key is not None:
+            database.secret.encryption_key.grant_decrypt(self.role)
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
+            description=f"Migrations {self.node.path}: out to the database (direct) and HTTPS")
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
+                                            "Secrets Manager API (the database secret)")
+        self.function = lambda_.Function(
+            self, "Function",
+            code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
+            handler=packaging.MIGRATE_HANDLER,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            memory_size=256,
+            timeout=cdk.Duration.seconds(timeout_s),
+            # One run at a time on top of the advisory lock; its one connection is the reserve's.
+            reserved_concurrent_executions=1,
+            environment=migration_environment(
+                host=database.endpoint_address, port=database.port, name=database.database_name,
+                user=database.master_username, engine_is_postgres=database.engine.is_postgres,
+                secret_arn=database.secret.secret_arn, lock_timeout_s=lock_timeout_s),
+            role=self.role,
+            log_group=self.log_group,
+            vpc=vpc,
+            vpc_subnets=function_subnets(vpc, vpc_subnets),
+            security_groups=[self.security_group],
+            description=f"deploy-paradigms migrations for {database.node.path} (direct, reserve)",
+        )
+        # Direct to the database endpoint: the database's group admits this one on its port.
+        database.allow_from(self.function, f"{self.node.path}: migrations (direct connection)")
+        # Ordered against the resources that matter only: the database server, and the ECS
+        # service or Lambda function of each consumer. Ordering whole constructs would make the
+        # consumers' security groups wait for the trigger, which waits for the database's
+        # ingress rules that name those groups: a cycle.
+        self.trigger = triggers.Trigger(
+            self, "Trigger", handler=self.function, timeout=cdk.Duration.seconds(timeout_s),
+            execute_after=[server] if isinstance(server := database.resource, Construct) else [],
+            execute_before=[_updated_resource(c) for c in run_before],
+            invocation_type=triggers.InvocationType.REQUEST_RESPONSE)
+
+
+def _updated_resource(consumer: Construct) -> Construct:
+    """What must wait for the migrations: a ContainerService's ECS service, a function's Lambda."""
+    if isinstance(consumer, ContainerService):
+        return consumer.service.service
+    if isinstance(consumer, ServerlessFunction):
+        return consumer.function
+    return consumer
