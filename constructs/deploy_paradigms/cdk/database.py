@@ -37,9 +37,19 @@ from ..budget import (
     ConnectionLedger,
     ConnectionLimit,
     Engine,
+    InputError,
     describe_connection_limit,
 )
-from ..database_settings import check_instance_class_offered, check_parameters, check_port, tls_parameter
+from ..database_settings import (
+    MAX_STORAGE_GIB,
+    MIN_BACKUP_RETENTION_DAYS,
+    MIN_STORAGE_GIB,
+    check_database_identifier,
+    check_instance_class_offered,
+    check_parameters,
+    check_port,
+    tls_parameter,
+)
 from ..database_settings import performance_insights as performance_insights_setting
 from .security_groups import exact_egress
 
@@ -51,7 +61,6 @@ DEFAULT_MARIADB_VERSION = rds.MariaDbEngineVersion.VER_11_4_5
 DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5
 DEFAULT_AURORA_MYSQL_VERSION = rds.AuroraMysqlEngineVersion.VER_3_10_0
 
-MIN_BACKUP_RETENTION_DAYS = 7
 
 
 def _instance_engine(engine: Engine, version: Any) -> rds.IInstanceEngine:
@@ -166,17 +175,18 @@ class Database(Construct):
         self.engine: Engine = self.limit.engine
         self.ledger = ConnectionLedger(self.limit, reserve=reserve)
         self.vpc = vpc
-        self.database_name = database_name
-        self.master_username = master_username
+        self.database_name = check_database_identifier("database_name", database_name, 63)
+        self.master_username = check_database_identifier("master_username", master_username, 16)
         if _existing is not None:
             self._adopt(_existing)
             return
         if backup_retention_days < MIN_BACKUP_RETENTION_DAYS:
             raise BudgetError(f"backup_retention_days={backup_retention_days} is below the "
                               f"{MIN_BACKUP_RETENTION_DAYS}-day minimum; keep at least a week of backups")
-        if not 20 <= allocated_storage_gib <= max_allocated_storage_gib:
-            raise BudgetError(f"allocated_storage_gib={allocated_storage_gib} must be between 20 and "
-                              f"max_allocated_storage_gib={max_allocated_storage_gib}")
+        if not MIN_STORAGE_GIB <= allocated_storage_gib <= max_allocated_storage_gib <= MAX_STORAGE_GIB:
+            raise InputError(f"allocated_storage_gib={allocated_storage_gib} and max_allocated_storage_gib="
+                             f"{max_allocated_storage_gib} must satisfy {MIN_STORAGE_GIB} <= allocated <= "
+                             f"max_allocated <= {MAX_STORAGE_GIB:,} GiB (gp3)")
         check_instance_class_offered(self.engine, self.limit.instance_class,
                                      default_version=engine_version is None)
         extra_parameters = check_parameters(self.engine, parameters)

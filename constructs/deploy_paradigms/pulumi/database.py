@@ -41,6 +41,10 @@ from ..budget import (
     parse_engine,
 )
 from ..database_settings import (
+    MAX_STORAGE_GIB,
+    MIN_BACKUP_RETENTION_DAYS,
+    MIN_STORAGE_GIB,
+    check_database_identifier,
     check_instance_class_offered,
     check_parameters,
     check_port,
@@ -74,10 +78,9 @@ ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
     Engine.AURORA_MYSQL: EngineDefaults("8.0.mysql_aurora.3.10.0", "aurora-mysql8.0", ("error", "slowquery")),
 }
 DEFAULT_MASTER_USERNAME = "app_admin"  # same as the CDK twin, for every engine
-MINIMUM_BACKUP_RETENTION_DAYS = 7
+MINIMUM_BACKUP_RETENTION_DAYS = MIN_BACKUP_RETENTION_DAYS  # the old name, kept for imports
 DEFAULT_LOG_RETENTION_DAYS = 30  # CDK twin: cloudwatch_logs_retention=ONE_MONTH
 
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 def parameter_group_family(engine: Engine, version: str) -> str:
@@ -182,7 +185,7 @@ class DatabaseArgs:
     multi_az: bool = False
     allocated_storage_gib: int = 20
     max_allocated_storage_gib: int | None = 100
-    backup_retention_days: int = MINIMUM_BACKUP_RETENTION_DAYS
+    backup_retention_days: int = MIN_BACKUP_RETENTION_DAYS
     acknowledge_short_backup_retention: bool = False
     engine_version: str | None = None
     parameter_group_family: str | None = None
@@ -280,13 +283,6 @@ def _whole(name: str, value: object, low: int, high: int, fix: str) -> int:
     return value
 
 
-def _check_identifier(what: str, value: str, max_len: int) -> str:
-    if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > max_len:
-        raise BudgetError(f"{what}={value!r} must start with a letter and hold only letters, digits and "
-                          f"underscores (at most {max_len} characters); for example 'app'")
-    return value
-
-
 class Database(pulumi.ComponentResource):
     """An RDS instance or Aurora cluster, secured by default, that owns its connection ledger.
 
@@ -333,8 +329,8 @@ class Database(pulumi.ComponentResource):
         self.ledger: ConnectionLedger = ledger
         self.network: NetworkLike = args.network
         self.port: int = check_port(engine, args.port)
-        self.database_name: str = _check_identifier("database_name", args.database_name, 63)
-        self.master_username: str = _check_identifier(
+        self.database_name: str = check_database_identifier("database_name", args.database_name, 63)
+        self.master_username: str = check_database_identifier(
             "master_username", args.master_username or DEFAULT_MASTER_USERNAME, 16)
         if isinstance(args, DatabaseArgs):
             plan = self._validate_new(name, args, engine, serverless)
@@ -398,9 +394,9 @@ class Database(pulumi.ComponentResource):
                                   f"max_acu")
         retention = _whole("backup_retention_days", args.backup_retention_days, 0, 35,
                            "RDS keeps automated backups for 0-35 days")
-        if retention < MINIMUM_BACKUP_RETENTION_DAYS and not args.acknowledge_short_backup_retention:
+        if retention < MIN_BACKUP_RETENTION_DAYS and not args.acknowledge_short_backup_retention:
             raise BudgetError(
-                f"backup_retention_days={retention} is below the {MINIMUM_BACKUP_RETENTION_DAYS}-day minimum "
+                f"backup_retention_days={retention} is below the {MIN_BACKUP_RETENTION_DAYS}-day minimum "
                 f"this component keeps for point-in-time recovery; raise it, or pass "
                 f"acknowledge_short_backup_retention=True")
         if engine.is_aurora and retention < 1:
@@ -409,11 +405,11 @@ class Database(pulumi.ComponentResource):
             raise BudgetError("deletion_protection=False lets one `pulumi destroy` or replacement delete the "
                               "database; pass acknowledge_no_deletion_protection=True as well if you mean it")
         if not engine.is_aurora:
-            _whole("allocated_storage_gib", args.allocated_storage_gib, 20, 65536,
+            _whole("allocated_storage_gib", args.allocated_storage_gib, MIN_STORAGE_GIB, MAX_STORAGE_GIB,
                    "gp3 storage starts at 20 GiB")
             if args.max_allocated_storage_gib is not None:
                 _whole("max_allocated_storage_gib", args.max_allocated_storage_gib,
-                       args.allocated_storage_gib, 65536,
+                       args.allocated_storage_gib, MAX_STORAGE_GIB,
                        "the autoscaling ceiling must be at least allocated_storage_gib (None: off)")
 
         identifier = args.identifier or physical_name(f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
