@@ -107,6 +107,11 @@ ALLOWED_DIFFERENCES = {
         "existing groups; Pulumi creates them by their fixed RDS names (/aws/rds/instance/<id>/...), so "
         "retaining them would make the next `pulumi up` of the same stack fail with "
         "ResourceAlreadyExistsException. Pulumi deletes them with the database (the final snapshot stays)."),
+    "subnet_sizes": (
+        "The CDK examples build their VPC with aws-cdk's ec2.Vpc (public /24, app /22, data /24, "
+        "packed); the Pulumi Network component gives every tier a fixed slot of /20 blocks (prefix + 4) "
+        "so adding an AZ never renumbers a subnet. Both leave each tier room for the functions' and "
+        "tasks' network interfaces; the database and proxy need none of the difference."),
 }
 
 
@@ -147,3 +152,9 @@ def test_retention_backups_and_destroy_behaviour_match(synth: Callable[..., Any]
                        if r["type"] == "aws:cloudwatch/logGroup:LogGroup" and r["parent"] == "database"]
     assert database_groups and not any(preview.options[g]["retainOnDelete"] for g in database_groups)
     assert ALLOWED_DIFFERENCES["database_log_groups_on_destroy"]
+    cdk_masks = sorted({int(r["Properties"]["CidrBlock"].split("/")[1])
+                        for r in template_of(synth(("Serverless",)), "Serverless")["Resources"].values()
+                        if r["Type"] == "AWS::EC2::Subnet"})
+    pulumi_masks = sorted({int(r["inputs"]["cidrBlock"].split("/")[1]) for r in preview.resources
+                           if r["type"] == "aws:ec2/subnet:Subnet"})
+    assert (cdk_masks, pulumi_masks) == ([22, 24], [20]), ALLOWED_DIFFERENCES["subnet_sizes"]

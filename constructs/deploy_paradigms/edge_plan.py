@@ -39,6 +39,7 @@ __all__ = [
     "CACHE_MIN_TTL_S",
     "DATA_PATH_PATTERN",
     "DEFAULT_RESPONSE_SIZE_LIMIT_BYTES",
+    "EDGE_FUNCTION_LOG_RETENTION_DAYS",
     "EDGE_REGION",
     "EDGE_RUNTIMES",
     "MAX_CACHE_KEY_QUERY_STRINGS",
@@ -355,6 +356,10 @@ def distribution_id_parameter_name(stack_name: str, endpoint_id: str) -> str:
 #: Days CloudFront access logs stay in the log bucket an EdgeFunction creates (an S3 lifecycle
 #: expiry, not a CloudWatch Logs retention).
 ACCESS_LOG_EXPIRATION_DAYS = 90
+
+#: Retention of an edge function's own log group in us-east-1 (aws-cdk's default for the group
+#: it creates: two years); the edge locations' groups are created by Lambda@Edge without one.
+EDGE_FUNCTION_LOG_RETENTION_DAYS = 731
 
 #: Default response-size limit of a data endpoint: 1 MB keeps responses cache-friendly and far
 #: below Lambda's 6 MB synchronous response quota (Lambda developer guide, "Lambda quotas").

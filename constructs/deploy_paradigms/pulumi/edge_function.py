@@ -43,6 +43,7 @@ from ..budget import BudgetError
 from ..catalog import CACHE_TAG_HEADER
 from ..edge_plan import (
     ACCESS_LOG_EXPIRATION_DAYS,
+    EDGE_FUNCTION_LOG_RETENTION_DAYS,
     EDGE_REGION,
     DataCachePlan,
     EdgePlan,
@@ -147,7 +148,8 @@ class EdgeFunction(pulumi.ComponentResource):
 
     Attributes (as in the CDK construct): ``plan`` (:class:`EdgePlan`), ``cache_plan``
     (:class:`DataCachePlan` or None), ``package_size_bytes``, ``function`` (published;
-    ``function.qualified_arn`` is on the distribution), ``role``, ``edge_provider``,
+    ``function.qualified_arn`` is on the distribution), ``log_group`` (its us-east-1 group), ``role``,
+    ``edge_provider``,
     ``data_cache_policy``, ``origin_access_control``, ``origin_request_policy_id``,
     ``distribution``, ``log_bucket`` (None when you passed one), ``permissions``.
     """
@@ -214,6 +216,13 @@ class EdgeFunction(pulumi.ComponentResource):
             region=edge_region,
             tags=tags,
             # CloudFront's replicas block deletion for hours: retained, deleted by hand (module docs).
+            opts=pulumi.ResourceOptions.merge(at_edge, pulumi.ResourceOptions(retain_on_delete=True)))
+        # The function's own log group in us-east-1 (test invokes), with a retention, as aws-cdk
+        # creates it; retained on destroy like the CDK's (the function name is generated, so a
+        # re-created stack gets a new group).
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-edge-log-group", name=self.function.name.apply(lambda fn: f"/aws/lambda/{fn}"),
+            retention_in_days=EDGE_FUNCTION_LOG_RETENTION_DAYS, region=edge_region, tags=tags,
             opts=pulumi.ResourceOptions.merge(at_edge, pulumi.ResourceOptions(retain_on_delete=True)))
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))

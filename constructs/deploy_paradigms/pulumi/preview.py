@@ -70,8 +70,9 @@ class Preview:
 
     resources: list[dict[str, Any]]
     outputs: dict[str, Any]
-    #: Resource options the engine acts on, by logical name: ``ignoreChanges``, ``retainOnDelete``,
-    #: ``dependsOn`` (logical names), ``provider`` (the explicit provider's logical name or None).
+    #: Resource options the engine acts on, by logical name (``<type>::<name>`` when two resources
+    #: share a name): ``ignoreChanges``, ``retainOnDelete``, ``dependsOn`` (logical names),
+    #: ``provider`` (the explicit provider's logical name or None).
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -207,7 +208,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if result is not None:
                 inputs = dict(result.props)
         self.registrations.append((request.type, request.name, request.parent, inputs))
-        self.options[request.name] = {
+        self.options[f"{request.type}::{request.name}"] = {
             "ignoreChanges": sorted(request.ignoreChanges),
             "retainOnDelete": bool(request.retainOnDelete),
             "dependsOn": sorted(urn.rsplit("::", 1)[-1] for urn in request.dependencies),
@@ -270,7 +271,14 @@ def render_program(program: Callable[[], None], config: Mapping[str, str] | None
     records = [{"type": typ, "name": name, "parent": _parent_name(parent), "inputs": _json_safe(inputs)}
                for typ, name, parent, inputs in monitor.registrations]
     records.sort(key=lambda r: (r["type"], r["name"], r["parent"] or ""))
-    return Preview(resources=records, outputs=outputs, options=dict(monitor.options))
+    return Preview(resources=records, outputs=outputs, options=_by_name(monitor.options))
+
+
+def _by_name(options: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Options keyed by logical name; a name two resources share keeps ``<type>::<name>`` keys."""
+    names = [key.split("::", 1)[1] for key in options]
+    return {(key.split("::", 1)[1] if names.count(key.split("::", 1)[1]) == 1 else key): value
+            for key, value in options.items()}
 
 
 def render(paradigm: str, config: Mapping[str, str] | None = None) -> list[dict[str, Any]]:

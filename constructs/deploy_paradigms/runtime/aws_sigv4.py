@@ -209,8 +209,21 @@ def _canonical_query(pairs: list[tuple[str, str]]) -> str:
 
 
 def _canonical_path(url: str) -> str:
-    # Every service but S3 signs the path URI-encoded once more (it arrives encoded).
-    return quote(urlsplit(url).path or "/", safe="/~")
+    # Every service but S3 signs the path normalised (RFC 3986 dot segments removed, repeated
+    # slashes collapsed) and URI-encoded once more (it arrives encoded).
+    return quote(_remove_dot_segments(urlsplit(url).path or "/"), safe="/~")
+
+
+def _remove_dot_segments(path: str) -> str:
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment and segment != ".":
+            kept.append(segment)
+    trailing = "/" if path.endswith("/") and kept else ""
+    return ("/" if path.startswith("/") else "") + "/".join(kept) + trailing
 
 
 def _signature(*, credentials: AwsCredentials, amz_date: str, region: str, service: str,
