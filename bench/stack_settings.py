@@ -115,8 +115,9 @@ def _container_env(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_serverless(template: Template, limit: ConnectionLimit) -> ServerlessSettings:
+    # DATABASE_HOST: the application's function (the database's role bootstrap sets only URL params).
     function = _one(template, "Serverless", "AWS::Lambda::Function",
-                    lambda p: "DATABASE_URL_PARAMS" in _lambda_env(p), "with DATABASE_URL_PARAMS")
+                    lambda p: "DATABASE_HOST" in _lambda_env(p), "with DATABASE_HOST")
     pool = _one(template, "Serverless", "AWS::RDS::DBProxyTargetGroup")["ConnectionPoolConfigurationInfo"]
     proxy = _one(template, "Serverless", "AWS::RDS::DBProxy")
     percent = int(_literal(pool["MaxConnectionsPercent"], "MaxConnectionsPercent"))

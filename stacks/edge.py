@@ -42,7 +42,8 @@ class EdgeStack(cdk.Stack):
         self.data_endpoint = DataEndpoint(
             self, "DataEndpoint",
             database=self.database,
-            catalog=sample_catalog(),
+            # Read-only at the edge: no anonymous writes through the distribution.
+            catalog=sample_catalog(self.database.engine.value, writes=False),
             # The example creates its ``posts`` table on first use; use migrations in production.
             bootstrap_schema=True,
         )

@@ -115,6 +115,34 @@ def serverless(instance_class: str = "db.t3.micro", **kwargs: Any) -> Callable[[
     return in_stack(build)
 
 
+def data_endpoint(**kwargs: Any) -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from deploy_paradigms.catalog import sample_catalog
+        from deploy_paradigms.cdk.data_endpoint import DataEndpoint
+        from deploy_paradigms.cdk.database import Database
+
+        db = Database(stack, "Db", vpc=_vpc(stack))
+        return DataEndpoint(stack, "Data", database=db, catalog=sample_catalog(), **kwargs)
+
+    return in_stack(build)
+
+
+def edge_with_writes() -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from deploy_paradigms import packaging
+        from deploy_paradigms.catalog import sample_catalog
+        from deploy_paradigms.cdk.data_endpoint import DataEndpoint
+        from deploy_paradigms.cdk.database import Database
+        from deploy_paradigms.cdk.edge_function import EdgeFunction
+
+        db = Database(stack, "Db", vpc=_vpc(stack))
+        endpoint = DataEndpoint(stack, "Data", database=db, catalog=sample_catalog())
+        return EdgeFunction(stack, "Site", code_path=packaging.lambda_bundle("edge"),
+                            handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
+
+    return in_stack(build)
+
+
 def containers(**kwargs: Any) -> Callable[[Path], object]:
     def build(stack: Any) -> object:
         from aws_cdk import aws_ecs as ecs
@@ -430,6 +458,39 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         " who can read the function's configuration. Store it in Secrets Manager, pass its ARN (e.g. "
         "DB_PASSWORD_ARN) and grant the function read access",
         serverless(environment={"DB_PASSWORD": "hunter2"})),
+    BadInput(
+        'ServerlessFunction(db_user="*")', "CDK `ServerlessFunction`",
+        "db_user='*' must name exactly one database user (letters, digits and '_', starting with a letter "
+        "or '_', at most 63 characters); the rds-db:connect grant is on that name, and a wildcard would "
+        "grant every database user, the master included",
+        serverless(db_user="*")),
+    BadInput(
+        'ServerlessFunction(db_user="app_admin")', "CDK `ServerlessFunction`",
+        "db_user='app_admin' is the master user, which can change the schema, read every table and manage "
+        "roles; connect as the application role 'app_user' (the default: omit db_user), or pass "
+        "master_user_reason='<why this function needs it>'",
+        serverless(db_user="app_admin")),
+    BadInput(
+        'DataEndpoint(environment={"DATA_ENDPOINT_HMAC_SECRET_ARN": ""})', "CDK `DataEndpoint`",
+        "environment['DATA_ENDPOINT_HMAC_SECRET_ARN'] is reserved: DataEndpoint sets it (names starting "
+        "with DATABASE_, AWS_ENDPOINT_URL, DATA_ENDPOINT_ are its own); remove it or rename it",
+        data_endpoint(signing="both", environment={"DATA_ENDPOINT_HMAC_SECRET_ARN": ""})),
+    BadInput(
+        'Database(parameters={"RDS.FORCE_SSL": "0"})', "CDK `Database`",
+        "parameters={'RDS.FORCE_SSL': '0'} would allow unencrypted connections; the component forces TLS "
+        "(rds.force_ssl=1)",
+        database(parameters={"RDS.FORCE_SSL": "0"})),
+    BadInput(
+        'Database(parameters={"superuser_reserved_connections": "50"})', "CDK `Database`",
+        "parameters={'superuser_reserved_connections': '50'} changes how many connections are left for the "
+        "application, which the connection budget assumes at the engine default; leave it out and pass "
+        "reserve=",
+        database(parameters={"superuser_reserved_connections": "50"})),
+    BadInput(
+        "EdgeFunction(data_endpoint=<catalog with writes, signing='cloudfront'>)", "CDK `EdgeFunction`",
+        "data_endpoint serves write queries ['create_post', 'update_post'] with signing='cloudfront': anyone "
+        "who can reach the distribution can call them",
+        edge_with_writes()),
     BadInput(
         "ContainerService(pool_size=0)", "CDK `ContainerService`",
         "pool_size=0 must be at least 1; each task needs at least one connection",

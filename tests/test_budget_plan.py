@@ -26,8 +26,9 @@ def test_serverless_no_reserve_full_proxy_is_the_seed_rule() -> None:
     plan = plan_serverless(M5_LARGE, ledger.available, proxy_max_connections_percent=100)
     assert plan.reserved_concurrency == 813
     assert plan.connection_limit == 1
-    assert plan.url.query_string() == ("connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require"
-                                       "&socket_timeout=29&statement_timeout=28000")  # 30 s function
+    assert plan.url.query_string() == (
+        "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=verify-full"
+        "&socket_timeout=29&statement_timeout=28000")  # 30 s function
 
 
 def test_serverless_defaults_keep_85_percent() -> None:

@@ -61,9 +61,12 @@ def test_parameter_group_forces_tls_and_sets_max_connections(template: Template)
 
 def test_security_group_has_no_ingress_and_no_egress_by_default(template: Template) -> None:
     groups = template.find_resources("AWS::EC2::SecurityGroup")
-    (group,) = groups.values()
-    assert "SecurityGroupIngress" not in group["Properties"]
-    template.resource_count_is("AWS::EC2::SecurityGroupIngress", 0)
+    (db_group,) = [k for k in groups if k.startswith("DbSecurityGroup")]
+    assert "SecurityGroupIngress" not in groups[db_group]["Properties"]
+    # the one way in: the application role's bootstrap, on the database port
+    (ingress,) = template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+    assert ingress["Properties"]["GroupId"] == {"Fn::GetAtt": [db_group, "GroupId"]}
+    assert ingress["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("DbRoleBootstrap")
 
 
 def test_budget_comes_from_the_override() -> None:

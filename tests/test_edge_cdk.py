@@ -35,7 +35,6 @@ from deploy_paradigms.cdk.edge_function import EdgeFunction
 from deploy_paradigms.edge_plan import MIB, measure_path, plan_edge_function
 from deploy_paradigms.runtime.invalidation import ENV_DISTRIBUTION_ID_PARAMETER
 
-ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ONE_YEAR_S = 31_536_000
 EDGE_CODE = packaging.lambda_bundle("edge")
@@ -165,11 +164,16 @@ def test_origin_access_control_and_both_invoke_permissions(edge: dict[str, Any])
         "Name": None, "OriginAccessControlOriginType": "lambda", "SigningBehavior": "always",
         "SigningProtocol": "sigv4"}
     dist_id, _ = only(edge, "AWS::CloudFront::Distribution")
-    (origin,) = distribution_config(edge)["Origins"]
-    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    signed, unsigned = sorted(distribution_config(edge)["Origins"],
+                              key=lambda o: "OriginAccessControlId" in o, reverse=True)
+    assert signed["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
     url_id, _ = only(edge, "AWS::Lambda::Url")
     url_host = {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": [url_id, "FunctionUrl"]}]}]}
-    assert origin["DomainName"] == url_host
+    assert signed["DomainName"] == unsigned["DomainName"] == url_host
+    # the default behaviour's origin: the same URL unsigned, refused by IAM auth before the function runs
+    assert "OriginAccessControlId" not in unsigned
+    assert distribution_config(edge)["DefaultCacheBehavior"]["TargetOriginId"] == unsigned["Id"]
+    origin = signed
     assert origin["CustomOriginConfig"] == {"OriginProtocolPolicy": "https-only", "OriginReadTimeout": 15,
                                             "OriginSSLProtocols": ["TLSv1.2"]}
     permissions = sorted((p["Properties"] for p in resources(edge, "AWS::Lambda::Permission").values()),
@@ -198,7 +202,8 @@ def test_data_endpoint_concurrency_is_the_budget(edge: dict[str, Any]) -> None:
     assert env["DATA_ENDPOINT_MAX_RESPONSE_BYTES"] == "1000000"
     assert env["DATA_ENDPOINT_BOOTSTRAP_SCHEMA"] == "true"
     assert "DATA_ENDPOINT_HMAC_SECRET_ARN" not in env  # signing="cloudfront": no key, no secret
-    assert not resources(edge, "AWS::SecretsManager::Secret")
+    # no HMAC key; the one secret is the application role's (Database)
+    assert [k[:21] for k in resources(edge, "AWS::SecretsManager::Secret")] == ["DatabaseAppUserSecret"]
 
 
 # -- cache tags and invalidation on write ---------------------------------------------------------
@@ -207,19 +212,32 @@ def test_distribution_extracts_the_endpoints_cache_tags(edge: dict[str, Any]) ->
     assert distribution_config(edge)["CacheTagConfig"] == {"HeaderName": CACHE_TAG_HEADER}
 
 
-def test_the_endpoint_may_invalidate_its_distribution_only_via_an_ssm_parameter(edge: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def signed_writes() -> dict[str, Any]:
+    """The sample catalog with its writes, signed (``both``): the examples' edge catalog is
+    read-only (no anonymous writes), so invalidation on write is shown here."""
+    app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
+    stack, db = small_stack(app, "Signed")
+    endpoint = DataEndpoint(stack, "DataEndpoint", database=db, catalog=sample_catalog(), signing="both")
+    EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
+    return template_of(app.synth(), "Signed")
+
+
+def test_the_endpoint_may_invalidate_its_distribution_only_via_an_ssm_parameter(
+        signed_writes: dict[str, Any]) -> None:
+    edge = signed_writes
     dist_id, _ = only(edge, "AWS::CloudFront::Distribution")
     fn_id, fn = only(edge, "AWS::Lambda::Function", "DataEndpointFunction")
     _, parameter = only(edge, "AWS::SSM::Parameter")
     # The id travels through a parameter written after the distribution exists (no cycle) ...
     assert parameter["Value"] == {"Ref": dist_id}
     assert fn["Environment"]["Variables"][ENV_DISTRIBUTION_ID_PARAMETER] == parameter["Name"]
-    assert parameter["Name"].startswith("/deploy-paradigms/Edge/")
+    assert parameter["Name"].startswith("/deploy-paradigms/Signed/")
     statements = [(pid, st) for pid, pol in resources(edge, "AWS::IAM::Policy").items()
                   for st in pol["Properties"]["PolicyDocument"]["Statement"]]
     invalidate = [(pid, st) for pid, st in statements if st["Action"] == "cloudfront:CreateInvalidation"]
     # ... and the one invalidation grant names this distribution's ARN, nothing wider.
-    assert [flat(st["Resource"]) for _, st in invalidate] == [
+    assert [flat(st["Resource"]).replace("<AWS::Partition>", "aws") for _, st in invalidate] == [
         f"arn:aws:cloudfront::<AWS::AccountId>:distribution/<{dist_id}>"]
     read = [st for _, st in statements if st["Action"] == "ssm:GetParameter"]
     assert len(read) == 1 and flat(read[0]["Resource"]).endswith(f":parameter{parameter['Name']}")
@@ -246,7 +264,8 @@ def test_one_endpoint_invalidates_one_distribution(constructs: SimpleNamespace) 
     app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
     stack, db = small_stack(app, "Twice")
     endpoint = DataEndpoint(stack, "Data", database=db, catalog=sample_catalog(), connections=10)
-    EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
+    EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER, data_endpoint=endpoint,
+                 anonymous_writes_reason="this test is about invalidation, not who may write")
     other = cloudfront.Distribution(stack, "Other", default_behavior=cloudfront.BehaviorOptions(
         origin=origins.FunctionUrlOrigin(endpoint.url)))
     with pytest.raises(BudgetError, match="already invalidates a distribution"):
@@ -270,11 +289,24 @@ def test_cache_policy_honours_cache_control_and_keys_on_query_parameters_only(ed
         "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
         "CachedMethods": ["GET", "HEAD"],  # POST is forwarded, never cached
         "CachePolicyId": {"Ref": policy_id},
-        "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,  # no Host forwarded to the function URL
+        "OriginRequestPolicyId": {"Ref": only(edge, "AWS::CloudFront::OriginRequestPolicy")[0]},
         "Compress": True,
         "TargetOriginId": data["TargetOriginId"],
         "ViewerProtocolPolicy": "redirect-to-https",
     }
+
+
+def test_origin_request_policy_forwards_the_key_and_the_payload_hash_only(edge: dict[str, Any]) -> None:
+    _, policy = only(edge, "AWS::CloudFront::OriginRequestPolicy")
+    config = policy["OriginRequestPolicyConfig"]
+    assert config["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist",
+                                            "QueryStrings": ["id", "limit"]}
+    # no Host (a function URL answers only to its own name), no signature headers (signing="cloudfront")
+    assert config["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["x-amz-content-sha256"]}
+    assert config["CookiesConfig"] == {"CookieBehavior": "none"}
+    errors = distribution_config(edge)["CustomErrorResponses"]
+    assert sorted(e["ErrorCode"] for e in errors) == [400, 403, 404, 405, 414, 500, 501, 502, 503, 504]
+    assert {e["ErrorCachingMinTTL"] for e in errors} == {0}
 
 
 # -- the edge function and the distribution --------------------------------------------------------
@@ -294,7 +326,7 @@ def test_edge_function_version_is_on_the_default_behaviour(edge: dict[str, Any],
     assert parameter["Value"] == {"Ref": version_id}  # the numbered version's ARN, not $LATEST
     assert default["ViewerProtocolPolicy"] == "redirect-to-https"
     assert default["CachePolicyId"] == CACHING_DISABLED
-    assert default["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
+    assert "OriginRequestPolicyId" not in default  # nothing forwarded: the function answers itself
     assert default["AllowedMethods"] == ["GET", "HEAD"]
 
 

@@ -171,15 +171,21 @@ def test_base_url_override(data: DataServer, monkeypatch: pytest.MonkeyPatch) ->
     assert "via override" in edge_handler.handler(viewer_event(), None)["body"]
 
 
-@pytest.mark.parametrize("uri", ["/data/recent_posts", "/static/app.css", "/favicon.ico"])
-def test_other_uris_pass_through_untouched(uri: str) -> None:
-    event = viewer_event(uri)
-    request = event["Records"][0]["cf"]["request"]
+def must_not_fetch(url: str, timeout: float) -> Any:
+    raise AssertionError("fetched")
 
-    def must_not_fetch(url: str, timeout: float) -> Any:
-        raise AssertionError("fetched")
 
-    assert handle(event, fetch=must_not_fetch) is request
+def test_data_uris_pass_through_untouched() -> None:
+    event = viewer_event("/data/recent_posts")
+    assert handle(event, fetch=must_not_fetch) is event["Records"][0]["cf"]["request"]
+
+
+@pytest.mark.parametrize("uri", ["/static/app.css", "/favicon.ico", "/robots.txt", "/wp-login.php"])
+def test_other_uris_are_answered_at_the_edge_and_never_reach_an_origin(uri: str) -> None:
+    response = handle(viewer_event(uri), fetch=must_not_fetch)
+    assert response["status"] == "404"
+    assert "uri" not in response  # a response, not the request CloudFront would forward
+    assert len(response["body"].encode()) < 40 * 1024
 
 
 def test_handler_uses_only_the_standard_library() -> None:

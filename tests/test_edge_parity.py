@@ -55,8 +55,10 @@ def cdk_decisions(edge: dict[str, Any], support: dict[str, Any]) -> dict[str, An
     policy = _one(props("AWS::CloudFront::CachePolicy"), "cache policy")["CachePolicyConfig"]
     key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
     oac = _one(props("AWS::CloudFront::OriginAccessControl"), "OAC")["OriginAccessControlConfig"]
-    origin = _one(dist["Origins"], "origin")
+    origin = _one([o for o in dist["Origins"] if "OriginAccessControlId" in o], "signed origin")
     data = _one(dist["CacheBehaviors"], "data behaviour")
+    orp = _one(props("AWS::CloudFront::OriginRequestPolicy"),
+               "origin request policy")["OriginRequestPolicyConfig"]
     default = dist["DefaultCacheBehavior"]
     association = _one(default["LambdaFunctionAssociations"], "edge association")
     edge_fn = _one(props("AWS::Lambda::Function", template=support), "edge function")
@@ -64,15 +66,12 @@ def cdk_decisions(edge: dict[str, Any], support: dict[str, Any]) -> dict[str, An
     source = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudfront::", {"Ref": "AWS::AccountId"},
                                 ":distribution/", {"Ref": dist_id}]]}
     statements = [st for p in props("AWS::IAM::Policy") for st in p["PolicyDocument"]["Statement"]]
-    parameter = _one(props("AWS::SSM::Parameter"), "distribution id parameter")
-    dist_arn = {"Fn::Join": ["", ["arn:aws:cloudfront::", {"Ref": "AWS::AccountId"}, ":distribution/",
-                                  {"Ref": dist_id}]]}
+    # The examples' edge catalog is read-only (issue 13): nothing to invalidate, in either engine.
     cache_tags = {
         "header": dist["CacheTagConfig"]["HeaderName"],
-        "parameter_holds_the_id": parameter["Value"] == {"Ref": dist_id},
-        "env_names_the_parameter": data_fn["Environment"]["Variables"][INVALIDATION_ENV] == parameter["Name"],
-        "invalidates_only_this_distribution": [st["Resource"] == dist_arn for st in statements
-                                               if st["Action"] == "cloudfront:CreateInvalidation"] == [True],
+        "invalidation": (len(props("AWS::SSM::Parameter")),
+                         len([st for st in statements if st["Action"] == "cloudfront:CreateInvalidation"]),
+                         INVALIDATION_ENV in data_fn["Environment"]["Variables"]),
     }
     return {
         "cache_tags": cache_tags,
@@ -98,14 +97,20 @@ def cdk_decisions(edge: dict[str, Any], support: dict[str, Any]) -> dict[str, An
                    origin["CustomOriginConfig"]["OriginReadTimeout"]),
         "data_behaviour": {"path": data["PathPattern"], "allowed": _methods(data["AllowedMethods"]),
                            "cached": _methods(data["CachedMethods"]),
-                           "origin_request_policy": data["OriginRequestPolicyId"],
+                           "origin_request_policy": (
+                               orp["QueryStringsConfig"]["QueryStringBehavior"],
+                               orp["QueryStringsConfig"].get("QueryStrings", []),
+                               orp["HeadersConfig"]["HeaderBehavior"], orp["HeadersConfig"]["Headers"],
+                               orp["CookiesConfig"]["CookieBehavior"]),
                            "viewer": data["ViewerProtocolPolicy"], "compress": data["Compress"]},
         "default_behaviour": {"allowed": _methods(default["AllowedMethods"]),
                               "cache_policy": default["CachePolicyId"],
-                              "origin_request_policy": default["OriginRequestPolicyId"],
+                              "origin_request_policy": default.get("OriginRequestPolicyId"),
                               "viewer": default["ViewerProtocolPolicy"],
                               "trigger": association["EventType"],
                               "include_body": association.get("IncludeBody", False)},
+        "error_caching": sorted((e["ErrorCode"], e["ErrorCachingMinTTL"])
+                                for e in dist["CustomErrorResponses"]),
         "distribution": {"http": dist["HttpVersion"], "price_class": dist["PriceClass"],
                          "ipv6": dist["IPV6Enabled"], "log_prefix": dist["Logging"]["Prefix"],
                          "default_certificate": "ViewerCertificate" not in dist},
@@ -125,8 +130,9 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
     policy = _one(inputs("aws:cloudfront/cachePolicy:CachePolicy"), "cache policy")
     key = policy["parametersInCacheKeyAndForwardedToOrigin"]
     oac = _one(inputs("aws:cloudfront/originAccessControl:OriginAccessControl"), "OAC")
-    origin = _one(dist["origins"], "origin")
+    origin = _one([o for o in dist["origins"] if o.get("originAccessControlId")], "signed origin")
     data = _one(dist["orderedCacheBehaviors"], "data behaviour")
+    orp = _one(inputs("aws:cloudfront/originRequestPolicy:OriginRequestPolicy"), "origin request policy")
     default = dist["defaultCacheBehavior"]
     association = _one(default["lambdaFunctionAssociations"], "edge association")
     edge_fn = _one(inputs("aws:lambda/function:Function", "site-edge"), "edge function")
@@ -135,13 +141,11 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
     dist_arn = "arn:aws:cloudfront::123456789012:site-distribution"  # the preview mocks' ARN
     statements = [st for p in inputs("aws:iam/rolePolicy:RolePolicy")
                   for st in json.loads(p["policy"])["Statement"]]
-    parameter = _one(inputs("aws:ssm/parameter:Parameter"), "distribution id parameter")
     cache_tags = {
         "header": dist["cacheTagConfig"]["headerName"],
-        "parameter_holds_the_id": parameter["insecureValue"] == "site-distribution-id",  # the mocks' id
-        "env_names_the_parameter": data_fn["environment"]["variables"][INVALIDATION_ENV] == parameter["name"],
-        "invalidates_only_this_distribution": [st["Resource"] == dist_arn for st in statements
-                                               if st["Action"] == "cloudfront:CreateInvalidation"] == [True],
+        "invalidation": (len(inputs("aws:ssm/parameter:Parameter")),
+                         len([st for st in statements if st["Action"] == "cloudfront:CreateInvalidation"]),
+                         INVALIDATION_ENV in data_fn["environment"]["variables"]),
     }
     return {
         "cache_tags": cache_tags,
@@ -169,14 +173,21 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
                    origin["customOriginConfig"]["originReadTimeout"]),
         "data_behaviour": {"path": data["pathPattern"], "allowed": _methods(data["allowedMethods"]),
                            "cached": _methods(data["cachedMethods"]),
-                           "origin_request_policy": data["originRequestPolicyId"],
+                           "origin_request_policy": (
+                               orp["queryStringsConfig"]["queryStringBehavior"],
+                               orp["queryStringsConfig"].get("queryStrings", {}).get("items", []),
+                               orp["headersConfig"]["headerBehavior"],
+                               orp["headersConfig"]["headers"]["items"],
+                               orp["cookiesConfig"]["cookieBehavior"]),
                            "viewer": data["viewerProtocolPolicy"], "compress": data["compress"]},
         "default_behaviour": {"allowed": _methods(default["allowedMethods"]),
                               "cache_policy": default["cachePolicyId"],
-                              "origin_request_policy": default["originRequestPolicyId"],
+                              "origin_request_policy": default.get("originRequestPolicyId"),
                               "viewer": default["viewerProtocolPolicy"],
                               "trigger": association["eventType"],
                               "include_body": association.get("includeBody", False)},
+        "error_caching": sorted((e["errorCode"], e["errorCachingMinTtl"])
+                                for e in dist["customErrorResponses"]),
         "distribution": {"http": dist["httpVersion"], "price_class": dist["priceClass"],
                          "ipv6": dist["isIpv6Enabled"], "log_prefix": dist["loggingConfig"]["prefix"],
                          "default_certificate": (dist["viewerCertificate"]
@@ -204,9 +215,8 @@ def test_cdk_and_pulumi_make_the_same_edge_decisions(synth: Callable[..., Any]) 
     assert (cdk_side["cache_policy"]["headers"], cdk_side["cache_policy"]["cookies"]) == ("none", "none")
     assert cdk_side["default_behaviour"]["trigger"] == "viewer-request"
     assert cdk_side["edge_function"]["forbidden"] == []
-    assert cdk_side["cache_tags"] == {"header": "x-dp-cache-tags", "parameter_holds_the_id": True,
-                                      "env_names_the_parameter": True,
-                                      "invalidates_only_this_distribution": True}
+    # read-only edge catalog in both examples: the tag header, no invalidation wiring
+    assert cdk_side["cache_tags"] == {"header": "x-dp-cache-tags", "invalidation": (0, 0, False)}
 
 
 def test_edge_logs_and_destroy_behaviour_match(synth: Callable[..., Any]) -> None:

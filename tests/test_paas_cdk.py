@@ -174,14 +174,16 @@ def test_autoscaling_max_is_the_plans(default_template: dict[str, Any], m5_templ
 def test_credentials_come_from_ecs_secrets_only(default_template: dict[str, Any]) -> None:
     definition = container(default_template)
     db = logical_id(default_template, "AWS::RDS::DBInstance")
-    secret_arn = {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+    # the application role's secret, not the master user's
+    secret_arn = {"Ref": logical_id(default_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")}
     assert {s["Name"]: s["ValueFrom"] for s in definition["Secrets"]} == {
         "DATABASE_USER": {"Fn::Join": ["", [secret_arn, ":username::"]]},
         "DATABASE_PASSWORD": {"Fn::Join": ["", [secret_arn, ":password::"]]},
     }
     env = environment(default_template)
     # The secret's ARN (to re-read it after a rotation), never its value.
-    assert env.pop("DATABASE_SECRET_ARN") == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+    app_secret = logical_id(default_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")
+    assert env.pop("DATABASE_SECRET_ARN") == {"Ref": app_secret}
     assert not [k for k in env if "PASSWORD" in k or "SECRET" in k or k == "DATABASE_USER"]
     assert "password" not in str(env).lower()
     assert env["DATABASE_HOST"] == {"Fn::GetAtt": [db, "Endpoint.Address"]}
@@ -189,16 +191,22 @@ def test_credentials_come_from_ecs_secrets_only(default_template: dict[str, Any]
         ("5432", "app", "postgres", "8080")
 
 
-def test_the_execution_and_task_roles_read_only_that_secret(default_template: dict[str, Any]) -> None:
+def test_the_execution_and_task_roles_read_only_the_app_secret(default_template: dict[str, Any]) -> None:
     db = logical_id(default_template, "AWS::RDS::DBInstance")
+    app_secret = {"Ref": logical_id(default_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")}
+    master_secret = {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+    migrations = logical_id(default_template, "AWS::IAM::Policy", "MigrationsServiceRole")
     readers = []
     for lid, policy in resources(default_template, "AWS::IAM::Policy").items():
+        if lid.startswith("DatabaseRoleBootstrap"):
+            continue  # the bootstrap reads the master and the app secret (test_app_role_wiring)
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("secretsmanager:") for a in actions):
-                assert statement["Resource"] == {"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}
+                # Migrations run DDL: they alone (with the bootstrap) use the master secret.
+                assert statement["Resource"] == (master_secret if lid == migrations else app_secret)
                 readers.append(lid)
-    # The task's two roles, and the migration function (it connects directly, with the secret).
+    # The task's two roles read the application role's secret; the migration function the master's.
     roles = ("MigrationsServiceRole", "WebTaskDefExecutionRole", "WebTaskDefTaskRole")
     assert sorted(readers) == sorted(logical_id(default_template, "AWS::IAM::Policy", r) for r in roles)
     # The app's own role may only read that secret (to follow a rotation), nothing else.
@@ -278,9 +286,11 @@ def test_security_groups_open_exactly_the_needed_ports(default_template: dict[st
     lb = logical_id(default_template, "AWS::EC2::SecurityGroup", "WebLBSecurityGroup")
     tasks = logical_id(default_template, "AWS::EC2::SecurityGroup", "WebSecurityGroup")
     db = logical_id(default_template, "AWS::EC2::SecurityGroup", "DatabaseSecurityGroup")
+    bootstrap = logical_id(default_template, "AWS::EC2::SecurityGroup", "DatabaseRoleBootstrapSecurityGroup")
     # CDK's "no traffic" placeholder (ICMP to 255.255.255.255/32) marks a group with no egress.
     mine = {r for r in sg_rules(default_template) if r[1] in (lb, tasks, db) and r[2] != "255.255.255.255/32"}
     assert mine == {
+        ("in", db, bootstrap, 5432, 5432),  # the application role's bootstrap
         ("in", lb, "0.0.0.0/0", 80, 80),
         ("out", lb, tasks, 8080, 8080),
         ("in", tasks, lb, 8080, 8080),
@@ -396,7 +406,7 @@ def test_connections_share_leaves_the_rest_free() -> None:
     ({"maximum_percent": 250}, r"maximum_percent=250 must be between 100 and 200"),
     ({"scale_on_cpu_percent": 95}, r"scale_on_cpu_percent=95"),
     ({"environment": {"STRIPE_API_KEY": "x"}}, r"looks like a credential"),
-    ({"environment": {"DATABASE_URL_PARAMS": "x"}}, r"set by ContainerService from the database"),
+    ({"environment": {"DATABASE_URL_PARAMS": "x"}}, r"is reserved: ContainerService sets it"),
     (
         {"environment": {"UPSTREAM": "https://bob:hunter2@example.com"}},
         r"holds a value that looks like a credential",

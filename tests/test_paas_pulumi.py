@@ -81,7 +81,10 @@ def test_autoscaling_max_is_the_plans() -> None:
 def test_credentials_come_from_ecs_secrets_only() -> None:
     records = rendered()
     definition = container(records)
-    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!database-instance"
+    # the application role's secret, not the master user's
+    raw = one(records, "aws:lambda/invocation:Invocation", "database-app-role")["input"]
+    secret = (json.loads(raw) if isinstance(raw, str) else raw)["AppSecretArn"]
+    assert "rds!" not in secret
     assert {s["name"]: s["valueFrom"] for s in definition["secrets"]} == {
         "DATABASE_USER": f"{secret}:username::", "DATABASE_PASSWORD": f"{secret}:password::"}
     env = environment(records)
@@ -140,6 +143,10 @@ def test_security_group_rules_are_exact() -> None:
         ("out", "web-migrations-sg-id", "database-sg-id", "tcp", 5432, 5432),
         ("out", "web-migrations-sg-id", "0.0.0.0/0", "tcp", 443, 443),
         ("in", "database-sg-id", "web-migrations-sg-id", "tcp", 5432, 5432),
+        # the application role's bootstrap
+        ("in", "database-sg-id", "database-role-bootstrap-sg-id", "tcp", 5432, 5432),
+        ("out", "database-role-bootstrap-sg-id", "database-sg-id", "tcp", 5432, 5432),
+        ("out", "database-role-bootstrap-sg-id", "0.0.0.0/0", "tcp", 443, 443),
     }
     for name in ("web-lb-sg", "web-tasks-sg"):
         group = one(records, "aws:ec2/securityGroup:SecurityGroup", name)

@@ -99,9 +99,11 @@ def test_security_group_has_no_ingress_and_logs_have_retention(
     records = default_db[0].resources
     sg = one(records, ":SecurityGroup", "database-sg")["inputs"]
     assert not sg.get("ingress") and not sg.get("egress")
-    assert not [r for r in records if r["type"].endswith("SecurityGroupIngressRule")]
+    # the one way in: the application role's bootstrap
+    assert [r["name"] for r in records if r["type"].endswith("SecurityGroupIngressRule")] == [
+        "database-from-role-bootstrap"]
     groups = {r["inputs"]["name"]: r["inputs"]["retentionInDays"] for r in records
-              if r["type"].endswith(":LogGroup") and r["parent"] == "database"}
+              if r["type"].endswith(":LogGroup") and r["parent"] == "database" and "name" in r["inputs"]}
     assert groups == {"/aws/rds/instance/deploy-paradigms-preview-database/postgresql": 30,
                       "/aws/rds/instance/deploy-paradigms-preview-database/upgrade": 30}
 
@@ -216,7 +218,7 @@ def test_allow_from_opens_only_the_database_port() -> None:
         db = Database("database", DatabaseArgs(network=Network("network")))
         db.allow_from("api", "sg-api")
 
-    rule = one(render_program(program).resources, "SecurityGroupIngressRule")
+    rule = one(render_program(program).resources, "SecurityGroupIngressRule", "database-from-api")
     assert rule["parent"] == "database" and rule["name"] == "database-from-api"
     assert rule["inputs"] == {"description": "api to the postgres database", "fromPort": 5432,
                               "ipProtocol": "tcp", "referencedSecurityGroupId": "sg-api",

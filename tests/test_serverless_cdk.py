@@ -128,9 +128,10 @@ def test_proxy_settings(m5_template: dict[str, Any]) -> None:
     assert proxy["RequireTLS"] is True
     assert proxy["IdleClientTimeout"] == 120
     assert proxy["EngineFamily"] == "POSTGRESQL"
-    instance = logical_id(m5_template, "AWS::RDS::DBInstance", "Database")
+    # the proxy logs in as the application role, with its secret (not the master user's)
+    app_secret = logical_id(m5_template, "AWS::SecretsManager::Secret", "DatabaseAppUserSecret")
     assert proxy["Auth"] == [{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED",
-                              "SecretArn": {"Fn::GetAtt": [instance, "MasterUserSecret.SecretArn"]}}]
+                              "SecretArn": {"Ref": app_secret}}]
     assert re.fullmatch(r"[A-Za-z](-?[A-Za-z0-9])*", proxy["DBProxyName"]) and len(proxy["DBProxyName"]) <= 60
     # The proxy sits in the isolated subnets, with the database.
     assert all("data" in s["Ref"] for s in proxy["VpcSubnetIds"])
@@ -161,12 +162,15 @@ def test_security_groups_open_only_the_database_port_along_the_chain(m5_template
     db_sg = group_id(logical_id(t, "AWS::EC2::SecurityGroup", "DatabaseSecurityGroup"))
     db_port = {"Fn::GetAtt": [logical_id(t, "AWS::RDS::DBInstance", "Database"), "Endpoint.Port"]}
 
+    bootstrap_sg = group_id(logical_id(t, "AWS::EC2::SecurityGroup", "DatabaseRoleBootstrapSecurityGroup"))
     ingress = [(r["GroupId"], r.get("SourceSecurityGroupId"), r.get("CidrIp"), r["IpProtocol"],
                 r["FromPort"], r["ToPort"]) for r in _rules(t, "Ingress")]
-    # Exactly: proxy <- function on 5432; database <- proxy on the database's port. Nothing else.
+    # Exactly: proxy <- function on 5432; database <- proxy on the database's port; database <-
+    # the application role's bootstrap on its port. Nothing else.
     assert sorted(ingress, key=repr) == sorted([
         (proxy_sg, fn_sg, None, "tcp", 5432, 5432),
         (db_sg, proxy_sg, None, "tcp", db_port, db_port),
+        (db_sg, bootstrap_sg, None, "tcp", 5432, 5432),
     ], key=repr)
 
     egress = [(r["GroupId"], r.get("DestinationSecurityGroupId"), r.get("CidrIp"), r["FromPort"], r["ToPort"])
@@ -191,7 +195,7 @@ def test_iam_connect_is_scoped_to_the_proxy_user(m5_template: dict[str, Any]) ->
     connect = [s for s in statements if s["Action"] == "rds-db:connect"]
     assert len(connect) == 1
     rendered = repr(connect[0]["Resource"])
-    assert "dbuser:" in rendered and "/app_admin" in rendered
+    assert "dbuser:" in rendered and "/app_user" in rendered
     assert logical_id(t, "AWS::RDS::DBProxy", "FunctionProxy") in rendered
     assert not [s for s in statements if "secretsmanager" in repr(s["Action"])]
     assert not resources(t, "AWS::IAM::ManagedPolicy") and "ManagedPolicyArns" not in repr(
@@ -213,7 +217,7 @@ def test_environment_holds_where_and_how_never_a_secret(m5_template: dict[str, A
     proxy = logical_id(m5_template, "AWS::RDS::DBProxy", "FunctionProxy")
     assert env["DATABASE_HOST"] == {"Fn::GetAtt": [proxy, "Endpoint"]}
     assert env["DATABASE_URL_PARAMS"] == (
-        "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require&socket_timeout=29"
+        "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=verify-full&socket_timeout=29"
         "&statement_timeout=28000")
     assert (env["DATABASE_PORT"], env["DATABASE_IAM_AUTH"], env["DATABASE_ENGINE"]) == (
         "5432", "true", "postgres")
@@ -246,7 +250,7 @@ def test_secrets_only_function_reads_its_one_secret(
     first, _, t = shared_proxy
     fn_id = logical_id(t, "AWS::Lambda::Function", "First")
     env = t["Resources"][fn_id]["Properties"]["Environment"]["Variables"]
-    secret_arn = {"Fn::GetAtt": [logical_id(t, "AWS::RDS::DBInstance", "Db"), "MasterUserSecret.SecretArn"]}
+    secret_arn = {"Ref": logical_id(t, "AWS::SecretsManager::Secret", "DbAppUserSecret")}  # the app role's
     assert env["DATABASE_IAM_AUTH"] == "false" and env["DATABASE_SECRET_ARN"] == secret_arn
     proxy = only(t, "AWS::RDS::DBProxy")
     assert proxy["Auth"][0]["IAMAuth"] == "DISABLED"

@@ -47,6 +47,12 @@ def inputs(records: Records | tuple[dict[str, Any], ...], rtype: str, name: str)
     return found[0]["inputs"]  # type: ignore[no-any-return]
 
 
+def app_secret_arn(records: Records | tuple[dict[str, Any], ...], database: str = "database") -> str:
+    """The application role's secret ARN, as the database's bootstrap invocation names it."""
+    raw = inputs(records, "aws:lambda/invocation:Invocation", f"{database}-app-role")["input"]
+    return str((json.loads(raw) if isinstance(raw, str) else raw)["AppSecretArn"])
+
+
 def run_program(build: Callable[[], Any]) -> tuple[Any, Records]:
     """Run ``build`` as a Pulumi program under the preview mocks; its result and the records."""
     monitor = RecordingMonitor(PreviewMocks())
@@ -106,7 +112,10 @@ def test_proxy_settings() -> None:
     proxy = inputs(records, PROXY, "function-proxy")
     assert (proxy["requireTls"], proxy["idleClientTimeout"], proxy["engineFamily"]) == (
         True, 120, "POSTGRESQL")
-    assert proxy["auths"] == [{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": SECRET_ARN}]
+    # the proxy logs in as the application role, with its secret (not the master user's)
+    app_secret = app_secret_arn(records)
+    assert proxy["auths"] == [{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": app_secret}]
+    assert app_secret != SECRET_ARN
     assert proxy["vpcSubnetIds"] == ["network-isolated-1-id", "network-isolated-2-id"]
     assert re.fullmatch(r"[a-z](-?[a-z0-9])*", proxy["name"]) and len(proxy["name"]) <= 60
     assert inputs(records, TARGETS, "function-proxy-targets")["connectionPoolConfig"] == {
@@ -128,14 +137,17 @@ def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
     assert ingress == sorted([
         ("function-proxy-sg-id", "function-sg-id", None, "tcp", 5432, 5432),
         ("database-sg-id", "function-proxy-sg-id", None, "tcp", 5432, 5432),
+        ("database-sg-id", "database-role-bootstrap-sg-id", None, "tcp", 5432, 5432),  # the role bootstrap
     ])
-    egress = sorted((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
-                     r["inputs"].get("cidrIpv4"), r["inputs"]["fromPort"], r["inputs"]["toPort"])
-                    for r in find(records, EGRESS))
+    egress = sorted(((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
+                      r["inputs"].get("cidrIpv4"), r["inputs"]["fromPort"], r["inputs"]["toPort"])
+                     for r in find(records, EGRESS)), key=repr)
     assert egress == sorted([
         ("function-sg-id", "function-proxy-sg-id", None, 5432, 5432),
         ("function-proxy-sg-id", "database-sg-id", None, 5432, 5432),
-    ])
+        ("database-role-bootstrap-sg-id", "database-sg-id", None, 5432, 5432),
+        ("database-role-bootstrap-sg-id", None, "0.0.0.0/0", 443, 443),
+    ], key=repr)
     # No inline rules on any group (inline rules would hide next to the rule resources).
     for sg in find(records, "aws:ec2/securityGroup:SecurityGroup"):
         assert not sg["inputs"].get("ingress") and not sg["inputs"].get("egress"), sg["name"]
@@ -147,14 +159,14 @@ def test_execution_role_is_least_privilege() -> None:
     policy = json.loads(inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-role-policy")["policy"])
     by_action = {json.dumps(s["Action"]): s["Resource"] for s in policy["Statement"]}
     # The proxy's resource id (prx-...) from its ARN, as RDS answers it, not its name.
-    assert re.fullmatch(r"arn:aws:rds-db:us-east-1:123456789012:dbuser:prx-[0-9a-f]{17}/app_admin",
+    assert re.fullmatch(r"arn:aws:rds-db:us-east-1:123456789012:dbuser:prx-[0-9a-f]{17}/app_user",
                         by_action['"rds-db:connect"'])
     assert not any("secretsmanager" in a for a in by_action)
     assert not find(records, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     proxy_policy = inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-proxy-secret")["policy"]
     assert json.loads(proxy_policy)["Statement"] == [{
         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Effect": "Allow",
-        "Resource": SECRET_ARN}]
+        "Resource": app_secret_arn(records)}]  # the application role's secret only
     assert inputs(records, "aws:cloudwatch/logGroup:LogGroup", "function-logs")["retentionInDays"] == 30
     assert inputs(records, FN, "function-function")["loggingConfig"]["logGroup"] == "function-logs"
 
@@ -170,9 +182,9 @@ def test_environment_holds_where_and_how_never_a_secret() -> None:
         "DATABASE_IAM_AUTH": "true",
         "DATABASE_NAME": "app",
         "DATABASE_PORT": "5432",
-        "DATABASE_URL_PARAMS": "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=require"
+        "DATABASE_URL_PARAMS": "connection_limit=1&pool_timeout=10&connect_timeout=5&sslmode=verify-full"
                                "&socket_timeout=29&statement_timeout=28000",
-        "DATABASE_USER": "app_admin",
+        "DATABASE_USER": "app_user",
         # The pool contract: one connection per environment, statement ends before the function.
         "DATABASE_POOL_MAX": "1", "DATABASE_POOL_TIMEOUT_MS": "10000", "DATABASE_CONNECT_TIMEOUT_MS": "5000",
         "DATABASE_IDLE_TIMEOUT_MS": "60000", "DATABASE_STATEMENT_TIMEOUT_MS": "28000",
@@ -202,7 +214,7 @@ def test_secrets_only_mode_and_a_shared_proxy() -> None:
     (first, second), records = run_program(build)
     env = inputs(records, FN, "first-function")["environment"]["variables"]
     assert env["DATABASE_IAM_AUTH"] == "false"
-    assert env["DATABASE_SECRET_ARN"] == SECRET_ARN.replace("database-instance", "db-instance")
+    assert env["DATABASE_SECRET_ARN"] == app_secret_arn(records, "db")  # the application role's
     assert inputs(records, PROXY, "first-proxy")["auths"][0]["iamAuth"] == "DISABLED"
     https = inputs(records, EGRESS, "first-to-secretsmanager")
     assert (https["cidrIpv4"], https["fromPort"], https["toPort"]) == ("0.0.0.0/0", 443, 443)

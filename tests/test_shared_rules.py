@@ -44,19 +44,24 @@ CREDENTIAL_KEYS = [
 @pytest.mark.parametrize(("key", "secret"), CREDENTIAL_KEYS)
 def test_construct_check_and_guard_agree_on_credential_keys(key: str, secret: bool) -> None:
     assert no_secrets.is_secret_key(key) is secret
+
+    def construct_check() -> dict[str, Any]:
+        # Reserved names off: this compares the credential rule alone.
+        return environment.check_environment({key: "value"}, owner="test", readable_by="anyone",
+                                             instead="pass {key}_ARN", reserved=(), reserved_prefixes=())
+
     if secret:
         with pytest.raises(InputError, match=key):
-            environment.check_environment({key: "value"}, owner="test", readable_by="anyone",
-                                          instead="pass {key}_ARN", reserved=())
+            construct_check()
     else:
-        assert environment.check_environment({key: "value"}, owner="test", readable_by="anyone",
-                                             instead="pass {key}_ARN", reserved=()) == {key: "value"}
+        assert construct_check() == {key: "value"}
 
 
 @pytest.mark.parametrize("key", ["BYPASS_CACHE", "PASSENGER_COUNT", "COMPASS_HEADING"])
 def test_words_that_contain_pass_are_not_credentials(key: str) -> None:
     assert not no_secrets.is_secret_key(key)
-    environment.check_environment({key: "1"}, owner="test", readable_by="anyone", instead="", reserved=())
+    environment.check_environment({key: "1"}, owner="test", readable_by="anyone", instead="", reserved=(),
+                                  reserved_prefixes=())
 
 
 @pytest.mark.parametrize("percent", [1, 7, 33, 50, 90, 100])

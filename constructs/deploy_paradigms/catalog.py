@@ -846,9 +846,9 @@ def _check_keys(where: str, data: Mapping[str, Any], *, required: set[str], opti
 
 # --------------------------------------------------------------------------- the Edge example
 
-#: The table the sample catalog reads and writes (PostgreSQL). The data
-#: endpoint creates it when started with DATA_ENDPOINT_BOOTSTRAP_SCHEMA=true
-#: (the Edge example does; real applications should use migrations instead).
+#: The table the sample catalog reads and writes, per SQL dialect. The data endpoint
+#: creates it when started with DATA_ENDPOINT_BOOTSTRAP_SCHEMA=true (the Edge example
+#: does; real applications should use migrations instead).
 SAMPLE_SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS posts (\n"
     "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
@@ -858,11 +858,22 @@ SAMPLE_SCHEMA_STATEMENTS: tuple[str, ...] = (
     ")",
     "CREATE INDEX IF NOT EXISTS posts_created_at_idx ON posts (created_at DESC, id DESC)",
 )
+#: MySQL 8 and MariaDB: AUTO_INCREMENT instead of identity columns, DATETIME(6) in UTC instead
+#: of timestamptz, the index inside CREATE TABLE (MySQL has no CREATE INDEX IF NOT EXISTS).
+SAMPLE_SCHEMA_STATEMENTS_MYSQL: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS posts (\n"
+    "    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
+    "    title varchar(200) NOT NULL CHECK (char_length(title) BETWEEN 1 AND 200),\n"
+    "    body text NOT NULL CHECK (char_length(body) <= 10000),\n"
+    "    created_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),\n"
+    "    INDEX posts_created_at_idx (created_at DESC, id DESC)\n"
+    ")",
+)
 SAMPLE_SCHEMA_SQL = "".join(statement + ";\n" for statement in SAMPLE_SCHEMA_STATEMENTS)
 
 
-def sample_catalog() -> QueryCatalog:
-    """The Edge example's catalog: two cached, tagged reads and two writes over ``posts``.
+def sample_catalog(engine: str = "postgres", *, writes: bool = True) -> QueryCatalog:
+    """The Edge example's catalog: two cached, tagged reads and (``writes``) two writes over ``posts``.
 
     Reads are cached 60 s and may be served stale for 300 s more while
     CloudFront revalidates, so a burst of edge traffic costs the database about
@@ -870,45 +881,55 @@ def sample_catalog() -> QueryCatalog:
     ``create_post`` the lists (tag ``posts``), ``update_post`` the lists and
     that post (``post:{id}``), so readers see a write within the invalidation's
     latency instead of up to 360 s later.
+
+    ``engine`` picks the SQL dialect (any name :func:`deploy_paradigms.budget.parse_engine`
+    knows): PostgreSQL's, or the MySQL family's, where the writes return no row (MySQL has no
+    ``RETURNING``). ``writes=False`` leaves the writes out: a catalog behind a public
+    distribution with no signed callers should be read-only.
     """
-    return QueryCatalog(
-        queries=(
-            NamedQuery(
-                name="recent_posts",
-                sql="SELECT id, title, body, created_at FROM posts "
-                    "ORDER BY created_at DESC, id DESC LIMIT :limit",
-                params=(QueryParam("limit", "int", required=False, default=10, min_value=1, max_value=100),),
-                cache_ttl_s=60,
-                stale_while_revalidate_s=300,
-                cache_tags=("posts",),
-            ),
-            NamedQuery(
-                name="post_by_id",
-                sql="SELECT id, title, body, created_at FROM posts WHERE id = :id",
-                params=(QueryParam("id", "int", min_value=1),),
-                cache_ttl_s=60,
-                stale_while_revalidate_s=300,
-                cache_tags=("post:{id}",),
-            ),
-            NamedQuery(
-                name="create_post",
-                sql="INSERT INTO posts (title, body) VALUES (:title, :body) "
-                    "RETURNING id, title, body, created_at",
-                params=(QueryParam("title", "str", max_length=200),
-                        QueryParam("body", "str", max_length=10000)),
-                mode="write",
-                invalidates=("posts",),
-            ),
-            NamedQuery(
-                name="update_post",
-                sql="UPDATE posts SET title = :title, body = :body WHERE id = :id "
-                    "RETURNING id, title, body, created_at",
-                params=(QueryParam("id", "int", min_value=1),
-                        QueryParam("title", "str", max_length=200),
-                        QueryParam("body", "str", max_length=10000)),
-                mode="write",
-                invalidates=("posts", "post:{id}"),
-            ),
+    from .budget import parse_engine
+
+    postgres = parse_engine(engine).is_postgres
+    returning = " RETURNING id, title, body, created_at" if postgres else ""
+    reads = (
+        NamedQuery(
+            name="recent_posts",
+            sql="SELECT id, title, body, created_at FROM posts "
+                "ORDER BY created_at DESC, id DESC LIMIT :limit",
+            params=(QueryParam("limit", "int", required=False, default=10, min_value=1, max_value=100),),
+            cache_ttl_s=60,
+            stale_while_revalidate_s=300,
+            cache_tags=("posts",),
         ),
-        schema=SAMPLE_SCHEMA_STATEMENTS,
+        NamedQuery(
+            name="post_by_id",
+            sql="SELECT id, title, body, created_at FROM posts WHERE id = :id",
+            params=(QueryParam("id", "int", min_value=1),),
+            cache_ttl_s=60,
+            stale_while_revalidate_s=300,
+            cache_tags=("post:{id}",),
+        ),
+    )
+    write_queries = (
+        NamedQuery(
+            name="create_post",
+            sql="INSERT INTO posts (title, body) VALUES (:title, :body)" + returning,
+            params=(QueryParam("title", "str", max_length=200),
+                    QueryParam("body", "str", max_length=10000)),
+            mode="write",
+            invalidates=("posts",),
+        ),
+        NamedQuery(
+            name="update_post",
+            sql="UPDATE posts SET title = :title, body = :body WHERE id = :id" + returning,
+            params=(QueryParam("id", "int", min_value=1),
+                    QueryParam("title", "str", max_length=200),
+                    QueryParam("body", "str", max_length=10000)),
+            mode="write",
+            invalidates=("posts", "post:{id}"),
+        ),
+    )
+    return QueryCatalog(
+        queries=(*reads, *write_queries) if writes else reads,
+        schema=SAMPLE_SCHEMA_STATEMENTS if postgres else SAMPLE_SCHEMA_STATEMENTS_MYSQL,
     )

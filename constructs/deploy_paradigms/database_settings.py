@@ -11,11 +11,16 @@ from collections.abc import Mapping
 from .budget import BudgetError, Engine, InputError, normalise_instance_class
 
 __all__ = [
+    "BUDGET_PARAMETERS",
+    "ENHANCED_MONITORING_INTERVAL_S",
+    "ENHANCED_MONITORING_POLICY",
     "MAX_STORAGE_GIB",
     "MIN_BACKUP_RETENTION_DAYS",
     "MIN_STORAGE_GIB",
     "check_database_identifier",
+    "check_db_user",
     "check_instance_class_offered",
+    "check_master_user",
     "check_parameters",
     "check_port",
     "performance_insights",
@@ -87,18 +92,40 @@ def check_port(engine: Engine, port: int | None) -> int:
     return port
 
 
+#: Parameters that change how many connections the application may open: the budget's
+#: tables assume the engine defaults (PostgreSQL and RDS keep superuser/rds_superuser slots
+#: out of max_connections; PostgreSQL 16 adds reserved_connections), so raising one would make
+#: the ledger promise connections the server refuses.
+BUDGET_PARAMETERS = ("superuser_reserved_connections", "rds.rds_superuser_reserved_connections",
+                     "reserved_connections")
+
+
 def check_parameters(engine: Engine, parameters: Mapping[str, str] | None) -> dict[str, str]:
-    """The user's extra parameter-group entries, refusing the two the constructs own:
-    ``max_connections`` (the budget's input) and the TLS switch (always on)."""
+    """The user's extra parameter-group entries, refusing those the constructs own or the budget
+    depends on. Names are compared case-insensitively (RDS parameter names are lowercase and
+    ``Max_Connections`` would otherwise slip past): ``max_connections`` (the budget's input),
+    the reserved-slot parameters (:data:`BUDGET_PARAMETERS`) and the TLS switch (always on)."""
     extra = {str(k): str(v) for k, v in (parameters or {}).items()}
-    if "max_connections" in extra:
-        raise BudgetError("parameters={'max_connections': ...} would bypass the connection budget; "
+    by_name = {k.strip().lower(): (k, v) for k, v in extra.items()}
+    if "max_connections" in by_name:
+        key = by_name["max_connections"][0]
+        raise BudgetError(f"parameters={{{key!r}: ...}} would bypass the connection budget; "
                           "pass max_connections= instead (the budget and the parameter group both "
                           "use it)")
+    for name in BUDGET_PARAMETERS:
+        if name in by_name:
+            key, value = by_name[name]
+            raise BudgetError(
+                f"parameters={{{key!r}: {value!r}}} changes how many connections are left for the "
+                f"application, which the connection budget assumes at the engine default; leave it out "
+                f"and pass reserve= (connections the ledger keeps free for admins and migrations)")
     tls_name, tls_value = tls_parameter(engine)
-    if tls_name in extra and extra[tls_name].upper() not in (tls_value.upper(), "TRUE"):
-        raise BudgetError(f"parameters={{{tls_name!r}: {extra[tls_name]!r}}} would allow unencrypted "
-                          f"connections; the component forces TLS ({tls_name}={tls_value})")
+    if tls_name in by_name:
+        key, value = by_name[tls_name]
+        if value.strip().upper() not in (tls_value.upper(), "TRUE"):
+            raise BudgetError(f"parameters={{{key!r}: {value!r}}} would allow unencrypted "
+                              f"connections; the component forces TLS ({tls_name}={tls_value})")
+        del extra[key]  # the component sets it under its canonical name
     return extra
 
 
@@ -121,3 +148,38 @@ def check_instance_class_offered(engine: Engine, instance_class: str, *, default
             f"db.t4g.{size} (the budget table lists both), or Database.from_existing for a "
             f"database that already runs on it")
 
+
+
+# A database user name as both engine families accept it unquoted (PostgreSQL identifiers,
+# MySQL account names): an IAM rds-db:connect grant on it then names exactly one user.
+_DB_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def check_db_user(db_user: str) -> str:
+    """``db_user`` if it names exactly one database user; wildcards (``*``, ``?``) in an
+    ``rds-db:connect`` grant would let the function connect as every user, the master included."""
+    if not isinstance(db_user, str) or not _DB_USER.match(db_user):
+        raise BudgetError(
+            f"db_user={db_user!r} must name exactly one database user (letters, digits and '_', "
+            f"starting with a letter or '_', at most 63 characters); the rds-db:connect grant is "
+            f"on that name, and a wildcard would grant every database user, the master included")
+    return db_user
+
+
+#: Enhanced Monitoring: OS metrics every 60 s (RDS user guide, "Monitoring OS metrics with Enhanced
+#: Monitoring"). Billed as CloudWatch Logs ingestion of the RDSOSMetrics log group: at 60 s, on the
+#: order of USD 1-3 per instance per month. 0 turns it off.
+ENHANCED_MONITORING_INTERVAL_S = 60
+#: The AWS managed policy RDS needs to publish those metrics.
+ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+def check_master_user(db_user: str, master_username: str, app_username: str, reason: str | None) -> None:
+    """Connecting as the master user (DDL, every table, role changes) needs ``master_user_reason``;
+    the application role is the default. A database without its own application role (adopted
+    with ``from_existing``) names its given user as both, and needs no reason."""
+    if db_user == master_username and app_username != master_username and not (reason and reason.strip()):
+        raise BudgetError(
+            f"db_user={db_user!r} is the master user, which can change the schema, read every table and "
+            f"manage roles; connect as the application role {app_username!r} (the default: omit db_user), "
+            f"or pass master_user_reason='<why this function needs it>' (e.g. it runs migrations)")

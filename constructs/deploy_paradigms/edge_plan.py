@@ -34,6 +34,7 @@ from .runtime.data_endpoint import LAMBDA_RESPONSE_LIMIT_BYTES
 
 __all__ = [
     "ACCESS_LOG_EXPIRATION_DAYS",
+    "CACHED_ERROR_CODES",
     "CACHE_DEFAULT_TTL_S",
     "CACHE_MAX_TTL_S",
     "CACHE_MIN_TTL_S",
@@ -42,6 +43,7 @@ __all__ = [
     "EDGE_FUNCTION_LOG_RETENTION_DAYS",
     "EDGE_REGION",
     "EDGE_RUNTIMES",
+    "ERROR_CACHING_MIN_TTL_S",
     "MAX_CACHE_KEY_QUERY_STRINGS",
     "MIB",
     "DataCachePlan",
@@ -51,6 +53,7 @@ __all__ = [
     "SigningPlan",
     "TriggerLimits",
     "cache_key_parameters",
+    "check_anonymous_writes",
     "check_response_size_limit",
     "distribution_id_parameter_name",
     "measure_path",
@@ -77,6 +80,19 @@ CACHE_DEFAULT_TTL_S = 0
 CACHE_MAX_TTL_S = 365 * 24 * 3600
 #: CloudFront quota "Query strings per cache policy" (allow-listed names).
 MAX_CACHE_KEY_QUERY_STRINGS = 10
+#: Error codes CloudFront caches from an origin (developer guide, "HTTP 4xx and 5xx status codes
+#: that CloudFront caches"; 416 is listed there but never cached). Each gets an explicit error
+#: caching minimum TTL: the default is 10 s, and CloudFront ignores ``no-store`` on errors except
+#: 404, 410, 414 and 501 ("Control how long CloudFront caches errors"). 401 and 413 are not cached.
+CACHED_ERROR_CODES = (400, 403, 404, 405, 414, 500, 501, 502, 503, 504)
+#: 0: an error is never served from the cache under a URL that would otherwise succeed (one
+#: viewer's bad request cannot answer the next viewer's good one); the reserved concurrency,
+#: not the cache, bounds what a failing origin receives.
+ERROR_CACHING_MIN_TTL_S = 0
+#: Headers the data endpoint reads, forwarded to it and nothing else: the HMAC signature pair
+#: (signing ``both``) and the body hash origin access control needs to sign a POST.
+SIGNATURE_HEADERS = ("x-dp-signature", "x-dp-timestamp")
+PAYLOAD_HASH_HEADER = "x-amz-content-sha256"
 
 _QUERY_STRING_NAME = re.compile(r"^[A-Za-z0-9_.~-]{1,128}$")
 
@@ -240,6 +256,10 @@ class DataCachePlan:
     path, which is always part of the key); ``all_query_strings`` is True only when
     the catalog names more parameters than a cache policy can allow-list.
     No header and no cookie is part of the key.
+
+    The origin request policy forwards the same query strings (a parameter outside the
+    key never reaches the endpoint, so it cannot change the answer stored under the key)
+    and only ``forwarded_headers``; errors are cached for ``error_caching_min_ttl_s``.
     """
 
     path_pattern: str
@@ -248,6 +268,9 @@ class DataCachePlan:
     max_ttl_s: int
     query_strings: tuple[str, ...]
     all_query_strings: bool = False
+    forwarded_headers: tuple[str, ...] = (PAYLOAD_HASH_HEADER,)
+    error_caching_min_ttl_s: int = ERROR_CACHING_MIN_TTL_S
+    cached_error_codes: tuple[int, ...] = CACHED_ERROR_CODES
 
     @property
     def query_string_behavior(self) -> str:
@@ -257,14 +280,15 @@ class DataCachePlan:
 
 
 def plan_data_cache(parameter_names: Iterable[str], *,
-                    path_pattern: str = DATA_PATH_PATTERN) -> DataCachePlan:
+                    path_pattern: str = DATA_PATH_PATTERN, hmac_signed: bool = False) -> DataCachePlan:
     """Cache policy for the data endpoint behaviour.
 
     ``parameter_names`` are the names of every named query's parameters (the
     catalog's); they become the cache key's query-string allow-list, sorted and
     de-duplicated so the key is stable. More than CloudFront's 10 allow-listed
     names falls back to every query string (still correct, more cache misses when
-    callers add unrelated parameters).
+    callers add unrelated parameters). ``hmac_signed`` (signing ``both``) forwards the
+    signature headers too.
     """
     names = sorted({str(n) for n in parameter_names})
     bad = [n for n in names if not _QUERY_STRING_NAME.match(n)]
@@ -277,7 +301,8 @@ def plan_data_cache(parameter_names: Iterable[str], *,
     too_many = len(names) > MAX_CACHE_KEY_QUERY_STRINGS
     return DataCachePlan(path_pattern=path_pattern, min_ttl_s=CACHE_MIN_TTL_S,
                          default_ttl_s=CACHE_DEFAULT_TTL_S, max_ttl_s=CACHE_MAX_TTL_S,
-                         query_strings=() if too_many else tuple(names), all_query_strings=too_many)
+                         query_strings=() if too_many else tuple(names), all_query_strings=too_many,
+                         forwarded_headers=(*(SIGNATURE_HEADERS if hmac_signed else ()), PAYLOAD_HASH_HEADER))
 
 
 class Signing(StrEnum):
@@ -340,6 +365,21 @@ def cache_key_parameters(catalog: QueryCatalog) -> tuple[str, ...]:
     Writes are POST and never cached, so their parameters stay out of the key.
     """
     return tuple(sorted({p.name for q in catalog if q.mode == "read" for p in q.params}))
+
+
+def check_anonymous_writes(catalog: QueryCatalog, signing: SigningPlan, reason: str | None) -> None:
+    """Refuse a distribution that would let anyone write: a catalog with write queries behind
+    ``signing="cloudfront"`` (CloudFront signs every request it forwards, so the endpoint cannot
+    tell viewers apart), unless ``reason`` acknowledges it."""
+    writes = sorted(q.name for q in catalog if q.mode == "write")
+    if not writes or signing.requires_hmac or (reason and reason.strip()):
+        return
+    raise InputError(
+        f"data_endpoint serves write queries {writes} with signing={signing.signing.value!r}: anyone who "
+        f"can reach the distribution can call them (CloudFront signs every request it forwards). Sign "
+        f"writes (DataEndpoint(signing='both'): callers send an HMAC), serve a read-only catalog "
+        f"(sample_catalog(writes=False)), or pass anonymous_writes_reason='<why this is acceptable>' "
+        f"(and consider web_acl_id with a rate-based rule)")
 
 
 def distribution_id_parameter_name(stack_name: str, endpoint_id: str) -> str:

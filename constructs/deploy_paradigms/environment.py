@@ -22,13 +22,23 @@ from .runtime import settings
 
 #: Variables the constructs set from the database (the runtime settings contract).
 DATABASE_CONTRACT = (*settings.ALL, settings.PASSWORD_FROM_ECS_SECRET, "DATABASE_URL")
+#: Name prefixes the constructs own: a user key with one of them could override a construct's
+#: setting or point the runtime's AWS calls elsewhere (``AWS_ENDPOINT_URL_SECRETS_MANAGER``).
+#: Compared case-insensitively.
+RESERVED_PREFIXES = ("DATABASE_", "AWS_ENDPOINT_URL")
+#: ``DataEndpoint`` also owns ``DATA_ENDPOINT_*`` (``DATA_ENDPOINT_HMAC_SECRET_ARN=""`` would turn
+#: signing off, ``DATA_ENDPOINT_MAX_RESPONSE_BYTES`` would lift the 6 MB check).
+DATA_ENDPOINT_PREFIXES = (*RESERVED_PREFIXES, "DATA_ENDPOINT_")
 
 _SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "credential", "privatekey", "apikey",
                  "accesskey")
 #: Keys naming *where* a secret is, or a setting about it, not the secret itself.
 _POINTER_SUFFIXES = ("arn", "arns", "id", "ids", "name", "names", "valuefrom", "length", "version",
                      "type", "types", "status", "scheme", "kmskeyid", "keyid", "policy", "ttl", "timeout",
-                     "validity", "enabled", "rotation", "manager", "managed")
+                     "validity", "enabled", "rotation", "manager", "managed",
+                     # GenerateSecretString's SecretStringTemplate: the non-secret fields (a password
+                     # inside a JSON template is still found: the guard walks the JSON).
+                     "template")
 #: CloudFormation custom-resource plumbing: ``ServiceToken`` is the provider's ARN and aws-cdk's
 #: ``RefreshToken`` a hash that forces an update; neither is a credential.
 _NOT_SECRET_KEYS = ("servicetoken", "refreshtoken")
@@ -62,6 +72,7 @@ def check_environment(
     readable_by: str,
     instead: str,
     reserved: tuple[str, ...] = DATABASE_CONTRACT,
+    reserved_prefixes: tuple[str, ...] = RESERVED_PREFIXES,
     resolved: Mapping[str, str] | None = None,
     strings_only: bool = False,
 ) -> dict[str, Any]:
@@ -74,8 +85,9 @@ def check_environment(
     """
     env = dict(environment or {})
     for key, value in env.items():
-        if key in reserved:
-            raise BudgetError(f"environment[{key!r}] is set by {owner} from the database; remove it")
+        if key.upper() in {r.upper() for r in reserved} or key.upper().startswith(reserved_prefixes):
+            raise BudgetError(f"environment[{key!r}] is reserved: {owner} sets it (names starting with "
+                              f"{', '.join(reserved_prefixes)} are its own); remove it or rename it")
         if is_secret_key(key):
             raise BudgetError(
                 f"environment[{key!r}] looks like a credential; environment variables are readable "
@@ -96,3 +108,9 @@ def check_environment(
 #: Wording for functions (both engines' ``ServerlessFunction`` and ``DataEndpoint``).
 FUNCTION_READABLE_BY = "anyone who can read the function's configuration"
 FUNCTION_INSTEAD = "pass its ARN (e.g. {key}_ARN) and grant the function read access"
+
+
+def check_data_endpoint_environment(environment: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``DataEndpoint``'s extra variables (both engines), checked before its own are merged in."""
+    return check_environment(environment, owner="DataEndpoint", readable_by=FUNCTION_READABLE_BY,
+                             instead=FUNCTION_INSTEAD, reserved_prefixes=DATA_ENDPOINT_PREFIXES)

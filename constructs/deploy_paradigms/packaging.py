@@ -28,6 +28,7 @@ Kinds and handlers::
     "data_endpoint"  deploy_paradigms.runtime.data_endpoint.handler    (Edge example's data API)
     "edge"           deploy_paradigms.runtime.edge_handler.handler     (Lambda@Edge; stdlib only)
     "migrate"        deploy_paradigms.runtime.migrate.handler          (Migrations; SQL files inside)
+    "role_bootstrap" deploy_paradigms.runtime.role_bootstrap.handler   (Database: the application role)
 
 :func:`container_context` stages the PaaS image's Docker build context the same way.
 """
@@ -47,13 +48,15 @@ from pathlib import Path
 
 import deploy_paradigms
 
-KINDS = ("sample", "data_endpoint", "edge", "migrate")
+KINDS = ("sample", "data_endpoint", "edge", "migrate", "role_bootstrap")
 SAMPLE_HANDLER = "deploy_paradigms.runtime.sample_handler.handler"
 DATA_ENDPOINT_HANDLER = "deploy_paradigms.runtime.data_endpoint.handler"
 EDGE_HANDLER = "deploy_paradigms.runtime.edge_handler.handler"
 MIGRATE_HANDLER = "deploy_paradigms.runtime.migrate.handler"
+ROLE_BOOTSTRAP_HANDLER = "deploy_paradigms.runtime.role_bootstrap.handler"
 HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDPOINT_HANDLER,
-                            "edge": EDGE_HANDLER, "migrate": MIGRATE_HANDLER}
+                            "edge": EDGE_HANDLER, "migrate": MIGRATE_HANDLER,
+                            "role_bootstrap": ROLE_BOOTSTRAP_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
 #: The examples' migrations folder (one portable CREATE TABLE).
 SAMPLE_MIGRATIONS_DIR = str(Path(deploy_paradigms.__file__).resolve().parent / "runtime"
@@ -80,6 +83,7 @@ _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
                       "data_endpoint.py"),
     "edge": ("edge_handler.py",),
     "migrate": ("settings.py", "errors.py", "connection.py", "migrate.py"),
+    "role_bootstrap": ("settings.py", "errors.py", "connection.py", "role_bootstrap.py"),
     "container": ("settings.py", "errors.py", "connection.py", "web_app.py"),
 }
 
@@ -108,6 +112,8 @@ def _package_files(kind: str) -> dict[str, bytes]:
             files[f"deploy_paradigms/budget/{path.name}"] = path.read_bytes()
     if kind == "data_endpoint":
         files["deploy_paradigms/catalog.py"] = _source("catalog.py")
+    if kind == "role_bootstrap":
+        files["deploy_paradigms/app_role.py"] = _source("app_role.py")
     return files
 
 

@@ -87,6 +87,10 @@ def check_whole(name: str, value: object, *, minimum: int = 0, maximum: int | No
     return value
 
 
+#: TLS for clients of RDS Proxy: the chain against the system store, and the host name.
+PROXY_SSLMODE = "verify-full"
+
+
 @dataclass(frozen=True)
 class UrlParameters:
     """Prisma-style connection URL parameters, rendered in a stable order."""
@@ -102,10 +106,10 @@ class UrlParameters:
 
     @classmethod
     def bounded(cls, connection_limit: int, pool_timeout: int, connect_timeout: int, *,
-                deadline_s: int) -> UrlParameters:
+                deadline_s: int, sslmode: str = "require") -> UrlParameters:
         """Parameters for callers that give up after ``deadline_s``: the server cancels a statement
         2 s before it (``statement_timeout``), the client stops waiting 1 s before it."""
-        return cls(connection_limit, pool_timeout, connect_timeout,
+        return cls(connection_limit, pool_timeout, connect_timeout, sslmode=sslmode,
                    socket_timeout=max(2, deadline_s - 1), statement_timeout=max(1, deadline_s - 2) * 1000)
 
     def as_dict(self) -> dict[str, str]:
@@ -372,8 +376,10 @@ def plan_serverless(
                 f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} "
                 f"connections for {cap} concurrent executions (cap set by {limited_by}); use "
                 f"proxy_max_connections_percent={most} or omit it to derive it from the budget")
+    # RDS Proxy's certificates chain to public Amazon roots (the system trust store has them)
+    # and carry the proxy endpoint's name: verify both.
     url = UrlParameters.bounded(connection_limit, pool_timeout_s, connect_timeout_s,
-                                deadline_s=function_timeout_s)
+                                deadline_s=function_timeout_s, sslmode=PROXY_SSLMODE)
     proxy = ProxySettings(
         max_connections_percent=percent,
         max_idle_connections_percent=max(1, percent // 2),

@@ -197,13 +197,13 @@ class ContainerService(Construct):
                     **database_environment(
                         host=database.endpoint_address, port=database.port, name=database.database_name,
                         engine_is_postgres=database.engine.is_postgres, plan=self.plan,
-                        container_port=container_port, secret_arn=database.secret.secret_arn),
+                        container_port=container_port, secret_arn=database.app_secret.secret_arn),
                 },
                 # Resolved by the ECS agent at task start; the template holds only the ARN.
                 secrets={
-                    settings.USER: ecs.Secret.from_secrets_manager(database.secret, "username"),
+                    settings.USER: ecs.Secret.from_secrets_manager(database.app_secret, "username"),
                     settings.PASSWORD_FROM_ECS_SECRET: ecs.Secret.from_secrets_manager(
-                        database.secret, "password"),
+                        database.app_secret, "password"),
                 },
                 log_driver=ecs.LogDrivers.aws_logs(
                     stream_prefix=id, log_group=self.log_group, mode=ecs.AwsLogDriverMode.NON_BLOCKING,
@@ -218,7 +218,7 @@ class ContainerService(Construct):
             raise RuntimeError("ApplicationLoadBalancedFargateService created no container")
         self.container: ecs.ContainerDefinition = container
         # A rotated password: the app re-reads the secret when the database refuses the old one.
-        database.secret.grant_read(self.task_definition.task_role)
+        database.app_secret.grant_read(self.task_definition.task_role)
 
         # 5. Tuning: health check, draining, graceful stop.
         self.target_group.configure_health_check(

@@ -68,6 +68,7 @@ from ..edge_plan import (
     distribution_id_parameter_name,
     plan_signing,
 )
+from ..environment import check_data_endpoint_environment
 from ..runtime import data_endpoint as endpoint_runtime
 from ..runtime import invalidation
 from .database import Database
@@ -104,10 +105,10 @@ class DataEndpoint(Construct):
     :param timeout_s: default 15 s (also CloudFront's origin read timeout for ``/data/*``).
     :param runtime: default Python 3.14 (the bundle is pure Python).
     :param architecture, vpc_subnets, proxy, proxy_security_group, proxy_max_connections_percent,
-        idle_client_timeout_s, borrow_timeout_s, iam_auth, db_user, account_concurrency_limit,
-        alarms, log_retention: passed to :class:`ServerlessFunction` unchanged, with its defaults
-        (ARM_64; private subnets; a new proxy; 120 s; 10 s; IAM auth; ``app_admin``; 1000; alarms
-        on; one month).
+        idle_client_timeout_s, borrow_timeout_s, iam_auth, db_user, master_user_reason,
+        account_concurrency_limit, alarms, log_retention: passed to :class:`ServerlessFunction`
+        unchanged, with its defaults (ARM_64; private subnets; a new proxy; 120 s; 10 s; IAM auth;
+        the application role ``app_user``; 1000; alarms on; one month).
     :param environment: extra NON-secret variables for the function; omitted, only those the
         construct sets (``DATABASE_*`` and ``DATA_ENDPOINT_*``).
     """
@@ -137,6 +138,7 @@ class DataEndpoint(Construct):
         borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S,
         iam_auth: bool = True,
         db_user: str | None = None,
+        master_user_reason: str | None = None,
         account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
         alarms: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -186,7 +188,7 @@ class DataEndpoint(Construct):
             self.distribution_id_parameter_name = distribution_id_parameter_name(
                 cdk.Stack.of(self).stack_name, cdk.Names.unique_id(self))
             env[invalidation.ENV_DISTRIBUTION_ID_PARAMETER] = self.distribution_id_parameter_name
-        env.update(environment or {})
+        env.update(check_data_endpoint_environment(environment))
         # One .zip rather than a directory: synth stages one file, not ~1,400 (BENCHMARKS.md).
         archive = packaging.lambda_archive("data_endpoint", catalog_json=catalog.to_json(),
                                            engine=database.engine.value)
@@ -209,6 +211,7 @@ class DataEndpoint(Construct):
             borrow_timeout_s=borrow_timeout_s,
             iam_auth=iam_auth,
             db_user=db_user,
+            master_user_reason=master_user_reason,
             account_concurrency_limit=account_concurrency_limit,
             alarms=alarms,
             log_retention=log_retention,

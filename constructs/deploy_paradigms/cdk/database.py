@@ -26,11 +26,14 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from .. import packaging
+from ..app_role import DEFAULT_APP_USERNAME, check_role_name
 from ..budget import (
     Allocation,
     BudgetError,
@@ -41,6 +44,7 @@ from ..budget import (
     describe_connection_limit,
 )
 from ..database_settings import (
+    ENHANCED_MONITORING_INTERVAL_S,
     MAX_STORAGE_GIB,
     MIN_BACKUP_RETENTION_DAYS,
     MIN_STORAGE_GIB,
@@ -51,6 +55,7 @@ from ..database_settings import (
     tls_parameter,
 )
 from ..database_settings import performance_insights as performance_insights_setting
+from ..runtime import role_bootstrap, settings
 from .security_groups import exact_egress
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
@@ -134,6 +139,13 @@ class Database(Construct):
         are set. ``max_connections`` (pass ``max_connections=``) and turning TLS off are refused.
     :param storage_encryption_key: a KMS key for storage encryption; omitted, the AWS-managed
         ``aws/rds`` key (storage is encrypted either way).
+    Enhanced Monitoring is on (OS metrics every 60 s, about USD 1-3 per instance per month of
+    CloudWatch Logs).
+
+    :param app_username: the application role every consumer connects as by default; omitted,
+        ``app_user``. Created on first deploy (and converged on every deploy) by the ``AppRole``
+        custom resource: a function in the VPC that runs :mod:`deploy_paradigms.app_role`'s SQL as
+        the master user. Its password lives in ``app_secret`` (generated, never in the template).
     :param performance_insights: omitted, on (7 days, free tier) wherever the engine and class
         support it, off on the small burstable classes; ``True`` where RDS does not offer it is an error.
     """
@@ -165,6 +177,7 @@ class Database(Construct):
         parameters: Mapping[str, str] | None = None,
         storage_encryption_key: kms.IKey | None = None,
         performance_insights: bool | None = None,
+        app_username: str = DEFAULT_APP_USERNAME,
         _existing: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -177,6 +190,8 @@ class Database(Construct):
         self.vpc = vpc
         self.database_name = check_database_identifier("database_name", database_name, 63)
         self.master_username = check_database_identifier("master_username", master_username, 16)
+        #: The bootstrap function behind the ``AppRole`` custom resource (None when adopted).
+        self.role_bootstrap: lambda_.Function | None = None
         if _existing is not None:
             self._adopt(_existing)
             return
@@ -190,6 +205,10 @@ class Database(Construct):
         check_instance_class_offered(self.engine, self.limit.instance_class,
                                      default_version=engine_version is None)
         extra_parameters = check_parameters(self.engine, parameters)
+        self.app_username = check_role_name(app_username)
+        if self.app_username == master_username:
+            raise BudgetError(f"app_username={app_username!r} is the master user; the application role must "
+                              f"be another user (the master user is kept for the bootstrap and migrations)")
         self.port = check_port(self.engine, port)
         insights = performance_insights_setting(self.engine, self.limit.instance_class, performance_insights)
         subnets = vpc_subnets or ec2.SubnetSelection(
@@ -245,6 +264,7 @@ class Database(Construct):
                 cloudwatch_logs_exports=log_exports(self.engine),
                 cloudwatch_logs_retention=log_retention,
                 enable_performance_insights=insights,
+                monitoring_interval=cdk.Duration.seconds(ENHANCED_MONITORING_INTERVAL_S),
             )
             self.resource = self.instance
             self.endpoint_address = self.instance.db_instance_endpoint_address
@@ -253,7 +273,83 @@ class Database(Construct):
             raise BudgetError("the database was created without a credentials secret")
         self.secret: secretsmanager.ISecret = secret
         self.multi_az = multi_az
+        self._create_app_role(log_retention)
         self._acknowledge_log_retention_singleton()
+        self._acknowledge_monitoring_role()
+
+    def _create_app_role(self, log_retention: logs.RetentionDays) -> None:
+        """The application role: its secret (a generated password, never in the template) and the
+        ``AppRole`` custom resource whose function, in the VPC, creates or converges the role as
+        the master user on every deployment (:mod:`deploy_paradigms.app_role`)."""
+        self.app_secret: secretsmanager.ISecret = rds.DatabaseSecret(
+            self, "AppUserSecret", username=self.app_username, master_secret=self.secret)
+        cdk.Validations.of(self.app_secret).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-SMG4",
+            reason="the application role's password: the bootstrap sets it from this secret on every "
+                   "deployment; add rotation with app_secret.add_rotation_single_user() where required"))
+        vpc = self.vpc
+        self.role_bootstrap_security_group = ec2.SecurityGroup(
+            self, "RoleBootstrapSecurityGroup", vpc=vpc, allow_all_outbound=False,
+            description="Application role bootstrap: out to the database and to Secrets Manager (HTTPS)")
+        self.role_bootstrap_security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "Secrets Manager API (the master and app secrets)")
+        self.allow_from(self.role_bootstrap_security_group, "application role bootstrap")
+        archive = packaging.lambda_archive("role_bootstrap", engine=self.engine.value)
+        self.role_bootstrap = lambda_.Function(
+            self, "RoleBootstrap",
+            code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
+            handler=packaging.ROLE_BOOTSTRAP_HANDLER,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            memory_size=256,
+            timeout=cdk.Duration.minutes(2),
+            # One connection at a time, taken from the ledger's reserve (kept for admin and migrations).
+            reserved_concurrent_executions=1,
+            environment={settings.URL_PARAMS: role_bootstrap.URL_PARAMS},
+            vpc=vpc,
+            # Secrets Manager is outside the VPC: subnets with egress (or an interface endpoint).
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                                            if vpc.private_subnets else ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[self.role_bootstrap_security_group],
+            log_group=logs.LogGroup(self, "RoleBootstrapLogs", retention=log_retention),
+            description=f"deploy-paradigms: creates the application role {self.app_username} "
+                        f"(least privilege) as the master user",
+        )
+        self.secret.grant_read(self.role_bootstrap)
+        self.app_secret.grant_read(self.role_bootstrap)
+        bootstrap = cdk.Validations.of(self.role_bootstrap)
+        bootstrap.acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+               "AWSLambdaBasicExecutionRole]",
+            reason="aws-cdk's default for a function's role: the bootstrap writes only its own logs"))
+        bootstrap.acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+               "AWSLambdaVPCAccessExecutionRole]",
+            reason="the bootstrap's network interfaces in the VPC: ec2:Describe* has no resource-level "
+                   "permissions and Lambda names the interfaces it creates"))
+        self.app_role = cdk.CustomResource(
+            self, "AppRole",
+            service_token=self.role_bootstrap.function_arn,
+            resource_type="Custom::AppRole",
+            properties={
+                "Engine": self.engine.value, "Host": self.endpoint_address, "Port": str(self.port),
+                "Database": self.database_name, "AppUser": self.app_username,
+                "MasterSecretArn": self.secret.secret_arn, "AppSecretArn": self.app_secret.secret_arn,
+                "Iam": "false",
+                # New bootstrap code re-runs it on the next deployment.
+                "BundleHash": packaging.archive_hash(archive),
+            })
+
+    def _acknowledge_monitoring_role(self) -> None:
+        """aws-cdk gives Enhanced Monitoring a role with the AWS managed policy RDS documents for it."""
+        role = self.node.try_find_child("Resource")
+        role = role.node.try_find_child("MonitoringRole") if role is not None else None
+        if role is not None:
+            cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(
+                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                   "AmazonRDSEnhancedMonitoringRole]",
+                reason="Enhanced Monitoring's role: RDS documents this AWS managed policy for it (it only "
+                       "writes the RDSOSMetrics log group)"))
 
     def _acknowledge_log_retention_singleton(self) -> None:
         """The log exports' retention is set by aws-cdk's LogRetention singleton function
@@ -313,6 +409,7 @@ class Database(Construct):
             copy_tags_to_snapshot=True,
             cloudwatch_logs_exports=log_exports(self.engine),
             cloudwatch_logs_retention=log_retention,
+            monitoring_interval=cdk.Duration.seconds(ENHANCED_MONITORING_INTERVAL_S),
         )
 
     def _adopt(self, existing: dict[str, Any]) -> None:
@@ -327,6 +424,9 @@ class Database(Construct):
         self.port = existing["port"]
         self.security_group = existing["security_group"]
         self.secret = existing["secret"]
+        # No bootstrap for a database this stack does not own: consumers use the given secret's user.
+        self.app_secret = self.secret
+        self.app_username = self.master_username
         self.endpoint_address = existing["endpoint_address"]
         self.instance = None
         self.cluster = None

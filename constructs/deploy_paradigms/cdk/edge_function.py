@@ -58,6 +58,7 @@ from ..edge_plan import (
     DataCachePlan,
     EdgePlan,
     EdgeTrigger,
+    check_anonymous_writes,
     measure_path,
     plan_data_cache,
     plan_edge_function,
@@ -120,8 +121,11 @@ class EdgeFunction(Construct):
     may invalidate this distribution: :meth:`DataEndpoint.grant_invalidation`.
 
     Behaviour of ``/data/*``: GET and HEAD are cached; POST (writes) and the
-    other methods are forwarded and never cached. Every viewer header except
-    ``Host`` is forwarded (a function URL answers only to its own host name).
+    other methods are forwarded and never cached. Only the cache key's query
+    strings and the headers the endpoint reads (``x-amz-content-sha256``; with
+    ``signing="both"`` also ``x-dp-signature``/``x-dp-timestamp``) are forwarded,
+    so a parameter outside the key cannot change the answer stored under it;
+    error responses are cached for 0 s (``edge_plan.CACHED_ERROR_CODES``).
     A POST through origin access control must carry ``x-amz-content-sha256``
     (the hex SHA-256 of the body): CloudFront does not hash bodies for SigV4, and
     Lambda refuses a signed POST without it.
@@ -138,8 +142,10 @@ class EdgeFunction(Construct):
     :param data_endpoint: the :class:`DataEndpoint` served under ``/data/*``; omitted, no data route
         (then ``default_origin`` is required). Its signing must admit CloudFront
         (``"cloudfront"`` or ``"both"``).
-    :param default_origin: origin of the default behaviour; omitted, the data endpoint's URL (a
-        viewer-request function that answers itself never reaches it).
+    :param default_origin: origin of the default behaviour; omitted, the data endpoint's URL
+        *without* origin access control: a request the function passes through (favicon.ico,
+        scanners) is refused by the URL's IAM auth (403) before the data function runs, so it
+        spends none of its reserved concurrency.
     :param default_cache_policy: cache policy of the default behaviour; omitted, caching disabled
         (responses generated at viewer request are never cached anyway).
     :param include_body: expose the request body to the function (default False).
@@ -162,6 +168,10 @@ class EdgeFunction(Construct):
     :param price_class: omitted, ``PRICE_CLASS_100`` (North America and Europe: the cheapest).
     :param support_stack_id: id of the us-east-1 support stack; omitted, ``<stack id>-us-east-1``.
         Edge functions of one stack share it.
+    :param anonymous_writes_reason: why a ``data_endpoint`` with write queries and
+        ``signing="cloudfront"`` may take writes from anyone who reaches the distribution; omitted,
+        such an endpoint raises :class:`BudgetError` (sign writes with ``signing="both"`` or serve a
+        read-only catalog instead).
     """
 
     def __init__(
@@ -190,6 +200,7 @@ class EdgeFunction(Construct):
         log_bucket: s3.IBucket | None = None,
         price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
         support_stack_id: str | None = None,
+        anonymous_writes_reason: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         # 1. Validate inputs: the package is measured here, the limits checked by the plan.
@@ -205,6 +216,8 @@ class EdgeFunction(Construct):
                 f"signing={data_endpoint.signing_plan.signing.value!r}: "
                 f"its URL does not admit CloudFront, and a cached /data/* response would be served to "
                 f"viewers that never signed; create the DataEndpoint with signing='cloudfront' or 'both'")
+        if data_endpoint is not None:
+            check_anonymous_writes(data_endpoint.catalog, data_endpoint.signing_plan, anonymous_writes_reason)
         if domain_names and certificate is None:
             raise BudgetError(f"domain_names={list(domain_names)} need certificate (an ACM certificate in "
                               f"us-east-1 covering them)")
@@ -220,7 +233,9 @@ class EdgeFunction(Construct):
             memory_size=memory_size, timeout_s=timeout_s, environment=environment, vpc=vpc, layers=layers)
         self.data_endpoint = data_endpoint
         self.cache_plan: DataCachePlan | None = (
-            plan_data_cache(data_endpoint.cache_key_parameters) if data_endpoint is not None else None)
+            plan_data_cache(data_endpoint.cache_key_parameters,
+                            hmac_signed=data_endpoint.signing_plan.requires_hmac)
+            if data_endpoint is not None else None)
 
         # 3. The function, its role and version, in us-east-1.
         self.support_stack: cdk.Stack = self._support_stack(parent, support_stack_id)
@@ -245,7 +260,7 @@ class EdgeFunction(Construct):
         self._grant_logs(function_id)
 
         # 4. Cache and origin request policies, log bucket, distribution.
-        self.origin_request_policy = cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+        self.origin_request_policy: cloudfront.IOriginRequestPolicy | None = None
         self.data_cache_policy: cloudfront.CachePolicy | None = None
         self.data_origin: cloudfront.IOrigin | None = None
         additional: dict[str, cloudfront.BehaviorOptions] = {}
@@ -272,6 +287,19 @@ class EdgeFunction(Construct):
                     "deploy-paradigms:cacheKeyAllQueryStrings",
                     "the catalog's read queries name more than 10 parameters (CloudFront's allow-list "
                     "quota): every query string is in the /data/* cache key")
+            # Forward what the key holds and the headers the endpoint reads, nothing else: a
+            # parameter outside the key cannot change the answer stored under it.
+            self.origin_request_policy = cloudfront.OriginRequestPolicy(
+                self, "DataOriginRequestPolicy",
+                comment=f"{self.node.path}: the cache key's query strings and "
+                        f"{', '.join(cp.forwarded_headers)} only",
+                query_string_behavior=(
+                    cloudfront.OriginRequestQueryStringBehavior.all() if cp.all_query_strings
+                    else cloudfront.OriginRequestQueryStringBehavior.allow_list(*cp.query_strings)
+                    if cp.query_strings else cloudfront.OriginRequestQueryStringBehavior.none()),
+                header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(*cp.forwarded_headers),
+                cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+            )
             self.data_origin = origins.FunctionUrlOrigin.with_origin_access_control(
                 data_endpoint.url, read_timeout=cdk.Duration.seconds(data_endpoint.plan.function_timeout_s))
             additional[cp.path_pattern] = cloudfront.BehaviorOptions(
@@ -283,7 +311,12 @@ class EdgeFunction(Construct):
                 origin_request_policy=self.origin_request_policy,
                 compress=True,
             )
-        default = default_origin or self.data_origin
+        # Without default_origin, the default behaviour points at the function URL *unsigned*: a
+        # request the edge function passes through (favicon.ico, scanners) is refused by the URL's
+        # IAM auth (403) before the function runs, so it spends none of the reserved concurrency
+        # that /data/* cache misses need.
+        default = default_origin or (origins.FunctionUrlOrigin(data_endpoint.url)
+                                     if data_endpoint is not None else None)
         assert default is not None  # checked in step 1
         self.log_bucket: s3.IBucket = log_bucket or self._log_bucket()
         self.distribution = cloudfront.Distribution(
@@ -295,7 +328,6 @@ class EdgeFunction(Construct):
                 allowed_methods=(cloudfront.AllowedMethods.ALLOW_ALL if include_body
                                  else cloudfront.AllowedMethods.ALLOW_GET_HEAD),
                 cache_policy=default_cache_policy or cloudfront.CachePolicy.CACHING_DISABLED,
-                origin_request_policy=self.origin_request_policy if default_origin is None else None,
                 edge_lambdas=[cloudfront.EdgeLambda(
                     function_version=self.function.current_version,
                     event_type=_EVENT_TYPES[self.plan.trigger],
@@ -303,6 +335,9 @@ class EdgeFunction(Construct):
                 compress=True,
             ),
             additional_behaviors=additional,
+            error_responses=[cloudfront.ErrorResponse(
+                http_status=code, ttl=cdk.Duration.seconds(self.cache_plan.error_caching_min_ttl_s))
+                for code in self.cache_plan.cached_error_codes] if self.cache_plan is not None else None,
             domain_names=list(domain_names) if domain_names else None,
             certificate=certificate,
             # Only with a certificate: the *.cloudfront.net one is fixed at TLSv1 by CloudFront.
@@ -386,9 +421,12 @@ class EdgeFunction(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
+            versioned=True,  # a deleted or overwritten log stays recoverable until it expires
             # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(ACCESS_LOG_EXPIRATION_DAYS))],
+            lifecycle_rules=[s3.LifecycleRule(
+                expiration=cdk.Duration.days(ACCESS_LOG_EXPIRATION_DAYS),
+                noncurrent_version_expiration=cdk.Duration.days(ACCESS_LOG_EXPIRATION_DAYS))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         cdk.Validations.of(bucket).acknowledge(cdk.Acknowledgment(

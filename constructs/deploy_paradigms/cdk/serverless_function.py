@@ -49,6 +49,7 @@ from ..budget import (
     plan_serverless,
 )
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..database_settings import check_db_user, check_master_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database
@@ -135,8 +136,11 @@ class ServerlessFunction(Construct):
         ``secretsmanager:GetSecretValue`` on that one secret, and HTTPS egress to reach
         Secrets Manager (through the NAT gateway or an interface endpoint). With a shared
         ``proxy``, match the proxy's own setting.
-    :param db_user: database user to connect as; omitted, the database's master user
-        (``app_admin`` for :class:`Database`). Its credentials must be in the proxy's secret.
+    :param db_user: database user to connect as; omitted, the database's application role
+        (``app_user``: least privilege, created by :class:`Database`). Exactly one user name: a
+        wildcard raises :class:`BudgetError`. The master user needs ``master_user_reason``.
+    :param master_user_reason: why this function must connect as the master user (migrations,
+        admin tools); omitted, ``db_user=<master user>`` raises :class:`BudgetError`.
     :param account_concurrency_limit: the account's Lambda concurrency quota in this Region,
         default 1000 (100 must stay unreserved).
     :param environment: extra NON-secret variables; keys or values that look like credentials,
@@ -168,6 +172,7 @@ class ServerlessFunction(Construct):
         borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S,
         iam_auth: bool = True,
         db_user: str | None = None,
+        master_user_reason: str | None = None,
         account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
         environment: Mapping[str, str] | None = None,
         alarms: bool = True,
@@ -189,6 +194,8 @@ class ServerlessFunction(Construct):
         if proxy is not None and proxy_connections is None and proxy_security_group is None:
             raise BudgetError("proxy_security_group is required with an imported proxy: pass the "
                               "security group attached to it so the function can be let in")
+        user = check_db_user(database.app_username if db_user is None else db_user)
+        check_master_user(user, database.master_username, database.app_username, master_user_reason)
         extra = dict(environment or {})
         check_extra_environment(extra, {k: _rendered(scope, v) for k, v in extra.items()})
         wanted = connections if connections is not None else 1
@@ -212,7 +219,7 @@ class ServerlessFunction(Construct):
         exact_egress(self)  # no default allow-all egress beside the explicit rules
         self.plan: ServerlessPlan = plan
         self.database = database
-        self.db_user: str = db_user or database.master_username
+        self.db_user: str = user
         self.iam_auth = iam_auth
         # 3. Allocate on the ledger (fails naming every consumer when over budget).
         self.allocation: Allocation = database.allocate(
@@ -220,7 +227,9 @@ class ServerlessFunction(Construct):
             deploy_strategy=plan.deploy_strategy, compute_model=plan.compute_model)
 
         vpc = database.vpc
-        port = ec2.Port.tcp(database.port)
+        # RDS Proxy listens on the engine's default port whatever the database's port is.
+        proxy_port = database.engine.default_port
+        port = ec2.Port.tcp(proxy_port)
         # 4. The proxy: created next to the database unless one is shared.
         self.proxy_security_group: ec2.ISecurityGroup
         self.proxy: rds.IDatabaseProxy
@@ -235,7 +244,8 @@ class ServerlessFunction(Construct):
                 # Unique per stack and path whatever the feature flags; RDS Proxy names are
                 # unique per account and Region (1-60 letters, digits, single hyphens).
                 db_proxy_name=cdk.Names.unique_resource_name(self, max_length=54, separator="-") + "-proxy",
-                secrets=[database.secret],
+                # The proxy logs in to the database as the role the function uses, with its secret.
+                secrets=[database.secret if user == database.master_username else database.app_secret],
                 vpc=vpc,
                 # Same placement as the database: the proxy needs no internet access.
                 vpc_subnets=ec2.SubnetSelection(
@@ -272,7 +282,7 @@ class ServerlessFunction(Construct):
 
         self.environment: dict[str, str] = {
             settings.HOST: self.proxy.endpoint,
-            settings.PORT: str(database.port),
+            settings.PORT: str(proxy_port),
             settings.NAME: database.database_name,
             settings.USER: self.db_user,
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
@@ -280,8 +290,9 @@ class ServerlessFunction(Construct):
             settings.URL_PARAMS: self.plan.url.query_string(),
             **self.plan.pool.environment(),
         }
+        self.secret = database.secret if self.db_user == database.master_username else database.app_secret
         if not iam_auth:
-            self.environment[settings.SECRET_ARN] = database.secret.secret_arn
+            self.environment[settings.SECRET_ARN] = self.secret.secret_arn
         self.environment.update(extra)
 
         self.function = lambda_.Function(
@@ -308,9 +319,9 @@ class ServerlessFunction(Construct):
             self.proxy.grant_connect(self.role, self.db_user)
         else:
             self.role.add_to_principal_policy(iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue"], resources=[database.secret.secret_arn]))
-            if database.secret.encryption_key is not None:
-                database.secret.encryption_key.grant_decrypt(self.role)
+                actions=["secretsmanager:GetSecretValue"], resources=[self.secret.secret_arn]))
+            if self.secret.encryption_key is not None:
+                self.secret.encryption_key.grant_decrypt(self.role)
             # Secrets Manager is an HTTPS API outside the VPC (NAT or interface endpoint).
             self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
                                                 "Secrets Manager API (secrets-only auth)")
@@ -331,7 +342,7 @@ class ServerlessFunction(Construct):
             return self.proxy.grant_connect(grantee, self.db_user)
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["secretsmanager:GetSecretValue"],
-            resource_arns=[self.database.secret.secret_arn])
+            resource_arns=[self.secret.secret_arn])
 
     def _create_alarms(self) -> dict[str, cloudwatch.Alarm]:
         proxy_dims = {"ProxyName": self.proxy.db_proxy_name}

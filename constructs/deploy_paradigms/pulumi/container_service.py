@@ -228,7 +228,7 @@ class ContainerService(pulumi.ComponentResource):
             tags=tags, opts=child)
         self.execution_policy = aws.iam.RolePolicy(
             f"{name}-execution-policy", role=self.execution_role.id,
-            policy=pulumi.Output.all(pulumi.Output.from_input(database.secret_arn), self.log_group.arn,
+            policy=pulumi.Output.all(pulumi.Output.from_input(database.app_secret_arn), self.log_group.arn,
                                      pulumi.Output.from_input(args.ecr_repository_arn))
             .apply(lambda a: _execution_policy(a[0], a[1], a[2])),
             opts=child)
@@ -240,7 +240,7 @@ class ContainerService(pulumi.ComponentResource):
         # A rotated password: the app re-reads the secret when the database refuses the old one.
         self.task_secret_policy = aws.iam.RolePolicy(
             f"{name}-task-secret", role=self.task_role.id,
-            policy=pulumi.Output.from_input(database.secret_arn).apply(lambda arn: json.dumps({
+            policy=pulumi.Output.from_input(database.app_secret_arn).apply(lambda arn: json.dumps({
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
                                "Resource": arn}],
@@ -307,14 +307,14 @@ class ContainerService(pulumi.ComponentResource):
         # 6. Task definition (secrets from Secrets Manager, never values) and service.
         environment = pulumi.Output.all(
             pulumi.Output.from_input(database.endpoint_address),
-            pulumi.Output.from_input(database.secret_arn),
+            pulumi.Output.from_input(database.app_secret_arn),
         ).apply(lambda a: {**extra_env, **database_environment(
             host=a[0], port=database.port, name=database.database_name,
             engine_is_postgres=database.engine.is_postgres, plan=plan,
             container_port=args.container_port, secret_arn=a[1])})
         self.container: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
             pulumi.Output.from_input(args.image), environment,
-            pulumi.Output.from_input(database.secret_arn), self.log_group.name,
+            pulumi.Output.from_input(database.app_secret_arn), self.log_group.name,
             aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region,
         ).apply(lambda a: _container_definition(
             image=a[0], environment=a[1], secret_arn=a[2], log_group=a[3], region=a[4],

@@ -41,6 +41,7 @@ from ..edge_plan import (
     distribution_id_parameter_name,
     plan_signing,
 )
+from ..environment import check_data_endpoint_environment
 from ..runtime import data_endpoint as endpoint_runtime
 from ..runtime import invalidation
 from .database import Database
@@ -71,8 +72,8 @@ class DataEndpointArgs:
         connections, reserved_concurrency, memory_size (512), timeout_s (15), runtime
             (python3.14), architecture, subnet_ids, proxy, proxy_security_group_id,
             proxy_max_connections_percent, idle_client_timeout_s, borrow_timeout_s, iam_auth,
-            db_user, account_concurrency_limit, alarms, log_retention_days, tags: passed to
-            :class:`ServerlessFunctionArgs` with its defaults.
+            db_user, master_user_reason, account_concurrency_limit, alarms, log_retention_days, tags:
+            passed to :class:`ServerlessFunctionArgs` with its defaults.
         environment: extra NON-secret variables. Omitted: none.
     """
 
@@ -96,6 +97,7 @@ class DataEndpointArgs:
     borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S
     iam_auth: bool = True
     db_user: str | None = None
+    master_user_reason: str | None = None
     account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY
     alarms: bool = True
     log_retention_days: int = 30
@@ -166,7 +168,7 @@ class DataEndpoint(pulumi.ComponentResource):
             self.distribution_id_parameter_name = distribution_id_parameter_name(
                 f"{pulumi.get_project()}-{pulumi.get_stack()}", name)
             env[invalidation.ENV_DISTRIBUTION_ID_PARAMETER] = self.distribution_id_parameter_name
-        env.update(args.environment)
+        env.update(check_data_endpoint_environment(args.environment))
         self.function = ServerlessFunction(f"{name}-fn", ServerlessFunctionArgs(
             database=args.database,
             code=pulumi.FileArchive(str(packaging.lambda_bundle(
@@ -186,6 +188,7 @@ class DataEndpoint(pulumi.ComponentResource):
             borrow_timeout_s=args.borrow_timeout_s,
             iam_auth=args.iam_auth,
             db_user=args.db_user,
+            master_user_reason=args.master_user_reason,
             account_concurrency_limit=args.account_concurrency_limit,
             environment=env,
             alarms=args.alarms,

@@ -48,6 +48,7 @@ from ..edge_plan import (
     DataCachePlan,
     EdgePlan,
     EdgeTrigger,
+    check_anonymous_writes,
     measure_path,
     plan_data_cache,
     plan_edge_function,
@@ -65,6 +66,7 @@ ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 _ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 _GET_HEAD = ["GET", "HEAD"]
 _DATA_ORIGIN_ID = "data-endpoint"
+_UNSIGNED_ORIGIN_ID = "data-endpoint-unsigned"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,7 +85,8 @@ class EdgeFunctionArgs:
         data_endpoint: the :class:`DataEndpoint` served under ``/data/*``. Omitted: no data route
             (``default_origin`` is then required). Its signing must admit CloudFront.
         default_origin: origin of the default behaviour (its ``origin_id`` is used). Omitted: the
-            data endpoint's URL.
+            data endpoint's URL *without* origin access control, so a request the function passes
+            through is refused by the URL's IAM auth (403) before the data function runs.
         default_cache_policy_id: Omitted: the managed CachingDisabled policy.
         include_body: expose the request body to the function. Omitted: False.
         memory_size: MB. Omitted: 128. More than the trigger allows raises BudgetError.
@@ -104,6 +107,10 @@ class EdgeFunctionArgs:
             Omitted: the stack's provider, with ``region="us-east-1"`` set on the function (its
             profile, assume role, default tags and allowed account ids apply).
         tags: tags on every taggable child. Omitted: none.
+        anonymous_writes_reason: why a ``data_endpoint`` with write queries and
+            ``signing="cloudfront"`` may take writes from anyone who reaches the distribution.
+            Omitted: such an endpoint raises BudgetError (sign writes with ``signing="both"`` or
+            serve a read-only catalog instead).
     """
 
     handler: str
@@ -128,6 +135,7 @@ class EdgeFunctionArgs:
     price_class: str = "PriceClass_100"
     edge_provider: aws.Provider | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    anonymous_writes_reason: str | None = None
 
 
 def _measure(args: EdgeFunctionArgs) -> int:
@@ -169,6 +177,8 @@ class EdgeFunction(pulumi.ComponentResource):
                 f"signing={endpoint.signing_plan.signing.value!r}: "
                 f"its URL does not admit CloudFront, and a cached /data/* response would be served to "
                 f"viewers that never signed; create the DataEndpoint with signing='cloudfront' or 'both'")
+        if endpoint is not None:
+            check_anonymous_writes(endpoint.catalog, endpoint.signing_plan, args.anonymous_writes_reason)
         if args.aliases and args.acm_certificate_arn is None:
             raise BudgetError(f"aliases={list(args.aliases)} need acm_certificate_arn (an ACM certificate in "
                               f"us-east-1 covering them)")
@@ -181,7 +191,8 @@ class EdgeFunction(pulumi.ComponentResource):
             package_size_bytes=self.package_size_bytes, memory_size=args.memory_size,
             timeout_s=args.timeout_s, environment=args.environment, vpc=args.vpc_config, layers=args.layers)
         self.cache_plan: DataCachePlan | None = (
-            plan_data_cache(endpoint.cache_key_parameters) if endpoint is not None else None)
+            plan_data_cache(endpoint.cache_key_parameters, hmac_signed=endpoint.signing_plan.requires_hmac)
+            if endpoint is not None else None)
         plan = self.plan
         super().__init__(self.TYPE, name, {
             "edgePlan": {"trigger": plan.trigger.value, "memorySize": plan.memory_size,
@@ -233,7 +244,8 @@ class EdgeFunction(pulumi.ComponentResource):
             opts=at_edge)
 
         # 4. Cache policy, origin access control, log bucket, distribution.
-        self.origin_request_policy_id = ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID
+        self.origin_request_policy: aws.cloudfront.OriginRequestPolicy | None = None
+        self.origin_request_policy_id: pulumi.Input[str] | None = None
         self.data_cache_policy: aws.cloudfront.CachePolicy | None = None
         self.origin_access_control: aws.cloudfront.OriginAccessControl | None = None
         origins: list[aws.cloudfront.DistributionOriginArgs] = []
@@ -261,6 +273,22 @@ class EdgeFunction(pulumi.ComponentResource):
             if cp.all_query_strings:
                 pulumi.log.warn("the catalog's read queries name more than 10 parameters (CloudFront's "
                                 "allow-list quota): every query string is in the /data/* cache key", self)
+            # Forward what the key holds and the headers the endpoint reads, nothing else: a
+            # parameter outside the key cannot change the answer stored under it.
+            self.origin_request_policy = aws.cloudfront.OriginRequestPolicy(
+                f"{name}-data-origin-request",
+                comment=f"{name}: the cache key's query strings and {', '.join(cp.forwarded_headers)} only",
+                cookies_config=aws.cloudfront.OriginRequestPolicyCookiesConfigArgs(cookie_behavior="none"),
+                headers_config=aws.cloudfront.OriginRequestPolicyHeadersConfigArgs(
+                    header_behavior="whitelist",
+                    headers=aws.cloudfront.OriginRequestPolicyHeadersConfigHeadersArgs(
+                        items=list(cp.forwarded_headers))),
+                query_strings_config=aws.cloudfront.OriginRequestPolicyQueryStringsConfigArgs(
+                    query_string_behavior=cp.query_string_behavior,
+                    query_strings=(aws.cloudfront.OriginRequestPolicyQueryStringsConfigQueryStringsArgs(
+                        items=list(cp.query_strings)) if cp.query_strings else None)),
+                opts=child)
+            self.origin_request_policy_id = self.origin_request_policy.id
             self.origin_access_control = aws.cloudfront.OriginAccessControl(
                 f"{name}-data-oac",
                 description=f"{name}: CloudFront signs requests to the data endpoint's function URL",
@@ -286,7 +314,17 @@ class EdgeFunction(pulumi.ComponentResource):
             origins.insert(0, args.default_origin)
             default_origin_id: pulumi.Input[str] = args.default_origin.origin_id
         else:
-            default_origin_id = _DATA_ORIGIN_ID
+            # The function URL *unsigned* (no origin access control): a request the edge function
+            # passes through (favicon.ico, scanners) is refused by the URL's IAM auth (403) before
+            # the function runs, so it spends none of the reserved concurrency /data/* misses need.
+            assert endpoint is not None  # checked in step 1
+            origins.append(aws.cloudfront.DistributionOriginArgs(
+                origin_id=_UNSIGNED_ORIGIN_ID,
+                domain_name=endpoint.url.function_url.apply(lambda url: url.split("/")[2]),
+                custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                    http_port=80, https_port=443, origin_protocol_policy="https-only",
+                    origin_ssl_protocols=["TLSv1.2"])))
+            default_origin_id = _UNSIGNED_ORIGIN_ID
 
         self.log_bucket: aws.s3.Bucket | None = None
         self.log_bucket_ownership: aws.s3.BucketOwnershipControls | None = None
@@ -317,14 +355,15 @@ class EdgeFunction(pulumi.ComponentResource):
                 allowed_methods=_ALL_METHODS if args.include_body else _GET_HEAD,
                 cached_methods=_GET_HEAD,
                 cache_policy_id=args.default_cache_policy_id or CACHING_DISABLED_POLICY_ID,
-                origin_request_policy_id=(self.origin_request_policy_id if args.default_origin is None
-                                          else None),
                 compress=True,
                 lambda_function_associations=[
                     aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
                         event_type=plan.trigger.value, lambda_arn=self.function.qualified_arn,
                         include_body=args.include_body)]),
             ordered_cache_behaviors=ordered,
+            custom_error_responses=[aws.cloudfront.DistributionCustomErrorResponseArgs(
+                error_code=code, error_caching_min_ttl=self.cache_plan.error_caching_min_ttl_s)
+                for code in self.cache_plan.cached_error_codes] if self.cache_plan is not None else None,
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
                     restriction_type=restriction_type, locations=list(locations))),
@@ -369,6 +408,10 @@ class EdgeFunction(pulumi.ComponentResource):
         aws.s3.BucketPublicAccessBlock(
             f"{name}-logs-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+        # A deleted or overwritten log stays recoverable until it expires.
+        aws.s3.BucketVersioning(
+            f"{name}-logs-versioning", bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"}, opts=child)
         # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
         ownership = aws.s3.BucketOwnershipControls(
             f"{name}-logs-ownership", bucket=bucket.id,
@@ -385,8 +428,10 @@ class EdgeFunction(pulumi.ComponentResource):
             rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-access-logs", status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                    days=ACCESS_LOG_EXPIRATION_DAYS))],
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=ACCESS_LOG_EXPIRATION_DAYS),
+                noncurrent_version_expiration=(
+                    aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=ACCESS_LOG_EXPIRATION_DAYS)))],
             opts=child)
         aws.s3.BucketPolicy(
             f"{name}-logs-tls-only", bucket=bucket.id,

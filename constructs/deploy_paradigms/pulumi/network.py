@@ -311,3 +311,22 @@ def _flow_log_policy(log_group_arn: str) -> str:
             "Resource": [log_group_arn, f"{log_group_arn}:*"],
         }],
     }, sort_keys=True)
+
+
+#: Trust policy of a Lambda execution role.
+LAMBDA_TRUST_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}]})
+
+
+def lambda_vpc_statements(log_group_arn: str) -> list[dict[str, object]]:
+    """A VPC function's base statements: write its own log group, manage its network interfaces
+    (what AWSLambdaVPCAccessExecutionRole grants; EC2 has no resource-level permissions for the
+    Describe* calls, and Lambda names the interfaces)."""
+    return [
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
+        {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                                       "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+                                       "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+         "Resource": "*"},
+    ]

@@ -40,11 +40,13 @@ from ..budget import (
     plan_serverless,
 )
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..database_settings import check_db_user, check_master_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..input_checks import LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_RUNTIMES, check_choice, check_log_retention
 from ..naming import rds_proxy_name
 from ..runtime import settings
 from .database import Database
+from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -111,7 +113,11 @@ class ServerlessFunctionArgs:
         iam_auth: Omitted: True (IAM auth tokens). False = secrets-only: the function gets
             ``DATABASE_SECRET_ARN``, ``secretsmanager:GetSecretValue`` on that secret and HTTPS
             egress to reach Secrets Manager. With a shared ``proxy``, match the proxy's setting.
-        db_user: database user to connect as. Omitted: the database's ``master_username``.
+        db_user: database user to connect as. Omitted: the database's application role
+            (``app_user``, least privilege). Exactly one user name (a wildcard raises BudgetError);
+            the master user needs ``master_user_reason``.
+        master_user_reason: why this function must connect as the master user (migrations, admin
+            tools). Omitted: ``db_user=<master user>`` raises BudgetError.
         account_concurrency_limit: the account's Lambda concurrency quota. Omitted: 1000.
         environment: extra NON-secret variables; credential-like keys or values and
             ``DATABASE_*`` keys raise :class:`BudgetError`. Omitted: none.
@@ -137,6 +143,7 @@ class ServerlessFunctionArgs:
     borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S
     iam_auth: bool = True
     db_user: str | None = None
+    master_user_reason: str | None = None
     account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     alarms: bool = True
@@ -184,7 +191,12 @@ class ServerlessFunction(pulumi.ComponentResource):
         if not subnet_ids:
             raise BudgetError("subnet_ids: the network has no private or isolated subnets for the function; "
                               "pass subnet_ids=")
-        self.db_user: str = args.db_user or database.master_username
+        self.db_user: str = check_db_user(database.app_username if args.db_user is None else args.db_user)
+        check_master_user(self.db_user, database.master_username, database.app_username,
+                          args.master_user_reason)
+        #: The secret of the user the proxy logs in as (and, secrets-only, the function reads).
+        self.secret_arn: pulumi.Input[str] = (database.secret_arn if self.db_user == database.master_username
+                                              else database.app_secret_arn)
         self.iam_auth = args.iam_auth
 
         wanted = args.connections if args.connections is not None else 1
@@ -218,6 +230,8 @@ class ServerlessFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         port = database.port
+        # RDS Proxy listens on the engine's default port whatever the database's port is.
+        proxy_port = database.engine.default_port
         self.database = database
 
         # 4. The proxy (role that reads the secret, proxy, default target group, target).
@@ -240,7 +254,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                 description=f"RDS Proxy of {name}: reads the database secret", tags=tags, opts=child)
             proxy_policy = aws.iam.RolePolicy(
                 f"{name}-proxy-secret", role=self.proxy_role.id,
-                policy=pulumi.Output.from_input(database.secret_arn).apply(lambda arn: json.dumps({
+                policy=pulumi.Output.from_input(self.secret_arn).apply(lambda arn: json.dumps({
                     "Version": "2012-10-17", "Statement": [{
                         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                         "Effect": "Allow", "Resource": arn}]})),
@@ -255,7 +269,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                 vpc_security_group_ids=[self.proxy_security_group.id],
                 require_tls=plan.proxy.require_tls,
                 idle_client_timeout=plan.proxy.idle_client_timeout_s,
-                auths=[aws.rds.ProxyAuthArgs(auth_scheme="SECRETS", secret_arn=database.secret_arn,
+                auths=[aws.rds.ProxyAuthArgs(auth_scheme="SECRETS", secret_arn=self.secret_arn,
                                              iam_auth="REQUIRED" if args.iam_auth else "DISABLED")],
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_policy]))
@@ -296,7 +310,7 @@ class ServerlessFunction(pulumi.ComponentResource):
         role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=self.role.id,
             policy=pulumi.Output.all(self.log_group.arn, self.proxy.arn,
-                                     pulumi.Output.from_input(database.secret_arn)).apply(
+                                     pulumi.Output.from_input(self.secret_arn)).apply(
                 lambda values: json.dumps(_execution_policy(values[0], values[1], values[2], db_user,
                                                             iam_auth))),
             opts=child)
@@ -307,7 +321,7 @@ class ServerlessFunction(pulumi.ComponentResource):
 
         self.environment: dict[str, pulumi.Input[str]] = {
             settings.HOST: self.proxy.endpoint,
-            settings.PORT: str(port),
+            settings.PORT: str(proxy_port),
             settings.NAME: database.database_name,
             settings.USER: self.db_user,
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
@@ -316,7 +330,7 @@ class ServerlessFunction(pulumi.ComponentResource):
             **plan.pool.environment(),
         }
         if not iam_auth:
-            self.environment[settings.SECRET_ARN] = database.secret_arn
+            self.environment[settings.SECRET_ARN] = self.secret_arn
         self.environment.update(args.environment)
 
         # 6. Security: function -> proxy on the database port (+ HTTPS for secrets-only).
@@ -324,11 +338,12 @@ class ServerlessFunction(pulumi.ComponentResource):
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-to-proxy", security_group_id=self.security_group.id,
                 referenced_security_group_id=self.proxy_security_group_id, ip_protocol="tcp",
-                from_port=port, to_port=port, description=f"Lambda {name} to its RDS Proxy", opts=child),
+                from_port=proxy_port, to_port=proxy_port, description=f"Lambda {name} to its RDS Proxy",
+                opts=child),
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-proxy-from-fn", security_group_id=self.proxy_security_group_id,
                 referenced_security_group_id=self.security_group.id, ip_protocol="tcp",
-                from_port=port, to_port=port, description=f"Lambda {name}", opts=child),
+                from_port=proxy_port, to_port=proxy_port, description=f"Lambda {name}", opts=child),
         ]
         if not iam_auth:
             self.security_group_rules.append(aws.vpc.SecurityGroupEgressRule(
@@ -416,25 +431,13 @@ def lambda_role(name: str, description: str, tags: Mapping[str, str],
     """An execution role Lambda may assume, with no permissions yet (add a RolePolicy)."""
     return aws.iam.Role(
         name,
-        assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Action": "sts:AssumeRole", "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-        description=description, tags=tags, opts=opts)
+        assume_role_policy=LAMBDA_TRUST_POLICY, description=description, tags=tags, opts=opts)
 
 
 def _execution_policy(log_group_arn: str, proxy_arn: str, secret_arn: str, db_user: str,
                       iam_auth: bool) -> dict[str, object]:
     """Least privilege: write its own logs, manage its VPC interfaces, connect to the database."""
-    statements: list[dict[str, object]] = [
-        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [log_group_arn, f"{log_group_arn}:*"]},
-        # What AWSLambdaVPCAccessExecutionRole grants; EC2 has no resource-level
-        # permissions for the Describe* calls, and Lambda names the interfaces.
-        {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                       "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-                                       "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-         "Resource": "*"},
-    ]
+    statements = lambda_vpc_statements(log_group_arn)
     if iam_auth:
         statements.append({"Effect": "Allow", "Action": "rds-db:connect",
                            "Resource": _dbuser_arn(proxy_arn, db_user)})

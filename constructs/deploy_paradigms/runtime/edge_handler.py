@@ -10,8 +10,10 @@ distribution*, so the edge cache answers (the data endpoint marks that query
 ``max-age=60, stale-while-revalidate=300``) and the database sees about one
 query per minute per edge location, whatever the traffic. The host comes from
 the request's ``Host`` header because Lambda@Edge has no environment
-variables. Every other URI is passed through to the origin untouched, which
-also keeps ``/data/*`` from recursing into this function.
+variables. Every other URI (``/favicon.ico``, ``/robots.txt``, scanners) gets a
+small 404 page from the function itself, so it never reaches an origin; only a
+``/data/`` URI (which the distribution routes to its own behaviour, not here) is
+passed through untouched.
 
 Limits it respects: viewer triggers get 5 s in total. The fetch has one
 deadline of 3 s for everything (connect, TLS, headers, a body that drips in
@@ -196,13 +198,23 @@ def error_page(message: str) -> dict[str, Any]:
     return _page(502, "Bad Gateway", _document("Data temporarily unavailable", main), "no-store")
 
 
+def not_found_page() -> dict[str, Any]:
+    """The 404 response for every URI this site does not serve (answered at the edge)."""
+    main = "<h1>Not found</h1><p>This site serves <a href=\"/\">one page</a>.</p>"
+    return _page(404, "Not Found", _document("Not found", main), "public, max-age=300")
+
+
 def handle(event: dict[str, Any], *, fetch: Fetch | None = None,
            base_url: str | None = None) -> dict[str, Any]:
-    """Answer one viewer-request event: a generated page, a 502 page, or the request unchanged."""
+    """Answer one viewer-request event: a generated page, a 502 or 404 page, or (``/data/``) the
+    request unchanged."""
     cf = event["Records"][0]["cf"]
     request: dict[str, Any] = cf["request"]
-    if request.get("uri", "/") not in PAGE_URIS:
-        return request  # not ours: let CloudFront continue to the cache/origin
+    uri = str(request.get("uri", "/"))
+    if uri.startswith("/data/"):
+        return request  # the data behaviour's: let CloudFront continue to the cache/origin
+    if uri not in PAGE_URIS:
+        return not_found_page()
     base = base_url or BASE_URL
     if base is None:
         host = _header(request, "host") or (cf.get("config") or {}).get("distributionDomainName")

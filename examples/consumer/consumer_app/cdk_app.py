@@ -114,7 +114,7 @@ class OrdersStack(cdk.Stack):
         self.data = DataEndpoint(
             self, "Data",
             database=self.database,
-            catalog=sample_catalog(),
+            catalog=sample_catalog(self.database.engine.value, writes=False),
             connections=_share(self, "dataConnections", existing.DATA_CONNECTIONS),
         )
         self.site = EdgeFunction(

@@ -81,7 +81,7 @@ def program() -> None:
     ))
     data = DataEndpoint("data", DataEndpointArgs(
         database=database,
-        catalog=sample_catalog(),
+        catalog=sample_catalog(database.engine.value, writes=False),
         connections=existing.DATA_CONNECTIONS,
     ))
     site = EdgeFunction("site", EdgeFunctionArgs(

@@ -32,7 +32,8 @@ def build(network: Network, database: Database, config: pulumi.Config) -> None:
     del network, config  # the data endpoint reaches the network through the database
     endpoint = DataEndpoint("data", DataEndpointArgs(
         database=database,
-        catalog=sample_catalog(),
+        # Read-only at the edge: no anonymous writes through the distribution.
+        catalog=sample_catalog(database.engine.value, writes=False),
         # The example creates its ``posts`` table on first use; use migrations in production.
         bootstrap_schema=True,
     ))
