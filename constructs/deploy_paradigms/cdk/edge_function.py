@@ -23,7 +23,7 @@ explicit Region (``env=cdk.Environment(region=...)``); the account may stay
 unresolved.
 
 Lambda@Edge refuses environment variables, VPCs and layers: passing any of
-them raises :class:`BudgetError` at synth with the way configuration reaches
+them raises :class:`InputError` at synth with the way configuration reaches
 edge code instead (baked into the asset, or read from the request: the sample
 handler finds the data endpoint at ``https://<Host header>/data/...``).
 
@@ -149,10 +149,10 @@ class EdgeFunction(Construct):
     :param default_cache_policy: cache policy of the default behaviour; omitted, caching disabled
         (responses generated at viewer request are never cached anyway).
     :param include_body: expose the request body to the function (default False).
-    :param memory_size: MB; omitted, 128. More than the trigger allows raises :class:`BudgetError`.
+    :param memory_size: MB; omitted, 128. More than the trigger allows raises :class:`InputError`.
     :param timeout_s: omitted, the trigger's maximum (5 s viewer, 30 s origin).
     :param environment: leave it omitted (or empty): Lambda@Edge has no environment variables,
-        so any variable raises :class:`BudgetError` naming the alternatives.
+        so any variable raises :class:`InputError` naming the alternatives.
     :param vpc: leave it omitted: Lambda@Edge cannot run in a VPC, so a VPC raises.
     :param layers: leave it omitted (or empty): Lambda@Edge has no layers, so a layer raises.
     :param domain_names: alternate domain names; need ``certificate`` (ACM, us-east-1). Omitted,
@@ -170,7 +170,7 @@ class EdgeFunction(Construct):
         Edge functions of one stack share it.
     :param anonymous_writes_reason: why a ``data_endpoint`` with write queries and
         ``signing="cloudfront"`` may take writes from anyone who reaches the distribution; omitted,
-        such an endpoint raises :class:`BudgetError` (sign writes with ``signing="both"`` or serve a
+        such an endpoint raises :class:`InputError` (sign writes with ``signing="both"`` or serve a
         read-only catalog instead).
     """
 

@@ -89,11 +89,11 @@ class EdgeFunctionArgs:
             through is refused by the URL's IAM auth (403) before the data function runs.
         default_cache_policy_id: Omitted: the managed CachingDisabled policy.
         include_body: expose the request body to the function. Omitted: False.
-        memory_size: MB. Omitted: 128. More than the trigger allows raises BudgetError.
+        memory_size: MB. Omitted: 128. More than the trigger allows raises InputError.
         timeout_s: Omitted: the trigger's maximum (5 s viewer, 30 s origin).
         environment, vpc_config, layers: leave them omitted: Lambda@Edge has no environment
             variables, VPC or layers, so a non-empty environment or layer list, or any
-            vpc_config, raises BudgetError naming the alternatives.
+            vpc_config, raises InputError naming the alternatives.
         aliases: alternate domain names; need ``acm_certificate_arn`` (us-east-1). Omitted: none.
         acm_certificate_arn: Omitted: the ``*.cloudfront.net`` certificate (security policy fixed
             at TLSv1 by CloudFront); given: TLSv1.2_2021, SNI.
@@ -109,7 +109,7 @@ class EdgeFunctionArgs:
         tags: tags on every taggable child. Omitted: none.
         anonymous_writes_reason: why a ``data_endpoint`` with write queries and
             ``signing="cloudfront"`` may take writes from anyone who reaches the distribution.
-            Omitted: such an endpoint raises BudgetError (sign writes with ``signing="both"`` or
+            Omitted: such an endpoint raises InputError (sign writes with ``signing="both"`` or
             serve a read-only catalog instead).
     """
 
