@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 #: How long an RDS IAM auth token is valid (the service's maximum, as botocore uses).
@@ -208,6 +208,15 @@ def _canonical_query(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(pairs))
 
 
+def _canonical_url_query(query: str) -> str:
+    # As botocore signs a URL's query: its pairs as sent (already encoded), sorted. Decoding and
+    # re-encoding would sign "+" as "%20" while the request carries "+".
+    if not query:
+        return ""
+    pairs = [(key, value) for key, _, value in (pair.partition("=") for pair in query.split("&"))]
+    return "&".join(f"{key}={value}" for key, value in sorted(pairs))
+
+
 def _canonical_path(url: str) -> str:
     # Every service but S3 signs the path normalised (RFC 3986 dot segments removed, repeated
     # slashes collapsed) and URI-encoded once more (it arrives encoded).
@@ -254,7 +263,7 @@ def sign_headers(*, method: str, url: str, region: str, service: str, credential
     canonical_request = "\n".join([
         method.upper(),
         _canonical_path(url),
-        _canonical_query(parse_qsl(urlsplit(url).query, keep_blank_values=True)),
+        _canonical_url_query(urlsplit(url).query),
         "".join(f"{name}:{signed[name]}\n" for name in names),
         ";".join(names),
         hashlib.sha256(body).hexdigest(),
