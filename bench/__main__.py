@@ -1,4 +1,4 @@
-"""``python -m bench connections|devloop|cache|readme`` (see ``bench/__init__.py`` and BENCHMARKS.md)."""
+"""``python -m bench connections|devloop|cache|coldstart|faults|readme`` (see BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,17 @@ def main(argv: list[str] | None = None) -> int:
                             "a parameter, default 2)")
     cache.add_argument("--json-out", type=Path, default=None, help="default bench/results/cache.json")
 
+    cold = sub.add_parser("coldstart", help="fresh process to first query: the runtime vs boto3 + pg8000")
+    cold.add_argument("--runs", type=int, default=20, help="fresh processes per path (default 20)")
+    cold.add_argument("--json-out", type=Path, default=None, help="default bench/results/coldstart.json")
+
+    faults = sub.add_parser("faults", help="database restart and crash under load: serverless and container")
+    faults.add_argument("--downtime", type=float, default=2.0,
+                        help="seconds the database stays down in each fault (default 2)")
+    faults.add_argument("--after", type=float, default=3.0,
+                        help="seconds of load after the database is back (default 3)")
+    faults.add_argument("--json-out", type=Path, default=None, help="default bench/results/faults.json")
+
     sub.add_parser("readme", help="rewrite README.md's benchmark table from bench/results/*.json")
 
     args = parser.parse_args(argv)
@@ -83,6 +94,18 @@ def main(argv: list[str] | None = None) -> int:
                 duration_s=args.duration, write_interval_s=args.write_interval,
                 read_interval_s=args.read_interval, probe_interval_s=args.probe_interval,
                 invalidation_latency_s=args.invalidation_latency), json_out=args.json_out)
+        if args.command == "coldstart":
+            if not 1 <= args.runs <= 200:
+                parser.error("--runs must be between 1 and 200")
+            from bench import coldstart
+
+            return coldstart.run(runs=args.runs, json_out=args.json_out)
+        if args.command == "faults":
+            if not 0.5 <= args.downtime <= 60 or not 1 <= args.after <= 60:
+                parser.error("--downtime must be 0.5-60 seconds and --after 1-60 seconds")
+            from bench import faults
+
+            return faults.run(downtime_s=args.downtime, after_s=args.after, json_out=args.json_out)
         from bench import readme
 
         return readme.run()

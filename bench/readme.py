@@ -24,7 +24,10 @@ README_INTRO = """## Benchmarks
 `make bench` runs the connection budget under load (a real PostgreSQL sized like the RDS
 class, PgBouncer standing in for RDS Proxy, four scenarios side by side: about 50 s), then
 the developer-loop timings (`cdk synth` against an empty CDK app, the test suite, the
-Lambda packages: about 2.5 minutes), and rewrites the tables below from
+Lambda packages: about 2.5 minutes), the cold start from a fresh process to the first query
+with an IAM token next to boto3 + pg8000 (`python -m bench coldstart`, about 1 minute) and
+a database restart and crash under load for the serverless and container paths
+(`python -m bench faults`, about 30 s), and rewrites the tables below from
 `bench/results/*.json`. Commands, machine, what each scenario emulates and the caveats:
 [BENCHMARKS.md](BENCHMARKS.md).
 
@@ -42,6 +45,14 @@ def load_results(results: Path = machine.RESULTS) -> tuple[list[dict[str, Any]],
     devloop_path = results / "devloop.json"
     devloop = json.loads(devloop_path.read_text()) if devloop_path.exists() else None
     return connections, devloop
+
+
+def load_runtime_results(
+        results: Path = machine.RESULTS) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The coldstart and faults reports, if any."""
+    found = [results / "coldstart.json", results / "faults.json"]
+    coldstart, faults = (json.loads(p.read_text()) if p.exists() else None for p in found)
+    return coldstart, faults
 
 
 # --------------------------------------------------------------------------- rendering
@@ -107,13 +118,37 @@ def devloop_caption(report: dict[str, Any]) -> str:
             f"`{report['command'].replace('python -m', '.venv/bin/python -m')}`")
 
 
-def readme_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None) -> str:
+def runtime_caption(title: str, report: dict[str, Any]) -> str:
+    return (f"{title}: {_day(report)}, {_host(report)}; "
+            f"`{report['command'].replace('python -m', '.venv/bin/python -m')}`")
+
+
+def coldstart_rows(report: dict[str, Any]) -> list[str]:
+    from bench.coldstart import table
+
+    return table(report).splitlines()
+
+
+def faults_rows(report: dict[str, Any]) -> list[str]:
+    from bench.faults import table, verdict
+
+    return table(report).splitlines() + ["", verdict(report)]
+
+
+def readme_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None, *,
+                   coldstart: dict[str, Any] | None = None, faults: dict[str, Any] | None = None) -> str:
     """What goes between the README markers (no markers)."""
     parts: list[str] = []
     for report in connections:
         parts.append(connections_caption(report) + ":\n\n" + "\n".join(connections_rows(report)))
     if devloop is not None:
         parts.append(devloop_caption(devloop) + ":\n\n" + "\n".join(devloop_rows(devloop)))
+    if coldstart is not None:
+        parts.append(runtime_caption("Cold start, fresh process to first query with an IAM token", coldstart)
+                     + ":\n\n" + "\n".join(coldstart_rows(coldstart)))
+    if faults is not None:
+        parts.append(runtime_caption("Database restart and crash under write load", faults)
+                     + ":\n\n" + "\n".join(faults_rows(faults)))
     if not parts:
         parts.append("No results yet: run `make bench`.")
     return "\n\n".join(parts)
@@ -165,6 +200,39 @@ def _packages(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _runtime_heading(title: str, report: dict[str, Any]) -> str:
+    host = report["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(host["versions"].items()) if v)
+    return (f"### {title}\n\nCommand: `{report['command']}` ({report['elapsed_s']} s). "
+            f"Measured {host['date']} "
+            f"on {host['nproc']} CPUs ({host['cpu']}), {host['memory_gib']} GiB, load average "
+            f"{host['load_average_at_start']} at start; versions {versions}.\n\n")
+
+
+def _errors_seen(path_report: dict[str, Any]) -> str:
+    errors = sorted({e for fault in path_report["faults"].values() for e in fault["errors"]})
+    return ", ".join(errors) or "none"
+
+
+def _runtime_sections(coldstart: dict[str, Any] | None, faults: dict[str, Any] | None) -> list[str]:
+    parts = []
+    if coldstart is not None:
+        runs = ", ".join(f"{name} {coldstart[name]['runs_ms']}" for name in ("runtime", "baseline"))
+        parts.append(_runtime_heading("Cold start: fresh process to first query (IAM token)", coldstart)
+                     + "\n".join(coldstart_rows(coldstart))
+                     + f"\n\nRuns (ms, handler import to the row): {runs}. PostgreSQL "
+                     f"{coldstart.get('database', {}).get('server_version', '?')} behind the IAM stand-in; "
+                     f"bundle `{coldstart['bundle']}`.")
+    if faults is not None:
+        parts.append(_runtime_heading("Recovery: database restart and crash under write load", faults)
+                     + "\n".join(faults_rows(faults))
+                     + f"\n\nOutages (stop to accepting connections again, s): {faults['outages_s']}; "
+                     f"container pool size {faults['pool_size']}. Errors seen: "
+                     + "; ".join(f"{path}: {_errors_seen(data)}" for path, data in faults["paths"].items())
+                     + ".")
+    return parts
+
+
 def load_cache(results: Path = machine.RESULTS) -> dict[str, Any] | None:
     """The edge cache report (``python -m bench cache``), if any."""
     path = results / "cache.json"
@@ -186,7 +254,8 @@ def cache_section(report: dict[str, Any]) -> str:
 
 
 def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | None,
-                       cache: dict[str, Any] | None = None) -> str:
+                       cache: dict[str, Any] | None = None, *, coldstart: dict[str, Any] | None = None,
+                       faults: dict[str, Any] | None = None) -> str:
     """What goes between the BENCHMARKS.md markers: the full tables."""
     from bench.connections import table as connections_table
 
@@ -224,6 +293,7 @@ def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any
         parts.append("\n".join(lines))
     if cache is not None:
         parts.append(cache_section(cache))
+    parts += _runtime_sections(coldstart, faults)
     if not parts:
         parts.append("No results yet: run `make bench`.")
     return "\n\n".join(parts)
@@ -265,9 +335,10 @@ def update_readme(text: str, section: str) -> str:
 
 def run(root: Path = machine.ROOT) -> int:
     connections, devloop = load_results(root / "bench" / "results")
+    coldstart, faults = load_runtime_results(root / "bench" / "results")
     readme = root / "README.md"
     before = readme.read_text()
-    after = update_readme(before, readme_section(connections, devloop))
+    after = update_readme(before, readme_section(connections, devloop, coldstart=coldstart, faults=faults))
     if after != before:
         readme.write_text(after)
     doc = root / "BENCHMARKS.md"
@@ -275,11 +346,12 @@ def run(root: Path = machine.ROOT) -> int:
         raise BenchError("BENCHMARKS.md is missing (it holds the prose around the generated results)")
     doc_before = doc.read_text()
     cache = load_cache(root / "bench" / "results")
-    section = benchmarks_section(connections, devloop, cache)
+    section = benchmarks_section(connections, devloop, cache, coldstart=coldstart, faults=faults)
     doc_after = replace_between(doc_before, DOC_START, DOC_END, section)
     if doc_after != doc_before:
         doc.write_text(doc_after)
     print(f"README.md {'updated' if after != before else 'unchanged'}, "
           f"BENCHMARKS.md {'updated' if doc_after != doc_before else 'unchanged'} "
-          f"({len(connections)} connection report(s), devloop {'yes' if devloop else 'missing'})")
+          f"({len(connections)} connection report(s), devloop {'yes' if devloop else 'missing'}, "
+          f"coldstart {'yes' if coldstart else 'missing'}, faults {'yes' if faults else 'missing'})")
     return 0

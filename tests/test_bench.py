@@ -224,3 +224,70 @@ def test_peak_memory_is_the_largest_process_in_the_tree() -> None:
     result, peak_mib = devloop.run_measuring_memory([sys.executable, "-c", child], timeout=30)
     assert result.returncode == 0 and result.stderr.strip() == "hi"
     assert 64 <= peak_mib < 512
+
+
+# ----------------------------------------------------------------------------- coldstart and faults
+
+
+def _as_run(report: dict[str, Any], command: str) -> dict[str, Any]:
+    from bench import machine
+
+    return {"command": command, "machine": machine.machine(), "elapsed_s": 1.0, **report}
+
+
+def test_coldstart_quick_mode_exercises_both_iam_token_paths(postgres_server: Any) -> None:
+    from bench import coldstart
+
+    report = coldstart.measure(postgres_server, runs=1)
+    runtime, baseline = report["runtime"], report["baseline"]
+    # Four logins (one untimed and one timed per path), each with a token the stand-in checked.
+    assert report["tokens_accepted"] == 4
+    assert not runtime["boto3_loaded"] and not runtime["scram_loaded"]  # nothing the IAM path does not use
+    assert baseline["boto3_loaded"]
+    assert report["ratio_median"] == round(runtime["median_ms"] / baseline["median_ms"], 3)
+    assert report["target_met"] == (report["ratio_median"] <= coldstart.TARGET_RATIO)
+    run = _as_run(report, "python -m bench coldstart --runs 1")
+    section = readme.readme_section([], None, coldstart=run)
+    assert "boto3 + pg8000, connecting in the handler" in section and "of the baseline" in section
+    assert "Runs (ms, handler import to the row)" in readme.benchmarks_section([], None, coldstart=run)
+
+
+def test_faults_quick_mode_restart_and_crash() -> None:
+    from bench import faults
+    from tests.support.local_postgres import LocalPostgres
+
+    with LocalPostgres(max_connections=20, settings={"synchronous_commit": "on"}) as server:
+        report = faults.measure(server, downtime_s=0.5, after_s=1.0)
+    assert set(report["outages_s"]) == {"restart", "crash", "restart, idle", "crash, idle"}
+    for path in ("serverless", "container"):
+        data = report["paths"][path]
+        assert data["writes"]["acknowledged"] > 0
+        assert data["writes"]["lost"] == data["writes"]["duplicated"] == 0
+        for name, fault in data["faults"].items():
+            assert fault["requests_after_back"] > 0 and fault["first_request_after_ok"] is not None
+            if "idle" in name:
+                assert fault["requests_during_outage"] == 0  # the load paused
+            else:  # the outage was seen under load, and a connection found dead then is replaced
+                assert fault["failed_during_outage"] > 0 and fault["first_request_after_ok"] is True, fault
+    run = _as_run(report, "python -m bench faults --downtime 0.5 --after 1")
+    section = readme.readme_section([], None, faults=run)
+    assert "| serverless | crash |" in section and "zero lost or duplicated writes: met" in section
+    full = readme.benchmarks_section([], None, faults=run)
+    assert "Outages (stop to accepting connections again, s)" in full
+
+
+def test_fault_outcome_counts_from_the_database_coming_back() -> None:
+    from bench.faults import Request, fault_outcome, write_outcome
+
+    def r(key: str, started: float, ended: float, ok: bool) -> Request:
+        return Request("p", key, started, ended, ok, "" if ok else "DatabaseUnavailable: down")
+
+    requests = [r("a", 0.0, 0.1, True), r("b", 0.9, 1.2, False),  # in flight when it went down
+                r("c", 1.5, 1.6, False), r("d", 3.0, 3.1, False),  # down; the first one after back fails
+                r("e", 3.2, 3.25, True), r("f", 3.3, 3.4, True)]
+    outcome = fault_outcome(requests, down_at=1.0, ready_at=3.0, next_fault_at=10.0)
+    assert outcome["failed_during_outage"] == 2 and outcome["requests_during_outage"] == 2
+    assert outcome["first_request_after_ok"] is False and outcome["failed_after_back"] == 1
+    assert outcome["first_success_after_ms"] == 250.0
+    writes = write_outcome(requests, {"a": 1, "c": 1, "e": 2})
+    assert writes == {"acknowledged": 3, "failed": 3, "lost": 1, "duplicated": 1, "applied_though_failed": 1}

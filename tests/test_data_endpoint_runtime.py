@@ -304,6 +304,7 @@ def test_signing_key_is_fetched_once_from_secrets_manager(db: LocalPostgres, mon
     boto3 = types.ModuleType("boto3")
     boto3.client = lambda service, **kw: SecretsManager()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "boto3", boto3)
+    monkeypatch.setenv(connection.AWS_SDK_ENV, "boto3")
     catalog_path = tmp_path / "catalog.json"
     catalog_path.write_text(sample_catalog().to_json())
     monkeypatch.setattr(data_endpoint, "CATALOG_PATH", catalog_path)

@@ -95,6 +95,23 @@ def test_handlers_import_from_the_bundle_alone(kind: str, cache: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sample", "data_endpoint"])
+def test_cold_import_loads_only_what_the_first_request_needs(kind: str, cache: Path) -> None:
+    """Importing the handler adds nothing beyond the runtime's own modules to what the first request
+    (pg8000, TLS, JSON, logging) loads anyway: not the budget core's ledger, not http.client (an IAM
+    token from Lambda's credential variables makes no HTTP call), never boto3."""
+    bundle = lambda_bundle(kind, cache_dir=cache)
+    module = HANDLERS[kind].rpartition(".")[0]
+    out = run_isolated(bundle, "import pg8000.native, ssl, json, logging; before = set(sys.modules); "
+                               f"import {module}; print(' '.join(sorted(set(sys.modules) - before)))")
+    extra = {name for name in out.split() if not name.startswith(("deploy_paradigms.runtime",
+                                                                   "deploy_paradigms.catalog"))}
+    assert extra <= {"dataclasses", "deploy_paradigms", "deploy_paradigms.budget",
+                     "deploy_paradigms.budget.errors", "deploy_paradigms.budget.limits",
+                     "deploy_paradigms.budget.plan", "hashlib", "hmac", "ipaddress", "uuid",
+                     "_hashlib", "_blake2", "_sha2", "_uuid"}, sorted(extra)
+
+
+@pytest.mark.parametrize("kind", ["sample", "data_endpoint"])
 def test_driver_bundles_vendor_pg8000_and_its_dependencies(kind: str, cache: Path) -> None:
     bundle = lambda_bundle(kind, cache_dir=cache)
     out = run_isolated(bundle, "import pg8000.native, scramp, asn1crypto, dateutil; "

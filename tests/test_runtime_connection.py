@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from deploy_paradigms.runtime import connection, sample_handler
+from deploy_paradigms.runtime import aws_sigv4, connection, sample_handler
 from deploy_paradigms.runtime import settings as settings_module
 from deploy_paradigms.runtime.connection import (
     CredentialsUnavailable,
@@ -27,6 +27,13 @@ from deploy_paradigms.runtime.connection import (
 )
 from deploy_paradigms.runtime.settings import DatabaseSettings
 from tests.conftest import point_runtime_at
+from tests.support.aws_standins import (
+    CREDENTIALS,
+    IamAuthGate,
+    SecretsManagerStandin,
+    credentials_environ,
+    token_problem,
+)
 from tests.support.local_postgres import LocalPostgres, free_port
 
 
@@ -99,38 +106,85 @@ def test_password_never_comes_from_the_environment(monkeypatch: pytest.MonkeyPat
         resolve_password(settings())
 
 
-def test_password_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
-    class SecretsManager:
-        def __init__(self) -> None:
-            self.calls = 0
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db"
 
-        def get_secret_value(self, SecretId: str) -> dict[str, str]:  # boto3 casing
-            self.calls += 1
-            assert SecretId == "arn:aws:secretsmanager:eu-west-1:1:secret:db"
-            return {"SecretString": json.dumps({"username": "app", "password": "s3cret"})}
 
-    sm = SecretsManager()
-    fake = FakeBoto3({"secretsmanager": sm})
-    monkeypatch.setitem(sys.modules, "boto3", fake)
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    s = settings(secret_arn="arn:aws:secretsmanager:eu-west-1:1:secret:db")
+@pytest.fixture()
+def stub_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretsManagerStandin]:
+    """Lambda's credential variables (stand-in keys) and Secrets Manager at a local stand-in."""
+    for key in ("AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                connection.AWS_SDK_ENV):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in credentials_environ(region="eu-west-1").items():
+        monkeypatch.setenv(key, value)
+    standin = SecretsManagerStandin({SECRET_ARN: json.dumps({"username": "app", "password": "s3cret"})},
+                                    region="eu-west-1")
+    with standin.running():
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", standin.url)
+        connection.reset_aws_clients()
+        yield standin
+
+
+def test_password_from_secrets_manager_without_boto3(stub_aws: SecretsManagerStandin,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)  # importing boto3 would fail
+    s = settings(secret_arn=SECRET_ARN)
     assert resolve_password(s) == "s3cret"
-    assert resolve_password(s) == "s3cret"  # re-read each time (rotation); the client is cached
-    assert sm.calls == 2 and len(fake.calls) == 1
-    assert fake.calls[0][1]["region_name"] == "eu-west-1"
+    assert resolve_password(s) == "s3cret"  # re-read each time (rotation)
+    assert len(stub_aws.requests) == 2
+    headers = stub_aws.requests[0]["headers"]
+    assert headers["X-Amz-Security-Token"] == "standin-session-token"
+    assert "/eu-west-1/secretsmanager/aws4_request" in headers["Authorization"]
 
 
-def test_unreadable_secret_is_reported_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Broken:
-        def get_secret_value(self, SecretId: str) -> dict[str, str]:  # boto3 casing
-            return {"SecretString": "not json"}
+def test_secret_read_uses_the_region_in_its_arn(stub_aws: SecretsManagerStandin,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-west-2")  # the function's Region; the secret lives in eu-west-1
+    assert resolve_password(settings(secret_arn=SECRET_ARN)) == "s3cret"
 
-    monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"secretsmanager": Broken()}))
+
+def test_secrets_manager_errors_are_reported_as_unavailable(stub_aws: SecretsManagerStandin) -> None:
+    with pytest.raises(CredentialsUnavailable, match="HTTP 400 ResourceNotFoundException"):
+        resolve_password(settings(secret_arn=SECRET_ARN + "-gone"))
+    stub_aws.credentials = aws_sigv4.AwsCredentials("AKIAIOSFODNN7EXAMPLE", "another-secret")
+    with pytest.raises(CredentialsUnavailable, match="HTTP 403 InvalidSignatureException"):
+        resolve_password(settings(secret_arn=SECRET_ARN))
+
+
+def test_unreadable_secret_is_reported_as_unavailable(stub_aws: SecretsManagerStandin) -> None:
+    stub_aws.secrets[SECRET_ARN] = "not json"
     with pytest.raises(CredentialsUnavailable, match="db.example.internal:5432.*could not obtain secret"):
-        resolve_password(settings(secret_arn="arn:secret"))
+        resolve_password(settings(secret_arn=SECRET_ARN))
 
 
-def test_iam_auth_token(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_iam_auth_token_is_signed_here(stub_aws: SecretsManagerStandin,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    token = resolve_password(settings(iam_auth=True, secret_arn="arn:ignored"))
+    assert token.startswith("db.example.internal:5432/?Action=connect&DBUser=app&")
+    assert token_problem(token, host="db.example.internal", port=5432, user="app", region="eu-west-1",
+                         credentials=CREDENTIALS) is None
+
+
+def test_iam_token_logs_in_through_an_iam_checking_front(postgres_server: LocalPostgres,
+                                                        stub_aws: SecretsManagerStandin,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    with IamAuthGate(postgres_server, region="eu-west-1") as gate:
+        for key, value in gate.environ().items():
+            monkeypatch.setenv(key, value)
+        response = sample_handler.handler({}, None)
+        assert response["statusCode"] == 200, response
+        assert json.loads(response["body"])["user"] == postgres_server.user
+        assert gate.accepted == 1 and gate.refused == []
+        connection.close_connection()
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-role-key")
+        connection.reset_aws_clients()
+        refused = sample_handler.handler({}, None)
+        assert refused["statusCode"] == 503  # the log has the cause; the public body says only that
+        assert gate.refused == ["signature does not match"]
+
+
+def test_boto3_when_chosen(stub_aws: SecretsManagerStandin, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
 
     class Rds:
@@ -138,17 +192,45 @@ def test_iam_auth_token(monkeypatch: pytest.MonkeyPatch) -> None:
             calls.append(kwargs)
             return "token-123"
 
-    monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"rds": Rds()}))
+    fake = FakeBoto3({"rds": Rds()})
+    monkeypatch.setitem(sys.modules, "boto3", fake)
+    monkeypatch.setenv(connection.AWS_SDK_ENV, "boto3")
     monkeypatch.setenv("AWS_REGION", "us-east-2")
     assert resolve_password(settings(iam_auth=True, secret_arn="arn:ignored")) == "token-123"
     assert calls == [{"DBHostname": "db.example.internal", "Port": 5432, "DBUsername": "app",
                       "Region": "us-east-2"}]
+    assert fake.calls[0][1]["region_name"] == "us-east-2"
 
 
-def test_missing_boto3_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_boto3_is_the_fallback_only_without_credentials_the_signer_reads(
+        stub_aws: SecretsManagerStandin, monkeypatch: pytest.MonkeyPatch) -> None:
+    class SecretsManager:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:  # boto3 casing
+            return {"SecretString": json.dumps({"password": "via-boto3"})}
+
+    monkeypatch.setitem(sys.modules, "boto3", FakeBoto3({"secretsmanager": SecretsManager()}))
+    s = settings(secret_arn=SECRET_ARN)
+    assert resolve_password(s) == "s3cret"  # auto with credentials: the signer
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    connection.reset_aws_clients()
+    assert resolve_password(s) == "via-boto3"  # auto without: boto3 (profiles, instance metadata)
+    monkeypatch.setenv(connection.AWS_SDK_ENV, "stdlib")
+    with pytest.raises(CredentialsUnavailable, match="no AWS credentials"):
+        resolve_password(s)
+    monkeypatch.setenv(connection.AWS_SDK_ENV, "botocore")
+    with pytest.raises(CredentialsUnavailable, match="DEPLOY_PARADIGMS_AWS_SDK='botocore' is not one of"):
+        resolve_password(s)
+
+
+def test_missing_boto3_and_credentials_is_explained(stub_aws: SecretsManagerStandin,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.setitem(sys.modules, "boto3", None)
+    with pytest.raises(CredentialsUnavailable, match="no AWS credentials.*container credentials endpoint"):
+        resolve_password(settings(secret_arn=SECRET_ARN))
+    monkeypatch.setenv(connection.AWS_SDK_ENV, "boto3")
     with pytest.raises(MissingDriverError, match="boto3.*set_password_provider"):
-        resolve_password(settings(secret_arn="arn:secret"))
+        resolve_password(settings(secret_arn=SECRET_ARN))
 
 
 def test_provider_takes_precedence() -> None:
@@ -404,3 +486,38 @@ def test_mysql_integrity_errors_get_class_23_whatever_the_server_reports() -> No
     keeps_its_own.sqlstate = "23000"  # type: ignore[attr-defined]
     assert connection.sqlstate(keeps_its_own) == "23000"
     assert connection.sqlstate(operational_error(1146, "Table doesn't exist")) is None
+
+
+def test_deferred_modules_are_imported_when_first_used(postgres_server: LocalPostgres,
+                                                      tmp_path: Any) -> None:
+    """In a fresh process from the shipped bundle: connecting imports pg8000 without scramp and
+    dateutil.tz; a SCRAM password login (the Secrets Manager path) still works, loading scramp,
+    and dateutil.tz (which dateutil's parser, pg8000's timestamp fallback, binds) is real on first use."""
+    import subprocess
+
+    from deploy_paradigms import packaging
+
+    bundle = packaging.lambda_bundle("sample", cache_dir=tmp_path)
+    s = postgres_server
+    program = (
+        f"import sys; sys.path.insert(0, {str(bundle)!r})\n"
+        "from deploy_paradigms.runtime import connection\n"
+        "from deploy_paradigms.runtime.settings import DatabaseSettings\n"
+        "real = lambda: ['asn1crypto.x509' in sys.modules, 'dateutil.tz.tz' in sys.modules]\n"
+        "for name in connection.DEFERRED_MODULES: connection._defer_import(name)\n"
+        "import pg8000.native\n"
+        "print(*real())\n"
+        f"settings = DatabaseSettings(host={s.host!r}, port={s.port}, name={s.dbname!r}, user={s.user!r},"
+        " url_params=(('sslmode', 'disable'),))\n"
+        f"conn = connection.connect(settings, {s.password!r})\n"
+        "print(*real(), conn.query('SELECT 41 + 1').rows[0][0])\n"
+        # pg8000's fallback parser, which holds the stand-in as its `tz`
+        "from dateutil.parser import parse\n"
+        "print(*real(), parse('2020-01-02 03:04:05+01:00').isoformat())\n"
+        "from dateutil import tz\n"
+        "print(*real(), repr(tz.tzutc()), isinstance(tz.tzutc(), sys.modules['dateutil.tz'].tzutc))\n")
+    out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", program], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["False False", "True False 42", "True False 2020-01-02T03:04:05+01:00",
+                                       "True True tzutc() True"], out.stdout

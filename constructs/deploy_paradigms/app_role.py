@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 
-from .budget import BudgetError, Engine, parse_engine
+# Submodules, not the package: the bundles ship an empty budget/__init__ (see packaging).
+from .budget.errors import BudgetError
+from .budget.limits import Engine, parse_engine
 
 __all__ = ["DEFAULT_APP_USERNAME", "bootstrap_statements", "check_role_name"]
 

@@ -153,22 +153,35 @@ class LocalPostgres(ThrowawayServer):
             self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
                        "-w", "-t", "30", "stop"], timeout=60)
 
+    def go_down(self, mode: str = "fast") -> None:
+        """Stop the server but keep its data and port: ``fast`` (sessions get admin_shutdown, a clean
+        checkpoint: a restart) or ``immediate`` (processes killed, crash recovery on the next start)."""
+        if mode not in ("fast", "immediate") or self.bin_dir is None or not self._running:
+            raise ValueError(f"cannot stop in mode {mode!r} (running: {self._running})")
+        result = self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w",
+                            "-t", "60", "stop"], timeout=90)
+        if result.returncode != 0:
+            raise PostgresStartError(f"pg_ctl stop -m {mode} failed:\n{result.stdout}\n{result.stderr}")
+        self._running = False
+
+    def come_back(self) -> None:
+        """Start again on the same port after :meth:`go_down`; returns once it accepts connections."""
+        assert self.bin_dir is not None
+        result = self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_path),
+                            "-w", "-t", "60", "-o", f"-p {self.port}", "start"], timeout=90)
+        if result.returncode != 0:
+            raise PostgresStartError(f"pg_ctl start failed:\n{result.stdout}\n{result.stderr}\n"
+                                     f"{self._log_tail()}")
+        self._running = True
+
     def restart(self, *, mode: str = "fast") -> None:
         """Stop the server and start it again on the same port, keeping its data.
 
         ``mode``: ``fast`` (a clean shutdown: sessions get admin_shutdown, 57P01) or
         ``immediate`` (like a crash: backends are killed, recovery runs at start).
         """
-        assert self.bin_dir is not None and self._running
-        ctl = str(self.bin_dir / "pg_ctl")
-        result = self._run([ctl, "-D", str(self.data_dir), "-m", mode, "-w", "-t", "60", "stop"], timeout=90)
-        if result.returncode != 0:
-            raise PostgresStartError(f"pg_ctl stop failed:\n{result.stdout}\n{result.stderr}")
-        result = self._run([ctl, "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-t", "60",
-                            "-o", f"-p {self.port}", "start"], timeout=90)
-        if result.returncode != 0:
-            self._running = False
-            raise PostgresStartError(f"pg_ctl start failed:\n{result.stdout}\n{self._log_tail()}")
+        self.go_down(mode)
+        self.come_back()
 
     # ------------------------------------------------------------------ clients
 

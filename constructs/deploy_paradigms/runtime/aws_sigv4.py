@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import threading
@@ -208,31 +207,33 @@ def _canonical_query(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(pairs))
 
 
-def _canonical_url_query(query: str) -> str:
-    # As botocore signs a URL's query: its pairs as sent (already encoded), sorted. Decoding and
-    # re-encoding would sign "+" as "%20" while the request carries "+".
+def _canonical_url_query(url: str) -> str:
+    """The URL's query as sent, pairs sorted (as botocore signs a URL: the caller percent-encodes it;
+    decoding first would turn a ``+`` into ``%20`` and sign something other than what is sent)."""
+    query = urlsplit(url).query
     if not query:
         return ""
-    pairs = [(key, value) for key, _, value in (pair.partition("=") for pair in query.split("&"))]
-    return "&".join(f"{key}={value}" for key, value in sorted(pairs))
+    pairs = sorted(pair.partition("=")[::2] for pair in query.split("&"))
+    return "&".join(f"{key}={value}" for key, value in pairs)
+
+
+def _normalised_path(path: str) -> str:
+    """``.`` and ``..`` segments resolved (RFC 3986, 5.2.4) and empty segments dropped, as AWS
+    services (every one but S3) read a path before checking its signature."""
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment and segment != ".":
+            segments.append(segment)
+    trailing = "/" if path.endswith("/") and segments else ""
+    return "/" + "/".join(segments) + trailing
 
 
 def _canonical_path(url: str) -> str:
-    # Every service but S3 signs the path normalised (RFC 3986 dot segments removed, repeated
-    # slashes collapsed) and URI-encoded once more (it arrives encoded).
-    return quote(_remove_dot_segments(urlsplit(url).path or "/"), safe="/~")
-
-
-def _remove_dot_segments(path: str) -> str:
-    kept: list[str] = []
-    for segment in path.split("/"):
-        if segment == "..":
-            if kept:
-                kept.pop()
-        elif segment and segment != ".":
-            kept.append(segment)
-    trailing = "/" if path.endswith("/") and kept else ""
-    return ("/" if path.startswith("/") else "") + "/".join(kept) + trailing
+    # Every service but S3 signs the path URI-encoded once more (it arrives encoded).
+    return quote(_normalised_path(urlsplit(url).path or "/"), safe="/~")
 
 
 def _signature(*, credentials: AwsCredentials, amz_date: str, region: str, service: str,
@@ -263,7 +264,7 @@ def sign_headers(*, method: str, url: str, region: str, service: str, credential
     canonical_request = "\n".join([
         method.upper(),
         _canonical_path(url),
-        _canonical_url_query(urlsplit(url).query),
+        _canonical_url_query(url),
         "".join(f"{name}:{signed[name]}\n" for name in names),
         ";".join(names),
         hashlib.sha256(body).hexdigest(),
@@ -304,6 +305,10 @@ def rds_auth_token(*, host: str, port: int, user: str, region: str, credentials:
 
 
 def _send(method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> AwsResponse:
+    # Imported here: http.client pulls in the email package (~10 ms of a cold start), and a
+    # connection with an IAM token from Lambda's credential variables makes no HTTP call at all.
+    import http.client
+
     parts = urlsplit(url)
     connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_type(parts.hostname or "", parts.port, timeout=timeout)

@@ -11,11 +11,16 @@ timeout closed it while the environment was frozen) is replaced once.
 Where the password comes from, in order (never from an environment variable):
 
 1. a provider installed with :func:`set_password_provider` (tests, custom vaults);
-2. an RDS IAM auth token when ``DATABASE_IAM_AUTH=true`` (``boto3`` RDS client);
+2. an RDS IAM auth token when ``DATABASE_IAM_AUTH=true``;
 3. the ``password`` key of the Secrets Manager secret ``DATABASE_SECRET_ARN``.
 
-``boto3`` is imported lazily: it exists in the Lambda runtime but is not a
-dependency of this package (tests inject a fake module).
+Tokens and secret reads are signed with the standard-library signer in
+:mod:`.aws_sigv4` (boto3 would add about 250 ms to a cold start), with the
+credentials Lambda and ECS provide (environment variables or the container
+credentials endpoint). ``DEPLOY_PARADIGMS_AWS_SDK`` chooses: ``auto`` (the
+default) signs here and falls back to boto3 only when this environment offers
+no credentials the signer can read (e.g. a ``~/.aws`` profile on a laptop) and
+boto3 is installed; ``stdlib`` never imports boto3; ``boto3`` always uses it.
 
 PostgreSQL (pg8000, pure Python) is first-class. The MySQL family uses PyMySQL,
 imported lazily; it is not bundled by default.
@@ -45,6 +50,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -52,6 +58,7 @@ import re
 import socket
 import ssl
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -63,6 +70,7 @@ from urllib.parse import quote, urlencode
 from deploy_paradigms.budget.limits import parse_engine
 from deploy_paradigms.budget.plan import UrlParameters
 
+from . import aws_sigv4
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
@@ -203,6 +211,10 @@ def redact_url(url: str) -> str:
 
 # --------------------------------------------------------------------------- credentials
 
+#: Environment variable choosing how AWS calls are made: ``auto`` (default), ``stdlib`` or ``boto3``.
+AWS_SDK_ENV = "DEPLOY_PARADIGMS_AWS_SDK"
+AWS_SDK_CHOICES = ("auto", "stdlib", "boto3")
+
 _password_provider: PasswordProvider | None = None
 _aws_clients: dict[str, Any] = {}
 
@@ -239,14 +251,75 @@ def aws_client(service: str) -> Any:
 
 
 def reset_aws_clients() -> None:
-    """Forget cached boto3 clients (tests swap the boto3 module)."""
+    """Forget cached boto3 clients and signer credentials (tests swap boto3 or the environment)."""
     _aws_clients.clear()
+    aws_sigv4.reset_default_credentials()
+
+
+def aws_sdk() -> str:
+    """How AWS calls are made here: ``DEPLOY_PARADIGMS_AWS_SDK`` (``auto``, ``stdlib`` or ``boto3``)."""
+    choice = os.environ.get(AWS_SDK_ENV, "auto").strip().lower() or "auto"
+    if choice not in AWS_SDK_CHOICES:
+        raise ValueError(f"{AWS_SDK_ENV}={choice!r} is not one of {', '.join(AWS_SDK_CHOICES)}; "
+                         f"unset it to sign with the standard library and fall back to boto3")
+    return choice
+
+
+def _boto3_installed() -> bool:
+    try:
+        return importlib.util.find_spec("boto3") is not None
+    except ValueError:  # in sys.modules without a spec (a module made at run time)
+        return True
+
+
+def _signer_credentials() -> aws_sigv4.AwsCredentials | None:
+    """The signer's credentials, or None when boto3 should make the call instead."""
+    choice = aws_sdk()
+    if choice == "boto3":
+        return None
+    try:
+        return aws_sigv4.default_credentials()
+    except aws_sigv4.AwsCredentialsError:
+        if choice == "stdlib" or not _boto3_installed():
+            raise
+        return None  # auto: boto3 knows more credential sources (profiles, instance metadata)
+
+
+def _secret_string(secret_arn: str) -> object:
+    credentials = _signer_credentials()
+    if credentials is None:
+        return aws_client("secretsmanager").get_secret_value(SecretId=secret_arn).get("SecretString")
+    # The secret's own Region (from its ARN) wins over the function's: cross-Region secrets work.
+    arn_region = secret_arn.split(":")[3] if secret_arn.count(":") >= 6 else ""
+    response = aws_sigv4.aws_json_call(
+        service="secretsmanager", service_id="Secrets Manager", target="secretsmanager.GetSecretValue",
+        payload={"SecretId": secret_arn}, region=arn_region or None, credentials=credentials)
+    document = response.json()
+    if not response.ok:
+        error = document if isinstance(document, dict) else {}
+        kind = str(error.get("__type", "")).rpartition("#")[2] or "error"
+        raise RuntimeError(f"Secrets Manager answered HTTP {response.status} {kind}: "
+                           f"{error.get('message') or error.get('Message') or ''}".rstrip(": "))
+    return document.get("SecretString") if isinstance(document, dict) else None
+
+
+def rds_token(settings: DatabaseSettings) -> str:
+    """An RDS IAM auth token for ``settings`` (valid 15 minutes; one is made per connect)."""
+    credentials = _signer_credentials()
+    if credentials is None:
+        kwargs: dict[str, Any] = {"DBHostname": settings.host, "Port": settings.port,
+                                  "DBUsername": settings.user}
+        region = os.environ.get("AWS_REGION")
+        if region:
+            kwargs["Region"] = region
+        return str(aws_client("rds").generate_db_auth_token(**kwargs))
+    return aws_sigv4.rds_auth_token(host=settings.host, port=settings.port, user=settings.user,
+                                    region=aws_sigv4.region_from_environment(), credentials=credentials)
 
 
 def read_secret(secret_arn: str) -> str:
     """The ``SecretString`` of a Secrets Manager secret."""
-    response = aws_client("secretsmanager").get_secret_value(SecretId=secret_arn)
-    value = response.get("SecretString")
+    value = _secret_string(secret_arn)
     if not isinstance(value, str):
         raise ValueError(f"secret {secret_arn} has no SecretString (binary secrets are not supported)")
     return value
@@ -260,13 +333,7 @@ def resolve_password(settings: DatabaseSettings) -> str:
         if settings.iam_auth:
             # Tokens are valid for 15 minutes; they are only needed to open a
             # connection, so one is generated per (re)connect.
-            rds = aws_client("rds")
-            kwargs: dict[str, Any] = {"DBHostname": settings.host, "Port": settings.port,
-                                      "DBUsername": settings.user}
-            region = os.environ.get("AWS_REGION")
-            if region:
-                kwargs["Region"] = region
-            return str(rds.generate_db_auth_token(**kwargs))
+            return rds_token(settings)
         if settings.secret_arn:
             # Read on every (re)connect rather than once, so a rotated password
             # is picked up by the next connection without a redeploy.
@@ -620,6 +687,44 @@ def _import_driver(module: str, engine: str, package: str) -> ModuleType:
             f"{package} to the function's bundle (pip install {package})") from exc
 
 
+#: Modules pg8000 imports at module scope that a connection rarely uses: scramp (SCRAM, which
+#: pulls in asn1crypto's X.509 parser) only when the server asks for SCRAM, never with an RDS
+#: IAM token (sent as a cleartext password over TLS); dateutil.tz only when dateutil's parser is
+#: the fallback for a timestamp ``datetime`` cannot hold. Together about 60 % of pg8000's import.
+DEFERRED_MODULES = ("scramp", "dateutil.tz")
+_deferred_lock = threading.Lock()
+
+
+def _defer_import(name: str) -> None:
+    """Put a stand-in for module ``name`` in ``sys.modules`` that imports it on first attribute use.
+
+    ``import name`` and ``from package import name`` then bind the stand-in, which forwards every
+    attribute to the real module, imported (once, under a lock) the first time one is read.
+    (The standard library's ``LazyLoader`` does not help: an ``import`` statement reads
+    ``__spec__``, which loads it.)
+    """
+    if name in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:  # its parent package is missing
+        return
+    if spec is None:
+        return
+    stand_in = ModuleType(name, f"{name}, imported on first use (deploy_paradigms.runtime.connection)")
+    stand_in.__spec__ = spec
+
+    def load(attribute: str) -> Any:
+        with _deferred_lock:
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+            real = importlib.import_module(name)
+        return getattr(real, attribute)
+
+    stand_in.__getattr__ = load  # type: ignore[method-assign]  # PEP 562: only for missing names
+    sys.modules[name] = stand_in
+
+
 def _seconds(params: Mapping[str, str], key: str) -> float | None:
     """A timeout URL parameter in seconds; missing or 0 means none."""
     raw = params.get(key)
@@ -678,6 +783,9 @@ def connect(settings: DatabaseSettings, password: str | None = None) -> Database
     postgres = is_postgres(settings)
     secret = resolve_password(settings) if password is None else password
     if postgres:
+        if "pg8000.native" not in sys.modules:
+            for module in DEFERRED_MODULES:
+                _defer_import(module)
         native = _import_driver("pg8000.native", settings.engine, "pg8000")
         # pg8000: False = plaintext, None = try TLS then plaintext, a context = TLS required.
         ssl_argument: ssl.SSLContext | bool | None = (
