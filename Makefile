@@ -51,13 +51,14 @@ budget: setup
 	$(VENV)/bin/deploy-paradigms budget --engine postgres --instance-class db.m5.large
 
 ## Benchmarks (BENCHMARKS.md): connection budget under load (real PostgreSQL + PgBouncer, ~1.5 min),
-## then synth/test/package timings (~2 min), cold start (~1 min), database faults (~30 s), edge cache, then the README
-## and BENCHMARKS.md tables from bench/results/.
+## then synth/test/package timings (~2 min), cold start (~1 min), database faults (~30 s), the change
+## stream (~30 s), edge cache, then the README and BENCHMARKS.md tables from bench/results/.
 bench: setup
 	$(PY) -m bench connections
 	$(PY) -m bench devloop
 	-$(PY) -m bench coldstart  # exit 1 = a target missed (the table says which); the tables still render
 	-$(PY) -m bench faults
+	$(PY) -m bench changes
 	$(PY) -m bench cache
 	$(PY) -m bench readme
 

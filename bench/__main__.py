@@ -1,4 +1,4 @@
-"""``python -m bench connections|devloop|cache|coldstart|faults|readme`` (see BENCHMARKS.md)."""
+"""``python -m bench connections|devloop|cache|coldstart|faults|changes|readme`` (see BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     dev.add_argument("--json-out", type=Path, default=None, help="default bench/results/devloop.json")
 
+    chg = sub.add_parser("changes", help="the change stream: events/s, commit-to-publish latency, a kill")
+    chg.add_argument("--rows", type=int, default=5000, help="rows for the throughput run (default 5000)")
+    chg.add_argument("--rate", type=float, default=50.0, help="commits per second while measuring latency "
+                                                             "and during the kill (default 50)")
+    chg.add_argument("--duration", type=float, default=10.0, help="seconds of writes (default 10)")
+    chg.add_argument("--json-out", type=Path, default=None, help="default bench/results/changes.json")
     cache = sub.add_parser("cache", help="read-after-write staleness at the edge: tags vs TTL only")
     cache.add_argument("--duration", type=float, default=1800.0, help="virtual seconds (default 1800)")
     cache.add_argument("--write-interval", type=float, default=20.0,
@@ -83,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
             from bench import devloop
 
             return devloop.run(repeat=args.repeat, skip_tests=args.skip_tests, json_out=args.json_out)
+        if args.command == "changes":
+            if (not 100 <= args.rows <= 1_000_000 or not 1 <= args.rate <= 1000
+                    or not 2 <= args.duration <= 120):
+                parser.error("--rows 100-1000000, --rate 1-1000 per second, --duration 2-120 seconds")
+            from bench import changes
+
+            return changes.run(rows=args.rows, rate=args.rate, duration_s=args.duration,
+                               json_out=args.json_out)
         if args.command == "cache":
             if not 60 <= args.duration <= 86_400 or min(args.write_interval, args.read_interval,
                                                          args.probe_interval) <= 0 \

@@ -33,12 +33,12 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from deploy_paradigms.catalog import CACHE_TAG_HEADER
 from deploy_paradigms.runtime.aws_sigv4 import AwsCredentials, sign_headers
+from tests.support.stub_http import StubHttpServer
 
 _INVALIDATION_PATH = re.compile(r"^/2020-05-31/distribution/([A-Za-z0-9]+)/invalidation$")
 _AUTH = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
@@ -55,15 +55,18 @@ class RecordedInvalidation:
     at: float
 
 
-class StubCloudFront:
+class StubCloudFront(StubHttpServer):
     """CloudFront's ``CreateInvalidation`` and SSM's ``GetParameter``, verifying SigV4.
 
     ``with StubCloudFront(credentials, distributions={"E123"}) as stub:`` then set
     ``AWS_ENDPOINT_URL_CLOUDFRONT`` and ``AWS_ENDPOINT_URL_SSM`` to ``stub.url``.
     """
 
+    THREAD_NAME = "stub-cloudfront"
+
     def __init__(self, credentials: AwsCredentials, *, distributions: set[str],
                  parameters: Mapping[str, str] | None = None) -> None:
+        super().__init__()
         self.credentials = credentials
         self.distributions = set(distributions)
         self.parameters = dict(parameters or {})
@@ -73,57 +76,13 @@ class StubCloudFront:
         self._by_reference: dict[tuple[str, str], RecordedInvalidation] = {}
         self._failures: list[tuple[int, str]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- control -------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the stub first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
     def fail_next(self, count: int, *, status: int = 400,
                   code: str = "TooManyInvalidationsInProgress") -> None:
         """Answer the next ``count`` invalidations with an AWS error (then behave again)."""
         with self._lock:
             self._failures.extend([(status, code)] * count)
-
-    def start(self) -> StubCloudFront:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length)
-                status, payload, content_type = stub.handle("POST", self.path, dict(self.headers.items()),
-                                                            body)
-                self.send_response(status)
-                self.send_header("content-type", content_type)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="stub-cloudfront",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> StubCloudFront:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- requests ------------------------------------------------------------------------------
     def handle(self, method: str, path: str, headers: Mapping[str, str],

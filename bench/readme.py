@@ -42,9 +42,23 @@ def load_results(results: Path = machine.RESULTS) -> tuple[list[dict[str, Any]],
     """The connection reports (default class first) and the devloop report, if any."""
     connections = [json.loads(p.read_text()) for p in sorted(results.glob("connections-*.json"))]
     connections.sort(key=lambda r: (r["instance_class"] != DEFAULT_CLASS, r["instance_class"]))
-    devloop_path = results / "devloop.json"
-    devloop = json.loads(devloop_path.read_text()) if devloop_path.exists() else None
-    return connections, devloop
+    return connections, _report(results / "devloop.json")
+
+
+def _report(path: Path) -> dict[str, Any] | None:
+    return dict(json.loads(path.read_text())) if path.exists() else None
+
+
+def changes_section(report: dict[str, Any] | None) -> list[str]:
+    """The change stream's table with its caption (nothing without a report)."""
+    if report is None:
+        return []
+    from bench.changes import table
+
+    return [f"Change stream: {_day(report)}, {_host(report)}, PostgreSQL "
+            f"{str(report['machine']['versions'].get('postgres')).split()[0]}, consumer and SigV4-checking "
+            f"EventBridge stub on the same machine; "
+            f"`{report['command'].replace('python -m', '.venv/bin/python -m')}`:\n\n" + table(report)]
 
 
 def load_runtime_results(
@@ -149,6 +163,7 @@ def readme_section(connections: list[dict[str, Any]], devloop: dict[str, Any] | 
     if faults is not None:
         parts.append(runtime_caption("Database restart and crash under write load", faults)
                      + ":\n\n" + "\n".join(faults_rows(faults)))
+    parts += changes_section(_report(machine.RESULTS / "changes.json"))
     if not parts:
         parts.append("No results yet: run `make bench`.")
     return "\n\n".join(parts)
@@ -235,8 +250,7 @@ def _runtime_sections(coldstart: dict[str, Any] | None, faults: dict[str, Any] |
 
 def load_cache(results: Path = machine.RESULTS) -> dict[str, Any] | None:
     """The edge cache report (``python -m bench cache``), if any."""
-    path = results / "cache.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    return _report(results / "cache.json")
 
 
 def cache_section(report: dict[str, Any]) -> str:
@@ -291,6 +305,8 @@ def benchmarks_section(connections: list[dict[str, Any]], devloop: dict[str, Any
                       "shared synth of the examples, paid by whichever test asks for it first): "
                       + "; ".join(f"{t['s']:g} s {t['phase']} {t['test']}" for t in tests["slowest"]) + "."]
         parts.append("\n".join(lines))
+    parts += [f"### Change stream\n\n{section}" for section in
+              changes_section(_report(machine.RESULTS / "changes.json"))]
     if cache is not None:
         parts.append(cache_section(cache))
     parts += _runtime_sections(coldstart, faults)

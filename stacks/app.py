@@ -1,4 +1,4 @@
-"""The CDK app of the examples: ``cdk synth Serverless|Paas|Edge`` (see README).
+"""The CDK app of the examples: ``cdk synth Serverless|Paas|Edge|Changes`` (see README).
 
 cdk.json runs it as a module (``python -m stacks.app``), so no folder on the
 import path can shadow a dependency.
@@ -18,10 +18,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from deploy_paradigms.budget import BudgetError  # noqa: E402
+from deploy_paradigms.budget import BudgetError, parse_engine  # noqa: E402
 from deploy_paradigms.cdk import BudgetGuard  # noqa: E402
 
-STACK_NAMES = ("Serverless", "Paas", "Edge")
+STACK_NAMES = ("Serverless", "Paas", "Edge", "Changes")
 
 
 def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAMES) -> cdk.App:
@@ -48,6 +48,13 @@ def build_app(app: cdk.App | None = None, *, stacks: tuple[str, ...] = STACK_NAM
         from stacks.edge import EdgeStack
 
         EdgeStack(app, "Edge", env=env)
+    # Change streams read PostgreSQL logical replication: with a MySQL-family engine the
+    # Changes example is left out of the app (ChangeStream itself refuses those engines).
+    engine = parse_engine(str(app.node.try_get_context("engine") or "postgres"))
+    if "Changes" in stacks and engine.is_postgres:
+        from stacks.changes import ChangesStack
+
+        ChangesStack(app, "Changes", env=env)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     BudgetGuard.of(app)  # the connection-budget rules, as users would apply them to their apps
     return app

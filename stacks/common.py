@@ -20,7 +20,7 @@ CONTEXT_KEYS = {
 }
 
 
-def _context_int(scope: Construct, key: str) -> int | None:
+def context_int(scope: Construct, key: str) -> int | None:
     raw = scope.node.try_get_context(key)
     if raw is None or raw == "":
         return None
@@ -30,7 +30,7 @@ def _context_int(scope: Construct, key: str) -> int | None:
         raise BudgetError(f"context {key}={raw!r} must be a whole number, e.g. -c {key}=100") from None
 
 
-def _context_bool(scope: Construct, key: str) -> bool:
+def context_bool(scope: Construct, key: str) -> bool:
     raw = scope.node.try_get_context(key)
     if raw is None or isinstance(raw, bool):
         return bool(raw)
@@ -75,9 +75,9 @@ def example_database(scope: Stack, vpc: ec2.IVpc) -> Database:
         vpc=vpc,
         engine=str(scope.node.try_get_context("engine") or "postgres"),
         instance_class=str(scope.node.try_get_context("instanceClass") or "db.t3.micro"),
-        max_connections=_context_int(scope, "maxConnections"),
-        reserve=_context_int(scope, "reserve"),
-        multi_az=_context_bool(scope, "multiAz"),
+        max_connections=context_int(scope, "maxConnections"),
+        reserve=context_int(scope, "reserve"),
+        multi_az=context_bool(scope, "multiAz"),
     )
 
 

@@ -101,6 +101,25 @@ def existing_database_without_secret() -> Callable[[Path], object]:
     return in_stack(build)
 
 
+def change_stream(db: dict[str, Any] | None = None, *, subscribe_tables: list[str] | None = None,
+                  **kwargs: Any) -> Callable[[Path], object]:
+    def build(stack: Any) -> object:
+        from deploy_paradigms.cdk.change_stream import ChangeStream
+        from deploy_paradigms.cdk.database import Database
+
+        props = {"logical_replication": True} if db is None else db
+        database_ = Database(stack, "Db", vpc=_vpc(stack), **props)
+        stream = ChangeStream(stack, "Changes", database=database_, **{"tables": ["orders"], **kwargs})
+        if subscribe_tables is not None:
+            from aws_cdk import aws_sqs as sqs
+
+            queue = sqs.Queue(stack, "Queue", enforce_ssl=True)
+            stream.subscribe("Rule", queue=queue, tables=subscribe_tables)
+        return stream
+
+    return in_stack(build)
+
+
 def serverless(instance_class: str = "db.t3.micro", **kwargs: Any) -> Callable[[Path], object]:
     def build(stack: Any) -> object:
         from aws_cdk import aws_lambda as lambda_
@@ -543,6 +562,36 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "query 'purge': a read query must start with SELECT, WITH, VALUES or TABLE; if it changes data "
         "declare mode='write'",
         query(name="purge", sql="DELETE FROM posts")),
+    BadInput(
+        'Database(parameters={"rds.logical_replication": "1"})', "CDK `Database`",
+        "parameters={'rds.logical_replication': ...}: pass logical_replication=True instead",
+        database(parameters={"rds.logical_replication": "1"})),
+    BadInput(
+        'Database(engine="mysql", logical_replication=True)', "CDK `Database`",
+        "logical_replication=True: mysql has no rds.logical_replication; change streams read PostgreSQL "
+        "logical replication",
+        database(engine="mysql", logical_replication=True)),
+    BadInput(
+        "ChangeStream(database=<Database without logical_replication>)", "CDK `ChangeStream`",
+        "ChangeStream needs logical replication on the database: create it with "
+        "Database(..., logical_replication=True)",
+        change_stream({})),
+    BadInput(
+        'ChangeStream(database=<Database(engine="mysql")>)', "CDK `ChangeStream`",
+        "ChangeStream: engine='mysql' is not supported; change events read PostgreSQL logical replication",
+        change_stream({"engine": "mysql"})),
+    BadInput(
+        "ChangeStream(tables=[])", "CDK `ChangeStream`",
+        "tables=[] must be a non-empty list of 'table' or 'schema.table' names",
+        change_stream(tables=[])),
+    BadInput(
+        "ChangeStream(run_seconds=50)", "CDK `ChangeStream`",
+        "run_seconds=50 must be a whole number between 0 and 45",
+        change_stream(run_seconds=50)),
+    BadInput(
+        'stream.subscribe(..., tables=["invoices"])', "CDK `ChangeStream.subscribe`",
+        "public.invoices is not in the stream's tables ['public.orders']; add it to ChangeStream(tables=...)",
+        change_stream(subscribe_tables=["invoices"])),
     BadInput(
         'NamedQuery(cache_tags=("posts:*",), ...)', "query catalog",
         "query 'recent_posts': cache tag 'posts:*' contains '*'; CloudFront matches tags exactly (no "

@@ -116,3 +116,24 @@ def mysql_server() -> Any:
 
     yield from _for_the_session(LocalMySQL(max_connections=12, ssl=shutil.which("openssl") is not None),
                                 MySQLNotInstalled)
+
+
+@pytest.fixture(scope="session")
+def logical_postgres() -> Any:
+    """A throwaway PostgreSQL with ``wal_level=logical`` (what ``rds.logical_replication=1`` sets on
+    RDS) for the change stream; the test role gets REPLICATION, as the RDS master user has
+    (rds_replication). Commits are flushed synchronously: logical decoding over SQL reads only
+    flushed WAL, as on RDS."""
+
+    from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled
+
+    server = LocalPostgres(max_connections=30, settings={
+        "wal_level": "logical", "max_replication_slots": "20", "max_wal_senders": "20",
+        "synchronous_commit": "on"})
+    for started in _for_the_session(server, PostgresNotInstalled):
+        admin = started.admin()
+        try:
+            admin.run(f"ALTER ROLE {started.user} REPLICATION")
+        finally:
+            admin.close()
+        yield started

@@ -291,3 +291,17 @@ def test_fault_outcome_counts_from_the_database_coming_back() -> None:
     assert outcome["first_success_after_ms"] == 250.0
     writes = write_outcome(requests, {"a": 1, "c": 1, "e": 2})
     assert writes == {"acknowledged": 3, "failed": 3, "lost": 1, "duplicated": 1, "applied_though_failed": 1}
+
+
+def test_changes_table_reports_losses_and_order() -> None:
+    from bench.changes import table
+
+    report = {"throughput": {"rows": 100, "per_transaction": 10, "elapsed_s": 0.5, "events_per_s": 200.0,
+                             "put_events_calls": 10},
+              "latency": {"rate_per_s": 5, "duration_s": 2, "poll_s": 1, "p50_ms": 500, "p99_ms": 990,
+                          "max_ms": 1000},
+              "kill": {"rows_written": 10, "distinct_events": 9, "lost": 1, "duplicates": 0,
+                       "in_commit_order": False}}
+    text = table(report)
+    assert "200.0 events/s" in text and "p99 990 ms" in text
+    assert "lost 1" in text and "commit order kept: NO" in text

@@ -27,8 +27,9 @@ MIN_REASON = 60
 
 @pytest.fixture(scope="module")
 def report(synth: Callable[..., Any]) -> dict[str, Any]:
-    assembly = synth(("Serverless", "Paas", "Edge"))  # raises if a plugin reported an unacknowledged error
-    assert {s.stack_name for s in assembly.stacks} >= {"Serverless", "Paas", "Edge", "Edge-us-east-1"}
+    assembly = synth(("Serverless", "Paas", "Edge", "Changes"))  # raises on an unacknowledged error
+    assert {s.stack_name for s in assembly.stacks} >= {"Serverless", "Paas", "Edge", "Edge-us-east-1",
+                                                       "Changes"}
     return dict(json.loads((Path(assembly.directory) / "validation-report.json").read_text()))
 
 

@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CFN_LINT = ROOT / ".venv" / "bin" / "cfn-lint"
 CONFIG = ROOT / ".cfnlintrc.yaml"
 #: Every stack the example app synthesizes, by the app stack that creates it.
-STACKS = {"Serverless": ("Serverless",), "Paas": ("Paas",), "Edge": ("Edge", "Edge-us-east-1")}
+STACKS = {"Serverless": ("Serverless",), "Paas": ("Paas",), "Edge": ("Edge", "Edge-us-east-1"),
+          "Changes": ("Changes",)}
 
 
 def test_every_template_is_clean(synth: Callable[..., Any]) -> None:
     templates = [synth((app_stack,)).get_stack_by_name(name).template_full_path
                  for app_stack, names in STACKS.items() for name in names]
-    assert len(templates) == 4 and all(Path(t).is_file() for t in templates)
+    assert len(templates) == 5 and all(Path(t).is_file() for t in templates)
     # From the repository root so cfn-lint reads .cfnlintrc.yaml, as CI's `cfn-lint` does.
     result = subprocess.run([str(CFN_LINT), "--format", "parseable", *templates], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)

@@ -55,7 +55,7 @@ def test_handler_strings() -> None:
     assert EDGE_HANDLER == "deploy_paradigms.runtime.edge_handler.handler"
     assert packaging.MIGRATE_HANDLER == "deploy_paradigms.runtime.migrate.handler"
     assert set(HANDLERS) == set(packaging.KINDS) == {"sample", "data_endpoint", "edge", "migrate",
-                                                     "role_bootstrap"}
+                                                     "role_bootstrap", "change_stream"}
 
 
 def test_archive_holds_the_bundle_and_is_reused(cache: Path, tmp_path: Path) -> None:

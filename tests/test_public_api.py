@@ -52,8 +52,8 @@ PACKAGES = (
 )
 
 #: The constructs, by the name both frameworks export them under.
-CONSTRUCTS = ("BudgetGuard", "ContainerService", "DataEndpoint", "Database", "DatabaseMigrations",
-              "EdgeFunction", "ServerlessFunction")
+CONSTRUCTS = ("BudgetGuard", "ChangeStream", "ContainerService", "DataEndpoint", "Database",
+              "DatabaseMigrations", "EdgeFunction", "ServerlessFunction")
 
 #: Pulumi-only exports besides the ``<Construct>Args`` classes: name -> why CDK has no twin.
 PULUMI_ONLY_EXPORTS = {
@@ -129,6 +129,10 @@ RENAMED: dict[str, dict[tuple[str, str], str]] = {
             "how each reaches us-east-1: a CDK support stack, a Pulumi provider",
     },
     "BudgetGuard": {},
+    "ChangeStream": {
+        ("event_bus", "event_bus_name"): "an events.IEventBus in CDK; its name in Pulumi",
+        ("log_retention", "log_retention_days"): _RETENTION,
+    },
 }
 
 #: Inputs only the CDK construct takes. {construct: {name: reason}}

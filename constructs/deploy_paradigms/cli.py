@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--json", action="store_true", help="machine-readable output")
 
     preview = sub.add_parser("preview", help="render the Pulumi program offline as JSON")
-    preview.add_argument("paradigm", choices=["serverless", "paas", "edge"])
+    preview.add_argument("paradigm", choices=["serverless", "paas", "edge", "changes"])
     preview.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                          help="Pulumi config, e.g. --config instanceClass=db.m5.large (repeatable)")
     return parser

@@ -23,6 +23,7 @@ __all__ = [
     "check_master_user",
     "check_parameters",
     "check_port",
+    "logical_replication_parameters",
     "performance_insights",
     "performance_insights_supported",
     "tls_parameter",
@@ -100,13 +101,34 @@ BUDGET_PARAMETERS = ("superuser_reserved_connections", "rds.rds_superuser_reserv
                      "reserved_connections")
 
 
+#: The switch that sets wal_level=logical on RDS and Aurora PostgreSQL (a static parameter:
+#: it takes effect after a reboot). Owned by ``logical_replication=``.
+LOGICAL_REPLICATION = "rds.logical_replication"
+
+
+def logical_replication_parameters(engine: Engine, enabled: bool) -> dict[str, str]:
+    """``{"rds.logical_replication": "1"}`` when ``enabled`` (PostgreSQL engines only), else nothing."""
+    if not enabled:
+        return {}
+    if not engine.is_postgres:
+        raise BudgetError(f"logical_replication=True: {engine.value} has no rds.logical_replication; "
+                          f"change streams read PostgreSQL logical replication, so use postgres or "
+                          f"aurora-postgresql (MySQL-family binlog capture is not supported)")
+    return {LOGICAL_REPLICATION: "1"}
+
+
 def check_parameters(engine: Engine, parameters: Mapping[str, str] | None) -> dict[str, str]:
     """The user's extra parameter-group entries, refusing those the constructs own or the budget
     depends on. Names are compared case-insensitively (RDS parameter names are lowercase and
     ``Max_Connections`` would otherwise slip past): ``max_connections`` (the budget's input),
-    the reserved-slot parameters (:data:`BUDGET_PARAMETERS`) and the TLS switch (always on)."""
+    the reserved-slot parameters (:data:`BUDGET_PARAMETERS`), the TLS switch (always on) and
+    ``rds.logical_replication`` (``logical_replication=``, which ChangeStream checks)."""
     extra = {str(k): str(v) for k, v in (parameters or {}).items()}
     by_name = {k.strip().lower(): (k, v) for k, v in extra.items()}
+    if LOGICAL_REPLICATION in by_name:
+        raise BudgetError(f"parameters={{{by_name[LOGICAL_REPLICATION][0]!r}: ...}}: pass "
+                          f"logical_replication=True instead, so ChangeStream can tell it is on (it keeps "
+                          f"WAL for replication slots, and slots need the alarms ChangeStream creates)")
     if "max_connections" in by_name:
         key = by_name["max_connections"][0]
         raise BudgetError(f"parameters={{{key!r}: ...}} would bypass the connection budget; "

@@ -29,6 +29,7 @@ Kinds and handlers::
     "edge"           deploy_paradigms.runtime.edge_handler.handler     (Lambda@Edge; stdlib only)
     "migrate"        deploy_paradigms.runtime.migrate.handler          (Migrations; SQL files inside)
     "role_bootstrap" deploy_paradigms.runtime.role_bootstrap.handler   (Database: the application role)
+    "change_stream"  deploy_paradigms.runtime.change_consumer.handler  (ChangeStream's consumer)
 
 :func:`container_context` stages the PaaS image's Docker build context the same way.
 """
@@ -48,15 +49,16 @@ from pathlib import Path
 
 import deploy_paradigms
 
-KINDS = ("sample", "data_endpoint", "edge", "migrate", "role_bootstrap")
+KINDS = ("sample", "data_endpoint", "edge", "migrate", "role_bootstrap", "change_stream")
 SAMPLE_HANDLER = "deploy_paradigms.runtime.sample_handler.handler"
 DATA_ENDPOINT_HANDLER = "deploy_paradigms.runtime.data_endpoint.handler"
 EDGE_HANDLER = "deploy_paradigms.runtime.edge_handler.handler"
 MIGRATE_HANDLER = "deploy_paradigms.runtime.migrate.handler"
 ROLE_BOOTSTRAP_HANDLER = "deploy_paradigms.runtime.role_bootstrap.handler"
+CHANGE_STREAM_HANDLER = "deploy_paradigms.runtime.change_consumer.handler"
 HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDPOINT_HANDLER,
                             "edge": EDGE_HANDLER, "migrate": MIGRATE_HANDLER,
-                            "role_bootstrap": ROLE_BOOTSTRAP_HANDLER}
+                            "role_bootstrap": ROLE_BOOTSTRAP_HANDLER, "change_stream": CHANGE_STREAM_HANDLER}
 WEB_APP_MODULE = "deploy_paradigms.runtime.web_app"
 #: The examples' migrations folder (one portable CREATE TABLE).
 SAMPLE_MIGRATIONS_DIR = str(Path(deploy_paradigms.__file__).resolve().parent / "runtime"
@@ -87,6 +89,7 @@ _RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
     "edge": ("edge_handler.py",),
     "migrate": ("settings.py", "errors.py", "aws_sigv4.py", "connection.py", "migrate.py"),
     "role_bootstrap": ("settings.py", "errors.py", "aws_sigv4.py", "connection.py", "role_bootstrap.py"),
+    "change_stream": ("settings.py", "errors.py", "aws_sigv4.py", "connection.py", "change_consumer.py"),
     "container": ("settings.py", "errors.py", "aws_sigv4.py", "connection.py", "web_app.py"),
 }
 

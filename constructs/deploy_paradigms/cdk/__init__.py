@@ -1,6 +1,7 @@
 """AWS CDK constructs (aws-cdk-lib)."""
 
 from .budget_guard import BudgetGuard
+from .change_stream import ChangeStream
 from .container_service import ContainerService
 from .data_endpoint import DataEndpoint
 from .database import Database
@@ -10,6 +11,7 @@ from .serverless_function import ServerlessFunction
 
 __all__ = [
     "BudgetGuard",
+    "ChangeStream",
     "ContainerService",
     "DataEndpoint",
     "Database",

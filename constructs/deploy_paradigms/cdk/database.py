@@ -52,6 +52,7 @@ from ..database_settings import (
     check_instance_class_offered,
     check_parameters,
     check_port,
+    logical_replication_parameters,
     tls_parameter,
 )
 from ..database_settings import performance_insights as performance_insights_setting
@@ -148,6 +149,9 @@ class Database(Construct):
         the master user. Its password lives in ``app_secret`` (generated, never in the template).
     :param performance_insights: omitted, on (7 days, free tier) wherever the engine and class
         support it, off on the small burstable classes; ``True`` where RDS does not offer it is an error.
+    :param logical_replication: sets ``rds.logical_replication=1`` (``wal_level=logical``) in the
+        parameter group (the cluster parameter group on Aurora PostgreSQL), which a ``ChangeStream``
+        needs; PostgreSQL engines only. Omitted: off (on a running database, turning it on takes a reboot).
     """
 
     def __init__(
@@ -178,6 +182,7 @@ class Database(Construct):
         storage_encryption_key: kms.IKey | None = None,
         performance_insights: bool | None = None,
         app_username: str = DEFAULT_APP_USERNAME,
+        logical_replication: bool = False,
         _existing: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -192,6 +197,7 @@ class Database(Construct):
         self.master_username = check_database_identifier("master_username", master_username, 16)
         #: The bootstrap function behind the ``AppRole`` custom resource (None when adopted).
         self.role_bootstrap: lambda_.Function | None = None
+        self.logical_replication = False
         if _existing is not None:
             self._adopt(_existing)
             return
@@ -204,7 +210,9 @@ class Database(Construct):
                              f"max_allocated <= {MAX_STORAGE_GIB:,} GiB (gp3)")
         check_instance_class_offered(self.engine, self.limit.instance_class,
                                      default_version=engine_version is None)
-        extra_parameters = check_parameters(self.engine, parameters)
+        extra_parameters = {**check_parameters(self.engine, parameters),
+                            **logical_replication_parameters(self.engine, logical_replication)}
+        self.logical_replication = logical_replication
         self.app_username = check_role_name(app_username)
         if self.app_username == master_username:
             raise BudgetError(f"app_username={app_username!r} is the master user; the application role must "

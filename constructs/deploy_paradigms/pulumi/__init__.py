@@ -5,6 +5,7 @@ example program in :mod:`deploy_paradigms.pulumi.program` (imported on demand).
 """
 
 from .budget_guard import BudgetGuard, budget_guard_transform, check_program, check_resources
+from .change_stream import ChangeStream, ChangeStreamArgs
 from .container_service import ContainerService, ContainerServiceArgs
 from .data_endpoint import DataEndpoint, DataEndpointArgs
 from .database import Database, DatabaseArgs, ExistingDatabaseArgs
@@ -15,6 +16,8 @@ from .serverless_function import ServerlessFunction, ServerlessFunctionArgs
 
 __all__ = [
     "BudgetGuard",
+    "ChangeStream",
+    "ChangeStreamArgs",
     "ContainerService",
     "ContainerServiceArgs",
     "DataEndpoint",

@@ -53,6 +53,7 @@ from ..database_settings import (
     check_instance_class_offered,
     check_parameters,
     check_port,
+    logical_replication_parameters,
     performance_insights,
     tls_parameter,
 )
@@ -182,6 +183,10 @@ class DatabaseArgs:
         subnet_tier: ``isolated`` or ``private``. Omitted: ``isolated`` (falls back to private
             subnets when the network has no isolated ones).
         tags: Tags on every child. Omitted: none.
+        logical_replication: Sets ``rds.logical_replication=1`` (``wal_level=logical``) in the
+            parameter group (the cluster parameter group on Aurora PostgreSQL), which a
+            ``ChangeStream`` needs; PostgreSQL engines only. Omitted: off (on a running database,
+            turning it on takes a reboot).
     """
 
     network: NetworkLike
@@ -212,6 +217,7 @@ class DatabaseArgs:
     subnet_tier: Literal["isolated", "private"] = "isolated"
     app_username: str = DEFAULT_APP_USERNAME
     tags: Mapping[str, str] = field(default_factory=dict)
+    logical_replication: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,6 +353,7 @@ class Database(pulumi.ComponentResource):
             "master_username", args.master_username or DEFAULT_MASTER_USERNAME, 16)
         #: The application role (its own user and secret); an adopted database's given user.
         self.app_username: str = self.master_username
+        self.logical_replication: bool = isinstance(args, DatabaseArgs) and args.logical_replication
         if isinstance(args, DatabaseArgs):
             self.app_username = check_role_name(args.app_username)
             if self.app_username == self.master_username:
@@ -447,7 +454,8 @@ class Database(pulumi.ComponentResource):
             defaults.family if args.engine_version is None else parameter_group_family(engine, version))
         tls_name, tls_value = tls_parameter(engine)
         check_instance_class_offered(engine, cls, default_version=args.engine_version is None)
-        extra = check_parameters(engine, args.parameters)
+        extra = {**check_parameters(engine, args.parameters),
+                 **logical_replication_parameters(engine, args.logical_replication)}
         with_insights = performance_insights(engine, cls, args.performance_insights)
         check_choice("subnet_tier", args.subnet_tier, SUBNET_TIERS)
         subnets = list(args.network.isolated_subnet_ids) if args.subnet_tier == "isolated" else []

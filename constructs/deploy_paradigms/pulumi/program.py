@@ -4,7 +4,7 @@ Used by ``pulumi up`` (``stacks/pulumi_program/__main__.py``) and by the
 offline preview (:mod:`deploy_paradigms.pulumi.preview`). Config (project
 namespace ``deploy-paradigms``, see Pulumi.yaml):
 
-``paradigm``        serverless | paas | edge (default serverless)
+``paradigm``        serverless | paas | edge | changes (default serverless)
 ``engine``          default postgres
 ``instanceClass``   default db.t3.micro
 ``maxConnections``  optional: max_connections of the parameter group
@@ -39,12 +39,12 @@ from .database import Database, DatabaseArgs
 from .network import Network
 
 PROJECT = "deploy-paradigms"
-PARADIGMS = ("serverless", "paas", "edge")
+PARADIGMS = ("serverless", "paas", "edge", "changes")
 DEFAULT_PARADIGM = "serverless"
 
 #: Project config keys the program itself reads (the examples add their own ``CONFIG_KEYS``).
 CONFIG_KEYS: Mapping[str, str] = {
-    "paradigm": "serverless (default), paas or edge",
+    "paradigm": "serverless (default), paas, edge or changes",
     "engine": "postgres (default), mysql, mariadb, aurora-postgresql or aurora-mysql",
     "instanceClass": "database class, default db.t3.micro (db.serverless with maxAcu)",
     "maxConnections": "max_connections of the parameter group (default: the engine's for the class)",
@@ -162,6 +162,7 @@ def run(paradigm: str | None = None) -> None:
         max_acu=config_float(config, "maxAcu"),
         reserve=config_int(config, "reserve"),
         multi_az=config_bool(config, "multiAz"),
+        logical_replication=chosen == "changes",  # the change stream reads logical replication
     ))
     example.build(network, database, config)
     pulumi.export("paradigm", chosen)
