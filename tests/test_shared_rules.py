@@ -115,7 +115,7 @@ def test_edge_input_errors_are_not_budget_errors(bad: Callable[[], Any]) -> None
 ALL_TRAFFIC = ("0.0.0.0/0", "-1")
 
 
-@pytest.mark.parametrize("stack", ["Serverless", "Paas", "Edge"])
+@pytest.mark.parametrize("stack", ["Serverless", "Paas", "Edge", "Changes"])
 def test_cdk_security_groups_have_only_their_explicit_egress(synth: Callable[..., Any], stack: str) -> None:
     template = template_of(synth(), stack)
     groups = {k: v["Properties"] for k, v in template["Resources"].items()
