@@ -184,7 +184,7 @@ class ProxySettings:
     def database_connections(self, limit: ConnectionLimit) -> int:
         """Database connections the proxy may open: its share of max_connections,
         never more than the usable ones (the rest are reserved to superusers)."""
-        return _proxy_connections(limit, self.max_connections_percent)
+        return proxy_connection_share(limit, self.max_connections_percent)
 
 
 @dataclass(frozen=True)
@@ -271,21 +271,24 @@ def peak_tasks(max_tasks: int, maximum_percent: int) -> int:
     return math.ceil(max_tasks * maximum_percent / 100)
 
 
-def _proxy_connections(limit: ConnectionLimit, percent: int) -> int:
+def proxy_connection_share(limit: ConnectionLimit, percent: int) -> int:
+    """Database connections an RDS Proxy at ``percent`` of max_connections may open, never more
+    than the usable ones (RDS user guide, "RDS Proxy connection considerations"); the planner
+    and the guard both use this."""
     return min(limit.max_connections * percent // 100, limit.usable)
 
 
 def _smallest_percent(limit: ConnectionLimit, connection_limit: int) -> int:
     """The smallest MaxConnectionsPercent whose proxy serves one client."""
     for percent in range(1, 101):
-        if _proxy_connections(limit, percent) >= connection_limit:
+        if proxy_connection_share(limit, percent) >= connection_limit:
             return percent
     return 100
 
 
 def _smallest_proxy(limit: ConnectionLimit, connection_limit: int) -> int:
     """Database connections of the smallest proxy that serves one client."""
-    return _proxy_connections(limit, _smallest_percent(limit, connection_limit))
+    return proxy_connection_share(limit, _smallest_percent(limit, connection_limit))
 
 
 def account_limited_warning(plan: ServerlessPlan, function: str, account_text: str) -> str | None:
@@ -370,14 +373,14 @@ def plan_serverless(
         percent = max(1, min(100, connections * 100 // limit.max_connections))
         # Whole percents of a small max_connections can round to no connection at all:
         # take the smallest percent that serves one client when it still fits.
-        while (_proxy_connections(limit, percent) < connection_limit and percent < 100
-               and _proxy_connections(limit, percent + 1) <= connections):
+        while (proxy_connection_share(limit, percent) < connection_limit and percent < 100
+               and proxy_connection_share(limit, percent + 1) <= connections):
             percent += 1
     else:
         percent = check_whole("proxy_max_connections_percent", proxy_max_connections_percent,
                               minimum=1, maximum=100,
                               fix="RDS Proxy's MaxConnectionsPercent is a share of max_connections, 1-100")
-    proxy_connections = _proxy_connections(limit, percent)
+    proxy_connections = proxy_connection_share(limit, percent)
     smallest = _smallest_proxy(limit, connection_limit)
     if proxy_connections > connections:
         if derived:  # even 1 % is more than asked: say what the smallest proxy holds
@@ -389,7 +392,7 @@ def plan_serverless(
                 f"function's proxy (proxy=)")
         most = connections * 100 // limit.max_connections
         fix = (f"use at most {most} or omit it to derive it from the budget" if most >= 1 else
-               f"omit it, or give this function at least {_proxy_connections(limit, 1)} connections "
+               f"omit it, or give this function at least {proxy_connection_share(limit, 1)} connections "
                f"(1% of {limit.max_connections})")
         raise BudgetError(
             f"proxy_max_connections_percent={percent} lets the proxy open {proxy_connections} of "
@@ -438,7 +441,7 @@ def plan_serverless(
             # Shrink the proxy to the smallest share that still serves every client,
             # so the rest of the database stays free for other consumers.
             percent = min(100, -(-cap * connection_limit * 100 // limit.max_connections))
-            proxy_connections = _proxy_connections(limit, percent)
+            proxy_connections = proxy_connection_share(limit, percent)
         elif proxy_connections > cap * connection_limit and limited_by != "request":
             # An explicit reserved_concurrency with an explicit, larger percent is a proxy with
             # room for other functions to share (proxy=); within this function's connections.

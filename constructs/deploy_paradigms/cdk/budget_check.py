@@ -41,6 +41,7 @@ from .. import packaging
 from ..budget import BudgetError
 from ..runtime import budget_check, settings
 from .database import Database, account_key, deployment_of
+from .security_groups import exact_egress
 from .serverless_function import function_subnets, vpc_execution_role
 
 __all__ = ["BudgetCheck"]
@@ -90,6 +91,7 @@ class BudgetCheck(Construct):
             database.allocate(path, 1, paradigm="budget check", detail="one connection, once per deploy")
         account.reserve(path, 1)
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         self.database = database
         self.mode = mode
         self._account = account

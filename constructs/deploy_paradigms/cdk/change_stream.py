@@ -47,6 +47,7 @@ from ..change_settings import (
 )
 from ..runtime import change_consumer, settings
 from .database import Database, account_key, deployment_of
+from .security_groups import exact_egress
 from .serverless_function import function_subnets, vpc_execution_role
 
 #: The consumer bundle is pure Python (pg8000): the newest Python runtime.
@@ -93,6 +94,7 @@ class ChangeStream(Construct):
         # Its reserved concurrency (1) comes out of the account's quota like every function's.
         deployment_of(scope).account(*account_key(scope), requested_by=name).reserve(name, 1)
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         self.database = database
         self.allocation: Allocation = database.allocate(
             self.node.path, 1, paradigm="change-stream",

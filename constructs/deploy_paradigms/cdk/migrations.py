@@ -34,6 +34,7 @@ from .. import packaging
 from ..migration_settings import check_migration_settings, migration_environment
 from .container_service import ContainerService
 from .database import Database, account_key, deployment_of
+from .security_groups import exact_egress
 from .serverless_function import ServerlessFunction, function_subnets, vpc_execution_role
 
 
@@ -72,6 +73,7 @@ class DatabaseMigrations(Construct):
         path = f"{scope.node.path}/{id}" if scope.node.path else id
         deployment_of(scope).account(*account_key(scope), requested_by=path).reserve(path, 1)
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         archive = packaging.lambda_archive("migrate", engine=database.engine.value,
                                            migrations_dir=migrations_dir)
         self.database = database

@@ -53,6 +53,7 @@ from ..database_settings import check_db_user, check_master_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
 from ..runtime import settings
 from .database import Database, account_key, deployment_of
+from .security_groups import exact_egress
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -233,6 +234,7 @@ class ServerlessFunction(Construct):
             shared.book(path, plan.reserved_concurrency * plan.connection_limit)
         account.reserve(path, plan.reserved_concurrency)  # over the account: refused before joining the tree
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         self.plan: ServerlessPlan = plan
         self.database = database
         self.db_user: str = user

@@ -30,9 +30,10 @@ import pulumi_aws as aws
 
 from .. import packaging
 from ..budget import BudgetError
+from ..input_checks import check_log_retention
 from ..runtime import budget_check, settings
 from .database import Database, deployment
-from .network import LOG_RETENTION_DAYS, lambda_vpc_statements
+from .network import lambda_vpc_statements
 from .serverless_function import _account_key, lambda_role
 
 __all__ = ["BudgetCheck", "BudgetCheckArgs"]
@@ -76,9 +77,7 @@ class BudgetCheck(pulumi.ComponentResource):
         if args.mode not in MODES:
             raise BudgetError(f"mode={args.mode!r} must be 'fail' (the deployment fails on a shortfall) or "
                               f"'alarm' (it succeeds and an alarm goes off)")
-        if args.log_retention_days not in LOG_RETENTION_DAYS:
-            raise BudgetError(f"log_retention_days={args.log_retention_days!r} is not a CloudWatch Logs "
-                              f"retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS[:12]))}, ...")
+        check_log_retention("log_retention_days", args.log_retention_days)
         network = database.network
         subnet_ids = list(args.subnet_ids or network.private_subnet_ids or network.isolated_subnet_ids)
         if not subnet_ids:
