@@ -50,7 +50,7 @@ def check_context(scope: Construct) -> None:
 
 def example_vpc(scope: Stack) -> ec2.Vpc:
     """Two AZs: public (ALB, one NAT gateway), private with egress (functions, tasks),
-    isolated (database). Flow logs kept 30 days. One NAT gateway costs about
+    isolated (database). Flow logs kept a year (the Pulumi Network's default). One NAT gateway costs about
     USD 33/month plus data; the serverless path needs no NAT with IAM auth."""
     vpc = ec2.Vpc(
         scope, "Vpc",
@@ -63,7 +63,7 @@ def example_vpc(scope: Stack) -> ec2.Vpc:
         ],
     )
     vpc.add_flow_log("FlowLogs", destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-        logs.LogGroup(scope, "FlowLogsGroup", retention=logs.RetentionDays.ONE_MONTH)))
+        logs.LogGroup(scope, "FlowLogsGroup", retention=logs.RetentionDays.ONE_YEAR)))
     return vpc
 
 

@@ -266,6 +266,50 @@ def pulumi_program(paradigm: str, **config: str) -> Callable[[Path], object]:
     return run
 
 
+def pulumi_component(kind: str, **kwargs: Any) -> Callable[[Path], object]:
+    """One Pulumi component (``function``, ``edge``, ``containers``, ``database``) with ``kwargs``,
+    on a fresh network and db.m5.large database, under the preview's mocks."""
+
+    def run(outdir: Path) -> object:
+        import pulumi
+        import pulumi_aws as aws
+
+        from deploy_paradigms import packaging
+        from deploy_paradigms.pulumi import (
+            ContainerService,
+            ContainerServiceArgs,
+            Database,
+            DatabaseArgs,
+            EdgeFunction,
+            EdgeFunctionArgs,
+            Network,
+            ServerlessFunction,
+            ServerlessFunctionArgs,
+        )
+        from deploy_paradigms.pulumi.preview import render_program
+
+        def build() -> object:
+            db_args = kwargs if kind == "database" else {}
+            db = Database("db", DatabaseArgs(network=Network("net"), instance_class="db.m5.large", **db_args))
+            if kind == "function":
+                code = pulumi.AssetArchive({"index.py": pulumi.StringAsset("def handler(e, c):\n    pass\n")})
+                return ServerlessFunction("fn", ServerlessFunctionArgs(
+                    database=db, code=code, handler="index.handler", **kwargs))
+            if kind == "containers":
+                return ContainerService("web", ContainerServiceArgs(database=db, **kwargs))
+            if kind == "edge":
+                return EdgeFunction("site", EdgeFunctionArgs(
+                    code_path=packaging.lambda_bundle("edge"), handler=packaging.EDGE_HANDLER,
+                    default_origin=aws.cloudfront.DistributionOriginArgs(origin_id="web",
+                                                                         domain_name="example.com"),
+                    **kwargs))
+            return db
+
+        return render_program(build)
+
+    return run
+
+
 def _cdk_json_context() -> dict[str, Any]:
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
 
@@ -655,6 +699,27 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "cdk synth -c multiAz=maybe", "`cdk synth` context",
         "context multiAz='maybe' must be true or false",
         app_context(multiAz="maybe"), subprocess=True),
+    BadInput(
+        'ServerlessFunctionArgs(runtime="python3.99")', "Pulumi `ServerlessFunction`",
+        "runtime='python3.99' is not one of 'python3.10', 'python3.11', 'python3.12', 'python3.13', "
+        "'python3.14'",
+        pulumi_component("function", runtime="python3.99")),
+    BadInput(
+        'ServerlessFunctionArgs(architecture="sparc")', "Pulumi `ServerlessFunction`",
+        "architecture='sparc' is not one of 'arm64', 'x86_64'",
+        pulumi_component("function", architecture="sparc")),
+    BadInput(
+        'EdgeFunctionArgs(price_class="PriceClass_999")', "Pulumi `EdgeFunction`",
+        "price_class='PriceClass_999' is not one of 'PriceClass_100', 'PriceClass_200', 'PriceClass_All'",
+        pulumi_component("edge", price_class="PriceClass_999")),
+    BadInput(
+        'ContainerServiceArgs(image="")', "Pulumi `ContainerService`",
+        "image='' must be a non-empty string",
+        pulumi_component("containers", image="")),
+    BadInput(
+        'DatabaseArgs(subnet_tier="public")', "Pulumi `Database`",
+        "subnet_tier='public' is not one of 'isolated', 'private'",
+        pulumi_component("database", subnet_tier="public")),
 )
 
 

@@ -177,3 +177,24 @@ def test_database_inputs_refused_like_pulumi(props: dict[str, Any], pattern: str
     stack, vpc = _stack()
     with pytest.raises(BudgetError, match=pattern):
         Database(stack, "Db", vpc=vpc, **{"instance_class": "db.m5.large", **props})
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"database_name": "my-db"}, "database_name='my-db' must start with a letter"),
+    ({"master_username": "a" * 40}, "at most 16 characters"),
+    ({"allocated_storage_gib": 70_000, "max_allocated_storage_gib": 70_000}, "65,536 GiB"),
+])
+def test_cdk_refuses_what_pulumi_refuses(kwargs: dict[str, Any], message: str) -> None:
+    """The same inputs the Pulumi Database refuses (one check in database_settings)."""
+    from deploy_paradigms.budget import InputError
+    from deploy_paradigms.pulumi.database import Database as PulumiDatabase
+    from deploy_paradigms.pulumi.database import DatabaseArgs
+    from deploy_paradigms.pulumi.network import Network
+    from deploy_paradigms.pulumi.preview import render_program
+
+    stack, vpc = _stack()
+    with pytest.raises(InputError, match=message):
+        Database(stack, "Db", vpc=vpc, instance_class="db.m5.large", **kwargs)
+    with pytest.raises(InputError):
+        render_program(lambda: PulumiDatabase("db", DatabaseArgs(
+            network=Network("net"), instance_class="db.m5.large", **kwargs)))

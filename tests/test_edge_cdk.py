@@ -26,7 +26,7 @@ from conftest import template_of
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms import packaging
-from deploy_paradigms.budget import BudgetError, describe_connection_limit
+from deploy_paradigms.budget import BudgetError, InputError, describe_connection_limit
 from deploy_paradigms.budget.plan import default_reserve
 from deploy_paradigms.catalog import CACHE_TAG_HEADER, NamedQuery, QueryCatalog, sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
@@ -465,7 +465,7 @@ def test_edge_function_validation(invalid: SimpleNamespace, props: dict[str, Any
     if props.get("vpc") == "a-vpc":
         props = {**props, "vpc": ec2.Vpc.from_vpc_attributes(
             invalid.stack, "ImportedVpc", vpc_id="vpc-1", availability_zones=["eu-west-1a"])}
-    with pytest.raises(BudgetError, match=message):
+    with pytest.raises(InputError, match=message):
         invalid.edge_function(**props)
 
 
@@ -474,14 +474,14 @@ def test_oversized_package_names_its_measured_size(invalid: SimpleNamespace, tmp
     (tmp_path / "blob.bin").write_bytes(os.urandom(1_100_000))  # incompressible
     size = measure_path(tmp_path)
     assert size > MIB
-    with pytest.raises(BudgetError, match=rf"the edge function package is {size:,} bytes zipped, over the "
+    with pytest.raises(InputError, match=rf"the edge function package is {size:,} bytes zipped, over the "
                                           rf"1,048,576-byte \(1 MB\) limit of viewer triggers"):
         invalid.edge_function(code_path=tmp_path, handler="handler.handler")
     # The same package fits an origin trigger (50 MB), and 60 MB does not.
     origin = invalid.edge_function(code_path=tmp_path, handler="handler.handler",
                                    event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST)
     assert origin.package_size_bytes == size
-    with pytest.raises(BudgetError,
+    with pytest.raises(InputError,
                        match=r"62,914,560 bytes zipped, over the 52,428,800-byte \(50 MB\) limit"):
         plan_edge_function(trigger="origin-response", runtime="python3.12", handler="h.handler",
                            package_size_bytes=60 * MIB)
@@ -495,12 +495,12 @@ def test_inline_code_is_measured(invalid: SimpleNamespace) -> None:
 
 def test_data_endpoint_validation(constructs: SimpleNamespace, invalid: SimpleNamespace) -> None:
     db = constructs.db
-    with pytest.raises(BudgetError, match="signing='token' is not a signing mode"):
+    with pytest.raises(InputError, match="signing='token' is not a signing mode"):
         DataEndpoint(constructs.stack, "Bad1", database=db, catalog=sample_catalog(), signing="token")
     with pytest.raises(BudgetError, match="hmac_secret is only used with signing='hmac' or 'both'"):
         DataEndpoint(constructs.stack, "Bad2", database=db, catalog=sample_catalog(),
                      hmac_secret=constructs.hmac.hmac_secret)
-    with pytest.raises(BudgetError, match="response_size_limit_bytes=7000000 must be a whole number "
+    with pytest.raises(InputError, match="response_size_limit_bytes=7000000 must be a whole number "
                                           "between 1 and 6291456"):
         DataEndpoint(constructs.stack, "Bad3", database=db, catalog=sample_catalog(),
                      response_size_limit_bytes=7_000_000)

@@ -16,7 +16,8 @@ from typing import Any
 
 from conftest import template_of
 
-from deploy_paradigms.pulumi.preview import render
+from deploy_paradigms.edge_plan import ACCESS_LOG_EXPIRATION_DAYS, EDGE_FUNCTION_LOG_RETENTION_DAYS
+from deploy_paradigms.pulumi.preview import render, render_stack
 
 DATA_ENV = ("DATA_ENDPOINT_BOOTSTRAP_SCHEMA", "DATA_ENDPOINT_MAX_RESPONSE_BYTES")
 INVALIDATION_ENV = "DATA_ENDPOINT_DISTRIBUTION_ID_PARAMETER"
@@ -216,3 +217,33 @@ def test_cdk_and_pulumi_make_the_same_edge_decisions(synth: Callable[..., Any]) 
     assert cdk_side["edge_function"]["forbidden"] == []
     # read-only edge catalog in both examples: the tag header, no invalidation wiring
     assert cdk_side["cache_tags"] == {"header": "x-dp-cache-tags", "invalidation": (0, 0, False)}
+
+
+def test_edge_logs_and_destroy_behaviour_match(synth: Callable[..., Any]) -> None:
+    """The function's us-east-1 log group (retention, kept on destroy) and the access-log bucket
+    (expiry, kept on destroy) are decided alike (issue 11: Pulumi had no such log group)."""
+    assembly = synth(("Edge",))
+    support = template_of(assembly, "Edge-us-east-1")["Resources"]
+    (cdk_group,) = [r for r in support.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    site = template_of(assembly, "Edge")["Resources"]
+    (cdk_bucket,) = [r for r in site.values() if r["Type"] == "AWS::S3::Bucket"]
+    (rule,) = cdk_bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    cdk_side = {"log_retention_days": cdk_group["Properties"]["RetentionInDays"],
+                "log_group_kept": cdk_group.get("DeletionPolicy") == "Retain",
+                "bucket_expiry_days": rule["ExpirationInDays"],
+                "bucket_kept": cdk_bucket.get("DeletionPolicy") == "Retain"}
+
+    preview = render_stack("edge", {})
+    (group,) = [r for r in preview.resources
+                if r["type"] == "aws:cloudwatch/logGroup:LogGroup" and r["parent"] == "site"]
+    (lifecycle,) = [r["inputs"] for r in preview.resources
+                    if r["type"] == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+                    and r["parent"] == "site"]
+    pulumi_side = {"log_retention_days": group["inputs"]["retentionInDays"],
+                   "log_group_kept": preview.options[group["name"]]["retainOnDelete"],
+                   "bucket_expiry_days": lifecycle["rules"][0]["expiration"]["days"],
+                   "bucket_kept": preview.options["site-logs"]["retainOnDelete"]}
+    assert cdk_side == pulumi_side == {"log_retention_days": EDGE_FUNCTION_LOG_RETENTION_DAYS,
+                                       "log_group_kept": True,
+                                       "bucket_expiry_days": ACCESS_LOG_EXPIRATION_DAYS, "bucket_kept": True}
+    assert group["inputs"]["region"] == "us-east-1"

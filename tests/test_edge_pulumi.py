@@ -20,7 +20,7 @@ from pulumi.runtime.sync_await import _sync_await
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms import packaging
-from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.budget import BudgetError, InputError
 from deploy_paradigms.catalog import CACHE_TAG_HEADER, sample_catalog
 from deploy_paradigms.edge_plan import MIB, measure_path, plan_signing
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint, DataEndpointArgs
@@ -181,7 +181,7 @@ def test_cache_policy_ttls_and_key() -> None:
     assert data["viewerProtocolPolicy"] == "redirect-to-https"
 
 
-def test_edge_version_on_the_default_behaviour_via_the_us_east_1_provider() -> None:
+def test_edge_version_on_the_default_behaviour_in_us_east_1() -> None:
     records = example()
     fn = inputs(records, "aws:lambda/function:Function", "site-edge")
     assert fn["publish"] is True
@@ -194,20 +194,19 @@ def test_edge_version_on_the_default_behaviour_via_the_us_east_1_provider() -> N
         "lambdaArn": "arn:aws:lambda:us-east-1:123456789012:site-edge:1"}]  # the qualified (numbered) ARN
     assert default["cachePolicyId"] == CACHING_DISABLED_POLICY_ID
     assert default["viewerProtocolPolicy"] == "redirect-to-https"
-    assert inputs(records, "pulumi:providers:aws", "site-us-east-1")["region"] == "us-east-1"
+    assert fn["region"] == "us-east-1" and not find(records, "pulumi:providers:aws")
     role = json.loads(inputs(records, "aws:iam/role:Role", "site-edge-role")["assumeRolePolicy"])
     assert role["Statement"][0]["Principal"]["Service"] == [
         "edgelambda.amazonaws.com", "lambda.amazonaws.com"]
 
 
-def test_the_edge_function_uses_the_explicit_provider() -> None:
+def test_the_edge_function_uses_the_stacks_provider() -> None:
     def build() -> EdgeFunction:
         return EdgeFunction("site", edge_args())
 
     site, records, providers = run_program(build)
-    assert "::site-us-east-1::" in providers["site-edge"]
-    assert "::site-us-east-1::" in providers["site-edge-role"]
-    assert "::site-us-east-1::" not in providers["site-distribution"]
+    # No explicit provider: the stack's (its profile, assume role, default tags) with region set.
+    assert providers["site-edge"] == providers["site-edge-role"] == providers["site-distribution"] == ""
     dist = inputs(records, "aws:cloudfront/distribution:Distribution", "site-distribution")
     assert [o["originId"] for o in dist["origins"]] == ["web"]
     assert "orderedCacheBehaviors" not in dist or dist["orderedCacheBehaviors"] == []
@@ -274,7 +273,7 @@ def test_hmac_endpoint_generates_its_key_and_refuses_cloudfront() -> None:
      r"signing='hmac': its URL does not admit CloudFront"),
 ])
 def test_edge_function_validation(props: dict[str, Any], message: str) -> None:
-    with pytest.raises(BudgetError, match=message):
+    with pytest.raises(InputError, match=message):
         EdgeFunction("bad", edge_args(**props))
 
 
@@ -283,7 +282,7 @@ def test_oversized_package_names_its_measured_size(tmp_path: Path) -> None:
     (tmp_path / "blob.bin").write_bytes(os.urandom(1_100_000))
     size = measure_path(tmp_path)
     assert size > MIB
-    with pytest.raises(BudgetError, match=rf"package is {size:,} bytes zipped, over the 1,048,576-byte"):
+    with pytest.raises(InputError, match=rf"package is {size:,} bytes zipped, over the 1,048,576-byte"):
         EdgeFunction("big", edge_args(code_path=None, code=pulumi.FileArchive(str(tmp_path)),
                                       handler="handler.handler"))
 

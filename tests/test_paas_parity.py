@@ -15,8 +15,10 @@ import pytest
 from conftest import template_of
 
 from deploy_paradigms.cdk import container_service as cdk_cs
+from deploy_paradigms.naming import ECS_FAMILY, task_family
 from deploy_paradigms.pulumi import container_service as pulumi_cs
-from deploy_paradigms.pulumi.preview import render
+from deploy_paradigms.pulumi.preview import STACK, render
+from deploy_paradigms.pulumi.program import PROJECT
 
 
 def _one(template: dict[str, Any], rtype: str) -> dict[str, Any]:
@@ -117,3 +119,15 @@ def test_both_engines_share_the_tuning_and_the_checks() -> None:
         for name in names:
             assert getattr(module, name, getattr(shared, name)) is getattr(shared, name), name
     assert pulumi_cs.SSL_POLICY == "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09"
+
+
+def test_task_family_is_unique_per_stack_and_project(synth: Callable[..., Any]) -> None:
+    # aws-cdk names the family after the stack and construct path; Pulumi after the project, stack
+    # and component, so two stacks never register revisions of one family.
+    task = _one(template_of(synth(("Paas",)), "Paas"), "AWS::ECS::TaskDefinition")
+    assert task["Family"].startswith("PaasWebTaskDef")
+    (family,) = [r["inputs"]["family"] for r in render("paas", {})
+                 if r["type"] == "aws:ecs/taskDefinition:TaskDefinition"]
+    assert family == f"{PROJECT}-{STACK}-web"
+    assert ECS_FAMILY.fullmatch(task_family("shop", "dev", "web"))
+    assert task_family("shop", "dev", "web") != task_family("blog", "dev", "web")

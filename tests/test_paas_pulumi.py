@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
@@ -157,7 +158,11 @@ def test_plain_http_and_access_logs() -> None:
     (listener,) = [r["inputs"] for r in of_type(records, "aws:lb/listener:Listener")]
     assert (listener["port"], listener["protocol"]) == (80, "HTTP")
     lb = one(records, "aws:lb/loadBalancer:LoadBalancer")
-    assert lb["accessLogs"] == {"bucket": "web-access-logs-id", "enabled": True, "prefix": "web"}
+    bucket = one(records, "aws:s3/bucket:Bucket")
+    # A bucket's id is its name (auto-named: logical name plus a random suffix).
+    assert re.fullmatch(r"web-access-logs-[0-9a-f]{7}", lb["accessLogs"]["bucket"])
+    assert lb["accessLogs"] == {"bucket": lb["accessLogs"]["bucket"], "enabled": True, "prefix": "web"}
+    assert not bucket.get("bucket")
     assert lb["dropInvalidHeaderFields"] is True
     sse = one(records, "aws:s3/bucketServerSideEncryptionConfiguration:"
                        "BucketServerSideEncryptionConfiguration")

@@ -15,6 +15,7 @@ import pulumi  # noqa: E402
 from deploy_paradigms.budget import (  # noqa: E402
     BudgetError,
     BudgetExceededError,
+    InputError,
     UnknownInstanceClassError,
 )
 from deploy_paradigms.pulumi import (  # noqa: E402
@@ -234,7 +235,7 @@ def test_allow_from_opens_only_the_database_port() -> None:
     ({"parameters": {"max_connections": "900"}}, BudgetError, "max_connections="),
     ({"engine": "postgres", "instance_class": "db.serverless", "max_acu": 4}, BudgetError, "Aurora"),
     ({"allocated_storage_gib": 10}, BudgetError, "allocated_storage_gib=10"),
-    ({"log_retention_days": 42}, BudgetError, "log_retention_days=42"),
+    ({"log_retention_days": 42}, InputError, "log_retention_days=42"),
     ({"performance_insights": True}, BudgetError, "Performance Insights"),
 ])
 def test_bad_input_is_refused_before_any_database_resource(args: dict[str, Any], error: type[Exception],
@@ -325,14 +326,14 @@ def test_network_layout_nat_and_flow_logs() -> None:
     ({"flow_log_retention_days": 10}, "flow_log_retention_days=10"),
 ])
 def test_network_refuses_bad_input(args: dict[str, Any], needle: str) -> None:
-    with pytest.raises(BudgetError, match=re.escape(needle)):
+    with pytest.raises(InputError, match=re.escape(needle)):
         Network("net", NetworkArgs(**args))
 
 
 def test_existing_network_needs_ids() -> None:
-    with pytest.raises(BudgetError, match="vpc_id"):
+    with pytest.raises(InputError, match="vpc_id"):
         Network.from_existing("", private_subnet_ids=["a", "b"])
-    with pytest.raises(BudgetError, match="no subnet ids"):
+    with pytest.raises(InputError, match="no subnet ids"):
         Network.from_existing("vpc-1")
 
 

@@ -17,7 +17,7 @@ from test_security_inputs import cdk_database
 from test_serverless_pulumi import database as pulumi_database
 
 from deploy_paradigms import packaging
-from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.budget import InputError
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint as CdkDataEndpoint
 from deploy_paradigms.cdk.edge_function import EdgeFunction as CdkEdgeFunction
@@ -106,7 +106,7 @@ def test_read_only_catalog_has_no_writes() -> None:
 def test_cdk_edge_refuses_anonymous_writes_without_a_reason() -> None:
     stack, db = cdk_database()
     endpoint = CdkDataEndpoint(stack, "Data", database=db, catalog=sample_catalog())
-    with pytest.raises(BudgetError, match=r"serves write queries \['create_post', 'update_post'\] "
+    with pytest.raises(InputError, match=r"serves write queries \['create_post', 'update_post'\] "
                                           r"with signing='cloudfront'"):
         CdkEdgeFunction(stack, "Site", code_path=packaging.lambda_bundle("edge"),
                         handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)
@@ -135,6 +135,6 @@ def test_pulumi_edge_refuses_anonymous_writes_without_a_reason() -> None:
             code_path=packaging.lambda_bundle("edge"), handler=packaging.EDGE_HANDLER,
             data_endpoint=endpoint, anonymous_writes_reason=reason))
 
-    with pytest.raises(BudgetError, match="pass anonymous_writes_reason="):
+    with pytest.raises(InputError, match="pass anonymous_writes_reason="):
         run_pulumi(lambda: build(None))
     run_pulumi(lambda: build("a public guest book"))

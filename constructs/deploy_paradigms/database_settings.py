@@ -8,12 +8,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .budget import BudgetError, Engine, normalise_instance_class
+from .budget import BudgetError, Engine, InputError, normalise_instance_class
 
 __all__ = [
     "BUDGET_PARAMETERS",
     "ENHANCED_MONITORING_INTERVAL_S",
     "ENHANCED_MONITORING_POLICY",
+    "MAX_STORAGE_GIB",
+    "MIN_BACKUP_RETENTION_DAYS",
+    "MIN_STORAGE_GIB",
+    "check_database_identifier",
     "check_db_user",
     "check_instance_class_offered",
     "check_master_user",
@@ -24,6 +28,28 @@ __all__ = [
     "performance_insights_supported",
     "tls_parameter",
 ]
+
+#: Automated backups are kept at least this many days unless the user acknowledges less
+#: (constructs and the guard's backup-retention rule).
+MIN_BACKUP_RETENTION_DAYS = 7
+#: gp3 storage of an RDS instance (CreateDBInstance ``AllocatedStorage``, gp3: 20-65,536 GiB).
+MIN_STORAGE_GIB = 20
+MAX_STORAGE_GIB = 65_536
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def check_database_identifier(what: str, value: object, max_length: int) -> str:
+    """A database or master user name RDS accepts: a letter, then letters, digits, underscores.
+
+    ``database_name`` holds at most 63 characters, ``master_username`` 16 (MySQL's limit, the
+    smallest of the engines); anything else raises InputError naming the input.
+    """
+    if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > max_length:
+        raise InputError(f"{what}={value!r} must start with a letter and hold only letters, digits and "
+                         f"underscores (at most {max_length} characters); for example 'app'")
+    return value
+
 
 # Performance Insights / Database Insights class restrictions (RDS and Aurora user
 # guides, "DB engine, Region, and instance class support for Database Insights"):

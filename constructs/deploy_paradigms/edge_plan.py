@@ -28,15 +28,19 @@ from enum import StrEnum
 from pathlib import Path
 
 from . import packaging
-from .budget import BudgetError
+from .budget import InputError
 from .catalog import QueryCatalog
+from .runtime.data_endpoint import LAMBDA_RESPONSE_LIMIT_BYTES
 
 __all__ = [
+    "ACCESS_LOG_EXPIRATION_DAYS",
     "CACHED_ERROR_CODES",
     "CACHE_DEFAULT_TTL_S",
     "CACHE_MAX_TTL_S",
     "CACHE_MIN_TTL_S",
     "DATA_PATH_PATTERN",
+    "DEFAULT_RESPONSE_SIZE_LIMIT_BYTES",
+    "EDGE_FUNCTION_LOG_RETENTION_DAYS",
     "EDGE_REGION",
     "EDGE_RUNTIMES",
     "ERROR_CACHING_MIN_TTL_S",
@@ -50,6 +54,7 @@ __all__ = [
     "TriggerLimits",
     "cache_key_parameters",
     "check_anonymous_writes",
+    "check_response_size_limit",
     "distribution_id_parameter_name",
     "measure_path",
     "plan_data_cache",
@@ -117,7 +122,7 @@ class EdgeTrigger(StrEnum):
             return cls(key)
         except ValueError:
             known = ", ".join(t.value for t in cls)
-            raise BudgetError(
+            raise InputError(
                 f"event_type={value!r} is not a CloudFront trigger; use one of: {known}") from None
 
 
@@ -147,7 +152,7 @@ def measure_path(path: str | os.PathLike[str]) -> int:
         return packaging.zipped_size(target)
     if target.is_file() and target.suffix == ".zip":
         return target.stat().st_size
-    raise BudgetError(f"code_path={str(target)!r} is neither a directory nor a .zip file; point it at the "
+    raise InputError(f"code_path={str(target)!r} is neither a directory nor a .zip file; point it at the "
                       f"directory holding the edge handler")
 
 
@@ -174,9 +179,9 @@ class EdgePlan:
 
 def _whole(name: str, value: object, low: int, high: int, fix: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BudgetError(f"{name}={value!r} must be a whole number; {fix}")
+        raise InputError(f"{name}={value!r} must be a whole number; {fix}")
     if not low <= value <= high:
-        raise BudgetError(f"{name}={value} is outside {low}-{high}; {fix}")
+        raise InputError(f"{name}={value} is outside {low}-{high}; {fix}")
     return value
 
 
@@ -192,7 +197,7 @@ def plan_edge_function(
     vpc: object | None = None,
     layers: Sequence[object] | None = None,
 ) -> EdgePlan:
-    """Validate a Lambda@Edge function; raise :class:`BudgetError` naming the input and the fix.
+    """Validate a Lambda@Edge function; raise :class:`InputError` naming the input and the fix.
 
     ``environment``, ``vpc`` and ``layers`` exist as inputs only to be refused with
     an explanation: Lambda@Edge rejects all three at deploy time.
@@ -203,23 +208,23 @@ def plan_edge_function(
                   "the handler) or read it from the request (CloudFront custom origin headers, the Host "
                   "header, the query string)")
     if environment:
-        raise BudgetError(
+        raise InputError(
             f"environment={sorted(environment)} on an edge function: Lambda@Edge does not support "
             f"environment variables; {how_config}")
     if vpc is not None:
-        raise BudgetError(
+        raise InputError(
             "vpc on an edge function: Lambda@Edge cannot run in a VPC (it runs at CloudFront edge "
             "locations); reach private resources over HTTPS through a regional endpoint such as "
             "DataEndpoint, which is the one that sits in the VPC")
     if layers:
-        raise BudgetError(
+        raise InputError(
             f"layers ({len(layers)}) on an edge function: Lambda@Edge does not support layers; bundle the "
             f"dependencies into the code directory (the whole package counts toward the size limit)")
     if runtime not in EDGE_RUNTIMES:
-        raise BudgetError(f"runtime={runtime!r} is not a Lambda@Edge runtime this library supports; use one "
+        raise InputError(f"runtime={runtime!r} is not a Lambda@Edge runtime this library supports; use one "
                           f"of: {', '.join(EDGE_RUNTIMES)}")
     if not handler or "." not in handler:
-        raise BudgetError(f"handler={handler!r} must name module.function, e.g. 'edge_handler.handler'")
+        raise InputError(f"handler={handler!r} must name module.function, e.g. 'edge_handler.handler'")
     kind = "viewer" if trig.is_viewer else "origin"
     memory = limits.default_memory_mb if memory_size is None else _whole(
         "memory_size", memory_size, 128, limits.max_memory_mb,
@@ -231,9 +236,9 @@ def plan_edge_function(
         + ("; move slow work to an origin-request trigger or to the data endpoint" if trig.is_viewer else ""))
     size = package_size_bytes
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise BudgetError(f"package_size_bytes={package_size_bytes!r} must be a whole number of bytes")
+        raise InputError(f"package_size_bytes={package_size_bytes!r} must be a whole number of bytes")
     if package_size_bytes > limits.max_package_bytes:
-        raise BudgetError(
+        raise InputError(
             f"the edge function package is {package_size_bytes:,} bytes zipped, over the "
             f"{limits.max_package_bytes:,}-byte ({limits.max_package_bytes // MIB} MB) limit of {kind} "
             f"triggers ({trig.value}); remove dependencies the handler does not import, fetch data "
@@ -288,10 +293,10 @@ def plan_data_cache(parameter_names: Iterable[str], *,
     names = sorted({str(n) for n in parameter_names})
     bad = [n for n in names if not _QUERY_STRING_NAME.match(n)]
     if bad:
-        raise BudgetError(f"catalog parameter name(s) {bad} cannot be query-string names in a cache key; "
+        raise InputError(f"catalog parameter name(s) {bad} cannot be query-string names in a cache key; "
                           f"use letters, digits, '_', '-', '.' or '~'")
     if not path_pattern.startswith("/") or not path_pattern.endswith("*"):
-        raise BudgetError(
+        raise InputError(
             f"path_pattern={path_pattern!r} must start with '/' and end with '*', e.g. '/data/*'")
     too_many = len(names) > MAX_CACHE_KEY_QUERY_STRINGS
     return DataCachePlan(path_pattern=path_pattern, min_ttl_s=CACHE_MIN_TTL_S,
@@ -331,7 +336,7 @@ class Signing(StrEnum):
         try:
             return cls(str(value).strip().lower())
         except ValueError:
-            raise BudgetError(f"signing={value!r} is not a signing mode; use 'cloudfront' (default), "
+            raise InputError(f"signing={value!r} is not a signing mode; use 'cloudfront' (default), "
                               f"'hmac' or 'both'") from None
 
 
@@ -369,7 +374,7 @@ def check_anonymous_writes(catalog: QueryCatalog, signing: SigningPlan, reason: 
     writes = sorted(q.name for q in catalog if q.mode == "write")
     if not writes or signing.requires_hmac or (reason and reason.strip()):
         return
-    raise BudgetError(
+    raise InputError(
         f"data_endpoint serves write queries {writes} with signing={signing.signing.value!r}: anyone who "
         f"can reach the distribution can call them (CloudFront signs every request it forwards). Sign "
         f"writes (DataEndpoint(signing='both'): callers send an HMAC), serve a read-only catalog "
@@ -386,3 +391,26 @@ def distribution_id_parameter_name(stack_name: str, endpoint_id: str) -> str:
     """
     safe = re.sub(r"[^A-Za-z0-9_.\-/]", "-", f"/deploy-paradigms/{stack_name}/{endpoint_id}/distribution-id")
     return safe[:1011]
+
+
+#: Days CloudFront access logs stay in the log bucket an EdgeFunction creates (an S3 lifecycle
+#: expiry, not a CloudWatch Logs retention).
+ACCESS_LOG_EXPIRATION_DAYS = 90
+
+#: Retention of an edge function's own log group in us-east-1 (aws-cdk's default for the group
+#: it creates: two years); the edge locations' groups are created by Lambda@Edge without one.
+EDGE_FUNCTION_LOG_RETENTION_DAYS = 731
+
+#: Default response-size limit of a data endpoint: 1 MB keeps responses cache-friendly and far
+#: below Lambda's 6 MB synchronous response quota (Lambda developer guide, "Lambda quotas").
+DEFAULT_RESPONSE_SIZE_LIMIT_BYTES = 1_000_000
+
+
+def check_response_size_limit(value: object) -> int:
+    """``value`` if it is a whole number of bytes Lambda can return (1 to 6 MB); else InputError."""
+    limit = LAMBDA_RESPONSE_LIMIT_BYTES
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise InputError(f"response_size_limit_bytes={value!r} must be a whole number between 1 and {limit} "
+                         f"(Lambda's 6 MB synchronous response limit); page large results with a LIMIT "
+                         f"parameter instead")
+    return value

@@ -2,9 +2,11 @@
 
 Environment variables are stored in plain text in the function configuration or
 task definition and shown to anyone who can read it, so a key that names a
-credential, a value that looks like one, or a key that would override the
-database settings contract is refused at synth/construction time. A key ending
-in ``_ARN``/``_NAME``/``_ID`` points at a secret (for example its ARN) and is fine.
+credential (:func:`is_secret_key`, the rule the guard's ``no-secrets`` uses too),
+a value that looks like one, or a key that would override the database settings
+contract is refused at synth/construction time. A key that points at a secret
+(``..._ARN``, ``..._ARNS``, ``..._NAME``, ``..._ID``) or describes one
+(``..._TTL``, ``..._TIMEOUT``, ``..._VERSION``) is fine.
 
 Framework-free: the CDK and Pulumi constructs call the same rules.
 """
@@ -28,15 +30,39 @@ RESERVED_PREFIXES = ("DATABASE_", "AWS_ENDPOINT_URL")
 #: signing off, ``DATA_ENDPOINT_MAX_RESPONSE_BYTES`` would lift the 6 MB check).
 DATA_ENDPOINT_PREFIXES = (*RESERVED_PREFIXES, "DATA_ENDPOINT_")
 
-SECRET_KEY = re.compile(r"PASS(WORD|WD)?|PWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY",
-                        re.IGNORECASE)
-POINTER_KEY = re.compile(r"_(ARN|NAME|ID)$", re.IGNORECASE)
+_SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "credential", "privatekey", "apikey",
+                 "accesskey")
+#: Keys naming *where* a secret is, or a setting about it, not the secret itself.
+_POINTER_SUFFIXES = ("arn", "arns", "id", "ids", "name", "names", "valuefrom", "length", "version",
+                     "type", "types", "status", "scheme", "kmskeyid", "keyid", "policy", "ttl", "timeout",
+                     "validity", "enabled", "rotation", "manager", "managed",
+                     # GenerateSecretString's SecretStringTemplate: the non-secret fields (a password
+                     # inside a JSON template is still found: the guard walks the JSON).
+                     "template")
+#: CloudFormation custom-resource plumbing: ``ServiceToken`` is the provider's ARN and aws-cdk's
+#: ``RefreshToken`` a hash that forces an update; neither is a credential.
+_NOT_SECRET_KEYS = ("servicetoken", "refreshtoken")
 SECRET_VALUE = (
     re.compile(r"\{\{resolve:(secretsmanager|ssm-secure):"),  # CloudFormation dynamic reference
     re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key id
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^@\s]+@", re.IGNORECASE),  # URL with a password
 )
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether ``key`` names a credential: the one rule for constructs and the guard.
+
+    ``DB_PASSWORD``, ``PASSPHRASE``, ``apiToken``, ``SecretString`` yes; keys that point at a
+    secret or describe it (``DATABASE_SECRET_ARN``, ``GITHUB_TOKEN_ARNS``, ``SecretId``,
+    ``DB_PASSWORD_TTL``, ``TOKEN_TIMEOUT``, ``SESSION_SECRET_VERSION``) no.
+    """
+    norm = re.sub(r"[^a-z]", "", key.lower())
+    if norm in _NOT_SECRET_KEYS:
+        return False
+    if not (any(word in norm for word in _SECRET_WORDS) or norm == "pwd" or norm.endswith("pwd")):
+        return False
+    return not norm.endswith(_POINTER_SUFFIXES)
 
 
 def check_environment(
@@ -62,7 +88,7 @@ def check_environment(
         if key.upper() in {r.upper() for r in reserved} or key.upper().startswith(reserved_prefixes):
             raise BudgetError(f"environment[{key!r}] is reserved: {owner} sets it (names starting with "
                               f"{', '.join(reserved_prefixes)} are its own); remove it or rename it")
-        if SECRET_KEY.search(key) and not POINTER_KEY.search(key):
+        if is_secret_key(key):
             raise BudgetError(
                 f"environment[{key!r}] looks like a credential; environment variables are readable "
                 f"by {readable_by}. Store it in Secrets Manager, {instead.format(key=key)}")

@@ -192,7 +192,7 @@ class ProxySettings:
     def database_connections(self, limit: ConnectionLimit) -> int:
         """Database connections the proxy may open: its share of max_connections,
         never more than the usable ones (the rest are reserved to superusers)."""
-        return _proxy_connections(limit, self.max_connections_percent)
+        return proxy_connection_share(limit, self.max_connections_percent)
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,10 @@ def peak_tasks(max_tasks: int, maximum_percent: int) -> int:
     return math.ceil(max_tasks * maximum_percent / 100)
 
 
-def _proxy_connections(limit: ConnectionLimit, percent: int) -> int:
+def proxy_connection_share(limit: ConnectionLimit, percent: int) -> int:
+    """Database connections an RDS Proxy at ``percent`` of max_connections may open, never more
+    than the usable ones (RDS user guide, "RDS Proxy connection considerations"); the planner
+    and the guard both use this."""
     return min(limit.max_connections * percent // 100, limit.usable)
 
 
@@ -342,7 +345,7 @@ def plan_serverless(
         percent = check_whole("proxy_max_connections_percent", proxy_max_connections_percent,
                               minimum=1, maximum=100,
                               fix="RDS Proxy's MaxConnectionsPercent is a share of max_connections, 1-100")
-    proxy_connections = _proxy_connections(limit, percent)
+    proxy_connections = proxy_connection_share(limit, percent)
     if proxy_connections > connections:
         most = connections * 100 // limit.max_connections
         raise BudgetError(
@@ -378,7 +381,7 @@ def plan_serverless(
             # Shrink the proxy to the smallest share that still serves every client,
             # so the rest of the database stays free for other consumers.
             percent = min(100, -(-cap * connection_limit * 100 // limit.max_connections))
-            proxy_connections = _proxy_connections(limit, percent)
+            proxy_connections = proxy_connection_share(limit, percent)
         elif proxy_connections > cap * connection_limit:
             most = max(1, -(-cap * connection_limit * 100 // limit.max_connections))
             raise BudgetError(

@@ -47,6 +47,7 @@ from ..change_settings import (
 )
 from ..runtime import change_consumer, settings
 from .database import Database
+from .security_groups import exact_egress
 from .serverless_function import function_subnets, vpc_execution_role
 
 #: The consumer bundle is pure Python (pg8000): the newest Python runtime.
@@ -91,6 +92,7 @@ class ChangeStream(Construct):
             database.engine, name, tables=tables, source=source, max_lag_mib=max_lag_mib,
             run_seconds=run_seconds, logical_replication=database.logical_replication)
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         self.database = database
         self.allocation: Allocation = database.allocate(
             self.node.path, 1, paradigm="change-stream",

@@ -59,6 +59,7 @@ from ..container_settings import (  # shared with the Pulumi twin
 )
 from ..runtime import settings
 from .database import Database
+from .security_groups import exact_egress
 
 # TLS 1.3 and 1.2 with post-quantum key exchange (ELB user guide, "Security policies
 # for your Application Load Balancer"); the Pulumi component names the same policy.
@@ -140,6 +141,7 @@ class ContainerService(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
 
         # 1. Validate inputs (construct-level; the budget core checks the counts).
         desired = check_task_settings(

@@ -60,7 +60,14 @@ from .. import packaging
 from ..budget import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
-from ..edge_plan import SigningPlan, cache_key_parameters, distribution_id_parameter_name, plan_signing
+from ..edge_plan import (
+    DEFAULT_RESPONSE_SIZE_LIMIT_BYTES,
+    SigningPlan,
+    cache_key_parameters,
+    check_response_size_limit,
+    distribution_id_parameter_name,
+    plan_signing,
+)
 from ..environment import check_data_endpoint_environment
 from ..runtime import data_endpoint as endpoint_runtime
 from ..runtime import invalidation
@@ -69,21 +76,8 @@ from .serverless_function import ServerlessFunction
 
 __all__ = ["DEFAULT_RESPONSE_SIZE_LIMIT_BYTES", "DataEndpoint", "check_response_size_limit"]
 
-#: Default response-size limit: 1 MB keeps responses cache-friendly and far below
-#: Lambda's 6 MB synchronous response quota (Lambda developer guide, "Lambda quotas").
-DEFAULT_RESPONSE_SIZE_LIMIT_BYTES = 1_000_000
 #: Python for the endpoint: the newest Lambda runtime (the bundle is pure Python).
 DEFAULT_RUNTIME = lambda_.Runtime.PYTHON_3_14
-
-
-def check_response_size_limit(value: object) -> int:
-    """``value`` if it is a whole number of bytes Lambda can return (1 to 6 MB); else BudgetError."""
-    limit = endpoint_runtime.LAMBDA_RESPONSE_LIMIT_BYTES
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-        raise BudgetError(f"response_size_limit_bytes={value!r} must be a whole number between 1 and {limit} "
-                          f"(Lambda's 6 MB synchronous response limit); page large results with a LIMIT "
-                          f"parameter instead")
-    return value
 
 
 class DataEndpoint(Construct):

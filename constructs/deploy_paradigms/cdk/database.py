@@ -40,10 +40,15 @@ from ..budget import (
     ConnectionLedger,
     ConnectionLimit,
     Engine,
+    InputError,
     describe_connection_limit,
 )
 from ..database_settings import (
     ENHANCED_MONITORING_INTERVAL_S,
+    MAX_STORAGE_GIB,
+    MIN_BACKUP_RETENTION_DAYS,
+    MIN_STORAGE_GIB,
+    check_database_identifier,
     check_instance_class_offered,
     check_parameters,
     check_port,
@@ -52,6 +57,7 @@ from ..database_settings import (
 )
 from ..database_settings import performance_insights as performance_insights_setting
 from ..runtime import role_bootstrap, settings
+from .security_groups import exact_egress
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
 #: calendar agree these are current); pass ``engine_version`` to choose.
@@ -61,7 +67,6 @@ DEFAULT_MARIADB_VERSION = rds.MariaDbEngineVersion.VER_11_4_5
 DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5
 DEFAULT_AURORA_MYSQL_VERSION = rds.AuroraMysqlEngineVersion.VER_3_10_0
 
-MIN_BACKUP_RETENTION_DAYS = 7
 
 
 def _instance_engine(engine: Engine, version: Any) -> rds.IInstanceEngine:
@@ -181,14 +186,15 @@ class Database(Construct):
         _existing: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         # 1. Validate inputs (budget errors name the input and the fix).
         self.limit: ConnectionLimit = describe_connection_limit(
             engine, instance_class, max_connections=max_connections, max_acu=max_acu, min_acu=min_acu)
         self.engine: Engine = self.limit.engine
         self.ledger = ConnectionLedger(self.limit, reserve=reserve)
         self.vpc = vpc
-        self.database_name = database_name
-        self.master_username = master_username
+        self.database_name = check_database_identifier("database_name", database_name, 63)
+        self.master_username = check_database_identifier("master_username", master_username, 16)
         #: The bootstrap function behind the ``AppRole`` custom resource (None when adopted).
         self.role_bootstrap: lambda_.Function | None = None
         self.logical_replication = False
@@ -198,9 +204,10 @@ class Database(Construct):
         if backup_retention_days < MIN_BACKUP_RETENTION_DAYS:
             raise BudgetError(f"backup_retention_days={backup_retention_days} is below the "
                               f"{MIN_BACKUP_RETENTION_DAYS}-day minimum; keep at least a week of backups")
-        if not 20 <= allocated_storage_gib <= max_allocated_storage_gib:
-            raise BudgetError(f"allocated_storage_gib={allocated_storage_gib} must be between 20 and "
-                              f"max_allocated_storage_gib={max_allocated_storage_gib}")
+        if not MIN_STORAGE_GIB <= allocated_storage_gib <= max_allocated_storage_gib <= MAX_STORAGE_GIB:
+            raise InputError(f"allocated_storage_gib={allocated_storage_gib} and max_allocated_storage_gib="
+                             f"{max_allocated_storage_gib} must satisfy {MIN_STORAGE_GIB} <= allocated <= "
+                             f"max_allocated <= {MAX_STORAGE_GIB:,} GiB (gp3)")
         check_instance_class_offered(self.engine, self.limit.instance_class,
                                      default_version=engine_version is None)
         extra_parameters = {**check_parameters(self.engine, parameters),
@@ -256,6 +263,9 @@ class Database(Construct):
                 iam_authentication=True,
                 auto_minor_version_upgrade=True,
                 backup_retention=cdk.Duration.days(backup_retention_days),
+                # Kept after the instance is deleted (until their retention ends), as on Pulumi;
+                # CloudFormation's default deletes them with the instance.
+                delete_automated_backups=False,
                 deletion_protection=deletion_protection,
                 removal_policy=removal_policy,
                 copy_tags_to_snapshot=True,
@@ -401,6 +411,7 @@ class Database(Construct):
             storage_encryption_key=storage_encryption_key,
             iam_authentication=True,
             backup=rds.BackupProps(retention=cdk.Duration.days(backup_days)),
+            delete_automated_backups=False,
             deletion_protection=deletion_protection,
             removal_policy=removal_policy,
             copy_tags_to_snapshot=True,

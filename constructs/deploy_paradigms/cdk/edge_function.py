@@ -23,7 +23,7 @@ explicit Region (``env=cdk.Environment(region=...)``); the account may stay
 unresolved.
 
 Lambda@Edge refuses environment variables, VPCs and layers: passing any of
-them raises :class:`BudgetError` at synth with the way configuration reaches
+them raises :class:`InputError` at synth with the way configuration reaches
 edge code instead (baked into the asset, or read from the request: the sample
 handler finds the data endpoint at ``https://<Host header>/data/...``).
 
@@ -53,6 +53,7 @@ from constructs import Construct
 from ..budget import BudgetError
 from ..catalog import CACHE_TAG_HEADER
 from ..edge_plan import (
+    ACCESS_LOG_EXPIRATION_DAYS,
     EDGE_REGION,
     DataCachePlan,
     EdgePlan,
@@ -78,8 +79,6 @@ _EVENT_TYPES = {
     EdgeTrigger.ORIGIN_REQUEST: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
     EdgeTrigger.ORIGIN_RESPONSE: cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
 }
-#: Days CloudFront access logs are kept in the bucket this construct creates.
-LOG_RETENTION_DAYS = 90
 
 
 def measure_package(code_path: str | os.PathLike[str] | None, code: lambda_.Code | None) -> int:
@@ -150,10 +149,10 @@ class EdgeFunction(Construct):
     :param default_cache_policy: cache policy of the default behaviour; omitted, caching disabled
         (responses generated at viewer request are never cached anyway).
     :param include_body: expose the request body to the function (default False).
-    :param memory_size: MB; omitted, 128. More than the trigger allows raises :class:`BudgetError`.
+    :param memory_size: MB; omitted, 128. More than the trigger allows raises :class:`InputError`.
     :param timeout_s: omitted, the trigger's maximum (5 s viewer, 30 s origin).
     :param environment: leave it omitted (or empty): Lambda@Edge has no environment variables,
-        so any variable raises :class:`BudgetError` naming the alternatives.
+        so any variable raises :class:`InputError` naming the alternatives.
     :param vpc: leave it omitted: Lambda@Edge cannot run in a VPC, so a VPC raises.
     :param layers: leave it omitted (or empty): Lambda@Edge has no layers, so a layer raises.
     :param domain_names: alternate domain names; need ``certificate`` (ACM, us-east-1). Omitted,
@@ -171,7 +170,7 @@ class EdgeFunction(Construct):
         Edge functions of one stack share it.
     :param anonymous_writes_reason: why a ``data_endpoint`` with write queries and
         ``signing="cloudfront"`` may take writes from anyone who reaches the distribution; omitted,
-        such an endpoint raises :class:`BudgetError` (sign writes with ``signing="both"`` or serve a
+        such an endpoint raises :class:`InputError` (sign writes with ``signing="both"`` or serve a
         read-only catalog instead).
     """
 
@@ -426,8 +425,8 @@ class EdgeFunction(Construct):
             # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
             lifecycle_rules=[s3.LifecycleRule(
-                expiration=cdk.Duration.days(LOG_RETENTION_DAYS),
-                noncurrent_version_expiration=cdk.Duration.days(LOG_RETENTION_DAYS))],
+                expiration=cdk.Duration.days(ACCESS_LOG_EXPIRATION_DAYS),
+                noncurrent_version_expiration=cdk.Duration.days(ACCESS_LOG_EXPIRATION_DAYS))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         cdk.Validations.of(bucket).acknowledge(cdk.Acknowledgment(

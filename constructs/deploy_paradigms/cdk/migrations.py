@@ -34,6 +34,7 @@ from .. import packaging
 from ..migration_settings import check_migration_settings, migration_environment
 from .container_service import ContainerService
 from .database import Database
+from .security_groups import exact_egress
 from .serverless_function import ServerlessFunction, function_subnets, vpc_execution_role
 
 
@@ -69,6 +70,7 @@ class DatabaseMigrations(Construct):
                                  instance_class=database.limit.instance_class,
                                  lock_timeout_s=lock_timeout_s, timeout_s=timeout_s)
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         archive = packaging.lambda_archive("migrate", engine=database.engine.value,
                                            migrations_dir=migrations_dir)
         self.database = database

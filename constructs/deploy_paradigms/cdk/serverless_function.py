@@ -53,6 +53,7 @@ from ..database_settings import check_db_user, check_master_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..runtime import settings
 from .database import Database
+from .security_groups import exact_egress
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -215,6 +216,7 @@ class ServerlessFunction(Construct):
             account_concurrency_limit=account_concurrency_limit,
         )
         super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
         self.plan: ServerlessPlan = plan
         self.database = database
         self.db_user: str = user

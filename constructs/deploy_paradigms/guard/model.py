@@ -58,7 +58,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..budget import BudgetError, ConnectionLimit, describe_connection_limit
-from ..budget.plan import BOTH_REVISIONS_PERCENT, DEFAULT_MAXIMUM_PERCENT, peak_tasks
+from ..budget.plan import BOTH_REVISIONS_PERCENT, DEFAULT_MAXIMUM_PERCENT, peak_tasks, proxy_connection_share
 from ..runtime import settings
 
 #: Environment variables that mark a process as a database client: the
@@ -309,12 +309,10 @@ class Model:
         return [p for p in self.of_kind("proxy") if database.name in (p.props.get("targets") or ())]
 
     def proxy_connections(self, proxy: Resource, limit: ConnectionLimit) -> int:
-        """Database connections a proxy may open: its share of max_connections (default
-        100 %), never more than the usable ones (RDS user guide, "RDS Proxy connection
-        considerations")."""
+        """Database connections a proxy may open: the planner's arithmetic at the proxy's
+        percent (AWS default 100 % when the template leaves it out)."""
         percent = as_int(proxy.props.get("max_connections_percent"))
-        percent = 100 if percent is None else percent
-        return min(limit.max_connections * percent // 100, limit.usable)
+        return proxy_connection_share(limit, 100 if percent is None else percent)
 
     def clients(self) -> list[Resource]:
         return self.of_kind("function", "service")

@@ -104,8 +104,10 @@ class ChangeStream(pulumi.ComponentResource):
                                         pulumi.Output.from_input(args.event_bus_name)).apply(
                 lambda v: f"arn:{v[0]}:events:{v[1]}:{v[2]}:event-bus/{v[3]}")
 
-        self.log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days,
-                                                 tags=tags, opts=child)
+        # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named.
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
         self.role = lambda_role(f"{name}-role", f"Change consumer {name}: logs, VPC interfaces, secret, "
                                 f"PutEvents", tags, child)
         user = database.master_username

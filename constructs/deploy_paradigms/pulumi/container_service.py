@@ -57,6 +57,8 @@ from ..container_settings import (  # shared with the CDK twin
     check_task_settings,
     database_environment,
 )
+from ..input_checks import check_log_retention, check_non_empty
+from ..naming import task_family
 from ..runtime import settings
 from .database import Database
 
@@ -64,9 +66,6 @@ SSL_POLICY = SSL_POLICY_NAME
 ACCESS_LOG_EXPIRATION_DAYS = 90
 NONCURRENT_EXPIRATION_DAYS = 30
 
-#: CloudWatch Logs retention periods (PutRetentionPolicy API reference).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,9 +172,10 @@ class ContainerService(pulumi.ComponentResource):
             desired_tasks=args.desired_tasks, scale_on_cpu_percent=args.scale_on_cpu_percent,
             scale_on_requests_per_target=args.scale_on_requests_per_target)
         extra_env = check_environment(args.environment)
-        if args.log_retention_days not in LOG_RETENTION_DAYS:
-            raise BudgetError(f"log_retention_days={args.log_retention_days!r} is not a CloudWatch Logs "
-                              f"retention period; use one of {LOG_RETENTION_DAYS}")
+        check_log_retention("log_retention_days", args.log_retention_days)
+        if isinstance(args.image, str):  # an Output is checked by the registry at deploy time
+            check_non_empty("image", args.image,
+                            example="123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4.2")
         network = database.network
         task_subnets = list(args.subnet_ids or network.private_subnet_ids)
         lb_subnets = list(args.load_balancer_subnet_ids or network.public_subnet_ids)
@@ -217,8 +217,11 @@ class ContainerService(pulumi.ComponentResource):
         else:
             self.cluster_arn = pulumi.Output.from_input(args.cluster_arn)
             cluster_name = self.cluster_arn.apply(lambda arn: arn.rsplit("/", 1)[-1])
+        # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named, so a
+        # re-created stack does not collide with it. Delete it by hand once the logs are not needed.
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
         self.execution_role = aws.iam.Role(
             f"{name}-execution-role", assume_role_policy=_assume_ecs_tasks(),
             description=f"{name}: ECS agent pulls the image, reads the database secret, writes logs",
@@ -317,7 +320,10 @@ class ContainerService(pulumi.ComponentResource):
             image=a[0], environment=a[1], secret_arn=a[2], log_group=a[3], region=a[4],
             container_port=args.container_port, stream_prefix=name))
         self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}-task", family=name, cpu=str(args.cpu), memory=str(args.memory_mib),
+            # Unique per project and stack (aws-cdk's is per stack and path): two stacks registering
+            # revisions of one family would run each other's task definitions.
+            f"{name}-task", family=task_family(pulumi.get_project(), pulumi.get_stack(), name),
+            cpu=str(args.cpu), memory=str(args.memory_mib),
             network_mode="awsvpc", requires_compatibilities=["FARGATE"],
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
             execution_role_arn=self.execution_role.arn, task_role_arn=self.task_role.arn,

@@ -33,7 +33,14 @@ from .. import packaging
 from ..budget import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
-from ..edge_plan import SigningPlan, cache_key_parameters, distribution_id_parameter_name, plan_signing
+from ..edge_plan import (
+    DEFAULT_RESPONSE_SIZE_LIMIT_BYTES,
+    SigningPlan,
+    cache_key_parameters,
+    check_response_size_limit,
+    distribution_id_parameter_name,
+    plan_signing,
+)
 from ..environment import check_data_endpoint_environment
 from ..runtime import data_endpoint as endpoint_runtime
 from ..runtime import invalidation
@@ -43,17 +50,7 @@ from .serverless_function import ServerlessFunction, ServerlessFunctionArgs
 __all__ = ["DEFAULT_RESPONSE_SIZE_LIMIT_BYTES", "DEFAULT_RUNTIME", "DataEndpoint", "DataEndpointArgs"]
 
 #: Same defaults as the CDK construct.
-DEFAULT_RESPONSE_SIZE_LIMIT_BYTES = 1_000_000
 DEFAULT_RUNTIME = "python3.14"
-
-
-def check_response_size_limit(value: object) -> int:
-    limit = endpoint_runtime.LAMBDA_RESPONSE_LIMIT_BYTES
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-        raise BudgetError(f"response_size_limit_bytes={value!r} must be a whole number between 1 and {limit} "
-                          f"(Lambda's 6 MB synchronous response limit); page large results with a LIMIT "
-                          f"parameter instead")
-    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,7 +110,8 @@ class DataEndpoint(pulumi.ComponentResource):
 
     Attributes (as in the CDK construct): ``plan`` (the ServerlessPlan), ``signing_plan``,
     ``catalog``, ``cache_key_parameters``, ``function`` (the :class:`ServerlessFunction`),
-    ``url`` (``aws.lambda_.FunctionUrl``), ``hmac_secret`` (created secret or None),
+    ``url`` (``aws.lambda_.FunctionUrl``), ``url_permissions`` (the public invoke permissions of
+    an auth-NONE URL, else empty), ``hmac_secret`` (created secret or None),
     ``hmac_secret_arn`` (None with ``signing="cloudfront"``), ``endpoint_name``.
     """
 
@@ -201,6 +199,20 @@ class DataEndpoint(pulumi.ComponentResource):
         self.url = aws.lambda_.FunctionUrl(
             f"{name}-url", function_name=self.function.function.name,
             authorization_type=self.signing_plan.url_auth_type, opts=child)
+        # Auth NONE still needs a resource policy, or every request gets 403: the two statements
+        # the CDK's addFunctionUrl adds (function URLs created since October 2025 need both).
+        self.url_permissions: list[aws.lambda_.Permission] = []
+        if self.signing_plan.url_auth_type == "NONE":
+            self.url_permissions = [
+                aws.lambda_.Permission(
+                    f"{name}-url-public", action="lambda:InvokeFunctionUrl",
+                    function=self.function.function.name, principal="*", function_url_auth_type="NONE",
+                    opts=child),
+                aws.lambda_.Permission(
+                    f"{name}-url-public-invoke", action="lambda:InvokeFunction",
+                    function=self.function.function.name, principal="*", invoked_via_function_url=True,
+                    opts=child),
+            ]
 
         # 4. Security: the function reads its key over HTTPS (NAT or a VPC endpoint).
         if self.hmac_secret_arn is not None:

@@ -46,6 +46,10 @@ from ..budget import (
 from ..database_settings import (
     ENHANCED_MONITORING_INTERVAL_S,
     ENHANCED_MONITORING_POLICY,
+    MAX_STORAGE_GIB,
+    MIN_BACKUP_RETENTION_DAYS,
+    MIN_STORAGE_GIB,
+    check_database_identifier,
     check_instance_class_offered,
     check_parameters,
     check_port,
@@ -53,8 +57,9 @@ from ..database_settings import (
     performance_insights,
     tls_parameter,
 )
+from ..input_checks import SUBNET_TIERS, check_choice, check_log_retention
 from ..runtime import role_bootstrap, settings
-from .network import LAMBDA_TRUST_POLICY, LOG_RETENTION_DAYS, NetworkLike, lambda_vpc_statements
+from .network import LAMBDA_TRUST_POLICY, NetworkLike, lambda_vpc_statements
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,9 @@ ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
     Engine.AURORA_MYSQL: EngineDefaults("8.0.mysql_aurora.3.10.0", "aurora-mysql8.0", ("error", "slowquery")),
 }
 DEFAULT_MASTER_USERNAME = "app_admin"  # same as the CDK twin, for every engine
-MINIMUM_BACKUP_RETENTION_DAYS = 7
+MINIMUM_BACKUP_RETENTION_DAYS = MIN_BACKUP_RETENTION_DAYS  # the old name, kept for imports
 DEFAULT_LOG_RETENTION_DAYS = 30  # CDK twin: cloudwatch_logs_retention=ONE_MONTH
 
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 def parameter_group_family(engine: Engine, version: str) -> str:
@@ -151,7 +155,10 @@ class DatabaseArgs:
             (0 turns automated backups off on RDS; Aurora needs at least 1).
         engine_version: Engine version. Omitted: PostgreSQL 17, MySQL 8.4, MariaDB 11.4, Aurora
             PostgreSQL 17.5, Aurora MySQL 3.10.0 (see ``ENGINE_DEFAULTS``); RDS engines take a minor
-            of that line and upgrade minors automatically.
+            of that line and upgrade minors automatically. Where the version names a minor (Aurora,
+            or any version you give) it is ignored after creation (``ignore_changes``), so an
+            automatic minor upgrade is not undone by the next ``pulumi up``; upgrade deliberately in
+            the console or with the AWS CLI, then ``pulumi refresh``.
         parameter_group_family: Parameter-group family. Omitted: derived from ``engine_version``.
         parameters: Extra parameters for the parameter group (cluster parameter group on Aurora).
             Omitted: only TLS enforcement and ``max_connections`` (when given). Turning TLS off or
@@ -195,7 +202,7 @@ class DatabaseArgs:
     multi_az: bool = False
     allocated_storage_gib: int = 20
     max_allocated_storage_gib: int | None = 100
-    backup_retention_days: int = MINIMUM_BACKUP_RETENTION_DAYS
+    backup_retention_days: int = MIN_BACKUP_RETENTION_DAYS
     acknowledge_short_backup_retention: bool = False
     engine_version: str | None = None
     parameter_group_family: str | None = None
@@ -277,6 +284,10 @@ class DatabasePlan:
     subnet_ids: tuple[pulumi.Input[str], ...]
     final_snapshot: str
     backup_retention_days: int
+    #: The version pins a minor while RDS upgrades minors automatically (Aurora's full versions, or
+    #: an ``engine_version`` you gave): the engine version is then ignored after creation, or a
+    #: refresh after an automatic upgrade would propose a downgrade.
+    version_drifts: bool = False
 
 
 def _check_physical(what: str, value: str, max_length: int) -> None:
@@ -288,13 +299,6 @@ def _check_physical(what: str, value: str, max_length: int) -> None:
 def _whole(name: str, value: object, low: int, high: int, fix: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise BudgetError(f"{name}={value!r} must be a whole number between {low} and {high}; {fix}")
-    return value
-
-
-def _check_identifier(what: str, value: str, max_len: int) -> str:
-    if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > max_len:
-        raise BudgetError(f"{what}={value!r} must start with a letter and hold only letters, digits and "
-                          f"underscores (at most {max_len} characters); for example 'app'")
     return value
 
 
@@ -344,8 +348,8 @@ class Database(pulumi.ComponentResource):
         self.ledger: ConnectionLedger = ledger
         self.network: NetworkLike = args.network
         self.port: int = check_port(engine, args.port)
-        self.database_name: str = _check_identifier("database_name", args.database_name, 63)
-        self.master_username: str = _check_identifier(
+        self.database_name: str = check_database_identifier("database_name", args.database_name, 63)
+        self.master_username: str = check_database_identifier(
             "master_username", args.master_username or DEFAULT_MASTER_USERNAME, 16)
         #: The application role (its own user and secret); an adopted database's given user.
         self.app_username: str = self.master_username
@@ -420,9 +424,9 @@ class Database(pulumi.ComponentResource):
                                   f"max_acu")
         retention = _whole("backup_retention_days", args.backup_retention_days, 0, 35,
                            "RDS keeps automated backups for 0-35 days")
-        if retention < MINIMUM_BACKUP_RETENTION_DAYS and not args.acknowledge_short_backup_retention:
+        if retention < MIN_BACKUP_RETENTION_DAYS and not args.acknowledge_short_backup_retention:
             raise BudgetError(
-                f"backup_retention_days={retention} is below the {MINIMUM_BACKUP_RETENTION_DAYS}-day minimum "
+                f"backup_retention_days={retention} is below the {MIN_BACKUP_RETENTION_DAYS}-day minimum "
                 f"this component keeps for point-in-time recovery; raise it, or pass "
                 f"acknowledge_short_backup_retention=True")
         if engine.is_aurora and retention < 1:
@@ -431,11 +435,11 @@ class Database(pulumi.ComponentResource):
             raise BudgetError("deletion_protection=False lets one `pulumi destroy` or replacement delete the "
                               "database; pass acknowledge_no_deletion_protection=True as well if you mean it")
         if not engine.is_aurora:
-            _whole("allocated_storage_gib", args.allocated_storage_gib, 20, 65536,
+            _whole("allocated_storage_gib", args.allocated_storage_gib, MIN_STORAGE_GIB, MAX_STORAGE_GIB,
                    "gp3 storage starts at 20 GiB")
             if args.max_allocated_storage_gib is not None:
                 _whole("max_allocated_storage_gib", args.max_allocated_storage_gib,
-                       args.allocated_storage_gib, 65536,
+                       args.allocated_storage_gib, MAX_STORAGE_GIB,
                        "the autoscaling ceiling must be at least allocated_storage_gib (None: off)")
 
         identifier = args.identifier or physical_name(f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
@@ -443,9 +447,7 @@ class Database(pulumi.ComponentResource):
         final_snapshot = args.final_snapshot_identifier or physical_name(identifier, "final-snapshot",
                                                                          max_length=255)
         _check_physical("final_snapshot_identifier", final_snapshot, 255)
-        if args.log_retention_days not in LOG_RETENTION_DAYS:
-            raise BudgetError(f"log_retention_days={args.log_retention_days!r} is not a CloudWatch Logs "
-                              f"retention period; use one of {LOG_RETENTION_DAYS}")
+        check_log_retention("log_retention_days", args.log_retention_days)
         defaults = ENGINE_DEFAULTS[engine]
         version = args.engine_version or defaults.version
         family = args.parameter_group_family or (
@@ -455,6 +457,7 @@ class Database(pulumi.ComponentResource):
         extra = {**check_parameters(engine, args.parameters),
                  **logical_replication_parameters(engine, args.logical_replication)}
         with_insights = performance_insights(engine, cls, args.performance_insights)
+        check_choice("subnet_tier", args.subnet_tier, SUBNET_TIERS)
         subnets = list(args.network.isolated_subnet_ids) if args.subnet_tier == "isolated" else []
         if not subnets:
             subnets = list(args.network.private_subnet_ids)
@@ -473,6 +476,7 @@ class Database(pulumi.ComponentResource):
             subnet_ids=tuple(subnets),
             final_snapshot=final_snapshot,
             backup_retention_days=retention,
+            version_drifts=engine.is_aurora or args.engine_version is not None,
         )
 
     @staticmethod
@@ -569,7 +573,7 @@ class Database(pulumi.ComponentResource):
                 monitoring_interval=ENHANCED_MONITORING_INTERVAL_S,
                 monitoring_role_arn=monitoring_role.arn,
                 tags=tags,
-                opts=after_logs)
+                opts=pulumi.ResourceOptions.merge(after_logs, _ignore_minor_upgrades(plan.version_drifts)))
             self.instance = instance
             self.instance_identifier = instance.identifier
             self.resource_id = instance.resource_id
@@ -618,7 +622,7 @@ class Database(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(plan.log_exports),
             serverlessv2_scaling_configuration=scaling,
             tags=tags,
-            opts=after_logs)
+            opts=pulumi.ResourceOptions.merge(after_logs, _ignore_minor_upgrades(plan.version_drifts)))
         parameter_group = self.parameter_group
         monitoring_role = self._monitoring_role(name, tags)
 
@@ -811,6 +815,12 @@ class Database(pulumi.ComponentResource):
             instance_identifier=instance_identifier, cluster_identifier=cluster_identifier,
             resource_id=resource_id, database_name=database_name, master_username=master_username,
             iam_authentication=iam_authentication, reserve=reserve), opts)
+
+
+def _ignore_minor_upgrades(drifts: bool) -> pulumi.ResourceOptions:
+    # Deliberate upgrades happen in the console or the AWS CLI, then `pulumi refresh` (see
+    # DatabaseArgs.engine_version).
+    return pulumi.ResourceOptions(ignore_changes=["engineVersion"] if drifts else None)
 
 
 def _first_secret_arn(secrets: Sequence[Any] | None) -> str:

@@ -2,9 +2,17 @@
 
 Pulumi twin of :class:`deploy_paradigms.cdk.edge_function.EdgeFunction`: same
 steps, same decisions (:mod:`deploy_paradigms.edge_plan`), same attribute
-names. Lambda@Edge functions must be created in us-east-1, so the function and
-its role use an explicit ``aws.Provider(region="us-east-1")`` child (or the
-``edge_provider`` you pass); everything else uses the program's provider.
+names. Lambda@Edge functions must be created in us-east-1: the function sets
+pulumi-aws 7's per-resource ``region="us-east-1"``, so it keeps the stack's
+provider configuration (profile, assume role, default tags, allowed account
+ids); an ``edge_provider`` you pass overrides that.
+
+Destroy: the access-log bucket (and its settings) is retained, as the CDK
+construct's ``RemovalPolicy.RETAIN`` does, and so is the Lambda@Edge function,
+because AWS refuses to delete it while CloudFront replicas exist (for hours
+after the distribution is gone). Clean up by hand afterwards: empty and delete
+the bucket, and delete the function once ``aws lambda delete-function --region
+us-east-1`` stops answering "replicated function".
 
 Example::
 
@@ -34,6 +42,8 @@ import pulumi_aws as aws
 from ..budget import BudgetError
 from ..catalog import CACHE_TAG_HEADER
 from ..edge_plan import (
+    ACCESS_LOG_EXPIRATION_DAYS,
+    EDGE_FUNCTION_LOG_RETENTION_DAYS,
     EDGE_REGION,
     DataCachePlan,
     EdgePlan,
@@ -43,6 +53,7 @@ from ..edge_plan import (
     plan_data_cache,
     plan_edge_function,
 )
+from ..input_checks import PRICE_CLASSES, check_choice
 from .data_endpoint import DataEndpoint
 
 __all__ = ["ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID", "CACHING_DISABLED_POLICY_ID", "EdgeFunction",
@@ -52,8 +63,6 @@ __all__ = ["ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID", "CACHING_DISABLED_POLICY_I
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 #: AWS managed origin request policy "Managed-AllViewerExceptHostHeader".
 ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-#: Days CloudFront access logs are kept in the bucket this component creates.
-LOG_RETENTION_DAYS = 90
 _ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 _GET_HEAD = ["GET", "HEAD"]
 _DATA_ORIGIN_ID = "data-endpoint"
@@ -80,11 +89,11 @@ class EdgeFunctionArgs:
             through is refused by the URL's IAM auth (403) before the data function runs.
         default_cache_policy_id: Omitted: the managed CachingDisabled policy.
         include_body: expose the request body to the function. Omitted: False.
-        memory_size: MB. Omitted: 128. More than the trigger allows raises BudgetError.
+        memory_size: MB. Omitted: 128. More than the trigger allows raises InputError.
         timeout_s: Omitted: the trigger's maximum (5 s viewer, 30 s origin).
         environment, vpc_config, layers: leave them omitted: Lambda@Edge has no environment
             variables, VPC or layers, so a non-empty environment or layer list, or any
-            vpc_config, raises BudgetError naming the alternatives.
+            vpc_config, raises InputError naming the alternatives.
         aliases: alternate domain names; need ``acm_certificate_arn`` (us-east-1). Omitted: none.
         acm_certificate_arn: Omitted: the ``*.cloudfront.net`` certificate (security policy fixed
             at TLSv1 by CloudFront); given: TLSv1.2_2021, SNI.
@@ -92,14 +101,15 @@ class EdgeFunctionArgs:
         geo_restriction: ``("whitelist"|"blacklist", ["DE", ...])``. Omitted: served everywhere.
         log_bucket_domain_name: an existing bucket (ACLs enabled) for access logs. Omitted: one is
             created (encrypted, TLS only, no public access, logs expire after 90 days).
-        price_class: Omitted: ``PriceClass_100`` (North America and Europe: the cheapest).
-        edge_provider: an ``aws.Provider`` for us-east-1. Omitted: one is created as a child
-            with ``region="us-east-1"`` and the ambient credentials (environment, shared profile);
-            pass your own when the program's provider sets credentials, a profile or assume-role.
+        price_class: ``PriceClass_100``, ``PriceClass_200`` or ``PriceClass_All``. Omitted:
+            ``PriceClass_100`` (North America and Europe: the cheapest).
+        edge_provider: an ``aws.Provider`` for the function and its role, overriding the stack's.
+            Omitted: the stack's provider, with ``region="us-east-1"`` set on the function (its
+            profile, assume role, default tags and allowed account ids apply).
         tags: tags on every taggable child. Omitted: none.
         anonymous_writes_reason: why a ``data_endpoint`` with write queries and
             ``signing="cloudfront"`` may take writes from anyone who reaches the distribution.
-            Omitted: such an endpoint raises BudgetError (sign writes with ``signing="both"`` or
+            Omitted: such an endpoint raises InputError (sign writes with ``signing="both"`` or
             serve a read-only catalog instead).
     """
 
@@ -146,7 +156,8 @@ class EdgeFunction(pulumi.ComponentResource):
 
     Attributes (as in the CDK construct): ``plan`` (:class:`EdgePlan`), ``cache_plan``
     (:class:`DataCachePlan` or None), ``package_size_bytes``, ``function`` (published;
-    ``function.qualified_arn`` is on the distribution), ``role``, ``edge_provider``,
+    ``function.qualified_arn`` is on the distribution), ``log_group`` (its us-east-1 group), ``role``,
+    ``edge_provider``,
     ``data_cache_policy``, ``origin_access_control``, ``origin_request_policy_id``,
     ``distribution``, ``log_bucket`` (None when you passed one), ``permissions``.
     """
@@ -172,6 +183,8 @@ class EdgeFunction(pulumi.ComponentResource):
             raise BudgetError(f"aliases={list(args.aliases)} need acm_certificate_arn (an ACM certificate in "
                               f"us-east-1 covering them)")
 
+        price_class = check_choice("price_class", args.price_class, PRICE_CLASSES)
+
         # 2. Plan.
         self.plan: EdgePlan = plan_edge_function(
             trigger=args.event_type, runtime=args.runtime, handler=args.handler,
@@ -189,10 +202,10 @@ class EdgeFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        # 3. The function, its role and version, in us-east-1.
-        self.edge_provider: aws.Provider = args.edge_provider or aws.Provider(
-            f"{name}-{EDGE_REGION}", region=EDGE_REGION, opts=child)
-        at_edge = pulumi.ResourceOptions(parent=self, provider=self.edge_provider)
+        # 3. The function, its role and version, in us-east-1 (the stack's provider unless overridden).
+        self.edge_provider: aws.Provider | None = args.edge_provider
+        at_edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
+        edge_region = None if args.edge_provider is not None else EDGE_REGION
         self.role = aws.iam.Role(
             f"{name}-edge-role",
             assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -211,8 +224,17 @@ class EdgeFunction(pulumi.ComponentResource):
             # CloudFront needs a numbered version: the qualified ARN goes on the distribution.
             publish=True,
             description=f"deploy-paradigms edge: {plan.summary()}",
+            region=edge_region,
             tags=tags,
-            opts=at_edge)
+            # CloudFront's replicas block deletion for hours: retained, deleted by hand (module docs).
+            opts=pulumi.ResourceOptions.merge(at_edge, pulumi.ResourceOptions(retain_on_delete=True)))
+        # The function's own log group in us-east-1 (test invokes), with a retention, as aws-cdk
+        # creates it; retained on destroy like the CDK's (the function name is generated, so a
+        # re-created stack gets a new group).
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-edge-log-group", name=self.function.name.apply(lambda fn: f"/aws/lambda/{fn}"),
+            retention_in_days=EDGE_FUNCTION_LOG_RETENTION_DAYS, region=edge_region, tags=tags,
+            opts=pulumi.ResourceOptions.merge(at_edge, pulumi.ResourceOptions(retain_on_delete=True)))
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.log_policy = aws.iam.RolePolicy(
@@ -305,9 +327,10 @@ class EdgeFunction(pulumi.ComponentResource):
             default_origin_id = _UNSIGNED_ORIGIN_ID
 
         self.log_bucket: aws.s3.Bucket | None = None
+        self.log_bucket_ownership: aws.s3.BucketOwnershipControls | None = None
         log_domain = args.log_bucket_domain_name
         if log_domain is None:
-            self.log_bucket = self._log_bucket(name, tags)
+            self.log_bucket, self.log_bucket_ownership = self._log_bucket(name, tags)
             log_domain = self.log_bucket.bucket_domain_name
 
         certificate = (
@@ -323,7 +346,7 @@ class EdgeFunction(pulumi.ComponentResource):
             comment=f"deploy-paradigms edge: {name}",
             is_ipv6_enabled=True,
             http_version="http2and3",
-            price_class=args.price_class,
+            price_class=price_class,
             aliases=list(args.aliases) if args.aliases else None,
             origins=origins,
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
@@ -352,7 +375,10 @@ class EdgeFunction(pulumi.ComponentResource):
             cache_tag_config=(aws.cloudfront.DistributionCacheTagConfigArgs(header_name=CACHE_TAG_HEADER)
                               if endpoint is not None and endpoint.catalog_has_cache_tags else None),
             tags=tags,
-            opts=child)
+            # CreateDistribution fails ("does not enable ACL access") if it races the log bucket's
+            # ownership controls: the bucket's domain name alone does not order them.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=(
+                [self.log_bucket_ownership] if self.log_bucket_ownership is not None else None)))
 
         # 5. Security: CloudFront may invoke the data endpoint's URL, this distribution only.
         self.permissions: list[aws.lambda_.Permission] = (
@@ -373,8 +399,11 @@ class EdgeFunction(pulumi.ComponentResource):
             "packageSizeBytes": self.package_size_bytes,
         })
 
-    def _log_bucket(self, name: str, tags: Mapping[str, str]) -> aws.s3.Bucket:
-        child = pulumi.ResourceOptions(parent=self)
+    def _log_bucket(self, name: str,
+                    tags: Mapping[str, str]) -> tuple[aws.s3.Bucket, aws.s3.BucketOwnershipControls]:
+        # Retained on destroy like the CDK construct's bucket (RemovalPolicy.RETAIN): access logs
+        # outlive the stack, and the retained bucket keeps its protections and expiry.
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         bucket = aws.s3.Bucket(f"{name}-logs", force_destroy=False, tags=tags, opts=child)
         aws.s3.BucketPublicAccessBlock(
             f"{name}-logs-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
@@ -384,7 +413,7 @@ class EdgeFunction(pulumi.ComponentResource):
             f"{name}-logs-versioning", bucket=bucket.id,
             versioning_configuration={"status": "Enabled"}, opts=child)
         # CloudFront standard logging writes with an ACL grant to awslogsdelivery.
-        aws.s3.BucketOwnershipControls(
+        ownership = aws.s3.BucketOwnershipControls(
             f"{name}-logs-ownership", bucket=bucket.id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="ObjectWriter"), opts=child)
         aws.s3.BucketServerSideEncryptionConfiguration(
@@ -399,10 +428,10 @@ class EdgeFunction(pulumi.ComponentResource):
             rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-access-logs", status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=LOG_RETENTION_DAYS),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=ACCESS_LOG_EXPIRATION_DAYS),
                 noncurrent_version_expiration=(
                     aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=LOG_RETENTION_DAYS)))],
+                        noncurrent_days=ACCESS_LOG_EXPIRATION_DAYS)))],
             opts=child)
         aws.s3.BucketPolicy(
             f"{name}-logs-tls-only", bucket=bucket.id,
@@ -411,7 +440,7 @@ class EdgeFunction(pulumi.ComponentResource):
                 "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})),
             opts=child)
-        return bucket
+        return bucket, ownership
 
 
 def _log_policy(partition: str, account: str, function_name: str) -> dict[str, Any]:

@@ -26,11 +26,9 @@ from typing import Protocol
 import pulumi
 import pulumi_aws as aws
 
-from ..budget import BudgetError
+from ..budget import InputError
+from ..input_checks import check_log_retention
 
-# CloudWatch Logs accepts only these retention periods (days); PutRetentionPolicy API reference.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
 # Each tier owns a fixed slot of /prefix+4 blocks, so adding an AZ never renumbers a subnet.
 _TIER_SLOTS = {"public": 0, "private": 4, "isolated": 8}
 _MAX_AZS = 4
@@ -73,7 +71,7 @@ class ExistingNetwork:
         isolated_subnet_ids: Subnets without a route out for the database and RDS Proxy.
             Omitted: none (the database then uses the private subnets).
 
-    At least one list must be given (no subnet at all raises :class:`BudgetError`).
+    At least one list must be given (no subnet at all raises :class:`InputError`).
     """
 
     vpc_id: pulumi.Input[str]
@@ -83,9 +81,9 @@ class ExistingNetwork:
 
     def __post_init__(self) -> None:
         if not self.vpc_id:
-            raise BudgetError("ExistingNetwork: vpc_id is empty; pass the id of your VPC (vpc-...)")
+            raise InputError("ExistingNetwork: vpc_id is empty; pass the id of your VPC (vpc-...)")
         if not (self.public_subnet_ids or self.private_subnet_ids or self.isolated_subnet_ids):
-            raise BudgetError(
+            raise InputError(
                 f"ExistingNetwork({self.vpc_id!r}): no subnet ids; pass private_subnet_ids (functions, "
                 f"containers) and isolated_subnet_ids (database), at least two of each in different AZs")
 
@@ -124,7 +122,7 @@ class NetworkArgs:
 
 def _whole(name: str, value: object, low: int, high: int, fix: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BudgetError(f"Network: {name}={value!r} must be a whole number between {low} and {high}; {fix}")
+        raise InputError(f"Network: {name}={value!r} must be a whole number between {low} and {high}; {fix}")
     return value
 
 
@@ -132,10 +130,10 @@ def _subnet_blocks(cidr_block: str) -> list[str]:
     try:
         vpc = ipaddress.IPv4Network(cidr_block, strict=True)
     except ValueError as err:
-        raise BudgetError(f"Network: cidr_block={cidr_block!r} is not an IPv4 network ({err}); "
+        raise InputError(f"Network: cidr_block={cidr_block!r} is not an IPv4 network ({err}); "
                           f"use for example '10.0.0.0/16'") from None
     if not 16 <= vpc.prefixlen <= 22:
-        raise BudgetError(f"Network: cidr_block={cidr_block!r} has prefix /{vpc.prefixlen}; use /16 to /22 "
+        raise InputError(f"Network: cidr_block={cidr_block!r} has prefix /{vpc.prefixlen}; use /16 to /22 "
                           f"so every subnet (a /{vpc.prefixlen + 4}) has room for functions and tasks")
     return [str(block) for block in vpc.subnets(prefixlen_diff=4)]
 
@@ -159,7 +157,7 @@ class Network(pulumi.ComponentResource):
         if args.availability_zones is not None:
             zones: list[str] = [str(z) for z in args.availability_zones]
             if not 2 <= len(zones) <= _MAX_AZS or len(set(zones)) != len(zones):
-                raise BudgetError(f"Network: availability_zones={zones!r} must name 2 to {_MAX_AZS} "
+                raise InputError(f"Network: availability_zones={zones!r} must name 2 to {_MAX_AZS} "
                                   f"distinct zones (RDS subnet groups need at least two)")
             az_count = len(zones)
         else:
@@ -167,11 +165,10 @@ class Network(pulumi.ComponentResource):
                               "RDS needs subnets in at least two Availability Zones")
         nat_count = _whole("nat_gateways", args.nat_gateways, 0, az_count,
                            "use at most one NAT gateway per AZ, or 0 with VPC endpoints")
-        if args.flow_logs and args.flow_log_retention_days not in LOG_RETENTION_DAYS:
-            raise BudgetError(f"Network: flow_log_retention_days={args.flow_log_retention_days!r} is not a "
-                              f"CloudWatch Logs retention period; use one of {LOG_RETENTION_DAYS}")
+        if args.flow_logs:
+            check_log_retention("Network: flow_log_retention_days", args.flow_log_retention_days)
         if args.flow_log_traffic_type not in ("ALL", "ACCEPT", "REJECT"):
-            raise BudgetError(f"Network: flow_log_traffic_type={args.flow_log_traffic_type!r} must be "
+            raise InputError(f"Network: flow_log_traffic_type={args.flow_log_traffic_type!r} must be "
                               f"'ALL', 'ACCEPT' or 'REJECT'")
 
         super().__init__(self.TYPE, name, {"cidrBlock": args.cidr_block, "availabilityZoneCount": az_count,
@@ -251,9 +248,11 @@ class Network(pulumi.ComponentResource):
         self.flow_log: aws.ec2.FlowLog | None = None
         self.flow_log_group: aws.cloudwatch.LogGroup | None = None
         if args.flow_logs:
+            # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named, so a
+            # re-created stack does not collide with it. Delete it by hand once the logs are not needed.
             self.flow_log_group = aws.cloudwatch.LogGroup(
                 f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, tags=tags("flow-logs"),
-                opts=child)
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
             role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=json.dumps({
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -298,7 +297,7 @@ def _nth(index: int) -> Callable[[list[str]], str]:
 def _first_zones(names: Sequence[str] | None, count: int) -> list[str]:
     zones = sorted(names or [])
     if len(zones) < count:
-        raise BudgetError(f"Network: the region reports {len(zones)} Availability Zone(s) ({zones}); "
+        raise InputError(f"Network: the region reports {len(zones)} Availability Zone(s) ({zones}); "
                           f"az_count={count} needs {count}; lower az_count or pass availability_zones")
     return zones[:count]
 

@@ -29,7 +29,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -50,7 +50,18 @@ _ZONES = ("a", "b", "c")
 # ARN service names that differ from the pulumi-aws module name; global services have no region.
 _ARN_SERVICE = {"lb": "elasticloadbalancing", "alb": "elasticloadbalancing", "cloudwatch": "logs",
                 "cognito": "cognito-idp", "apigatewayv2": "apigateway"}
-_GLOBAL_SERVICES = {"iam", "cloudfront", "route53", "waf", "organizations"}
+_GLOBAL_SERVICES = {"iam", "cloudfront", "route53", "waf", "organizations", "s3"}
+#: Elastic Load Balancing's account per Region (ELB user guide, "Enable access logs"); what
+#: aws.elb.get_service_account answers for Regions opened before August 2022.
+_ELB_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580", "ap-south-1": "718504428378", "ap-northeast-3": "383597477331",
+    "ap-northeast-2": "600734575887", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-south-1": "635631232127",
+    "eu-west-3": "009996457667", "eu-north-1": "897822967062", "me-south-1": "076674570225",
+    "sa-east-1": "507241528517"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,10 @@ class Preview:
 
     resources: list[dict[str, Any]]
     outputs: dict[str, Any]
+    #: Resource options the engine acts on, by logical name (``<type>::<name>`` when two resources
+    #: share a name): ``ignoreChanges``, ``retainOnDelete``, ``dependsOn`` (logical names),
+    #: ``provider`` (the explicit provider's logical name or None).
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class PreviewMocks(pulumi_mocks.Mocks):
@@ -95,7 +110,18 @@ class PreviewMocks(pulumi_mocks.Mocks):
             state.update(identifier=inputs.get("identifier") or name, endpoint=f"{host}.rds.amazonaws.com",
                          dbiResourceId=f"db-{name}")
         elif typ in ("aws:rds/proxy:Proxy", "aws:rds/proxyEndpoint:ProxyEndpoint"):
-            state.update(endpoint=f"{name}.proxy-c0ffee000000.{self.region}.rds.amazonaws.com")
+            # As RDS answers: the host carries the proxy's name, the ARN a generated prx- id.
+            proxy = inputs.get("name") or inputs.get("dbProxyEndpointName") or name
+            kind = "db-proxy" if typ == "aws:rds/proxy:Proxy" else "db-proxy-endpoint"
+            state.update(endpoint=f"{proxy}.proxy-c0ffee000000.{self.region}.rds.amazonaws.com",
+                         arn=f"arn:aws:rds:{self.region}:{ACCOUNT}:{kind}:prx-{_hex(name, 17)}")
+        elif typ == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or f"{name}-{_hex(name, 7)}"
+            state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}",
+                         bucketDomainName=f"{bucket}.s3.amazonaws.com",
+                         bucketRegionalDomainName=f"{bucket}.s3.{self.region}.amazonaws.com",
+                         region=self.region)
+            return bucket, state
         elif typ == "aws:lambda/function:Function":
             state.update(invokeArn=f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/"
                                    f"{state['arn']}/invocations",
@@ -137,6 +163,14 @@ class PreviewMocks(pulumi_mocks.Mocks):
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws",
                     "reverseDnsPrefix": "com.amazonaws"}, []
+        if token in ("aws:elb/getServiceAccount:getServiceAccount",
+                     "aws:elasticloadbalancing/getServiceAccount:getServiceAccount"):
+            region = args.args.get("region") or self.region
+            account = _ELB_ACCOUNTS.get(region)
+            if account is None:  # Regions opened since August 2022 have no ELB account
+                raise ValueError(f"aws.elb.get_service_account: no ELB account in {region}; grant the "
+                                 f"logdelivery.elasticloadbalancing.amazonaws.com service instead")
+            return {"arn": f"arn:aws:iam::{account}:root", "id": account, "region": region}, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": _policy_json(args.args), "id": "policy"}, []
         return {}, []
@@ -153,6 +187,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.options: dict[str, dict[str, Any]] = {}
         self._inherited: dict[str, list[Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
@@ -173,6 +208,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if result is not None:
                 inputs = dict(result.props)
         self.registrations.append((request.type, request.name, request.parent, inputs))
+        self.options[f"{request.type}::{request.name}"] = {
+            "ignoreChanges": sorted(request.ignoreChanges),
+            "retainOnDelete": bool(request.retainOnDelete),
+            "dependsOn": sorted(urn.rsplit("::", 1)[-1] for urn in request.dependencies),
+            # A provider reference is "<urn>::<id>"; the urn ends with the provider's name.
+            "provider": request.provider.split("::")[-2] if request.provider else None}
         mock_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=bool(request.custom), transforms=own))
@@ -230,7 +271,14 @@ def render_program(program: Callable[[], None], config: Mapping[str, str] | None
     records = [{"type": typ, "name": name, "parent": _parent_name(parent), "inputs": _json_safe(inputs)}
                for typ, name, parent, inputs in monitor.registrations]
     records.sort(key=lambda r: (r["type"], r["name"], r["parent"] or ""))
-    return Preview(resources=records, outputs=outputs)
+    return Preview(resources=records, outputs=outputs, options=_by_name(monitor.options))
+
+
+def _by_name(options: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Options keyed by logical name; a name two resources share keeps ``<type>::<name>`` keys."""
+    names = [key.split("::", 1)[1] for key in options]
+    return {(key.split("::", 1)[1] if names.count(key.split("::", 1)[1]) == 1 else key): value
+            for key, value in options.items()}
 
 
 def render(paradigm: str, config: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
@@ -367,6 +415,11 @@ def _feed_path(hasher: Any, path: str) -> None:
     else:
         with open(path, "rb") as handle:
             hasher.update(handle.read())
+
+
+def _hex(seed: str, length: int) -> str:
+    """Deterministic lowercase hex, as AWS's generated ids look (prx-..., bucket suffixes)."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
 
 
 def _policy_json(args: Mapping[str, Any]) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +42,8 @@ from ..budget import (
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..database_settings import check_db_user, check_master_user
 from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
+from ..input_checks import LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_RUNTIMES, check_choice, check_log_retention
+from ..naming import rds_proxy_name
 from ..runtime import settings
 from .database import Database
 from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
@@ -59,9 +60,6 @@ __all__ = [
 ALARM_CONNECTIONS_FRACTION = 0.9
 #: Lambda memory range (Lambda developer guide, "Configuring memory").
 MEMORY_RANGE_MB = (128, 10240)
-#: CloudWatch Logs retention values (PutRetentionPolicy API reference).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
 
 def check_extra_environment(environment: Mapping[str, pulumi.Input[str]]) -> None:
     """Refuse credentials in ``environment``: secret-like keys, credential-like plain values,
@@ -173,9 +171,10 @@ class ServerlessFunction(pulumi.ComponentResource):
                 MEMORY_RANGE_MB[0] <= args.memory_size <= MEMORY_RANGE_MB[1]):
             raise BudgetError(f"memory_size={args.memory_size!r} must be a whole number of MB between "
                               f"{MEMORY_RANGE_MB[0]} and {MEMORY_RANGE_MB[1]}")
-        if args.log_retention_days not in LOG_RETENTION_DAYS:
-            raise BudgetError(f"log_retention_days={args.log_retention_days!r} is not a CloudWatch Logs "
-                              f"retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS[:12]))}, ...")
+        check_log_retention("log_retention_days", args.log_retention_days)
+        check_choice("runtime", args.runtime, LAMBDA_PYTHON_RUNTIMES,
+                     fix="the function's code is Python; pick a supported Python runtime")
+        check_choice("architecture", args.architecture, LAMBDA_ARCHITECTURES)
         if args.proxy is not None and args.proxy_max_connections_percent is not None:
             raise BudgetError(
                 f"proxy_max_connections_percent={args.proxy_max_connections_percent} applies only to a "
@@ -299,8 +298,11 @@ class ServerlessFunction(pulumi.ComponentResource):
             self.proxy_security_group_id = args.proxy_security_group_id  # type: ignore[assignment]
 
         # 5. The log group, the execution role and the function.
+        # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named, so a
+        # re-created stack does not collide with it. Delete it by hand once the logs are not needed.
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
         self.role = lambda_role(f"{name}-role", f"Execution role of {name}: logs, VPC interfaces, "
                                                 f"database connect", tags, child)
         iam_auth = args.iam_auth
@@ -416,14 +418,12 @@ class ServerlessFunction(pulumi.ComponentResource):
         }
 
 
-_PROXY_NAME = re.compile(r"[^a-z0-9]+")
 
 
 def _proxy_name(component: str) -> str:
-    """An RDS Proxy name (1-60 letters, digits, single hyphens, starting with a letter), unique per stack."""
-    text = _PROXY_NAME.sub("-", f"{pulumi.get_stack()}-{component}".lower()).strip("-")
-    text = text if text[:1].isalpha() else f"p-{text}"
-    return text[:54].rstrip("-") + "-proxy"
+    """This proxy's name, unique per project, stack and component (RDS Proxy names are unique per
+    account and Region): see :func:`deploy_paradigms.naming.rds_proxy_name`."""
+    return rds_proxy_name(pulumi.get_project(), pulumi.get_stack(), component)
 
 
 def lambda_role(name: str, description: str, tags: Mapping[str, str],

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...database_settings import MIN_BACKUP_RETENTION_DAYS
 from ..model import Finding, Model, Rule
-
-#: Days of automated backups every database keeps at least.
-MIN_BACKUP_RETENTION_DAYS = 7
 
 
 def check(model: Model) -> Iterator[Finding]:

@@ -7,8 +7,11 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ...environment import is_secret_key
 from ..cfn import text
 from ..model import Finding, Model, Rule
+
+__all__ = ["RULE", "is_secret_key", "scan"]
 
 #: CloudFormation dynamic references that put the secret's value into the resource configuration.
 RESOLVED_SECRET = re.compile(r"\{\{resolve:(secretsmanager|ssm-secure):", re.IGNORECASE)
@@ -18,30 +21,9 @@ CREDENTIAL_PATTERNS = (
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE), "a URL with a password"),
 )
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "privatekey", "apikey", "accesskey")
-#: Keys naming *where* a secret is, or a setting about it, not the secret itself.
-_POINTER_SUFFIXES = ("arn", "arns", "id", "ids", "name", "names", "valuefrom", "length", "version",
-                     "type", "types", "status", "scheme", "kmskeyid", "keyid", "policy", "ttl", "timeout",
-                     "validity", "enabled", "rotation", "manager", "managed",
-                     # GenerateSecretString's SecretStringTemplate: the non-secret fields (a password
-                     # inside a JSON template is still found: the JSON is walked).
-                     "template")
-#: CloudFormation custom-resource plumbing: ``ServiceToken`` is the provider's ARN and aws-cdk's
-#: ``RefreshToken`` a hash that forces an update; neither is a credential.
-_NOT_SECRET_KEYS = ("servicetoken", "refreshtoken")
 #: Placeholders the renderers use for values that are not literals, and flags written as text.
 _NOT_LITERAL = ("[unknown]", "true", "false", "True", "False")
 SECRET_MASK = "[secret]"
-
-
-def is_secret_key(key: str) -> bool:
-    """``DB_PASSWORD``, ``apiToken``, ``SecretString`` yes; ``DATABASE_SECRET_ARN``, ``SecretId`` no."""
-    norm = re.sub(r"[^a-z]", "", key.lower())
-    if norm in _NOT_SECRET_KEYS:
-        return False
-    if not (any(word in norm for word in _SECRET_WORDS) or norm == "pwd" or norm.endswith("pwd")):
-        return False
-    return not norm.endswith(_POINTER_SUFFIXES)
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
