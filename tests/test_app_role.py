@@ -226,6 +226,11 @@ def test_bootstrap_function_answers_cloudformation_and_the_role_logs_in(
              "ResourceProperties": properties}
     try:
         CloudFormation.answers.clear()
+        # By default the master password goes only to a server that chains to the bundled RDS CAs:
+        # the local server's self-signed certificate is refused before the login.
+        monkeypatch.delenv("DATABASE_URL_PARAMS", raising=False)
+        role_bootstrap.handler(event, None)
+        monkeypatch.setenv("DATABASE_URL_PARAMS", "connection_limit=1&connect_timeout=10&sslmode=require")
         role_bootstrap.handler(event, None)
         role_bootstrap.handler({**event, "RequestType": "Update"}, None)  # again: converges
         broken = {**properties, "MasterSecretArn": "arn:app"}  # the app user cannot create roles
@@ -233,7 +238,8 @@ def test_bootstrap_function_answers_cloudformation_and_the_role_logs_in(
     finally:
         server.shutdown()
         connection.reset_aws_clients()
-    ok, again, failed = CloudFormation.answers
+    refused, ok, again, failed = CloudFormation.answers
+    assert refused["Status"] == "FAILED" and "CERTIFICATE_VERIFY_FAILED" in refused["Reason"], refused
     assert ok["Status"] == again["Status"] == "SUCCESS", ok
     assert ok["PhysicalResourceId"] == f"{database}/{app_user}"
     assert failed["Status"] == "FAILED" and "permission denied" in failed["Reason"]

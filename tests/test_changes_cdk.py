@@ -47,7 +47,8 @@ def test_the_slot_is_created_before_the_schedule_and_dropped_after_it(template: 
     assert consumer["Properties"]["ReservedConcurrentExecutions"] == 1
     assert consumer["Properties"]["Timeout"] == 60
     env = consumer["Properties"]["Environment"]["Variables"]
-    assert "sslmode=require" in env["DATABASE_URL_PARAMS"] and "DATABASE_PASSWORD" not in env
+    assert "sslmode=verify-full&sslrootcert=rds-ca-bundle.pem" in env["DATABASE_URL_PARAMS"]
+    assert "DATABASE_PASSWORD" not in env
 
 
 def test_subscription_rule_filters_on_the_stream_bus(template: dict[str, Any]) -> None:

@@ -154,8 +154,8 @@ def test_stack_outputs_the_plan(default_template: dict[str, Any]) -> None:
 
 def test_url_parameters_are_prisma_style(default_template: dict[str, Any]) -> None:
     assert environment(default_template)["DATABASE_URL_PARAMS"] == \
-        ("connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require&socket_timeout=29"
-         "&statement_timeout=28000")
+        ("connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=verify-full"
+         "&sslrootcert=rds-ca-bundle.pem&socket_timeout=29&statement_timeout=28000")
 
 
 def test_autoscaling_max_is_the_plans(default_template: dict[str, Any], m5_template: dict[str, Any]) -> None:

@@ -100,7 +100,8 @@ def test_cdk_and_pulumi_decide_the_same(context: dict[str, str], synth: Callable
     assert cdk == pulumi
     # The numbers the issue names, spelled out.
     pool = {"": 9, "db.m5.large": 96}[context.get("instanceClass", "")]
-    assert cdk["url_params"] == (f"connection_limit={pool}&pool_timeout=10&connect_timeout=5&sslmode=require"
+    assert cdk["url_params"] == (f"connection_limit={pool}&pool_timeout=10&connect_timeout=5"
+                                 "&sslmode=verify-full&sslrootcert=rds-ca-bundle.pem"
                                  "&socket_timeout=29&statement_timeout=28000")
     assert (cdk["max_tasks"], cdk["maximum_percent"]) == (4, 200)
 

@@ -91,8 +91,8 @@ def test_credentials_come_from_ecs_secrets_only() -> None:
     assert env.pop("DATABASE_SECRET_ARN") == secret  # its ARN (to follow a rotation), never its value
     assert not [k for k in env if "PASSWORD" in k or "SECRET" in k or k == "DATABASE_USER"]
     assert env["DATABASE_URL_PARAMS"] == \
-        ("connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=require&socket_timeout=29"
-         "&statement_timeout=28000")
+        ("connection_limit=9&pool_timeout=10&connect_timeout=5&sslmode=verify-full"
+         "&sslrootcert=rds-ca-bundle.pem&socket_timeout=29&statement_timeout=28000")
     assert (env["DATABASE_PORT"], env["DATABASE_NAME"], env["DATABASE_ENGINE"], env["PORT"]) == \
         ("5432", "app", "postgres", "8080")
     policy = json.loads(one(records, "aws:iam/rolePolicy:RolePolicy", "web-execution-policy")["policy"])

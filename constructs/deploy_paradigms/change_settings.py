@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .budget import BudgetError, Engine, InputError
+from .budget.plan import DIRECT_TLS_QUERY
 from .runtime import change_consumer
 
 __all__ = [
@@ -34,8 +35,9 @@ DEFAULT_RUN_SECONDS = 45
 DEFAULT_POLL_SECONDS = 1.0
 #: The function's timeout: the longest run plus a margin to finish the last batch.
 FUNCTION_TIMEOUT_S = 60
-#: How the consumer connects: TLS required, a short connect timeout, a name in pg_stat_activity.
-CONSUMER_URL_PARAMS = "connect_timeout=5&sslmode=require&application_name=deploy-paradigms-changes"
+#: How the consumer connects: TLS verified against the RDS CAs, a short connect timeout, a name in
+#: pg_stat_activity.
+CONSUMER_URL_PARAMS = f"connect_timeout=5&{DIRECT_TLS_QUERY}&application_name=deploy-paradigms-changes"
 #: RDS metrics that show WAL kept for slots: (metric name, what it says), alarmed at max_lag_mib.
 RDS_WAL_METRICS = (("TransactionLogsDiskUsage", "transaction logs use"),
                    ("OldestReplicationSlotLag", "the oldest replication slot lags"))

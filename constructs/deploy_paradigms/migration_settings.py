@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .budget import BudgetError
+from .budget.plan import DIRECT_TLS_QUERY
 from .runtime import migrate, settings
 
 #: Migrations need a direct session for the run (Prisma's ``migrate deploy`` opens one or two).
@@ -38,7 +39,7 @@ def migration_environment(*, host: str, port: int, name: str, user: str, engine_
         settings.IAM_AUTH: "false",
         settings.SECRET_ARN: secret_arn,
         # One connection (the reserve's), stated so BudgetGuard counts 1, not an assumed pool.
-        settings.URL_PARAMS: f"connection_limit={MIGRATION_CONNECTIONS}&sslmode=require&connect_timeout=5",
+        settings.URL_PARAMS: f"connection_limit={MIGRATION_CONNECTIONS}&{DIRECT_TLS_QUERY}&connect_timeout=5",
         settings.POOL_MAX: str(MIGRATION_CONNECTIONS),
         migrate.ENV_LOCK_TIMEOUT_S: str(lock_timeout_s),
     }

@@ -48,6 +48,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import deploy_paradigms
+from deploy_paradigms.budget.plan import RDS_CA_BUNDLE
 
 KINDS = ("sample", "data_endpoint", "edge", "migrate", "role_bootstrap", "change_stream", "budget_check")
 SAMPLE_HANDLER = "deploy_paradigms.runtime.sample_handler.handler"
@@ -116,6 +117,8 @@ def _package_files(kind: str) -> dict[str, bytes]:
     }
     for module in _RUNTIME_MODULES[kind]:
         files[f"deploy_paradigms/runtime/{module}"] = _source(f"runtime/{module}")
+    if "connection.py" in _RUNTIME_MODULES[kind]:  # direct connections verify against the RDS CAs
+        files[f"deploy_paradigms/runtime/{RDS_CA_BUNDLE}"] = _source(f"runtime/{RDS_CA_BUNDLE}")
     if kind != "edge":  # connection.py uses the budget core's URL defaults and engine names
         for path in sorted((_PACKAGE_DIR / "budget").glob("*.py")):
             files[f"deploy_paradigms/budget/{path.name}"] = path.read_bytes()

@@ -93,6 +93,14 @@ def check_whole(name: str, value: object, *, minimum: int = 0, maximum: int | No
 
 #: TLS for clients of RDS Proxy: the chain against the system store, and the host name.
 PROXY_SSLMODE = "verify-full"
+#: TLS for direct connections to RDS and Aurora: the chain against the RDS CA bundle shipped in the
+#: runtime package (runtime/rds-ca-bundle.pem, sources in rds-ca-bundle.md), and the host name
+#: (instance and cluster endpoints carry their names in the certificate).
+DIRECT_SSLMODE = "verify-full"
+#: A relative ``sslrootcert`` is resolved next to runtime/connection.py, where every bundle ships it.
+RDS_CA_BUNDLE = "rds-ca-bundle.pem"
+#: The URL parameters of direct TLS, for settings rendered as literal query strings.
+DIRECT_TLS_QUERY = f"sslmode={DIRECT_SSLMODE}&sslrootcert={RDS_CA_BUNDLE}"
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,8 @@ class UrlParameters:
     pool_timeout: int = DEFAULT_POOL_TIMEOUT_S
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_S
     sslmode: str = "require"
+    #: The CA file for ``verify-ca``/``verify-full`` (None: not rendered, the system store).
+    sslrootcert: str | None = None
     #: Seconds a read on the socket may block (None: not rendered, no limit).
     socket_timeout: int | None = None
     #: Milliseconds the server lets a statement run (None: not rendered, no limit).
@@ -110,10 +120,10 @@ class UrlParameters:
 
     @classmethod
     def bounded(cls, connection_limit: int, pool_timeout: int, connect_timeout: int, *,
-                deadline_s: int, sslmode: str = "require") -> UrlParameters:
+                deadline_s: int, sslmode: str = "require", sslrootcert: str | None = None) -> UrlParameters:
         """Parameters for callers that give up after ``deadline_s``: the server cancels a statement
         2 s before it (``statement_timeout``), the client stops waiting 1 s before it."""
-        return cls(connection_limit, pool_timeout, connect_timeout, sslmode=sslmode,
+        return cls(connection_limit, pool_timeout, connect_timeout, sslmode=sslmode, sslrootcert=sslrootcert,
                    socket_timeout=max(2, deadline_s - 1), statement_timeout=max(1, deadline_s - 2) * 1000)
 
     def as_dict(self) -> dict[str, str]:
@@ -123,6 +133,8 @@ class UrlParameters:
             "connect_timeout": str(self.connect_timeout),
             "sslmode": self.sslmode,
         }
+        if self.sslrootcert is not None:
+            params["sslrootcert"] = self.sslrootcert
         if self.socket_timeout is not None:
             params["socket_timeout"] = str(self.socket_timeout)
         if self.statement_timeout is not None:
@@ -544,7 +556,9 @@ def plan_containers(
             f"pool_size={asked} x {peak} tasks (max_tasks={max_tasks} x {during}) needs "
             f"{asked * peak} connections but {limit.instance_class} gives this service {connections}; "
             f"{fewer_tasks}, a larger instance class, {lower}, or put RDS Proxy in front")
-    url = UrlParameters.bounded(pool, pool_timeout_s, connect_timeout_s, deadline_s=DEFAULT_REQUEST_TIMEOUT_S)
+    # Tasks connect to the instance or cluster endpoint directly: verify it against the RDS CAs.
+    url = UrlParameters.bounded(pool, pool_timeout_s, connect_timeout_s, deadline_s=DEFAULT_REQUEST_TIMEOUT_S,
+                                sslmode=DIRECT_SSLMODE, sslrootcert=RDS_CA_BUNDLE)
     return ContainerPlan(
         limit=limit,
         connections=pool * peak,

@@ -140,7 +140,7 @@ class BudgetCheck(Construct):
                 settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
                 settings.IAM_AUTH: "false",
                 settings.SECRET_ARN: database.secret.secret_arn,
-                settings.URL_PARAMS: "connection_limit=1&connect_timeout=5&sslmode=require",
+                settings.URL_PARAMS: budget_check.URL_PARAMS,
             },
             description=f"deploy-paradigms budget check of {database.node.path} ({mode})",
         )

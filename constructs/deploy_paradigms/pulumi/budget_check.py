@@ -136,7 +136,7 @@ class BudgetCheck(pulumi.ComponentResource):
                 settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
                 settings.IAM_AUTH: "false",
                 settings.SECRET_ARN: database.secret_arn,
-                settings.URL_PARAMS: "connection_limit=1&connect_timeout=5&sslmode=require",
+                settings.URL_PARAMS: budget_check.URL_PARAMS,
             }),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text",
                                                                 log_group=self.log_group.name),

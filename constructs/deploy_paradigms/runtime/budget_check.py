@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from deploy_paradigms.budget.plan import DIRECT_TLS_QUERY
+
 from . import aws_sigv4
 
 #: PostgreSQL settings that take slots out of max_connections (present ones only are read).
@@ -36,6 +38,8 @@ POSTGRES_RESERVED_SETTINGS = ("superuser_reserved_connections", "reserved_connec
 #: Lambda keeps this much of the quota unreserved (Lambda developer guide, "Lambda quotas").
 UNRESERVED_MINIMUM = 100
 #: The namespace and metric of the alarm mode.
+#: The check's one direct connection: TLS verified against the bundled RDS CAs, like migrations.
+URL_PARAMS = f"connection_limit=1&connect_timeout=5&{DIRECT_TLS_QUERY}"
 METRIC_NAMESPACE = "DeployParadigms"
 METRIC_NAME = "BudgetShortfall"
 

@@ -355,6 +355,17 @@ def resolve_password(settings: DatabaseSettings) -> str:
 # --------------------------------------------------------------------------- TLS
 
 
+def resolve_cafile(sslrootcert: str | None) -> str | None:
+    """``sslrootcert`` as a file path: an absolute path as given; a relative one (``rds-ca-bundle.pem``,
+    the RDS CA bundle every bundle ships) next to this module, never the working directory, so a
+    file planted there cannot become a trust anchor. Empty or ``system``: the system store."""
+    if not sslrootcert or sslrootcert == "system":
+        return None
+    if os.path.isabs(sslrootcert):
+        return sslrootcert
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), sslrootcert)
+
+
 @functools.lru_cache(maxsize=8)
 def tls_context(sslmode: str, *, cafile: str | None = None) -> ssl.SSLContext | None:
     """The TLS context for ``sslmode``; ``None`` means a plaintext connection.
@@ -776,7 +787,7 @@ def connect(settings: DatabaseSettings, password: str | None = None) -> Database
     params = url_parameters(settings)
     statement_ms = statement_timeout_ms(params)
     sslmode = params.get("sslmode", "require")
-    context = tls_context(sslmode, cafile=params.get("sslrootcert") or None)
+    context = tls_context(sslmode, cafile=resolve_cafile(params.get("sslrootcert")))
     connect_timeout = _seconds(params, "connect_timeout")
     socket_timeout = _seconds(params, "socket_timeout")
     application_name = params.get("application_name") or DEFAULT_APPLICATION_NAME

@@ -12,7 +12,7 @@ Handler string: ``deploy_paradigms.runtime.role_bootstrap.handler``. Two callers
 Properties (CloudFormation ``ResourceProperties`` or the event itself): ``Engine``, ``Host``,
 ``Port``, ``Database``, ``AppUser``, ``MasterSecretArn`` (its ``username``/``password`` are
 read here, never passed), ``AppSecretArn`` (the application role's password) and ``Iam``.
-The master connection uses ``sslmode=require``: the master password crosses the VPC encrypted.
+The master connection uses ``sslmode=verify-full`` against the bundled RDS CAs (rds-ca-bundle.pem).
 """
 
 from __future__ import annotations
@@ -27,15 +27,17 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from deploy_paradigms.app_role import bootstrap_statements
+from deploy_paradigms.budget.plan import DIRECT_TLS_QUERY
 
 from . import connection, settings
 from .settings import DatabaseSettings
 
 logger = logging.getLogger(__name__)
 REQUIRED = ("Engine", "Host", "Port", "Database", "AppUser", "MasterSecretArn")
-#: One connection, TLS (the master password crosses the VPC encrypted). The constructs set the
-#: same value in DATABASE_URL_PARAMS, where the budget guard reads the function's pool size.
-URL_PARAMS = "connection_limit=1&connect_timeout=10&sslmode=require"
+#: One connection, TLS verified against the RDS CAs (the master password goes only to the real
+#: database). The constructs set the same value in DATABASE_URL_PARAMS, where the budget guard
+#: reads the function's pool size.
+URL_PARAMS = f"connection_limit=1&connect_timeout=10&{DIRECT_TLS_QUERY}"
 
 
 def _secret_json(arn: str) -> dict[str, Any]:
