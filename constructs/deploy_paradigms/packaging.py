@@ -58,6 +58,9 @@ MIGRATE_HANDLER = "deploy_paradigms.runtime.migrate.handler"
 ROLE_BOOTSTRAP_HANDLER = "deploy_paradigms.runtime.role_bootstrap.handler"
 CHANGE_STREAM_HANDLER = "deploy_paradigms.runtime.change_consumer.handler"
 BUDGET_CHECK_HANDLER = "deploy_paradigms.runtime.budget_check.handler"
+#: The Lambda runtime of the library's own helper functions (role bootstrap, migrations, budget
+#: check, change consumer): the bundles are pure Python, so the newest Python runtime.
+HELPER_RUNTIME = "python3.14"
 HANDLERS: dict[str, str] = {"sample": SAMPLE_HANDLER, "data_endpoint": DATA_ENDPOINT_HANDLER,
                             "edge": EDGE_HANDLER, "migrate": MIGRATE_HANDLER,
                             "role_bootstrap": ROLE_BOOTSTRAP_HANDLER, "change_stream": CHANGE_STREAM_HANDLER,

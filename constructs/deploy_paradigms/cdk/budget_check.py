@@ -40,7 +40,7 @@ from constructs import Construct, IConstruct
 from .. import packaging
 from ..budget import BudgetError
 from ..runtime import budget_check, settings
-from .database import Database, account_key, deployment_of
+from .database import HELPER_RUNTIME, Database, account_key, deployment_of
 from .security_groups import exact_egress
 from .serverless_function import function_subnets, vpc_execution_role
 
@@ -122,7 +122,7 @@ class BudgetCheck(Construct):
             self, "Function",
             code=lambda_.Code.from_asset(str(bundle), asset_hash=packaging.archive_hash(bundle)),
             handler=packaging.BUDGET_CHECK_HANDLER,
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=HELPER_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             memory_size=256,
             timeout=cdk.Duration.seconds(60),

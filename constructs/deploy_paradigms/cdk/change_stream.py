@@ -46,12 +46,12 @@ from ..change_settings import (
     plan_change_stream,
 )
 from ..runtime import change_consumer, settings
-from .database import Database, account_key, deployment_of
+from .database import HELPER_RUNTIME, Database, account_key, deployment_of
 from .security_groups import exact_egress
 from .serverless_function import function_subnets, vpc_execution_role
 
 #: The consumer bundle is pure Python (pg8000): the newest Python runtime.
-CONSUMER_RUNTIME = lambda_.Runtime.PYTHON_3_14
+CONSUMER_RUNTIME = HELPER_RUNTIME
 
 
 class ChangeStream(Construct):

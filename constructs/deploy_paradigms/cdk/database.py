@@ -65,6 +65,8 @@ from .security_groups import exact_egress
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
 #: calendar agree these are current); pass ``engine_version`` to choose.
+#: The runtime of the library's helper functions (bootstrap, migrations, budget check, change consumer).
+HELPER_RUNTIME = lambda_.Runtime(packaging.HELPER_RUNTIME, lambda_.RuntimeFamily.PYTHON)
 DEFAULT_POSTGRES_VERSION = rds.PostgresEngineVersion.VER_17_6
 DEFAULT_MYSQL_VERSION = rds.MysqlEngineVersion.VER_8_4_6
 DEFAULT_MARIADB_VERSION = rds.MariaDbEngineVersion.VER_11_4_5
@@ -373,7 +375,7 @@ class Database(Construct):
             self, "RoleBootstrap",
             code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
             handler=packaging.ROLE_BOOTSTRAP_HANDLER,
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=HELPER_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             memory_size=256,
             timeout=cdk.Duration.minutes(2),

@@ -33,7 +33,7 @@ from constructs import Construct
 from .. import packaging
 from ..migration_settings import check_migration_settings, migration_environment
 from .container_service import ContainerService
-from .database import Database, account_key, deployment_of
+from .database import HELPER_RUNTIME, Database, account_key, deployment_of
 from .security_groups import exact_egress
 from .serverless_function import ServerlessFunction, function_subnets, vpc_execution_role
 
@@ -93,7 +93,7 @@ class DatabaseMigrations(Construct):
             self, "Function",
             code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
             handler=packaging.MIGRATE_HANDLER,
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=HELPER_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             memory_size=256,
             timeout=cdk.Duration.seconds(timeout_s),

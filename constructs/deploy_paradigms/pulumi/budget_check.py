@@ -122,7 +122,7 @@ class BudgetCheck(pulumi.ComponentResource):
             f"{name}-function",
             code=pulumi.FileArchive(str(bundle)),
             handler=packaging.BUDGET_CHECK_HANDLER,
-            runtime="python3.14",
+            runtime=packaging.HELPER_RUNTIME,
             architectures=["arm64"],
             memory_size=256,
             timeout=60,

@@ -26,13 +26,13 @@ from ..change_settings import (
     ChangeStreamPlan,
     plan_change_stream,
 )
-from ..packaging import CHANGE_STREAM_HANDLER, lambda_bundle
+from ..packaging import CHANGE_STREAM_HANDLER, HELPER_RUNTIME, lambda_bundle
 from ..runtime import change_consumer, settings
 from .database import Database, deployment
 from .serverless_function import _account_key, _execution_policy, lambda_role
 
 #: Same runtime as the CDK twin (pure-Python bundle; newest Python runtime).
-CONSUMER_RUNTIME = "python3.14"
+CONSUMER_RUNTIME = HELPER_RUNTIME
 
 
 @dataclass(frozen=True, kw_only=True)

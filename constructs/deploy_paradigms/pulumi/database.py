@@ -756,7 +756,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-role-bootstrap",
             code=pulumi.FileArchive(str(bundle)),
             handler=packaging.ROLE_BOOTSTRAP_HANDLER,
-            runtime="python3.14",
+            runtime=packaging.HELPER_RUNTIME,
             architectures=["arm64"],
             memory_size=256,
             timeout=120,

@@ -108,7 +108,7 @@ class DatabaseMigrations(pulumi.ComponentResource):
             f"{name}-migrations",
             code=pulumi.FileArchive(str(archive)),
             handler=packaging.MIGRATE_HANDLER,
-            runtime="python3.14",
+            runtime=packaging.HELPER_RUNTIME,
             architectures=["arm64"],
             memory_size=256,
             timeout=args.timeout_s,
