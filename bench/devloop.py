@@ -382,7 +382,8 @@ def vendored_distributions(bundle: Path) -> list[str]:
 
 
 def measure_packages() -> list[dict[str, Any]]:
-    from deploy_paradigms import edge_plan, packaging
+    from deploy_paradigms import packaging
+    from deploy_paradigms.plans import edge as edge_plan
 
     out = []
     for kind in packaging.KINDS:

@@ -185,7 +185,7 @@ def test_database_inputs_refused_like_pulumi(props: dict[str, Any], pattern: str
     ({"allocated_storage_gib": 70_000, "max_allocated_storage_gib": 70_000}, "65,536 GiB"),
 ])
 def test_cdk_refuses_what_pulumi_refuses(kwargs: dict[str, Any], message: str) -> None:
-    """The same inputs the Pulumi Database refuses (one check in database_settings)."""
+    """The same inputs the Pulumi Database refuses (one check in plans.database)."""
     from deploy_paradigms.budget import InputError
     from deploy_paradigms.pulumi.database import Database as PulumiDatabase
     from deploy_paradigms.pulumi.database import DatabaseArgs

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from deploy_paradigms.change_settings import event_pattern
+from deploy_paradigms.plans.changes import event_pattern
 from deploy_paradigms.runtime import aws_sigv4, change_consumer, connection
 from deploy_paradigms.runtime.change_consumer import (
     ChangeConsumer,

@@ -16,7 +16,7 @@ from test_serverless_cdk import resources, small_stack
 
 from deploy_paradigms.budget import InputError
 from deploy_paradigms.cdk.change_stream import ChangeStream
-from deploy_paradigms.change_settings import event_pattern
+from deploy_paradigms.plans.changes import event_pattern
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms.budget import BudgetError
-from deploy_paradigms.change_settings import event_pattern
+from deploy_paradigms.plans.changes import event_pattern
 from deploy_paradigms.pulumi.preview import render
 
 

@@ -32,7 +32,7 @@ from deploy_paradigms.catalog import CACHE_TAG_HEADER, NamedQuery, QueryCatalog,
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.edge_function import EdgeFunction
-from deploy_paradigms.edge_plan import MIB, measure_path, plan_edge_function
+from deploy_paradigms.plans.edge import MIB, measure_path, plan_edge_function
 from deploy_paradigms.runtime.invalidation import ENV_DISTRIBUTION_ID_PARAMETER
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"

@@ -16,7 +16,7 @@ from typing import Any
 
 from conftest import template_of
 
-from deploy_paradigms.edge_plan import ACCESS_LOG_EXPIRATION_DAYS, EDGE_FUNCTION_LOG_RETENTION_DAYS
+from deploy_paradigms.plans.edge import ACCESS_LOG_EXPIRATION_DAYS, EDGE_FUNCTION_LOG_RETENTION_DAYS
 from deploy_paradigms.pulumi.preview import render, render_stack
 
 DATA_ENV = ("DATA_ENDPOINT_BOOTSTRAP_SCHEMA", "DATA_ENDPOINT_MAX_RESPONSE_BYTES")

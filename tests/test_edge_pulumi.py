@@ -22,7 +22,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from deploy_paradigms import packaging
 from deploy_paradigms.budget import BudgetError, InputError
 from deploy_paradigms.catalog import CACHE_TAG_HEADER, sample_catalog
-from deploy_paradigms.edge_plan import MIB, measure_path, plan_signing
+from deploy_paradigms.plans.edge import MIB, measure_path, plan_signing
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint, DataEndpointArgs
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
 from deploy_paradigms.pulumi.edge_function import (

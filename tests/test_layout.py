@@ -46,6 +46,19 @@ def test_budget_core_imports_no_framework() -> None:
     assert out.strip() == "[]"
 
 
+def test_plans_import_no_framework() -> None:
+    """Every module of the decision layer, imported, loads neither aws-cdk-lib nor pulumi."""
+    modules = sorted(p.stem for p in (ROOT / "constructs" / "deploy_paradigms" / "plans").glob("*.py")
+                     if p.stem != "__init__")
+    assert {"checks", "database", "edge", "environment", "names", "paas"} <= set(modules)
+    code = ("import sys, importlib; "
+            f"[importlib.import_module('deploy_paradigms.plans.' + m) for m in {modules!r}]; "
+            "frameworks = ('aws_cdk', 'pulumi', 'pulumi_aws', 'jsii', 'constructs'); "
+            "print([m for m in sys.modules if m.split('.')[0] in frameworks])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_cdk_json_runs_the_app_as_a_module() -> None:
     import json
 

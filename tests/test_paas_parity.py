@@ -15,7 +15,7 @@ import pytest
 from conftest import template_of
 
 from deploy_paradigms.cdk import container_service as cdk_cs
-from deploy_paradigms.naming import ECS_FAMILY, task_family
+from deploy_paradigms.plans.names import ECS_FAMILY, task_family
 from deploy_paradigms.pulumi import container_service as pulumi_cs
 from deploy_paradigms.pulumi.preview import STACK, render
 from deploy_paradigms.pulumi.program import PROJECT
@@ -110,8 +110,8 @@ def test_both_engines_share_the_tuning_and_the_checks() -> None:
     names = ("HEALTH_CHECK_INTERVAL_S", "HEALTH_CHECK_TIMEOUT_S", "HEALTHY_THRESHOLD", "UNHEALTHY_THRESHOLD",
              "HEALTH_CHECK_GRACE_S", "DEREGISTRATION_DELAY_S", "STOP_TIMEOUT_S", "SCALE_OUT_COOLDOWN_S",
              "SCALE_IN_COOLDOWN_S", "LOG_BUFFER_MIB", "FARGATE_TASK_SIZES", "RESERVED_ENVIRONMENT")
-    # One framework-free source (deploy_paradigms.container_settings), not two copies.
-    from deploy_paradigms import container_settings as shared
+    # One framework-free source (deploy_paradigms.plans.paas), not two copies.
+    from deploy_paradigms.plans import paas as shared
 
     for module in (cdk_cs, pulumi_cs):
         for name in ("check_environment", "check_task_settings", "database_environment"):

@@ -46,6 +46,7 @@ PACKAGES = (
     "deploy_paradigms.cdk",
     "deploy_paradigms.guard",
     "deploy_paradigms.guard.rules",
+    "deploy_paradigms.plans",
     "deploy_paradigms.pulumi",
     "deploy_paradigms.pulumi.examples",
     "deploy_paradigms.runtime",

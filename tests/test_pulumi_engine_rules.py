@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from deploy_paradigms import packaging
 from deploy_paradigms.budget import BudgetError, InputError
 from deploy_paradigms.catalog import sample_catalog
-from deploy_paradigms.naming import RDS_PROXY_NAME, RDS_PROXY_NAME_MAX, rds_proxy_name
+from deploy_paradigms.plans.names import RDS_PROXY_NAME, RDS_PROXY_NAME_MAX, rds_proxy_name
 from deploy_paradigms.pulumi.container_service import ContainerService, ContainerServiceArgs
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint, DataEndpointArgs
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs

@@ -14,10 +14,11 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from deploy_paradigms import migration_settings, packaging
+from deploy_paradigms import packaging
 from deploy_paradigms.budget import describe_connection_limit, plan_containers, plan_serverless
 from deploy_paradigms.budget.plan import DIRECT_TLS_QUERY, RDS_CA_BUNDLE
-from deploy_paradigms.change_settings import CONSUMER_URL_PARAMS
+from deploy_paradigms.plans import migrations as migration_settings
+from deploy_paradigms.plans.changes import CONSUMER_URL_PARAMS
 from deploy_paradigms.runtime import budget_check, connection, role_bootstrap
 from deploy_paradigms.runtime.settings import DatabaseSettings
 

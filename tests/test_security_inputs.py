@@ -19,7 +19,7 @@ from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction
-from deploy_paradigms.database_settings import check_parameters
+from deploy_paradigms.plans.database import check_parameters
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint as PulumiDataEndpoint
 from deploy_paradigms.pulumi.data_endpoint import DataEndpointArgs
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from conftest import template_of
 
-from deploy_paradigms import environment
 from deploy_paradigms.budget import (
     BudgetError,
     ConnectionLimit,
@@ -21,9 +20,10 @@ from deploy_paradigms.budget import (
     describe_connection_limit,
 )
 from deploy_paradigms.budget.plan import proxy_connection_share
-from deploy_paradigms.edge_plan import check_response_size_limit, plan_edge_function
 from deploy_paradigms.guard import model as guard_model
 from deploy_paradigms.guard.rules import no_secrets
+from deploy_paradigms.plans import environment
+from deploy_paradigms.plans.edge import check_response_size_limit, plan_edge_function
 
 # Eleven keys, each with the one right answer: a credential, or a pointer/setting about one.
 CREDENTIAL_KEYS = [
@@ -87,8 +87,9 @@ def test_response_size_limit_has_one_definition() -> None:
 
 
 def test_log_retention_names_say_what_they_hold() -> None:
-    from deploy_paradigms import edge_plan, input_checks
     from deploy_paradigms.cdk import edge_function as cdk_edge
+    from deploy_paradigms.plans import checks as input_checks
+    from deploy_paradigms.plans import edge as edge_plan
     from deploy_paradigms.pulumi import edge_function as pulumi_edge
     from deploy_paradigms.pulumi import network, serverless_function
 

@@ -36,7 +36,7 @@ from constructs import Construct
 
 from .. import packaging
 from ..budget import Allocation, InputError
-from ..change_settings import (
+from ..plans.changes import (
     CONSUMER_URL_PARAMS,
     DEFAULT_MAX_LAG_MIB,
     DEFAULT_RUN_SECONDS,

@@ -42,7 +42,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..budget import Allocation, ContainerPlan, plan_containers
-from ..container_settings import (  # shared with the Pulumi twin
+from ..plans.paas import (  # shared with the Pulumi twin
     DEREGISTRATION_DELAY_S,
     HEALTH_CHECK_GRACE_S,
     HEALTH_CHECK_INTERVAL_S,

@@ -14,7 +14,7 @@ Example::
     endpoint.plan.reserved_concurrency     # what the database can afford
     EdgeFunction(self, "Site", ..., data_endpoint=endpoint)   # CloudFront in front
 
-Who may call it is ``signing`` (see :class:`deploy_paradigms.edge_plan.Signing`):
+Who may call it is ``signing`` (see :class:`deploy_paradigms.plans.edge.Signing`):
 ``"cloudfront"`` (default: URL auth ``AWS_IAM``, CloudFront signs through origin
 access control), ``"hmac"`` (URL auth ``NONE``; the function refuses requests
 without a valid ``x-dp-signature`` HMAC before it touches the database) or
@@ -60,7 +60,7 @@ from .. import packaging
 from ..budget import DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
-from ..edge_plan import (
+from ..plans.edge import (
     DEFAULT_RESPONSE_SIZE_LIMIT_BYTES,
     SigningPlan,
     cache_key_parameters,
@@ -68,7 +68,7 @@ from ..edge_plan import (
     distribution_id_parameter_name,
     plan_signing,
 )
-from ..environment import check_data_endpoint_environment
+from ..plans.environment import check_data_endpoint_environment
 from ..runtime import data_endpoint as endpoint_runtime
 from ..runtime import invalidation
 from .database import Database

@@ -44,7 +44,7 @@ from ..budget import (
     describe_connection_limit,
 )
 from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY, Deployment
-from ..database_settings import (
+from ..plans.database import (
     ENHANCED_MONITORING_INTERVAL_S,
     MAX_STORAGE_GIB,
     MIN_BACKUP_RETENTION_DAYS,
@@ -59,7 +59,7 @@ from ..database_settings import (
     logical_replication_parameters,
     tls_parameter,
 )
-from ..database_settings import performance_insights as performance_insights_setting
+from ..plans.database import performance_insights as performance_insights_setting
 from ..runtime import role_bootstrap, settings
 from .security_groups import exact_egress
 

@@ -28,7 +28,7 @@ edge code instead (baked into the asset, or read from the request: the sample
 handler finds the data endpoint at ``https://<Host header>/data/...``).
 
 The module reads as steps: validate inputs (package size, trigger limits),
-plan (edge decisions from :mod:`deploy_paradigms.edge_plan`), create the support
+plan (edge decisions from :mod:`deploy_paradigms.plans.edge`), create the support
 stack's role and the function, the cache and origin request policies, the log
 bucket and the distribution, acknowledge what cdk-nag cannot know, expose
 attributes. The Pulumi component in ``deploy_paradigms.pulumi.edge_function``
@@ -52,7 +52,7 @@ from constructs import Construct
 
 from ..budget import BudgetError
 from ..catalog import CACHE_TAG_HEADER
-from ..edge_plan import (
+from ..plans.edge import (
     ACCESS_LOG_EXPIRATION_DAYS,
     EDGE_REGION,
     DataCachePlan,
@@ -85,7 +85,7 @@ def measure_package(code_path: str | os.PathLike[str] | None, code: lambda_.Code
     """Zipped size in bytes of what Lambda@Edge will receive.
 
     A directory is zipped deterministically and measured, a ``.zip`` file counts
-    as is (:func:`deploy_paradigms.edge_plan.measure_path`); inline code counts
+    as is (:func:`deploy_paradigms.plans.edge.measure_path`); inline code counts
     its UTF-8 bytes. Code in S3 cannot be measured at synth and is refused.
     """
     if (code_path is None) == (code is None):
@@ -125,7 +125,7 @@ class EdgeFunction(Construct):
     strings and the headers the endpoint reads (``x-amz-content-sha256``; with
     ``signing="both"`` also ``x-dp-signature``/``x-dp-timestamp``) are forwarded,
     so a parameter outside the key cannot change the answer stored under it;
-    error responses are cached for 0 s (``edge_plan.CACHED_ERROR_CODES``).
+    error responses are cached for 0 s (``plans.edge.CACHED_ERROR_CODES``).
     A POST through origin access control must carry ``x-amz-content-sha256``
     (the hex SHA-256 of the body): CloudFront does not hash bodies for SigV4, and
     Lambda refuses a signed POST without it.
@@ -227,7 +227,7 @@ class EdgeFunction(Construct):
                               f"place its support stack: pass env=cdk.Environment(region='eu-west-1') (any "
                               f"Region; the account may stay unset)")
 
-        # 2. Plan: the edge decisions (limits, TTLs, cache key) come from edge_plan.
+        # 2. Plan: the edge decisions (limits, TTLs, cache key) come from plans.edge.
         self.plan: EdgePlan = plan_edge_function(
             trigger=trigger, runtime=runtime, handler=handler, package_size_bytes=self.package_size_bytes,
             memory_size=memory_size, timeout_s=timeout_s, environment=environment, vpc=vpc, layers=layers)

@@ -31,7 +31,7 @@ from aws_cdk import triggers
 from constructs import Construct
 
 from .. import packaging
-from ..migration_settings import check_migration_settings, migration_environment
+from ..plans.migrations import check_migration_settings, migration_environment
 from .container_service import ContainerService
 from .database import HELPER_RUNTIME, Database, account_key, deployment_of
 from .security_groups import exact_egress

@@ -49,8 +49,8 @@ from ..budget import (
 )
 from ..budget.deployment import ProxyShare
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
-from ..database_settings import check_db_user, check_master_user
-from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
+from ..plans.database import check_db_user, check_master_user
+from ..plans.environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
 from ..runtime import settings
 from .database import Database, account_key, deployment_of
 from .security_groups import exact_egress

@@ -30,7 +30,7 @@ import pulumi_aws as aws
 
 from .. import packaging
 from ..budget import BudgetError
-from ..input_checks import check_log_retention
+from ..plans.checks import check_log_retention
 from ..runtime import budget_check, settings
 from .database import Database, deployment
 from .network import lambda_vpc_statements

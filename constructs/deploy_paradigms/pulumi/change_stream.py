@@ -17,7 +17,8 @@ import pulumi
 import pulumi_aws as aws
 
 from ..budget import Allocation, InputError
-from ..change_settings import (
+from ..packaging import CHANGE_STREAM_HANDLER, HELPER_RUNTIME, lambda_bundle
+from ..plans.changes import (
     CONSUMER_URL_PARAMS,
     DEFAULT_MAX_LAG_MIB,
     DEFAULT_RUN_SECONDS,
@@ -26,7 +27,6 @@ from ..change_settings import (
     ChangeStreamPlan,
     plan_change_stream,
 )
-from ..packaging import CHANGE_STREAM_HANDLER, HELPER_RUNTIME, lambda_bundle
 from ..runtime import change_consumer, settings
 from .database import Database, deployment
 from .serverless_function import _account_key, _execution_policy, lambda_role

@@ -40,7 +40,9 @@ import pulumi
 import pulumi_aws as aws
 
 from ..budget import Allocation, BudgetError, ContainerPlan, plan_containers
-from ..container_settings import (  # shared with the CDK twin
+from ..plans.checks import check_log_retention, check_non_empty
+from ..plans.names import task_family
+from ..plans.paas import (  # shared with the CDK twin
     CONTAINER_NAME,
     DEREGISTRATION_DELAY_S,
     HEALTH_CHECK_GRACE_S,
@@ -57,8 +59,6 @@ from ..container_settings import (  # shared with the CDK twin
     check_task_settings,
     database_environment,
 )
-from ..input_checks import check_log_retention, check_non_empty
-from ..naming import task_family
 from ..runtime import settings
 from .database import Database
 

@@ -33,7 +33,7 @@ from .. import packaging
 from ..budget import DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
 from ..catalog import QueryCatalog
-from ..edge_plan import (
+from ..plans.edge import (
     DEFAULT_RESPONSE_SIZE_LIMIT_BYTES,
     SigningPlan,
     cache_key_parameters,
@@ -41,7 +41,7 @@ from ..edge_plan import (
     distribution_id_parameter_name,
     plan_signing,
 )
-from ..environment import check_data_endpoint_environment
+from ..plans.environment import check_data_endpoint_environment
 from ..runtime import data_endpoint as endpoint_runtime
 from ..runtime import invalidation
 from .database import Database

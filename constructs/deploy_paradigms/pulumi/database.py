@@ -45,7 +45,8 @@ from ..budget import (
     parse_engine,
 )
 from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY, Deployment
-from ..database_settings import (
+from ..plans.checks import SUBNET_TIERS, check_choice, check_log_retention
+from ..plans.database import (
     ENHANCED_MONITORING_INTERVAL_S,
     ENHANCED_MONITORING_POLICY,
     MAX_STORAGE_GIB,
@@ -62,7 +63,6 @@ from ..database_settings import (
     performance_insights,
     tls_parameter,
 )
-from ..input_checks import SUBNET_TIERS, check_choice, check_log_retention
 from ..runtime import role_bootstrap, settings
 from .network import LAMBDA_TRUST_POLICY, NetworkLike, lambda_vpc_statements
 

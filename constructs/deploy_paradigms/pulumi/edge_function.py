@@ -1,7 +1,7 @@
 """``EdgeFunction``: user code at CloudFront's edge, plus the distribution that serves it.
 
 Pulumi twin of :class:`deploy_paradigms.cdk.edge_function.EdgeFunction`: same
-steps, same decisions (:mod:`deploy_paradigms.edge_plan`), same attribute
+steps, same decisions (:mod:`deploy_paradigms.plans.edge`), same attribute
 names. Lambda@Edge functions must be created in us-east-1: the function sets
 pulumi-aws 7's per-resource ``region="us-east-1"``, so it keeps the stack's
 provider configuration (profile, assume role, default tags, allowed account
@@ -41,7 +41,8 @@ import pulumi_aws as aws
 
 from ..budget import BudgetError
 from ..catalog import CACHE_TAG_HEADER
-from ..edge_plan import (
+from ..plans.checks import PRICE_CLASSES, check_choice
+from ..plans.edge import (
     ACCESS_LOG_EXPIRATION_DAYS,
     EDGE_FUNCTION_LOG_RETENTION_DAYS,
     EDGE_REGION,
@@ -53,7 +54,6 @@ from ..edge_plan import (
     plan_data_cache,
     plan_edge_function,
 )
-from ..input_checks import PRICE_CLASSES, check_choice
 from .data_endpoint import DataEndpoint
 
 __all__ = ["ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID", "CACHING_DISABLED_POLICY_ID", "EdgeFunction",

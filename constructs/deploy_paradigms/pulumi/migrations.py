@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import packaging
-from ..migration_settings import check_migration_settings, migration_environment
+from ..plans.migrations import check_migration_settings, migration_environment
 from .database import Database, deployment
 from .serverless_function import _account_key, _execution_policy, lambda_role
 

@@ -27,8 +27,8 @@ import pulumi
 import pulumi_aws as aws
 
 from ..budget import InputError
-from ..environment import LAMBDA_VPC_ACTIONS
-from ..input_checks import check_log_retention
+from ..plans.checks import check_log_retention
+from ..plans.environment import LAMBDA_VPC_ACTIONS
 
 # Each tier owns a fixed slot of /prefix+4 blocks, so adding an AZ never renumbers a subnet.
 _TIER_SLOTS = {"public": 0, "private": 4, "isolated": 8}

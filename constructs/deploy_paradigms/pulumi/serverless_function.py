@@ -40,10 +40,10 @@ from ..budget import (
 )
 from ..budget.deployment import ProxyShare
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
-from ..database_settings import check_db_user, check_master_user
-from ..environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
-from ..input_checks import LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_RUNTIMES, check_choice, check_log_retention
-from ..naming import rds_proxy_name
+from ..plans.checks import LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_RUNTIMES, check_choice, check_log_retention
+from ..plans.database import check_db_user, check_master_user
+from ..plans.environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
+from ..plans.names import rds_proxy_name
 from ..runtime import settings
 from .database import Database, deployment
 from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
@@ -457,7 +457,7 @@ class ServerlessFunction(pulumi.ComponentResource):
 
 def _proxy_name(component: str) -> str:
     """This proxy's name, unique per project, stack and component (RDS Proxy names are unique per
-    account and Region): see :func:`deploy_paradigms.naming.rds_proxy_name`."""
+    account and Region): see :func:`deploy_paradigms.plans.names.rds_proxy_name`."""
     return rds_proxy_name(pulumi.get_project(), pulumi.get_stack(), component)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...database_settings import MIN_BACKUP_RETENTION_DAYS
+from ...plans.database import MIN_BACKUP_RETENTION_DAYS
 from ..model import Finding, Model, Rule
 
 

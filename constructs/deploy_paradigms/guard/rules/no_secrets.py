@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ...environment import is_secret_key
+from ...plans.environment import is_secret_key
 from ..cfn import text
 from ..model import Finding, Model, Rule
 

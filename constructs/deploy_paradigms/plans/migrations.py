@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .budget import BudgetError
-from .budget.plan import DIRECT_TLS_QUERY
-from .runtime import migrate, settings
+from ..budget import BudgetError
+from ..budget.plan import DIRECT_TLS_QUERY
+from ..runtime import migrate, settings
 
 #: Migrations need a direct session for the run (Prisma's ``migrate deploy`` opens one or two).
 MIGRATION_CONNECTIONS = 1

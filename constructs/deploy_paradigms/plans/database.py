@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .budget import BudgetError, Engine, InputError, normalise_instance_class, parse_engine
+from ..budget import BudgetError, Engine, InputError, normalise_instance_class, parse_engine
 
 __all__ = [
     "BUDGET_PARAMETERS",

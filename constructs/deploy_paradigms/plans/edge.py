@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from . import packaging
-from .budget import InputError
-from .catalog import QueryCatalog
-from .runtime.data_endpoint import LAMBDA_RESPONSE_LIMIT_BYTES
+from .. import packaging
+from ..budget import InputError
+from ..catalog import QueryCatalog
+from ..runtime.data_endpoint import LAMBDA_RESPONSE_LIMIT_BYTES
 
 __all__ = [
     "ACCESS_LOG_EXPIRATION_DAYS",

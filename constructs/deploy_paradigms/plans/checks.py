@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from .budget import InputError
+from ..budget import InputError
 
 __all__ = [
     "CLOUDWATCH_RETENTION_DAYS",

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..budget import BudgetError, ContainerPlan
+from ..runtime import settings
 from . import environment
-from .budget import BudgetError, ContainerPlan
-from .runtime import settings
 
 #: The container name in the task definition (its construct id / JSON name are API).
 CONTAINER_NAME = "web"

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .budget import BudgetError, Engine, InputError
-from .budget.plan import DIRECT_TLS_QUERY
-from .runtime import change_consumer
+from ..budget import BudgetError, Engine, InputError
+from ..budget.plan import DIRECT_TLS_QUERY
+from ..runtime import change_consumer
 
 __all__ = [
     "DEFAULT_MAX_LAG_MIB",

@@ -17,8 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .budget import BudgetError
-from .runtime import settings
+from ..budget import BudgetError
+from ..runtime import settings
 
 #: Variables the constructs set from the database (the runtime settings contract).
 DATABASE_CONTRACT = (*settings.ALL, settings.PASSWORD_FROM_ECS_SECRET, "DATABASE_URL")
