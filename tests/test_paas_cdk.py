@@ -23,7 +23,7 @@ from aws_cdk.assertions import Template
 from conftest import template_of
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from deploy_paradigms.budget import BudgetError, ConnectionLedger, describe_connection_limit
+from deploy_paradigms.budget import BudgetError, ConnectionLedger, InputError, describe_connection_limit
 from deploy_paradigms.cdk import container_service as cs
 from deploy_paradigms.cdk.container_service import ContainerService
 from deploy_paradigms.cdk.database import Database
@@ -414,7 +414,7 @@ def test_connections_share_leaves_the_rest_free() -> None:
 ])
 def test_bad_inputs_are_refused_before_anything_is_created(props: dict[str, Any], pattern: str) -> None:
     stack, db = small_stack()
-    with pytest.raises(BudgetError, match=pattern):
+    with pytest.raises(InputError, match=pattern):
         ContainerService(stack, "Web", database=db, image=IMAGE, **props)
     assert db.ledger.allocations == ()
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from deploy_paradigms.budget import BudgetError, ConnectionLedger, describe_connection_limit
+from deploy_paradigms.budget import BudgetError, ConnectionLedger, InputError, describe_connection_limit
 from deploy_paradigms.pulumi import container_service as cs
 from deploy_paradigms.pulumi.preview import render
 
@@ -227,7 +227,7 @@ def test_component_checks_match_the_cdk_ones(kwargs: dict[str, Any], pattern: st
                 "scale_on_requests_per_target": None, **kwargs}
     with pytest.raises(BudgetError, match=pattern):
         cs.check_task_settings(**settings)
-    with pytest.raises(BudgetError, match="looks like a credential"):
+    with pytest.raises(InputError, match="looks like a credential"):
         cs.check_environment({"GITHUB_TOKEN": "x"})
 
 
