@@ -136,7 +136,8 @@ class FunctionOptions:
 
     def given(self) -> dict[str, Any]:
         """The options that were given (not None), by name (a subclass's own fields are not options)."""
-        return {f.name: getattr(self, f.name) for f in fields(FunctionOptions) if getattr(self, f.name) is not None}
+        return {f.name: getattr(self, f.name) for f in fields(FunctionOptions)
+                if getattr(self, f.name) is not None}
 
     def merged(self, flat: Mapping[str, Any], *, owner: str = "ServerlessFunction") -> FunctionOptions:
         """These options plus ``flat`` keyword arguments; one option given both ways is refused."""
