@@ -382,6 +382,46 @@ def test_data_endpoint_after_a_crash_reads_again_and_loses_no_committed_write(
         connection.set_password_provider(None)
 
 
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_the_first_write_after_an_idle_restart_is_applied_once(restartable: LocalPostgres,
+        monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    """No read in between: the write finds the server's goodbye on its idle socket and reconnects
+    before sending, instead of answering 503 "may or may not have been applied"."""
+    point_runtime_at(restartable, monkeypatch)
+    try:
+        endpoint = DataEndpoint(HOSTILE_CATALOG, bootstrap_schema=True)
+        conn = restartable.connect()
+        conn.run("DROP TABLE IF EXISTS posts")
+        conn.close()
+        assert call(endpoint, "POST", "/data/create_post", body={"title": "t0", "body": "x"})[0] == 200
+        restartable.restart(mode=mode)
+        status, body, _ = call(endpoint, "POST", "/data/create_post", body={"title": "t1", "body": "x"})
+        assert status == 200, body
+        assert titles(restartable) == ["t0", "t1"]
+    finally:
+        connection.close_connection()
+        connection.set_password_provider(None)
+
+
+def test_an_idle_connection_the_server_did_not_touch_is_not_pinged(restartable: LocalPostgres) -> None:
+    conn = connection.connect(app_settings(restartable, "quiet", limit=1), restartable.password)
+    try:
+        conn.query("SELECT 1")
+        assert not conn.peer_spoke()
+        admin = restartable.admin()
+        try:
+            admin.run("SELECT pg_terminate_backend(:pid)", pid=conn.backend_pid)
+        finally:
+            admin.close()
+        deadline = time.monotonic() + 5
+        while not conn.peer_spoke() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert conn.peer_spoke()
+    finally:
+        conn.close()
+    assert conn.peer_spoke()
+
+
 def test_password_rotation_under_load_fails_no_request_beyond_one_retry(restartable: LocalPostgres) -> None:
     secret = {"password": restartable.password}
     connection.set_password_provider(lambda _settings: secret["password"])
