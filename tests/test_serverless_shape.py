@@ -82,3 +82,21 @@ def test_the_measurement_catches_a_long_function(tmp_path: Path) -> None:
     long.write_text("def f() -> None:\n" + "    x = 1\n" * MAX_LINES)
     (node,) = _functions(ast.parse(long.read_text()))
     assert _length(node) == MAX_LINES + 1
+
+
+def test_data_endpoint_takes_the_function_options_as_one_object() -> None:
+    """Issue 11: DataEndpoint re-declared 16 ServerlessFunction keyword arguments; now one ``function``."""
+    import dataclasses
+    import inspect
+
+    from deploy_paradigms.cdk.data_endpoint import DataEndpoint as CdkDataEndpoint
+    from deploy_paradigms.plans.serverless import FunctionOptions
+    from deploy_paradigms.pulumi.data_endpoint import DataEndpointArgs
+
+    options = {f.name for f in dataclasses.fields(FunctionOptions)}
+    cdk_inputs = set(inspect.signature(CdkDataEndpoint.__init__).parameters)
+    pulumi_inputs = {f.name for f in dataclasses.fields(DataEndpointArgs)}
+    for inputs in (cdk_inputs, pulumi_inputs):
+        assert "function" in inputs
+        assert not inputs & options, sorted(inputs & options)
+    assert len(options) >= 15

@@ -39,7 +39,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from ..budget import Allocation, InputError, ServerlessPlan
+from ..budget import InputError
 from ..budget.plan import account_limited_warning
 from ..plans.environment import LAMBDA_VPC_ACTIONS
 from ..plans.serverless import (
@@ -49,7 +49,6 @@ from ..plans.serverless import (
     Booking,
     DatabaseFacts,
     FunctionOptions,
-    ServerlessFunctionPlan,
     book_connections,
     check_function_environment,
     connections_alarm_threshold,
@@ -268,13 +267,11 @@ class ServerlessFunction(Construct):
                                 account_key=account_key(scope), options=options, proxy=proxy, planner=planner)
 
     def _expose(self, database: Database, booking: Booking) -> None:
-        self.function_plan: ServerlessFunctionPlan = booking.plan
-        self.plan: ServerlessPlan = booking.plan.budget
-        self.allocation: Allocation = booking.allocation
-        self.database = database
-        self.db_user: str = booking.plan.db_user
-        self.iam_auth: bool = booking.plan.iam_auth
-        self.secret = database.secret if booking.plan.secret == "master" else database.app_secret
+        """The plan and the booking as the attributes users read (``plan`` is the arithmetic)."""
+        self.database, self.secret = database, (database.secret if booking.plan.secret == "master"
+                                                else database.app_secret)
+        self.function_plan, self.plan, self.allocation = booking.plan, booking.plan.budget, booking.allocation
+        self.db_user, self.iam_auth = booking.plan.db_user, booking.plan.iam_auth
         warning = account_limited_warning(self.plan, self.node.path, booking.account.holders())
         if warning:
             cdk.Annotations.of(self).add_warning_v2("deploy-paradigms:accountConcurrency", warning)

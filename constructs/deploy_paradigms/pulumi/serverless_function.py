@@ -32,7 +32,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..budget import Allocation, ServerlessPlan
 from ..budget.plan import account_limited_warning
 from ..plans.serverless import (
     ALARM_CONNECTIONS_FRACTION,
@@ -41,7 +40,6 @@ from ..plans.serverless import (
     DatabaseFacts,
     FunctionOptions,
     IamStatement,
-    ServerlessFunctionPlan,
     book_connections,
     check_function_environment,
     connections_alarm_threshold,
@@ -199,18 +197,14 @@ class ServerlessFunction(pulumi.ComponentResource):
                                 account_key=_account_key(), options=options, proxy=proxy, planner=planner)
 
     def _expose(self, name: str, args: ServerlessFunctionArgs, booking: Booking) -> None:
-        database = args.database
-        self.function_plan: ServerlessFunctionPlan = booking.plan
-        self.plan: ServerlessPlan = booking.plan.budget
-        self.allocation: Allocation = booking.allocation
-        self.database = database
-        self.db_user: str = booking.plan.db_user
-        self.iam_auth: bool = booking.plan.iam_auth
+        """The plan and the booking as the attributes users read (``plan`` is the arithmetic)."""
+        self._tags, self._child = dict(args.tags or {}), pulumi.ResourceOptions(parent=self)
+        self.function_plan, self.plan, self.allocation = booking.plan, booking.plan.budget, booking.allocation
+        database = self.database = args.database
+        self.db_user, self.iam_auth = booking.plan.db_user, booking.plan.iam_auth
         #: The secret of the user the proxy logs in as (and, secrets-only, the function reads).
         self.secret_arn: pulumi.Input[str] = (database.secret_arn if booking.plan.secret == "master"
                                               else database.app_secret_arn)
-        self._tags = dict(args.tags or {})
-        self._child = pulumi.ResourceOptions(parent=self)
         warning = account_limited_warning(self.plan, name, booking.account.holders())
         if warning:
             pulumi.log.warn(warning)
