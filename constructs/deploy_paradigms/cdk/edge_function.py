@@ -48,24 +48,35 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from ..budget import BudgetError
+from ..budget import BudgetError, InputError
 from ..catalog import CACHE_TAG_HEADER
 from ..plans.edge import (
     ACCESS_LOG_EXPIRATION_DAYS,
+    DATA_PATH_PATTERN,
     EDGE_REGION,
     DataCachePlan,
     EdgePlan,
     EdgeTrigger,
+    FirewallPlan,
+    RateLimit,
     check_anonymous_writes,
     measure_path,
     plan_data_cache,
     plan_edge_function,
+    plan_firewall,
 )
 from .data_endpoint import DataEndpoint
 
-__all__ = ["EdgeFunction", "measure_package"]
+__all__ = ["EdgeFunction", "RateLimit", "measure_package"]
+
+#: The cross-Region SSM reader ``cloudfront.experimental.EdgeFunction`` creates in the consuming
+#: stack (aws-cdk-lib's ``CrossRegionStringParamReaderProvider``): reused for the web ACL's ARN.
+_READER_TYPE = "Custom::CrossRegionStringParameterReader"
+_READER_PROVIDER_ID = f"{_READER_TYPE}CustomResourceProvider"
 
 _RUNTIMES = {
     "python3.11": lambda_.Runtime.PYTHON_3_11,
@@ -159,8 +170,15 @@ class EdgeFunction(Construct):
         the distribution answers on its ``*.cloudfront.net`` name only.
     :param certificate: ACM certificate for ``domain_names``; omitted, the ``*.cloudfront.net``
         certificate, whose security policy CloudFront fixes at TLSv1 (acknowledged for cdk-nag).
-    :param web_acl_id: ARN of a WAF web ACL (scope CLOUDFRONT, us-east-1); omitted, none
-        (acknowledged for cdk-nag: a web ACL costs USD 5/month plus rules).
+    :param web_acl_id: ARN of your own WAF web ACL (scope CLOUDFRONT, us-east-1); omitted, none
+        unless ``rate_limit`` creates one. Passing both raises :class:`InputError`.
+    :param rate_limit: a WAF rate-based rule: requests per 5 minutes per IP address (a number), or a
+        :class:`~deploy_paradigms.plans.edge.RateLimit` (limit, ``window_s`` 60/120/300/600,
+        ``scope`` ``"all"``/``"writes"``/``"data"``). A web ACL (scope CLOUDFRONT) is created in
+        us-east-1 (in this stack when it is there, else in the support stack, its ARN read back through
+        an SSM parameter like the function's version); over the limit WAF answers 429; CloudWatch
+        metrics and sampled requests on. Costs USD 5/month + 1/month for the rule + 0.60 per million
+        requests. Omitted: no web ACL (acknowledged for cdk-nag).
     :param geo_restriction: omitted, served everywhere.
     :param log_bucket: bucket for access logs (ACLs enabled, as CloudFront standard logging
         requires); omitted, one is created (S3-managed encryption, TLS only, no public access,
@@ -196,6 +214,7 @@ class EdgeFunction(Construct):
         domain_names: Sequence[str] | None = None,
         certificate: acm.ICertificate | None = None,
         web_acl_id: str | None = None,
+        rate_limit: int | RateLimit | None = None,
         geo_restriction: cloudfront.GeoRestriction | None = None,
         log_bucket: s3.IBucket | None = None,
         price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
@@ -231,6 +250,9 @@ class EdgeFunction(Construct):
         self.plan: EdgePlan = plan_edge_function(
             trigger=trigger, runtime=runtime, handler=handler, package_size_bytes=self.package_size_bytes,
             memory_size=memory_size, timeout_s=timeout_s, environment=environment, vpc=vpc, layers=layers)
+        self.firewall_plan: FirewallPlan | None = plan_firewall(
+            rate_limit, web_acl_id=web_acl_id, name_parts=(parent.stack_name, *self._path_in_stack(parent)),
+            data_path_pattern=DATA_PATH_PATTERN)
         self.data_endpoint = data_endpoint
         self.cache_plan: DataCachePlan | None = (
             plan_data_cache(data_endpoint.cache_key_parameters,
@@ -258,6 +280,9 @@ class EdgeFunction(Construct):
             description=f"deploy-paradigms edge: {self.plan.summary()}",
         )
         self._grant_logs(function_id)
+        self.web_acl: wafv2.CfnWebACL | None = None
+        if self.firewall_plan is not None:
+            web_acl_id = self._create_firewall(self.firewall_plan, parent, function_id)
 
         # 4. Cache and origin request policies, log bucket, distribution.
         self.origin_request_policy: cloudfront.IOriginRequestPolicy | None = None
@@ -387,6 +412,52 @@ class EdgeFunction(Construct):
         return cdk.Stack(stage, stack_id, env=cdk.Environment(region=EDGE_REGION, account=parent.account),
                          tags=parent.tags.tag_values(),
                          description=f"Lambda@Edge functions of {parent.stack_name} (us-east-1 only)")
+
+    def _path_in_stack(self, parent: cdk.Stack) -> list[str]:
+        scopes = self.node.scopes
+        return [scope.node.id for scope in scopes[scopes.index(parent) + 1:]]
+
+    def _create_firewall(self, plan: FirewallPlan, parent: cdk.Stack, function_id: str) -> str:
+        """The web ACL in us-east-1; returns its ARN as this stack can use it (WebACLId takes the
+        ARN for WAFv2). In a us-east-1 stack a plain reference; else the ARN goes through an SSM
+        parameter in us-east-1, read back by the custom resource provider that
+        ``cloudfront.experimental.EdgeFunction`` already put in this stack for the version ARN."""
+        home = self.support_stack
+        self.web_acl = wafv2.CfnWebACL(
+            home if home is not parent else self, f"{function_id}WebAcl" if home is not parent else "WebAcl",
+            name=plan.name, scope=plan.scope, description=f"deploy-paradigms edge: {plan.summary()}",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=plan.metrics_enabled, metric_name=plan.name,
+                sampled_requests_enabled=plan.sampled_requests))
+        # One rule document for CDK and Pulumi (the AWS API's shape, which the L1 takes as is).
+        self.web_acl.add_property_override("Rules", plan.rules)
+        if home is parent:
+            return self.web_acl.attr_arn
+        return self._read_in_this_stack(parent, function_id, plan)
+
+    def _read_in_this_stack(self, parent: cdk.Stack, function_id: str, plan: FirewallPlan) -> str:
+        assert self.web_acl is not None
+        home = self.support_stack
+        name = f"/deploy-paradigms/{parent.stack_name}/{function_id}/web-acl-arn"
+        ssm.StringParameter(home, f"{function_id}WebAclArn", parameter_name=name,
+                            string_value=self.web_acl.attr_arn,
+                            description=f"ARN of the web ACL of {self.node.path} (read by "
+                                        f"{parent.stack_name})")
+        provider = parent.node.try_find_child(_READER_PROVIDER_ID)
+        if not isinstance(provider, cdk.CustomResourceProviderBase):  # pragma: no cover - aws-cdk-lib change
+            raise InputError(f"rate_limit: aws-cdk-lib no longer creates {_READER_PROVIDER_ID} in "
+                             f"{parent.stack_name}; put the stack in us-east-1 or pass web_acl_id")
+        provider.add_to_role_policy({
+            "Effect": "Allow", "Action": ["ssm:GetParameter"],
+            "Resource": f"arn:{parent.partition}:ssm:{EDGE_REGION}:{parent.account}:parameter{name}"})
+        reader = cdk.CustomResource(
+            self, "WebAclArnReader", service_token=provider.service_token,
+            resource_type=_READER_TYPE,
+            # Read again whenever the web ACL would change (a replaced ACL has a new ARN).
+            properties={"Region": EDGE_REGION, "ParameterName": name, "RefreshToken": plan.digest})
+        # The reader's answer is named for the function ARN it was written for; it is any string.
+        return reader.get_att_string("FunctionArn")
 
     def _grant_logs(self, function_id: str) -> None:
         # Lambda@Edge writes to /aws/lambda/us-east-1.<name> in the Region of the edge

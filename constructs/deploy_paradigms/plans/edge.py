@@ -11,6 +11,9 @@ plan objects they return, so a limit or a TTL is decided once.
 - :func:`plan_data_cache` decides the ``/data/*`` cache policy: honour the
   origin's ``Cache-Control`` and key on the catalog's parameter names only.
 - :func:`plan_signing` decides who may call the data endpoint's function URL.
+- :func:`plan_firewall` decides the optional WAF web ACL with a rate-based rule
+  (``EdgeFunction(rate_limit=...)``): AWS WAF's limits, the us-east-1 placement a
+  CloudFront web ACL needs, the 429 answer and the rule document both renderers use.
 
 Limits are from the CloudFront developer guide ("Quotas on Lambda@Edge" and
 "Restrictions on Lambda@Edge"): viewer triggers 128 MB, 5 s, 1 MB compressed
@@ -20,6 +23,8 @@ function lives in us-east-1 and is replicated from there.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,9 +51,18 @@ __all__ = [
     "ERROR_CACHING_MIN_TTL_S",
     "MAX_CACHE_KEY_QUERY_STRINGS",
     "MIB",
+    "RATE_LIMIT_MAX",
+    "RATE_LIMIT_MIN",
+    "RATE_LIMIT_SCOPES",
+    "RATE_LIMIT_STATUS",
+    "RATE_LIMIT_WINDOWS_S",
+    "WAF_SCOPE",
+    "WRITE_METHODS",
     "DataCachePlan",
     "EdgePlan",
     "EdgeTrigger",
+    "FirewallPlan",
+    "RateLimit",
     "Signing",
     "SigningPlan",
     "TriggerLimits",
@@ -59,7 +73,9 @@ __all__ = [
     "measure_path",
     "plan_data_cache",
     "plan_edge_function",
+    "plan_firewall",
     "plan_signing",
+    "web_acl_name",
 ]
 
 MIB = 1024 * 1024
@@ -379,7 +395,7 @@ def check_anonymous_writes(catalog: QueryCatalog, signing: SigningPlan, reason: 
         f"can reach the distribution can call them (CloudFront signs every request it forwards). Sign "
         f"writes (DataEndpoint(signing='both'): callers send an HMAC), serve a read-only catalog "
         f"(sample_catalog(writes=False)), or pass anonymous_writes_reason='<why this is acceptable>' "
-        f"(and consider web_acl_id with a rate-based rule)")
+        f"(and consider rate_limit=RateLimit(limit, scope='writes'))")
 
 
 def distribution_id_parameter_name(stack_name: str, endpoint_id: str) -> str:
@@ -414,3 +430,150 @@ def check_response_size_limit(value: object) -> int:
                          f"(Lambda's 6 MB synchronous response limit); page large results with a LIMIT "
                          f"parameter instead")
     return value
+
+
+# -- the optional WAF web ACL ------------------------------------------------------------------------
+
+#: AWS WAF's bounds on a rate-based rule (``AWS::WAFv2::WebACL`` ``RateBasedStatement``: ``Limit``
+#: 10 to 2,000,000,000 requests, ``EvaluationWindowSec`` 60, 120, 300 or 600 seconds).
+RATE_LIMIT_MIN = 10
+RATE_LIMIT_MAX = 2_000_000_000
+RATE_LIMIT_WINDOWS_S = (60, 120, 300, 600)
+#: Which requests a rate-based rule counts: every request, writes only (the methods CloudFront
+#: forwards to the data endpoint uncached), or everything under the data path.
+RATE_LIMIT_SCOPES = ("all", "writes", "data")
+#: What a client over its limit gets: 429 Too Many Requests (WAF's default block answer is 403,
+#: which tells a client nothing about slowing down), with Retry-After set to the window.
+RATE_LIMIT_STATUS = 429
+#: Methods that can change data (what ``scope="writes"`` counts).
+WRITE_METHODS = ("DELETE", "PATCH", "POST", "PUT")
+#: A CloudFront web ACL: scope CLOUDFRONT, created in us-east-1 whatever the stack's Region.
+WAF_SCOPE = "CLOUDFRONT"
+_WAF_NAME_MAX = 128
+_WAF_NAME_CHARS = re.compile(r"[^0-9A-Za-z_-]+")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``EdgeFunction(rate_limit=RateLimit(...))``: at most ``limit`` requests per ``window_s``
+    seconds from one IP address; over it, WAF answers 429 until the rate drops.
+
+    ``scope``: ``"all"`` (every request, the default), ``"writes"`` (DELETE, PATCH, POST, PUT
+    only) or ``"data"`` (requests under the data path, ``/data/``). A plain number
+    ``rate_limit=2000`` means ``RateLimit(limit=2000)``.
+    """
+
+    limit: int
+    window_s: int = 300
+    scope: str = "all"
+
+
+@dataclass(frozen=True)
+class FirewallPlan:
+    """A WAF web ACL (scope CLOUDFRONT, us-east-1) with one rate-based rule, as both renderers
+    create it: ``default_action``, ``visibility_config`` and ``rules`` are in the AWS API's shape,
+    which CloudFormation's ``AWS::WAFv2::WebACL`` and pulumi-aws's ``rule_json`` both take."""
+
+    name: str
+    limit: int
+    window_s: int
+    scope_down: str
+    data_path_prefix: str
+    region: str = EDGE_REGION
+    scope: str = WAF_SCOPE
+    aggregate_key: str = "IP"
+    block_status: int = RATE_LIMIT_STATUS
+    rule_name: str = "rate-limit"
+    metrics_enabled: bool = True
+    sampled_requests: bool = True
+
+    @property
+    def default_action(self) -> dict[str, object]:
+        return {"Allow": {}}
+
+    def visibility(self, metric_name: str) -> dict[str, object]:
+        return {"CloudWatchMetricsEnabled": self.metrics_enabled, "MetricName": metric_name,
+                "SampledRequestsEnabled": self.sampled_requests}
+
+    @property
+    def visibility_config(self) -> dict[str, object]:
+        return self.visibility(self.name)
+
+    def _scope_down_statement(self) -> dict[str, object] | None:
+        def match(field: dict[str, object], constraint: str, value: str) -> dict[str, object]:
+            return {"ByteMatchStatement": {
+                "FieldToMatch": field, "PositionalConstraint": constraint, "SearchString": value,
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+        if self.scope_down == "writes":
+            methods = [match({"Method": {}}, "EXACTLY", method) for method in WRITE_METHODS]
+            return {"OrStatement": {"Statements": methods}}
+        if self.scope_down == "data":
+            return match({"UriPath": {}}, "STARTS_WITH", self.data_path_prefix)
+        return None
+
+    @property
+    def rules(self) -> list[dict[str, object]]:
+        statement: dict[str, object] = {"Limit": self.limit, "EvaluationWindowSec": self.window_s,
+                                        "AggregateKeyType": self.aggregate_key}
+        scope_down = self._scope_down_statement()
+        if scope_down is not None:
+            statement["ScopeDownStatement"] = scope_down
+        return [{
+            "Name": self.rule_name, "Priority": 0,
+            "Statement": {"RateBasedStatement": statement},
+            "Action": {"Block": {"CustomResponse": {
+                "ResponseCode": self.block_status,
+                "ResponseHeaders": [{"Name": "retry-after", "Value": str(self.window_s)}]}}},
+            "VisibilityConfig": self.visibility(f"{self.name}-{self.rule_name}"),
+        }]
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever the web ACL would: what makes a cross-Region reader read its ARN again."""
+        document = {"name": self.name, "scope": self.scope, "rules": self.rules}
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
+
+    def summary(self) -> str:
+        counted = {"all": "requests", "writes": "writes", "data": f"requests under {self.data_path_prefix}"}
+        return (f"WAF {self.name}: {self.limit:,} {counted[self.scope_down]} per {self.window_s} s per IP, "
+                f"then {self.block_status}")
+
+
+def web_acl_name(*parts: str) -> str:
+    """A web ACL (and metric) name from the stack and construct: 1-128 of ``[0-9A-Za-z_-]``, unique
+    per stack and construct (a hash of all parts keeps a shortened name unique)."""
+    text = _WAF_NAME_CHARS.sub("-", "-".join(parts)).strip("-") or "edge"
+    if len(text) > _WAF_NAME_MAX - len("-rate-limit"):
+        digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]
+        text = f"{text[:_WAF_NAME_MAX - len('-rate-limit') - 9].rstrip('-')}-{digest}"
+    return text
+
+
+def plan_firewall(rate_limit: int | RateLimit | None, *, web_acl_id: object | None,
+                  name_parts: Sequence[str],
+                  data_path_pattern: str = DATA_PATH_PATTERN) -> FirewallPlan | None:
+    """The web ACL ``rate_limit`` asks for, or None when it is omitted.
+
+    Refuses (InputError, naming the input, its value, AWS's limit and the fix) a limit outside
+    10-2,000,000,000, a window other than 60/120/300/600 s, an unknown scope, and ``rate_limit``
+    together with ``web_acl_id`` (a distribution has one web ACL: add the rule to yours).
+    """
+    if rate_limit is None:
+        return None
+    if web_acl_id is not None:
+        raise InputError(
+            "rate_limit and web_acl_id together: a distribution has one web ACL, and web_acl_id is yours; "
+            "add a rate-based rule to your web ACL, or drop web_acl_id to let EdgeFunction create one")
+    rule = rate_limit if isinstance(rate_limit, RateLimit) else RateLimit(limit=rate_limit)
+    limit = _whole("rate_limit", rule.limit, RATE_LIMIT_MIN, RATE_LIMIT_MAX,
+                   "AWS WAF counts 10 to 2,000,000,000 requests per IP address per evaluation window")
+    if isinstance(rule.window_s, bool) or rule.window_s not in RATE_LIMIT_WINDOWS_S:
+        raise InputError(f"rate_limit window_s={rule.window_s!r} is not an AWS WAF evaluation window; "
+                         f"use one "
+                         f"of {', '.join(map(str, RATE_LIMIT_WINDOWS_S))} seconds")
+    if rule.scope not in RATE_LIMIT_SCOPES:
+        scopes = ", ".join(map(repr, RATE_LIMIT_SCOPES))
+        raise InputError(f"rate_limit scope={rule.scope!r} is not one of {scopes}"
+                         f": count every request, writes only, or requests under {data_path_pattern}")
+    return FirewallPlan(name=web_acl_name(*name_parts), limit=limit, window_s=rule.window_s,
+                        scope_down=rule.scope, data_path_prefix=data_path_pattern.rstrip("*"))

@@ -49,15 +49,18 @@ from ..plans.edge import (
     DataCachePlan,
     EdgePlan,
     EdgeTrigger,
+    FirewallPlan,
+    RateLimit,
     check_anonymous_writes,
     measure_path,
     plan_data_cache,
     plan_edge_function,
+    plan_firewall,
 )
 from .data_endpoint import DataEndpoint
 
 __all__ = ["ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID", "CACHING_DISABLED_POLICY_ID", "EdgeFunction",
-           "EdgeFunctionArgs"]
+           "EdgeFunctionArgs", "RateLimit"]
 
 #: AWS managed cache policy "Managed-CachingDisabled" (CloudFront developer guide, managed cache policies).
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -97,7 +100,14 @@ class EdgeFunctionArgs:
         aliases: alternate domain names; need ``acm_certificate_arn`` (us-east-1). Omitted: none.
         acm_certificate_arn: Omitted: the ``*.cloudfront.net`` certificate (security policy fixed
             at TLSv1 by CloudFront); given: TLSv1.2_2021, SNI.
-        web_acl_id: WAF web ACL ARN (scope CLOUDFRONT). Omitted: none.
+        web_acl_id: your own WAF web ACL's ARN (scope CLOUDFRONT). Omitted: none unless
+            ``rate_limit`` creates one; passing both raises InputError.
+        rate_limit: a WAF rate-based rule: requests per 5 minutes per IP address (a number), or a
+            :class:`~deploy_paradigms.plans.edge.RateLimit` (limit, ``window_s`` 60/120/300/600,
+            ``scope`` ``"all"``/``"writes"``/``"data"``). A web ACL (scope CLOUDFRONT) is created with
+            ``region="us-east-1"`` (or ``edge_provider``); over the limit WAF answers 429; CloudWatch
+            metrics and sampled requests on. Costs USD 5/month + 1/month for the rule + 0.60 per
+            million requests. Omitted: no web ACL.
         geo_restriction: ``("whitelist"|"blacklist", ["DE", ...])``. Omitted: served everywhere.
         log_bucket_domain_name: an existing bucket (ACLs enabled) for access logs. Omitted: one is
             created (encrypted, TLS only, no public access, logs expire after 90 days).
@@ -130,6 +140,7 @@ class EdgeFunctionArgs:
     aliases: Sequence[str] | None = None
     acm_certificate_arn: pulumi.Input[str] | None = None
     web_acl_id: pulumi.Input[str] | None = None
+    rate_limit: int | RateLimit | None = None
     geo_restriction: tuple[str, Sequence[str]] | None = None
     log_bucket_domain_name: pulumi.Input[str] | None = None
     price_class: str = "PriceClass_100"
@@ -184,6 +195,9 @@ class EdgeFunction(pulumi.ComponentResource):
                               f"us-east-1 covering them)")
 
         price_class = check_choice("price_class", args.price_class, PRICE_CLASSES)
+        self.firewall_plan: FirewallPlan | None = plan_firewall(
+            args.rate_limit, web_acl_id=args.web_acl_id,
+            name_parts=(pulumi.get_project(), pulumi.get_stack(), name))
 
         # 2. Plan.
         self.plan: EdgePlan = plan_edge_function(
@@ -242,6 +256,12 @@ class EdgeFunction(pulumi.ComponentResource):
             policy=pulumi.Output.all(partition.partition, identity.account_id, self.function.name).apply(
                 lambda v: json.dumps(_log_policy(v[0], v[1], v[2]))),
             opts=at_edge)
+
+        self.web_acl: aws.wafv2.WebAcl | None = None
+        web_acl_id = args.web_acl_id
+        if self.firewall_plan is not None:
+            self.web_acl = self._create_firewall(self.firewall_plan, name, tags, at_edge, edge_region)
+            web_acl_id = self.web_acl.arn
 
         # 4. Cache policy, origin access control, log bucket, distribution.
         self.origin_request_policy: aws.cloudfront.OriginRequestPolicy | None = None
@@ -370,7 +390,7 @@ class EdgeFunction(pulumi.ComponentResource):
             viewer_certificate=certificate,
             logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
                 bucket=log_domain, prefix="cloudfront/", include_cookies=False),
-            web_acl_id=args.web_acl_id,
+            web_acl_id=web_acl_id,
             # CloudFront stores the endpoint's cache tags with each object (invalidation by tag).
             cache_tag_config=(aws.cloudfront.DistributionCacheTagConfigArgs(header_name=CACHE_TAG_HEADER)
                               if endpoint is not None and endpoint.catalog_has_cache_tags else None),
@@ -398,6 +418,19 @@ class EdgeFunction(pulumi.ComponentResource):
             "functionVersionArn": self.function.qualified_arn,
             "packageSizeBytes": self.package_size_bytes,
         })
+
+    def _create_firewall(self, plan: FirewallPlan, name: str, tags: Mapping[str, str],
+                         at_edge: pulumi.ResourceOptions, edge_region: str | None) -> aws.wafv2.WebAcl:
+        """The web ACL in us-east-1 (its ARN goes on the distribution: WebACLId takes the ARN)."""
+        return aws.wafv2.WebAcl(
+            f"{name}-web-acl", name=plan.name, scope=plan.scope, region=edge_region,
+            description=f"deploy-paradigms edge: {plan.summary()}",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=plan.metrics_enabled, metric_name=plan.name,
+                sampled_requests_enabled=plan.sampled_requests),
+            # One rule document for CDK and Pulumi (the AWS API's shape, which rule_json takes).
+            rule_json=json.dumps(plan.rules), tags=tags, opts=at_edge)
 
     def _log_bucket(self, name: str,
                     tags: Mapping[str, str]) -> tuple[aws.s3.Bucket, aws.s3.BucketOwnershipControls]:
