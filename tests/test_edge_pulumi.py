@@ -271,7 +271,8 @@ def test_hmac_endpoint_generates_its_key_and_refuses_cloudfront() -> None:
     ({"aliases": ["a.example.com"]}, r"need acm_certificate_arn"),
     ({"data_endpoint": SimpleNamespace(signing_plan=plan_signing("hmac"), endpoint_name="api",
                                        catalog=sample_catalog(), cache_key_parameters=("id",),
-                                       catalog_has_cache_tags=False, plan=SimpleNamespace(function_timeout_s=15))},
+                                       catalog_has_cache_tags=False,
+                                       plan=SimpleNamespace(function_timeout_s=15))},
      r"signing='hmac': its URL does not admit CloudFront"),
 ])
 def test_edge_function_validation(props: dict[str, Any], message: str) -> None:

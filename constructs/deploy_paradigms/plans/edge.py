@@ -809,6 +809,19 @@ def _plan_behaviours(trig: EdgeTrigger, data: DataOrigin | None, cache: DataCach
                                   origin_request_policy=CACHE_POLICY_DATA)
 
 
+def _plan_distribution(default: BehaviourPlan, data: BehaviourPlan | None, data_endpoint: DataOrigin | None,
+                       cache: DataCachePlan | None, *, price_class: str, aliases: tuple[str, ...],
+                       certificate: bool, display_name: str) -> DistributionPlan:
+    return DistributionPlan(
+        comment=f"deploy-paradigms edge: {display_name}", price_class=price_class,
+        default_behaviour=default, data_behaviour=data, aliases=aliases, own_certificate=certificate,
+        error_caching=(tuple((code, cache.error_caching_min_ttl_s) for code in cache.cached_error_codes)
+                       if cache is not None else ()),
+        cache_tag_header=(CACHE_TAG_HEADER if data_endpoint is not None and data_endpoint.has_cache_tags
+                          else None),
+        data_read_timeout_s=data_endpoint.read_timeout_s if data_endpoint is not None else None)
+
+
 def plan_edge_function(
     *,
     handler: str,
@@ -860,19 +873,12 @@ def plan_edge_function(
     default, data = _plan_behaviours(trig, data_endpoint, cache, default_origin=default_origin,
                                      default_cache_policy=default_cache_policy,
                                      include_body=bool(include_body))
-    distribution = DistributionPlan(
-        comment=f"deploy-paradigms edge: {display_name}", price_class=price,
-        default_behaviour=default, data_behaviour=data, aliases=aliases, own_certificate=certificate,
-        error_caching=(tuple((code, cache.error_caching_min_ttl_s) for code in cache.cached_error_codes)
-                       if cache is not None else ()),
-        cache_tag_header=(CACHE_TAG_HEADER if data_endpoint is not None and data_endpoint.has_cache_tags
-                          else None),
-        data_read_timeout_s=data_endpoint.read_timeout_s if data_endpoint is not None else None)
+    distribution = _plan_distribution(default, data, data_endpoint, cache, price_class=price, aliases=aliases,
+                                      certificate=certificate, display_name=display_name)
     return EdgePlan(
         trigger=trig, runtime=runtime, handler=handler, memory_size=memory, timeout_s=timeout,
-        package_size_bytes=package_size_bytes, limits=trig.limits, distribution=distribution,
-        acknowledgements=Acknowledgements(default_certificate=not certificate,
-                                          no_waf=web_acl_id is None and firewall is None,
-                                          no_geo_restriction=not geo_restriction),
-        cache=cache, log_bucket=None if log_bucket else LogBucketPlan(), firewall=firewall,
-        data_endpoint=data_endpoint, display_name=display_name)
+        package_size_bytes=package_size_bytes, limits=trig.limits, distribution=distribution, cache=cache,
+        acknowledgements=Acknowledgements(not certificate, web_acl_id is None and firewall is None,
+                                          not geo_restriction),
+        log_bucket=None if log_bucket else LogBucketPlan(), firewall=firewall, data_endpoint=data_endpoint,
+        display_name=display_name)
