@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 from conftest import template_of
 
-from deploy_paradigms.cdk import container_service as cdk_cs
 from deploy_paradigms.plans.names import ECS_FAMILY, task_family
-from deploy_paradigms.pulumi import container_service as pulumi_cs
 from deploy_paradigms.pulumi.preview import STACK, render
 from deploy_paradigms.pulumi.program import PROJECT
 
@@ -104,21 +102,6 @@ def test_cdk_and_pulumi_decide_the_same(context: dict[str, str], synth: Callable
                                  "&sslmode=verify-full&sslrootcert=rds-ca-bundle.pem"
                                  "&socket_timeout=29&statement_timeout=28000")
     assert (cdk["max_tasks"], cdk["maximum_percent"]) == (4, 200)
-
-
-def test_both_engines_share_the_tuning_and_the_checks() -> None:
-    names = ("HEALTH_CHECK_INTERVAL_S", "HEALTH_CHECK_TIMEOUT_S", "HEALTHY_THRESHOLD", "UNHEALTHY_THRESHOLD",
-             "HEALTH_CHECK_GRACE_S", "DEREGISTRATION_DELAY_S", "STOP_TIMEOUT_S", "SCALE_OUT_COOLDOWN_S",
-             "SCALE_IN_COOLDOWN_S", "LOG_BUFFER_MIB", "FARGATE_TASK_SIZES", "RESERVED_ENVIRONMENT")
-    # One framework-free source (deploy_paradigms.plans.paas), not two copies.
-    from deploy_paradigms.plans import paas as shared
-
-    for module in (cdk_cs, pulumi_cs):
-        for name in ("check_environment", "check_task_settings", "database_environment"):
-            assert getattr(module, name) is getattr(shared, name), name
-        for name in names:
-            assert getattr(module, name, getattr(shared, name)) is getattr(shared, name), name
-    assert pulumi_cs.SSL_POLICY == "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09"
 
 
 def test_task_family_is_unique_per_stack_and_project(synth: Callable[..., Any]) -> None:
