@@ -13,16 +13,21 @@ import pytest
 
 from deploy_paradigms.budget import BudgetError, ConnectionLedger, InputError, describe_connection_limit
 from deploy_paradigms.plans import paas
-from deploy_paradigms.plans.paas import ContainerServiceInputs, plan_container_service
+from deploy_paradigms.plans.paas import ContainerServiceOptions, ServiceContext, plan_container_service
 from deploy_paradigms.pulumi.preview import render_program
+
+#: ServiceContext fields a test may pass beside the options.
+CONTEXT = ("https", "image_uri", "private_ecr", "task_subnets", "load_balancer_subnets", "family_parts")
 
 
 def plan(engine: str = "postgres", instance_class: str = "db.t3.micro",
          **inputs: Any) -> paas.ContainerServicePlan:
     limit = describe_connection_limit(engine, instance_class)
     available = ConnectionLedger(limit).available
-    return plan_container_service(limit, available, ContainerServiceInputs(**inputs), name="web",
-                                  database_port=limit.engine.default_port, database_name="app")
+    context = ServiceContext(name="web", database_port=limit.engine.default_port, database_name="app",
+                             **{k: v for k, v in inputs.items() if k in CONTEXT})
+    options = ContainerServiceOptions(**{k: v for k, v in inputs.items() if k not in CONTEXT})
+    return plan_container_service(limit, available, options, context)
 
 
 def test_omitted_inputs_get_the_documented_defaults() -> None:

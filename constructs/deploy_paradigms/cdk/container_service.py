@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
@@ -51,8 +50,9 @@ from ..budget import Allocation, ContainerPlan, InputError
 from ..plans.paas import (  # every decision; this module renders them
     CPU_METRIC,
     AlarmSpec,
-    ContainerServiceInputs,
+    ContainerServiceOptions,
     ContainerServicePlan,
+    ServiceContext,
     plan_container_service,
 )
 from .database import Database
@@ -147,15 +147,16 @@ class ContainerService(Construct):
         super().__init__(scope, id)
         exact_egress(self)  # no default allow-all egress beside the explicit rules
         self.database = database
-        inputs = ContainerServiceInputs(
+        options = ContainerServiceOptions(
             container_port=container_port, health_check_path=health_check_path, cpu=cpu,
             memory_mib=memory_mib, min_tasks=min_tasks, max_tasks=max_tasks, desired_tasks=desired_tasks,
             pool_size=pool_size, connections=connections, maximum_percent=maximum_percent,
             minimum_healthy_percent=minimum_healthy_percent, deploy_strategy=deploy_strategy,
-            https=certificate is not None, scale_on_cpu_percent=scale_on_cpu_percent,
-            scale_on_requests_per_target=scale_on_requests_per_target, environment=environment,
-            log_retention_days=retention_days(log_retention))
-        self.service_plan: ContainerServicePlan = self._book_connections(inputs)
+            scale_on_cpu_percent=scale_on_cpu_percent,
+            scale_on_requests_per_target=scale_on_requests_per_target,
+            environment=environment, log_retention_days=retention_days(log_retention))
+        self.service_plan: ContainerServicePlan = self._book_connections(
+            options, https=certificate is not None)
         self.plan: ContainerPlan = self.service_plan.budget
         self._create_cluster(cluster)
         self._create_logs()
@@ -171,19 +172,19 @@ class ContainerService(Construct):
         self.dns_name: str = self.load_balancer.load_balancer_dns_name
         self.url: str = f"{self.protocol}://{self.dns_name}"
 
-    def _book_connections(self, inputs: ContainerServiceInputs) -> ContainerServicePlan:
+    def _book_connections(self, options: ContainerServiceOptions, *, https: bool) -> ContainerServicePlan:
         """Plan within what the database's ledger has left, then book the plan's connections."""
         ledger, key = self.database.ledger, self.node.path
-        share = inputs.connections if inputs.connections is not None else ledger.default_share(key)
+        share = options.connections if options.connections is not None else ledger.default_share(key)
+        context = ServiceContext(name=self.node.id, database_port=self.database.port,
+                                 database_name=self.database.database_name, https=https)
         with ledger.explaining():
             plan = plan_container_service(
-                self.database.limit, ledger.remaining, replace(inputs, connections=share),
-                name=self.node.id, database_port=self.database.port,
-                database_name=self.database.database_name)
+                self.database.limit, ledger.remaining, options, context, share=share)
         budget = plan.budget
         self.allocation: Allocation = self.database.allocate(
             key, budget.connections, paradigm=budget.paradigm, detail=budget.summary(),
-            default_share=inputs.connections is None, deploy_strategy=budget.deploy_strategy,
+            default_share=options.connections is None, deploy_strategy=budget.deploy_strategy,
             compute_model=budget.compute_model)
         return plan
 
@@ -303,7 +304,8 @@ class ContainerService(Construct):
             self, "AccessLogs",
             # ALB access logs support only SSE-S3 (Elastic Load Balancing user guide,
             # "Access logs for your Application Load Balancer").
-            encryption=s3.BucketEncryption.S3_MANAGED, enforce_ssl=True, minimum_tls_version=1.2,
+            encryption=s3.BucketEncryption.S3_MANAGED, enforce_ssl=True,
+            minimum_tls_version=plan.access_log_min_tls,
             versioned=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(

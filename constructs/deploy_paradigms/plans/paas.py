@@ -112,6 +112,7 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 #: Access-log bucket lifecycle: logs expire after 90 days, replaced versions after 30.
 ACCESS_LOG_EXPIRATION_DAYS = 90
 NONCURRENT_EXPIRATION_DAYS = 30
+ACCESS_LOG_MIN_TLS = 1.2
 #: Who writes ALB access logs: the log-delivery service principal, which AWS documents for
 #: every Region (ELB user guide, "Enable access logs"); the per-Region ELB accounts exist only
 #: in Regions opened before August 2022.
@@ -256,6 +257,8 @@ class ContainerServicePlan:
     access_log_prefix: str
     access_log_expiration_days: int
     noncurrent_expiration_days: int
+    #: The access-log bucket refuses requests over TLS older than this (and any plain HTTP).
+    access_log_min_tls: float
     alarms: tuple[AlarmSpec, ...]
     #: ECS task family; None: the framework's (aws-cdk names it after the stack and path).
     family: str | None
@@ -386,8 +389,9 @@ def check_subnets(*, task_subnets: int | None, load_balancer_subnets: int | None
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContainerServiceInputs:
-    """What the user passed; every ``None`` means omitted (see the constructors' docs)."""
+class ContainerServiceOptions:
+    """The service's options, named alike in the CDK keyword arguments and in Pulumi's
+    ``ContainerServiceArgs`` (which extends this class); every ``None`` means omitted."""
 
     container_port: int | None = None
     health_check_path: str | None = None
@@ -401,73 +405,85 @@ class ContainerServiceInputs:
     maximum_percent: int | None = None
     minimum_healthy_percent: int | None = None
     deploy_strategy: str | None = None
-    https: bool = False
     scale_on_cpu_percent: int | None = None
     scale_on_requests_per_target: int | None = None
     environment: Mapping[str, str] | None = None
     log_retention_days: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceContext:
+    """What the renderer knows beside the options: names, the database, framework-typed inputs
+    reduced to plain facts (a certificate given, an image URI when it is a plain string...)."""
+
+    #: The component's name: log stream and access-log prefix.
+    name: str
+    database_port: int
+    database_name: str
+    #: A certificate was given: HTTPS with a redirect from HTTP.
+    https: bool = False
+    #: Project, stack and component for the task family; None: the framework names it (aws-cdk).
+    family_parts: tuple[str, ...] | None = None
     #: The image URI when it is a plain string (checked non-empty); None: an object or an output.
     image_uri: str | None = None
+    #: The image comes from a private ECR repository the execution role may pull from.
     private_ecr: bool = False
+    #: Subnet counts when the renderer knows them (checked); None: the framework selects them.
     task_subnets: int | None = None
     load_balancer_subnets: int | None = None
 
 
-def plan_container_service(limit: ConnectionLimit, available: int, inputs: ContainerServiceInputs, *,
-                           name: str, database_port: int, database_name: str,
-                           family_parts: tuple[str, ...] | None = None) -> ContainerServicePlan:
+def plan_container_service(limit: ConnectionLimit, available: int, options: ContainerServiceOptions,
+                           context: ServiceContext, *, share: int | None = None) -> ContainerServicePlan:
     """Every decision of one ``ContainerService``.
 
-    ``available``: what the ledger has left; ``inputs.connections``: this service's share (the
-    renderer passes the ledger's default share when the user omitted it); ``name``: the log
-    stream and access-log prefix; ``family_parts``: project, stack and component for the task
-    family (None: the framework names it). Input refusals raise :class:`InputError`, budget
-    refusals (from :func:`plan_containers`) :class:`BudgetError`.
+    ``available``: what the ledger has left; ``share``: this service's connections (the user's
+    ``connections`` or the ledger's default share; None: all that is available). Input refusals
+    raise :class:`InputError`, budget refusals (from :func:`plan_containers`) :class:`BudgetError`.
     """
-    i = inputs
-    port = _pick(i.container_port, DEFAULT_CONTAINER_PORT)
-    path = DEFAULT_HEALTH_CHECK_PATH if i.health_check_path is None else i.health_check_path
-    cpu = _pick(i.cpu, DEFAULT_CPU)
-    memory = _pick(i.memory_mib, DEFAULT_MEMORY_MIB)
-    min_tasks, max_tasks = _pick(i.min_tasks, DEFAULT_MIN_TASKS), _pick(i.max_tasks, DEFAULT_MAX_TASKS)
+    o = options
+    port = _pick(o.container_port, DEFAULT_CONTAINER_PORT)
+    path = DEFAULT_HEALTH_CHECK_PATH if o.health_check_path is None else o.health_check_path
+    cpu, memory = _pick(o.cpu, DEFAULT_CPU), _pick(o.memory_mib, DEFAULT_MEMORY_MIB)
+    min_tasks, max_tasks = _pick(o.min_tasks, DEFAULT_MIN_TASKS), _pick(o.max_tasks, DEFAULT_MAX_TASKS)
     check_task_size(container_port=port, health_check_path=path, cpu=cpu, memory_mib=memory)
-    check_task_counts(min_tasks=min_tasks, max_tasks=max_tasks, desired_tasks=i.desired_tasks)
-    policies = scaling_policies(cpu_percent=i.scale_on_cpu_percent,
-                                requests_per_target=i.scale_on_requests_per_target)
-    extra_env = check_environment(i.environment)
+    check_task_counts(min_tasks=min_tasks, max_tasks=max_tasks, desired_tasks=o.desired_tasks)
+    policies = scaling_policies(cpu_percent=o.scale_on_cpu_percent,
+                                requests_per_target=o.scale_on_requests_per_target)
+    extra_env = check_environment(o.environment)
     retention = check_log_retention(
-        "log_retention_days", _pick(i.log_retention_days, DEFAULT_LOG_RETENTION_DAYS))
-    if i.image_uri is not None:
-        check_non_empty("image", i.image_uri,
+        "log_retention_days", _pick(o.log_retention_days, DEFAULT_LOG_RETENTION_DAYS))
+    if context.image_uri is not None:
+        check_non_empty("image", context.image_uri,
                         example="123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4.2")
-    check_subnets(task_subnets=i.task_subnets, load_balancer_subnets=i.load_balancer_subnets)
+    check_subnets(task_subnets=context.task_subnets, load_balancer_subnets=context.load_balancer_subnets)
     budget = plan_containers(
-        limit, available, max_tasks=max_tasks, min_tasks=min_tasks, connections=i.connections,
-        pool_size=i.pool_size, maximum_percent=_pick(i.maximum_percent, DEFAULT_MAXIMUM_PERCENT),
-        minimum_healthy_percent=_pick(i.minimum_healthy_percent, DEFAULT_MINIMUM_HEALTHY_PERCENT),
-        deploy_strategy=i.deploy_strategy or DEFAULT_DEPLOY_STRATEGY)
-    chosen_listeners = listeners(i.https)
+        limit, available, max_tasks=max_tasks, min_tasks=min_tasks, connections=share,
+        pool_size=o.pool_size, maximum_percent=_pick(o.maximum_percent, DEFAULT_MAXIMUM_PERCENT),
+        minimum_healthy_percent=_pick(o.minimum_healthy_percent, DEFAULT_MINIMUM_HEALTHY_PERCENT),
+        deploy_strategy=o.deploy_strategy or DEFAULT_DEPLOY_STRATEGY)
+    chosen_listeners = listeners(context.https)
     return ContainerServicePlan(
         budget=budget, container_name=CONTAINER_NAME, container_port=port, cpu=cpu, memory_mib=memory,
-        desired_tasks=i.desired_tasks, initial_tasks=_pick(i.desired_tasks, min_tasks),
+        desired_tasks=o.desired_tasks, initial_tasks=_pick(o.desired_tasks, min_tasks),
         circuit_breaker_rollback=True, health_check=HealthCheck(path), stop_timeout_s=STOP_TIMEOUT_S,
         target_group_attributes={"deregistration_delay.timeout_seconds": str(DEREGISTRATION_DELAY_S)},
         load_balancer_attributes={"routing.http.drop_invalid_header_fields.enabled": "true"},
-        protocol="https" if i.https else "http", listeners=chosen_listeners, scaling_policies=policies,
+        protocol="https" if context.https else "http", listeners=chosen_listeners, scaling_policies=policies,
         extra_environment=extra_env,
         database_environment=_database_environment(
-            port=database_port, name=database_name, engine_is_postgres=limit.engine.is_postgres,
-            plan=budget, container_port=port),
+            port=context.database_port, name=context.database_name,
+            engine_is_postgres=limit.engine.is_postgres, plan=budget, container_port=port),
         secrets=((settings.USER, "username"), (settings.PASSWORD_FROM_ECS_SECRET, "password")),
-        execution_role=execution_role(private_ecr=i.private_ecr),
+        execution_role=execution_role(private_ecr=context.private_ecr),
         task_role=(Statement(SECRET_READ_ACTIONS, "secret"),),
         security_rules=security_rules(listener_ports=tuple(li.port for li in chosen_listeners),
-                                      container_port=port, database_port=database_port),
-        log_retention_days=retention, log_stream_prefix=name, log_buffer_mib=LOG_BUFFER_MIB,
-        log_mode="non-blocking", access_log_prefix=name,
+                                      container_port=port, database_port=context.database_port),
+        log_retention_days=retention, log_stream_prefix=context.name, log_buffer_mib=LOG_BUFFER_MIB,
+        log_mode="non-blocking", access_log_prefix=context.name,
         access_log_expiration_days=ACCESS_LOG_EXPIRATION_DAYS,
-        noncurrent_expiration_days=NONCURRENT_EXPIRATION_DAYS, alarms=ALARMS,
-        family=task_family(*family_parts) if family_parts else None)
+        noncurrent_expiration_days=NONCURRENT_EXPIRATION_DAYS, access_log_min_tls=ACCESS_LOG_MIN_TLS,
+        alarms=ALARMS, family=task_family(*context.family_parts) if context.family_parts else None)
 
 
 def _database_environment(*, port: int, name: str, engine_is_postgres: bool, plan: ContainerPlan,

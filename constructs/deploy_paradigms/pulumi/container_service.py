@@ -49,8 +49,9 @@ from ..plans.paas import (  # every decision; this module renders them
     CPU_METRIC,
     ELB_LOG_DELIVERY_PRINCIPAL,
     AlarmSpec,
-    ContainerServiceInputs,
+    ContainerServiceOptions,
     ContainerServicePlan,
+    ServiceContext,
     Statement,
     plan_container_service,
 )
@@ -58,8 +59,10 @@ from .database import Database
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContainerServiceArgs:
-    """Inputs of :class:`ContainerService`. ``database`` and ``image`` are required.
+class ContainerServiceArgs(ContainerServiceOptions):
+    """Inputs of :class:`ContainerService`. ``database`` and ``image`` are required. The service's
+    options (port, size, range, scaling, environment, retention...) are those of
+    :class:`~deploy_paradigms.plans.paas.ContainerServiceOptions`, as on the CDK construct.
 
     Attributes:
         database: The :class:`Database` to connect to; the service allocates on its ledger and
@@ -102,27 +105,11 @@ class ContainerServiceArgs:
     database: Database
     image: pulumi.Input[str]
     ecr_repository_arn: pulumi.Input[str] | None = None
-    container_port: int | None = None
-    health_check_path: str | None = None
-    cpu: int | None = None
-    memory_mib: int | None = None
-    min_tasks: int | None = None
-    max_tasks: int | None = None
-    desired_tasks: int | None = None
-    pool_size: int | None = None
-    connections: int | None = None
-    maximum_percent: int | None = None
-    minimum_healthy_percent: int | None = None
-    deploy_strategy: str | None = None
     certificate_arn: pulumi.Input[str] | None = None
     cluster_arn: pulumi.Input[str] | None = None
     subnet_ids: Sequence[pulumi.Input[str]] | None = None
     load_balancer_subnet_ids: Sequence[pulumi.Input[str]] | None = None
-    scale_on_cpu_percent: int | None = None
-    scale_on_requests_per_target: int | None = None
-    environment: Mapping[str, str] | None = None
     access_logs_bucket: pulumi.Input[str] | None = None
-    log_retention_days: int | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -188,25 +175,17 @@ class ContainerService(pulumi.ComponentResource):
         """Plan within what the database's ledger has left, then book the plan's connections."""
         database, ledger = args.database, args.database.ledger
         share = args.connections if args.connections is not None else ledger.default_share(name)
-        inputs = ContainerServiceInputs(
-            container_port=args.container_port, health_check_path=args.health_check_path, cpu=args.cpu,
-            memory_mib=args.memory_mib, min_tasks=args.min_tasks, max_tasks=args.max_tasks,
-            desired_tasks=args.desired_tasks, pool_size=args.pool_size, connections=share,
-            maximum_percent=args.maximum_percent, minimum_healthy_percent=args.minimum_healthy_percent,
-            deploy_strategy=args.deploy_strategy, https=args.certificate_arn is not None,
-            scale_on_cpu_percent=args.scale_on_cpu_percent,
-            scale_on_requests_per_target=args.scale_on_requests_per_target, environment=args.environment,
-            log_retention_days=args.log_retention_days,
+        context = ServiceContext(
+            name=name, database_port=database.port, database_name=database.database_name,
+            https=args.certificate_arn is not None,
+            # Unique per project and stack (aws-cdk's is per stack and path): two stacks registering
+            # revisions of one family would run each other's task definitions.
+            family_parts=(pulumi.get_project(), pulumi.get_stack(), name),
             image_uri=args.image if isinstance(args.image, str) else None,  # an Output: the registry checks
             private_ecr=args.ecr_repository_arn is not None, task_subnets=len(task_subnets),
             load_balancer_subnets=len(lb_subnets))
         with ledger.explaining():
-            plan = plan_container_service(
-                database.limit, ledger.remaining, inputs, name=name, database_port=database.port,
-                database_name=database.database_name,
-                # Unique per project and stack (aws-cdk's is per stack and path): two stacks registering
-                # revisions of one family would run each other's task definitions.
-                family_parts=(pulumi.get_project(), pulumi.get_stack(), name))
+            plan = plan_container_service(database.limit, ledger.remaining, args, context, share=share)
         budget = plan.budget
         self.allocation: Allocation = database.allocate(
             name, budget.connections, paradigm=budget.paradigm, detail=budget.summary(),
@@ -451,7 +430,7 @@ class ContainerService(pulumi.ComponentResource):
         self._bucket_children.append(aws.s3.BucketPolicy(
             f"{name}-access-logs-policy", bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, account.account_id)
-            .apply(lambda a: _access_logs_policy(a[0], a[1], plan.access_log_prefix)),
+            .apply(lambda a: _access_logs_policy(a[0], a[1], plan)),
             opts=child))
         return bucket.id  # a bucket's id is its name
 
@@ -465,18 +444,22 @@ def _role_policy(statements: Sequence[Statement], secret_arn: str, log_group_arn
                      "Action": s.actions[0] if len(s.actions) == 1 else list(s.actions)} for s in statements])
 
 
-def _access_logs_policy(bucket_arn: str, account_id: str, prefix: str) -> str:
+def _access_logs_policy(bucket_arn: str, account_id: str, plan: ContainerServicePlan) -> str:
     """Deny non-TLS access; let ELB log delivery write under ``prefix/AWSLogs/<account>``.
 
     The log-delivery service principal works in every Region (ELB user guide, "Enable access
     logs"); the per-Region ELB account (``aws.elb.get_service_account``) does not exist in
     Regions opened since August 2022, where looking it up fails the whole program."""
+    everything = [bucket_arn, f"{bucket_arn}/*"]
     return _policy([
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
-         "Resource": [bucket_arn, f"{bucket_arn}/*"],
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+         "Resource": everything, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "DenyOutdatedTls", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+         "Resource": everything,
+         "Condition": {"NumericLessThan": {"s3:TlsVersion": plan.access_log_min_tls}}},
         {"Sid": "ElbLogDelivery", "Effect": "Allow", "Principal": {"Service": ELB_LOG_DELIVERY_PRINCIPAL},
-         "Action": "s3:PutObject", "Resource": f"{bucket_arn}/{prefix}/AWSLogs/{account_id}/*"},
+         "Action": "s3:PutObject",
+         "Resource": f"{bucket_arn}/{plan.access_log_prefix}/AWSLogs/{account_id}/*"},
     ])
 
 
