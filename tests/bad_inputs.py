@@ -618,6 +618,11 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         " vCPU)",
         containers(cpu=300)),
     BadInput(
+        "ContainerService(scale_on_cpu_percent=95)", "CDK `ContainerService`",
+        "scale_on_cpu_percent=95 must be 10-90 (a CPU target for target tracking), 0 for no CPU policy, or "
+        "omitted for 60",
+        containers(scale_on_cpu_percent=95)),
+    BadInput(
         'EdgeFunction(environment={"API_URL": "..."})', "CDK `EdgeFunction`",
         "environment=['API_URL'] on an edge function: Lambda@Edge does not support environment variables;"
         " bake configuration into the asset (a generated config module or JSON file next to the handler) "
@@ -819,6 +824,15 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         'ContainerServiceArgs(image="")', "Pulumi `ContainerService`",
         "image='' must be a non-empty string",
         pulumi_component("containers", image="")),
+    BadInput(
+        "ContainerServiceArgs(log_retention_days=31)", "Pulumi `ContainerService`",
+        "log_retention_days=31 is not a CloudWatch Logs retention period",
+        pulumi_component("containers", image="public.ecr.aws/docker/library/httpd", log_retention_days=31)),
+    BadInput(
+        'ContainerServiceArgs(load_balancer_subnet_ids=["subnet-1"])', "Pulumi `ContainerService`",
+        "an ALB needs public subnets in two Availability Zones",
+        pulumi_component("containers", image="public.ecr.aws/docker/library/httpd",
+                         load_balancer_subnet_ids=["subnet-1"])),
     BadInput(
         'DatabaseArgs(subnet_tier="public")', "Pulumi `Database`",
         "subnet_tier='public' is not one of 'isolated', 'private'",
