@@ -20,7 +20,7 @@ from pulumi.runtime.sync_await import _sync_await
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms import packaging
-from deploy_paradigms.budget import InputError
+from deploy_paradigms.budget import BudgetError, InputError
 from deploy_paradigms.catalog import CACHE_TAG_HEADER, sample_catalog
 from deploy_paradigms.plans.data_endpoint import plan_signing
 from deploy_paradigms.plans.edge import MIB, measure_path
