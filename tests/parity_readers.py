@@ -16,6 +16,10 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+
+from deploy_paradigms.cdk.database import Database as CdkDatabase
 from deploy_paradigms.plans.names import RDS_PROXY_NAME, RDS_PROXY_NAME_MAX
 from deploy_paradigms.plans.serverless import DBUSER_ARN, ProxyPlan, ServerlessFunctionPlan
 from deploy_paradigms.runtime import settings
@@ -579,3 +583,22 @@ class PulumiReader:
             },
             n,
         )
+
+
+def cdk_database(engine: str, instance_class: str) -> tuple[cdk.Stack, CdkDatabase]:
+    """Stack ``Parity`` (eu-west-1) with a VPC (public, ``app`` private, ``data`` isolated) and ``Db``."""
+    app = cdk.App(analytics_reporting=False)
+    stack = cdk.Stack(app, "Parity", env=cdk.Environment(region="eu-west-1"))
+    tiers = [
+        ("public", ec2.SubnetType.PUBLIC),
+        ("app", ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        ("data", ec2.SubnetType.PRIVATE_ISOLATED),
+    ]
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=1,
+        subnet_configuration=[ec2.SubnetConfiguration(name=n, subnet_type=t) for n, t in tiers],
+    )
+    return stack, CdkDatabase(stack, "Db", vpc=vpc, engine=engine, instance_class=instance_class)

@@ -14,15 +14,12 @@ import json
 import re
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
-from aws_cdk import aws_ec2 as ec2
-from parity_readers import CfnReader, PulumiReader, from_plan
+from parity_readers import CfnReader, PulumiReader, cdk_database, from_plan
 
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint as CdkEndpoint
-from deploy_paradigms.cdk.database import Database as CdkDatabase
 from deploy_paradigms.plans.data_endpoint import DataEndpointPlan
 from deploy_paradigms.plans.serverless import FunctionOptions
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint, DataEndpointArgs
@@ -86,20 +83,7 @@ IDS = [f"{e}-{c}-{s}-{'options' if o else 'defaults'}" for e, c, s, o in CASES]
 def render_cdk(
     engine: str, instance_class: str, signing: str, function: FunctionOptions | None
 ) -> tuple[CdkEndpoint, dict[str, Any]]:
-    app = cdk.App(analytics_reporting=False)
-    stack = cdk.Stack(app, "Parity", env=cdk.Environment(region="eu-west-1"))
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=1,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC),
-            ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-        ],
-    )
-    db = CdkDatabase(stack, "Db", vpc=vpc, engine=engine, instance_class=instance_class)
+    stack, db = cdk_database(engine, instance_class)
     endpoint = CdkEndpoint(
         stack,
         "Data",

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import aws_cdk as cdk
 import pulumi
 import pytest
 from aws_cdk import assertions
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
-from parity_readers import ALLOW_LIST, CfnReader, PulumiReader, check_field_maps, from_plan
+from parity_readers import ALLOW_LIST, CfnReader, PulumiReader, cdk_database, check_field_maps, from_plan
 
-from deploy_paradigms.cdk.database import Database as CdkDatabase
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction as CdkFunction
 from deploy_paradigms.plans.serverless import FunctionOptions
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
@@ -67,20 +64,7 @@ IDS = [
 def render_cdk(
     engine: str, instance_class: str, options: FunctionOptions
 ) -> tuple[CdkFunction, dict[str, Any]]:
-    app = cdk.App(analytics_reporting=False)
-    stack = cdk.Stack(app, "Parity", env=cdk.Environment(region="eu-west-1"))
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=1,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC),
-            ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-        ],
-    )
-    db = CdkDatabase(stack, "Db", vpc=vpc, engine=engine, instance_class=instance_class)
+    stack, db = cdk_database(engine, instance_class)
     fn = CdkFunction(
         stack,
         "Fn",
