@@ -242,6 +242,12 @@ def edge(with_vpc: bool = False, package_bytes: int = 0, **kwargs: Any) -> Calla
     return run
 
 
+def _rate_limit(**kwargs: Any) -> Any:
+    from deploy_paradigms.plans.edge import RateLimit
+
+    return RateLimit(**kwargs)
+
+
 def query(**kwargs: Any) -> Callable[[Path], object]:
     def run(outdir: Path) -> object:
         from deploy_paradigms.catalog import NamedQuery
@@ -634,6 +640,16 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         EDGE_VIEWER_LIMIT,
         edge(package_bytes=1_200_000)),
     BadInput(
+        "EdgeFunction(rate_limit=5)", "CDK `EdgeFunction`",
+        "rate_limit=5 is outside 10-2000000000; AWS WAF counts 10 to 2,000,000,000 requests per IP address "
+        "per evaluation window",
+        edge(rate_limit=5)),
+    BadInput(
+        'EdgeFunction(rate_limit=2000, web_acl_id="arn:...")', "CDK `EdgeFunction`",
+        "rate_limit and web_acl_id together: a distribution has one web ACL, and web_acl_id is yours; add a "
+        "rate-based rule to your web ACL, or drop web_acl_id to let EdgeFunction create one",
+        edge(rate_limit=2000, web_acl_id="arn:aws:wafv2:us-east-1:123456789012:global/webacl/mine/0000")),
+    BadInput(
         'NamedQuery(mode="write", cache_ttl_s=60, ...)', "query catalog",
         "query 'create_post': a write query cannot be cached (cache_ttl_s=60, "
         "stale_while_revalidate_s=0); CloudFront does not cache POST and a cached write would be skipped:"
@@ -800,6 +816,10 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         'EdgeFunctionArgs(price_class="PriceClass_999")', "Pulumi `EdgeFunction`",
         "price_class='PriceClass_999' is not one of 'PriceClass_100', 'PriceClass_200', 'PriceClass_All'",
         pulumi_component("edge", price_class="PriceClass_999")),
+    BadInput(
+        'EdgeFunctionArgs(rate_limit=RateLimit(limit=2000, window_s=90))', "Pulumi `EdgeFunction`",
+        "rate_limit window_s=90 is not an AWS WAF evaluation window; use one of 60, 120, 300, 600 seconds",
+        pulumi_component("edge", rate_limit=_rate_limit(limit=2000, window_s=90))),
     BadInput(
         'ContainerServiceArgs(image="")', "Pulumi `ContainerService`",
         "image='' must be a non-empty string",
