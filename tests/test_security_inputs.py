@@ -14,7 +14,7 @@ from test_serverless_pulumi import database as pulumi_database
 from test_serverless_pulumi import function as pulumi_function
 from test_serverless_pulumi import inputs, run_program
 
-from deploy_paradigms.budget import BudgetError, Engine
+from deploy_paradigms.budget import BudgetError, Engine, InputError
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.database import Database
@@ -93,7 +93,7 @@ def test_unrelated_keys_still_pass() -> None:
 ])
 def test_parameters_the_component_owns_are_refused_in_any_case(
         engine: Engine, parameters: dict[str, str], message: str) -> None:
-    with pytest.raises(BudgetError, match=message):
+    with pytest.raises(InputError, match=message):
         check_parameters(engine, parameters)
 
 
@@ -114,10 +114,10 @@ def test_both_database_renderers_refuse_budget_parameters() -> None:
 @pytest.mark.parametrize("db_user", ["*", "app_*", "a?", "app user", "", "x" * 64])
 def test_db_user_must_name_one_user(db_user: str) -> None:
     stack, db = cdk_database()
-    with pytest.raises(BudgetError, match="must name exactly one database user"):
+    with pytest.raises(InputError, match="must name exactly one database user"):
         ServerlessFunction(stack, "Fn", database=db, code=CODE, handler="index.handler", db_user=db_user)
     assert stack.node.try_find_child("Fn") is None  # refused before joining the tree
-    with pytest.raises(BudgetError, match="must name exactly one database user"):
+    with pytest.raises(InputError, match="must name exactly one database user"):
         run_program(lambda: pulumi_function(pulumi_database(), db_user=db_user))
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -50,6 +51,7 @@ from ..plans.database import (
     MIN_BACKUP_RETENTION_DAYS,
     MIN_STORAGE_GIB,
     check_database_identifier,
+    check_deletion_protection,
     check_external_consumers,
     check_import_share,
     check_instance_class_offered,
@@ -60,7 +62,9 @@ from ..plans.database import (
     tls_parameter,
 )
 from ..plans.database import performance_insights as performance_insights_setting
+from ..plans.helpers import plan_helper_function
 from ..runtime import role_bootstrap, settings
+from .helper_function import create_helper_function
 from .security_groups import exact_egress
 
 #: Supported, non-deprecated default versions (cfn-lint and the RDS release
@@ -109,7 +113,7 @@ class _DeploymentLedger(Construct):
             try:
                 quota = int(raw)
             except (TypeError, ValueError):
-                raise BudgetError(
+                raise InputError(
                     f"context {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your account's "
                     f"Lambda concurrency quota, e.g. -c {ACCOUNT_CONCURRENCY_KEY}=1000") from None
         self.deployment = Deployment(account_concurrency_limit=quota)
@@ -173,7 +177,10 @@ class Database(Construct):
         ``allocated_storage_gib`` (RDS only: Aurora storage grows by itself).
     :param backup_retention_days: at least 7 (default 7).
     :param engine_version: an ``rds.*EngineVersion``; omitted, the current default above.
-    :param deletion_protection: default True; ``False`` must be explicit.
+    :param deletion_protection: omitted, on. ``False`` needs ``deletion_protection_reason``.
+    :param deletion_protection_reason: why this database may be deleted by one stack delete or
+        replacement (after its final snapshot); required with ``deletion_protection=False``,
+        refused otherwise. Omitted: none.
     :param removal_policy: default ``SNAPSHOT`` (final snapshot on delete).
     :param vpc_subnets: where the database goes; omitted, the VPC's isolated subnets, or its
         private subnets with egress when it has no isolated ones.
@@ -225,6 +232,7 @@ class Database(Construct):
         backup_retention_days: int = MIN_BACKUP_RETENTION_DAYS,
         engine_version: Any = None,
         deletion_protection: bool = True,
+        deletion_protection_reason: str | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.SNAPSHOT,
         vpc_subnets: ec2.SubnetSelection | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -270,7 +278,7 @@ class Database(Construct):
             self._adopt(_existing)
             return
         if backup_retention_days < MIN_BACKUP_RETENTION_DAYS:
-            raise BudgetError(f"backup_retention_days={backup_retention_days} is below the "
+            raise InputError(f"backup_retention_days={backup_retention_days} is below the "
                               f"{MIN_BACKUP_RETENTION_DAYS}-day minimum; keep at least a week of backups")
         if not MIN_STORAGE_GIB <= allocated_storage_gib <= max_allocated_storage_gib <= MAX_STORAGE_GIB:
             raise InputError(f"allocated_storage_gib={allocated_storage_gib} and max_allocated_storage_gib="
@@ -278,12 +286,13 @@ class Database(Construct):
                              f"max_allocated <= {MAX_STORAGE_GIB:,} GiB (gp3)")
         check_instance_class_offered(self.engine, self.limit.instance_class,
                                      default_version=engine_version is None)
+        check_deletion_protection(deletion_protection, deletion_protection_reason)
         extra_parameters = {**check_parameters(self.engine, parameters),
                             **logical_replication_parameters(self.engine, logical_replication)}
         self.logical_replication = logical_replication
         self.app_username = check_role_name(app_username)
         if self.app_username == master_username:
-            raise BudgetError(f"app_username={app_username!r} is the master user; the application role must "
+            raise InputError(f"app_username={app_username!r} is the master user; the application role must "
                               f"be another user (the master user is kept for the bootstrap and migrations)")
         self.port = check_port(self.engine, port)
         insights = performance_insights_setting(self.engine, self.limit.instance_class, performance_insights)
@@ -363,36 +372,22 @@ class Database(Construct):
             id="AwsSolutions-SMG4",
             reason="the application role's password: the bootstrap sets it from this secret on every "
                    "deployment; add rotation with app_secret.add_rotation_single_user() where required"))
-        vpc = self.vpc
-        self.role_bootstrap_security_group = ec2.SecurityGroup(
-            self, "RoleBootstrapSecurityGroup", vpc=vpc, allow_all_outbound=False,
-            description="Application role bootstrap: out to the database and to Secrets Manager (HTTPS)")
-        self.role_bootstrap_security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "Secrets Manager API (the master and app secrets)")
-        self.allow_from(self.role_bootstrap_security_group, "application role bootstrap")
         archive = packaging.lambda_archive("role_bootstrap", engine=self.engine.value)
-        self.role_bootstrap = lambda_.Function(
-            self, "RoleBootstrap",
+        master_secret, app_secret = self.secret, self.app_secret
+
+        def grant(grantee: iam.IGrantable) -> None:
+            master_secret.grant_read(grantee)
+            app_secret.grant_read(grantee)
+
+        helper = create_helper_function(
+            self, plan_helper_function("role_bootstrap", name=self.node.path,
+                                       details={"app_user": self.app_username}),
+            database=self,
             code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
-            handler=packaging.ROLE_BOOTSTRAP_HANDLER,
-            runtime=HELPER_RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            memory_size=256,
-            timeout=cdk.Duration.minutes(2),
-            # One connection at a time, taken from the ledger's reserve (kept for admin and migrations).
-            reserved_concurrent_executions=1,
             environment={settings.URL_PARAMS: role_bootstrap.URL_PARAMS},
-            vpc=vpc,
-            # Secrets Manager is outside the VPC: subnets with egress (or an interface endpoint).
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
-                                            if vpc.private_subnets else ec2.SubnetType.PRIVATE_ISOLATED),
-            security_groups=[self.role_bootstrap_security_group],
-            log_group=logs.LogGroup(self, "RoleBootstrapLogs", retention=log_retention),
-            description=f"deploy-paradigms: creates the application role {self.app_username} "
-                        f"(least privilege) as the master user",
-        )
-        self.secret.grant_read(self.role_bootstrap)
-        self.app_secret.grant_read(self.role_bootstrap)
+            log_retention=log_retention, grant=grant)
+        self.role_bootstrap = helper.function
+        self.role_bootstrap_security_group = helper.security_group
         bootstrap = cdk.Validations.of(self.role_bootstrap)
         bootstrap.acknowledge(cdk.Acknowledgment(
             id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -490,18 +485,18 @@ class Database(Construct):
 
     def _adopt(self, existing: dict[str, Any]) -> None:
         if self.engine.is_aurora:
-            raise BudgetError(
+            raise InputError(
                 f"Database.from_existing(engine={self.engine.value!r}): adopting an Aurora cluster is not "
                 f"supported by the CDK construct (RDS Proxy would target a DB instance); share the cluster's "
                 f"Database construct across stacks of one app, or use the Pulumi component "
                 f"(Database.from_existing(..., cluster_identifier=...))")
         if existing.get("secret") is None:
-            raise BudgetError(
+            raise InputError(
                 "secret is required for an existing database: pass the Secrets Manager secret "
                 "holding its username/password (secretsmanager.Secret.from_secret_complete_arn(...)); "
                 "RDS Proxy and the containers read credentials from it")
         if existing.get("security_group") is None:
-            raise BudgetError("security_group is required for an existing database: pass the security "
+            raise InputError("security_group is required for an existing database: pass the security "
                               "group attached to it so consumers can be allowed in on its port")
         self.port = existing["port"]
         self.security_group = existing["security_group"]

@@ -19,6 +19,7 @@ __all__ = [
     "MIN_STORAGE_GIB",
     "check_database_identifier",
     "check_db_user",
+    "check_deletion_protection",
     "check_external_consumers",
     "check_import_share",
     "check_instance_class_offered",
@@ -80,7 +81,7 @@ def performance_insights(engine: Engine, instance_class: str, requested: bool | 
     does not offer it is an error rather than a failed deployment."""
     supported = performance_insights_supported(engine, instance_class)
     if requested and not supported:
-        raise BudgetError(f"performance_insights=True: {engine.value} does not support Performance "
+        raise InputError(f"performance_insights=True: {engine.value} does not support Performance "
                           f"Insights on {normalise_instance_class(instance_class)}; use a larger class "
                           f"or leave performance_insights unset")
     return supported if requested is None else bool(requested)
@@ -91,7 +92,7 @@ def check_port(engine: Engine, port: int | None) -> int:
     if port is None:
         return engine.default_port
     if isinstance(port, bool) or not isinstance(port, int) or not 1150 <= port <= 65535:
-        raise BudgetError(f"port={port!r} must be a whole number between 1150 and 65535; "
+        raise InputError(f"port={port!r} must be a whole number between 1150 and 65535; "
                           f"RDS listens on ports 1150-65535")
     return port
 
@@ -114,7 +115,7 @@ def logical_replication_parameters(engine: Engine, enabled: bool) -> dict[str, s
     if not enabled:
         return {}
     if not engine.is_postgres:
-        raise BudgetError(f"logical_replication=True: {engine.value} has no rds.logical_replication; "
+        raise InputError(f"logical_replication=True: {engine.value} has no rds.logical_replication; "
                           f"change streams read PostgreSQL logical replication, so use postgres or "
                           f"aurora-postgresql (MySQL-family binlog capture is not supported)")
     return {LOGICAL_REPLICATION: "1"}
@@ -129,7 +130,7 @@ def check_parameters(engine: Engine, parameters: Mapping[str, str] | None) -> di
     extra = {str(k): str(v) for k, v in (parameters or {}).items()}
     by_name = {k.strip().lower(): (k, v) for k, v in extra.items()}
     if LOGICAL_REPLICATION in by_name:
-        raise BudgetError(f"parameters={{{by_name[LOGICAL_REPLICATION][0]!r}: ...}}: pass "
+        raise InputError(f"parameters={{{by_name[LOGICAL_REPLICATION][0]!r}: ...}}: pass "
                           f"logical_replication=True instead, so ChangeStream can tell it is on (it keeps "
                           f"WAL for replication slots, and slots need the alarms ChangeStream creates)")
     if "max_connections" in by_name:
@@ -148,7 +149,7 @@ def check_parameters(engine: Engine, parameters: Mapping[str, str] | None) -> di
     if tls_name in by_name:
         key, value = by_name[tls_name]
         if value.strip().upper() not in (tls_value.upper(), "TRUE"):
-            raise BudgetError(f"parameters={{{key!r}: {value!r}}} would allow unencrypted "
+            raise InputError(f"parameters={{{key!r}: {value!r}}} would allow unencrypted "
                               f"connections; the component forces TLS ({tls_name}={tls_value})")
         del extra[key]  # the component sets it under its canonical name
     return extra
@@ -167,7 +168,7 @@ def check_instance_class_offered(engine: Engine, instance_class: str, *, default
     cls = normalise_instance_class(instance_class)
     if default_version and cls.startswith(_NOT_OFFERED_FOR_NEW):
         size = cls.split(".", 2)[2]
-        raise BudgetError(
+        raise InputError(
             f"instance_class={instance_class!r}: RDS no longer offers {cls.rsplit('.', 1)[0]} classes for "
             f"new {engine.value} databases on the current engine versions; use db.t3.{size} or "
             f"db.t4g.{size} (the budget table lists both), or Database.from_existing for a "
@@ -183,12 +184,12 @@ def check_serverless_inputs(engine: str | Engine, instance_class: str, max_acu: 
     if not (serverless or max_acu is not None):
         return
     if not eng.is_aurora:
-        raise BudgetError(f"instance_class={instance_class!r} / max_acu is Aurora Serverless v2; use "
+        raise InputError(f"instance_class={instance_class!r} / max_acu is Aurora Serverless v2; use "
                           f"engine='aurora-postgresql' or 'aurora-mysql', or a provisioned class")
     if max_acu is None:
-        raise BudgetError("instance_class='db.serverless' needs max_acu=<maximum ACU>")
+        raise InputError("instance_class='db.serverless' needs max_acu=<maximum ACU>")
     if not serverless:
-        raise BudgetError(f"max_acu={max_acu} sizes Aurora Serverless v2 but instance_class="
+        raise InputError(f"max_acu={max_acu} sizes Aurora Serverless v2 but instance_class="
                           f"{instance_class!r}; use instance_class='db.serverless' or drop max_acu")
 
 
@@ -222,7 +223,7 @@ def check_db_user(db_user: str) -> str:
     """``db_user`` if it names exactly one database user; wildcards (``*``, ``?``) in an
     ``rds-db:connect`` grant would let the function connect as every user, the master included."""
     if not isinstance(db_user, str) or not _DB_USER.match(db_user):
-        raise BudgetError(
+        raise InputError(
             f"db_user={db_user!r} must name exactly one database user (letters, digits and '_', "
             f"starting with a letter or '_', at most 63 characters); the rds-db:connect grant is "
             f"on that name, and a wildcard would grant every database user, the master included")
@@ -242,7 +243,24 @@ def check_master_user(db_user: str, master_username: str, app_username: str, rea
     the application role is the default. A database without its own application role (adopted
     with ``from_existing``) names its given user as both, and needs no reason."""
     if db_user == master_username and app_username != master_username and not (reason and reason.strip()):
-        raise BudgetError(
+        raise InputError(
             f"db_user={db_user!r} is the master user, which can change the schema, read every table and "
             f"manage roles; connect as the application role {app_username!r} (the default: omit db_user), "
             f"or pass master_user_reason='<why this function needs it>' (e.g. it runs migrations)")
+
+
+def check_deletion_protection(enabled: bool, reason: str | None) -> bool:
+    """``deletion_protection=False`` needs ``deletion_protection_reason`` (why one stack delete or
+    replacement may remove the database); on, a reason is pointless and refused as a likely slip."""
+    if not isinstance(enabled, bool):
+        raise InputError(f"deletion_protection={enabled!r} must be True or False")
+    given = reason is not None and bool(str(reason).strip())
+    if not enabled and not given:
+        raise InputError(
+            "deletion_protection=False lets one stack delete or replacement remove the database (after its "
+            "final snapshot); keep it on (the default), or pass deletion_protection_reason='<why this "
+            "database may be deleted>' (e.g. 'preview environment, recreated from seed data')")
+    if enabled and reason is not None:
+        raise InputError(f"deletion_protection_reason={reason!r} is given but deletion protection is on; "
+                         f"drop the reason, or pass deletion_protection=False as well")
+    return enabled

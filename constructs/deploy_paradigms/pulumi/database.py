@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import json
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -40,6 +41,7 @@ from ..budget import (
     ConnectionLedger,
     ConnectionLimit,
     Engine,
+    InputError,
     describe_connection_limit,
     normalise_instance_class,
     parse_engine,
@@ -53,6 +55,7 @@ from ..plans.database import (
     MIN_BACKUP_RETENTION_DAYS,
     MIN_STORAGE_GIB,
     check_database_identifier,
+    check_deletion_protection,
     check_external_consumers,
     check_import_share,
     check_instance_class_offered,
@@ -63,8 +66,10 @@ from ..plans.database import (
     performance_insights,
     tls_parameter,
 )
+from ..plans.helpers import plan_helper_function
 from ..runtime import role_bootstrap, settings
-from .network import LAMBDA_TRUST_POLICY, NetworkLike, lambda_vpc_statements
+from .helper_function import create_helper_function
+from .network import NetworkLike
 
 
 @dataclass(frozen=True)
@@ -99,13 +104,13 @@ def parameter_group_family(engine: Engine, version: str) -> str:
     """``postgres17``, ``mysql8.4``, ``aurora-postgresql17``, ``aurora-mysql8.0``, ... from a version."""
     match = re.match(r"^(\d+)(?:\.(\d+))?", version)
     if not match:
-        raise BudgetError(f"engine_version={version!r} does not start with a version number; pass "
+        raise InputError(f"engine_version={version!r} does not start with a version number; pass "
                           f"parameter_group_family= as well (for example {ENGINE_DEFAULTS[engine].family!r})")
     major, minor = match.group(1), match.group(2)
     if engine in (Engine.POSTGRES, Engine.AURORA_POSTGRESQL):
         return f"{engine.value}{major}"
     if minor is None:
-        raise BudgetError(f"engine_version={version!r} needs major.minor for {engine.value} (for example "
+        raise InputError(f"engine_version={version!r} needs major.minor for {engine.value} (for example "
                           f"{ENGINE_DEFAULTS[engine].version!r}), or pass parameter_group_family=")
     return f"{engine.value}{major}.{minor}"
 
@@ -128,7 +133,7 @@ def deployment() -> Deployment:
             try:
                 quota = int(raw)
             except ValueError:
-                raise BudgetError(f"config {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your "
+                raise InputError(f"config {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your "
                                   f"account's Lambda concurrency quota, e.g. `pulumi config set "
                                   f"{ACCOUNT_CONCURRENCY_KEY} 1000`") from None
         current = (monitor, Deployment(account_concurrency_limit=quota))
@@ -194,11 +199,13 @@ class DatabaseArgs:
         parameters: Extra parameters for the parameter group (cluster parameter group on Aurora).
             Omitted: only TLS enforcement and ``max_connections`` (when given). Turning TLS off or
             setting ``max_connections`` here is refused.
-        deletion_protection: Omitted: on. Off is refused unless
-            ``acknowledge_no_deletion_protection=True``. A final snapshot is always taken on delete.
-        acknowledge_no_deletion_protection: Omitted: False, and ``deletion_protection=False``
-            raises :class:`BudgetError`. True: one ``pulumi destroy`` (or a replacement) may delete
-            the database, after its final snapshot.
+        deletion_protection: Omitted: on. Off needs ``deletion_protection_reason``. A final
+            snapshot is always taken on delete.
+        deletion_protection_reason: Why one ``pulumi destroy`` (or a replacement) may delete the
+            database, after its final snapshot; required with ``deletion_protection=False``, refused
+            otherwise. Omitted: none.
+        acknowledge_no_deletion_protection: Deprecated: pass ``deletion_protection_reason``. Omitted:
+            False; True still stands in for a reason, with a DeprecationWarning.
         identifier: RDS instance (or Aurora cluster) identifier. Omitted:
             ``<project>-<stack>-<name>`` lowercased, at most 63 characters. It is set (not
             auto-named) so the log groups below can be created before the database.
@@ -245,6 +252,7 @@ class DatabaseArgs:
     parameter_group_family: str | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
     deletion_protection: bool = True
+    deletion_protection_reason: str | None = None
     acknowledge_no_deletion_protection: bool = False
     identifier: str | None = None
     final_snapshot_identifier: str | None = None
@@ -338,13 +346,13 @@ class DatabasePlan:
 
 def _check_physical(what: str, value: str, max_length: int) -> None:
     if physical_name(value, max_length=max_length) != value:
-        raise BudgetError(f"{what}={value!r} must be lowercase letters, digits and single hyphens, start "
+        raise InputError(f"{what}={value!r} must be lowercase letters, digits and single hyphens, start "
                           f"with a letter and hold at most {max_length} characters")
 
 
 def _whole(name: str, value: object, low: int, high: int, fix: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BudgetError(f"{name}={value!r} must be a whole number between {low} and {high}; {fix}")
+        raise InputError(f"{name}={value!r} must be a whole number between {low} and {high}; {fix}")
     return value
 
 
@@ -415,7 +423,7 @@ class Database(pulumi.ComponentResource):
         if isinstance(args, DatabaseArgs):
             self.app_username = check_role_name(args.app_username)
             if self.app_username == self.master_username:
-                raise BudgetError(f"app_username={args.app_username!r} is the master user; the application "
+                raise InputError(f"app_username={args.app_username!r} is the master user; the application "
                                   f"role must be another user (the master user is kept for the bootstrap "
                                   f"and migrations)")
             plan = self._validate_new(name, args, engine, serverless)
@@ -474,15 +482,19 @@ class Database(pulumi.ComponentResource):
         retention = _whole("backup_retention_days", args.backup_retention_days, 0, 35,
                            "RDS keeps automated backups for 0-35 days")
         if retention < MIN_BACKUP_RETENTION_DAYS and not args.acknowledge_short_backup_retention:
-            raise BudgetError(
+            raise InputError(
                 f"backup_retention_days={retention} is below the {MIN_BACKUP_RETENTION_DAYS}-day minimum "
                 f"this component keeps for point-in-time recovery; raise it, or pass "
                 f"acknowledge_short_backup_retention=True")
         if engine.is_aurora and retention < 1:
-            raise BudgetError("backup_retention_days=0 is not possible on Aurora (1-35 days)")
-        if not args.deletion_protection and not args.acknowledge_no_deletion_protection:
-            raise BudgetError("deletion_protection=False lets one `pulumi destroy` or replacement delete the "
-                              "database; pass acknowledge_no_deletion_protection=True as well if you mean it")
+            raise InputError("backup_retention_days=0 is not possible on Aurora (1-35 days)")
+        reason = args.deletion_protection_reason
+        if args.acknowledge_no_deletion_protection and reason is None and not args.deletion_protection:
+            warnings.warn("acknowledge_no_deletion_protection=True is deprecated: pass "
+                          "deletion_protection_reason='<why this database may be deleted>'",
+                          DeprecationWarning, stacklevel=4)
+            reason = "acknowledge_no_deletion_protection=True"
+        check_deletion_protection(args.deletion_protection, reason)
         if not engine.is_aurora:
             _whole("allocated_storage_gib", args.allocated_storage_gib, MIN_STORAGE_GIB, MAX_STORAGE_GIB,
                    "gp3 storage starts at 20 GiB")
@@ -511,7 +523,7 @@ class Database(pulumi.ComponentResource):
         if not subnets:
             subnets = list(args.network.private_subnet_ids)
         if len(subnets) < 2:
-            raise BudgetError(f"network has {len(subnets)} {args.subnet_tier}/private subnet(s); an RDS "
+            raise InputError(f"network has {len(subnets)} {args.subnet_tier}/private subnet(s); an RDS "
                               f"subnet group needs subnets in at least two Availability Zones")
         return DatabasePlan(
             identifier=identifier,
@@ -532,15 +544,15 @@ class Database(pulumi.ComponentResource):
     def _validate_existing(name: str, args: ExistingDatabaseArgs) -> None:
         where = f"Database.from_existing({name!r})"
         if not args.secret_arn:
-            raise BudgetError(
+            raise InputError(
                 f"{where}: secret_arn is missing; pass the ARN of the Secrets Manager secret that holds the "
                 f"database credentials (for an RDS-managed master password: the instance's "
                 f"MasterUserSecret.SecretArn); functions and tasks read the password from it at run time")
         if not args.endpoint_address:
-            raise BudgetError(f"{where}: endpoint_address is missing; pass the instance address or the "
+            raise InputError(f"{where}: endpoint_address is missing; pass the instance address or the "
                               f"cluster (writer) endpoint")
         if not args.security_group_id:
-            raise BudgetError(f"{where}: security_group_id is missing; pass the database's security group so "
+            raise InputError(f"{where}: security_group_id is missing; pass the database's security group so "
                               f"consumers can be allowed in on its port")
 
     # -- 2./3. plan and children ---------------------------------------------------------------
@@ -722,58 +734,14 @@ class Database(pulumi.ComponentResource):
         # no generated secret is part of the program's graph or state.
         self.app_secret_arn = app_secret.arn
 
-        network = args.network
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-role-bootstrap-sg", vpc_id=network.vpc_id,
-            description="Application role bootstrap: out to the database and to Secrets Manager (HTTPS)",
-            revoke_rules_on_delete=True, tags={**(tags or {}), "Name": f"{name}-role-bootstrap-sg"},
-            opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-role-bootstrap-to-db", security_group_id=sg.id,
-            referenced_security_group_id=self.security_group_id, ip_protocol="tcp", from_port=self.port,
-            to_port=self.port, description="application role bootstrap to the database", opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-role-bootstrap-to-secretsmanager", security_group_id=sg.id, cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp", from_port=443, to_port=443, description="Secrets Manager API", opts=child)
-        self.allow_from("role-bootstrap", sg.id)
-        role = aws.iam.Role(
-            f"{name}-role-bootstrap-role",
-            assume_role_policy=LAMBDA_TRUST_POLICY,
-            description=f"Application role bootstrap of {name}: the two secrets, VPC interfaces, logs",
-            tags=tags, opts=child)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-role-bootstrap-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
-        policy = aws.iam.RolePolicy(
-            f"{name}-role-bootstrap-policy", role=role.id,
-            policy=pulumi.Output.all(self.secret_arn, app_secret.arn, log_group.arn).apply(
-                lambda v: json.dumps({"Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [v[0], v[1]]},
-                    {"Effect": "Allow", "Action": "secretsmanager:PutSecretValue", "Resource": v[1]},
-                    *lambda_vpc_statements(v[2])]})),
-            opts=child)
         bundle = packaging.lambda_bundle("role_bootstrap", engine=self.engine.value)
-        self.role_bootstrap = aws.lambda_.Function(
-            f"{name}-role-bootstrap",
-            code=pulumi.FileArchive(str(bundle)),
-            handler=packaging.ROLE_BOOTSTRAP_HANDLER,
-            runtime=packaging.HELPER_RUNTIME,
-            architectures=["arm64"],
-            memory_size=256,
-            timeout=120,
-            # One connection at a time, taken from the ledger's reserve (kept for admin and migrations).
-            reserved_concurrent_executions=1,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={settings.URL_PARAMS: role_bootstrap.URL_PARAMS}),
-            role=role.arn,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
-            # Secrets Manager is outside the VPC: subnets with egress (or an interface endpoint).
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=list(network.private_subnet_ids or network.isolated_subnet_ids),
-                security_group_ids=[sg.id]),
-            description=f"deploy-paradigms: creates the application role {app_user} (least privilege) as "
-                        f"the master user",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]))
+        helper = create_helper_function(
+            self, plan_helper_function("role_bootstrap", name=name, details={"app_user": app_user},
+                                       log_retention_days=args.log_retention_days),
+            database=self, code=pulumi.FileArchive(str(bundle)),
+            environment={settings.URL_PARAMS: role_bootstrap.URL_PARAMS},
+            arns={"database_secret": self.secret_arn, "app_secret": app_secret.arn}, tags=tags)
+        self.role_bootstrap = helper.function
         properties = {
             "Engine": self.engine.value, "Host": self.endpoint_address, "Port": str(self.port),
             "Database": self.database_name, "AppUser": app_user, "MasterSecretArn": self.secret_arn,
