@@ -125,70 +125,69 @@ class _Kind:
     cdk_own_role: bool = True
 
 
-def _kinds() -> dict[str, _Kind]:
-    """Per helper: what differs (handler, timeout, grants, texts); ``{n}`` is the component's name
-    (Pulumi) or construct path (CDK), ``{p}`` the Pulumi resource-name prefix."""
-    return {
-        "role_bootstrap": _Kind(
-            handler=packaging.ROLE_BOOTSTRAP_HANDLER, timeout_s=120,
-            architecture="arm64", cdk_own_role=False,
-            grants=(IamGrant(("secretsmanager:GetSecretValue",), ("database_secret", "app_secret")),
-                    IamGrant(("secretsmanager:PutSecretValue",), ("app_secret",)), VPC_AND_LOGS),
-            cdk=("RoleBootstrap", "RoleBootstrapLogs", "RoleBootstrapSecurityGroup"),
-            pulumi=("{p}-role-bootstrap", "{p}-role-bootstrap-logs", "{p}-role-bootstrap-role",
-                    "{p}-role-bootstrap-policy", "{p}-role-bootstrap-sg", "{p}-role-bootstrap-to-db",
-                    "{p}-role-bootstrap-to-secretsmanager", "role-bootstrap"),
-            role="Application role bootstrap of {n}: the two secrets, VPC interfaces, logs",
-            sg="Application role bootstrap: out to the database and to Secrets Manager (HTTPS)",
-            https=("Secrets Manager API (the master and app secrets)", "Secrets Manager API"),
-            to_db="application role bootstrap to the database",
-            ingress="application role bootstrap",
-            function="deploy-paradigms: creates the application role {app_user} (least privilege) as "
-                      "the master user"),
-        "migrations": _Kind(
-            handler=packaging.MIGRATE_HANDLER, timeout_s=None, architecture="arm64",
-            grants=(VPC_AND_LOGS, _SECRET_READ),
-            cdk=("Function", "LogGroup", "SecurityGroup"),
-            pulumi=("{p}-migrations", "{p}-migrations-logs", "{p}-migrations-role",
-                    "{p}-migrations-role-policy", "{p}-migrations-sg", "{p}-migrations-to-db",
-                    "{p}-migrations-to-secretsmanager", "{p}-migrations"),
-            role="Execution role of {n} migrations: logs, VPC interfaces, database secret",
-            sg="Migrations {n}: out to the database (direct) and HTTPS",
-            https=("Secrets Manager API (the database secret)",) * 2,
-            to_db="Migrations {n} to the database",
-            ingress="{n}: migrations (direct connection)",
-            function="deploy-paradigms migrations for {target} (direct, reserve)"),
-        "budget_check": _Kind(
-            handler=packaging.BUDGET_CHECK_HANDLER, timeout_s=60, architecture="arm64",
-            grants=(VPC_AND_LOGS,
-                    IamGrant(("lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"), ("*",)),
-                    IamGrant(("cloudwatch:PutMetricData",), ("*",),
-                             {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}),
-                    _SECRET_READ),
-            cdk=("Function", "LogGroup", "SecurityGroup"),
-            pulumi=("{p}-function", "{p}-logs", "{p}-role", "{p}-role-policy", "{p}-sg", "{p}-to-database",
-                    "{p}-to-aws-apis", "{p}"),
-            role="{n}: read the live connection budget",
-            sg="{n}: out to the database and to AWS APIs over HTTPS",
-            https=("CloudWatch, Lambda, Secrets Manager, CloudFormation response",
-                      "CloudWatch, Lambda and Secrets Manager APIs"),
-            to_db="the database",
-            ingress="{n}: reads max_connections",
-            function="deploy-paradigms budget check of {target} ({mode})"),
-        "change_consumer": _Kind(
-            handler=packaging.CHANGE_STREAM_HANDLER, timeout_s=None,
-            architecture=None,
-            grants=(VPC_AND_LOGS, _SECRET_READ, IamGrant(("events:PutEvents",), ("event_bus",))),
-            cdk=("Consumer", "LogGroup", "SecurityGroup"),
-            pulumi=("{p}-consumer", "{p}-logs", "{p}-role", "{p}-role-policy", "{p}-sg", "{p}-to-database",
-                    "{p}-to-aws-apis", "{p}"),
-            role="Change consumer {n}: logs, VPC interfaces, secret, PutEvents",
-            sg="Change consumer {n}: out to the database, HTTPS to AWS APIs",
-            https=("EventBridge and Secrets Manager APIs", "EventBridge and Secrets Manager APIs"),
-            to_db="{n} to the database",
-            ingress="change consumer {n}",
-            function="deploy-paradigms change stream: slot {slot} to EventBridge"),
-    }
+#: Per helper: what differs (handler, timeout, grants, texts); ``{n}`` is the component's name
+#: (Pulumi) or construct path (CDK), ``{p}`` the Pulumi resource-name prefix.
+_KINDS: Mapping[str, _Kind] = {
+    "role_bootstrap": _Kind(
+        handler=packaging.ROLE_BOOTSTRAP_HANDLER, timeout_s=120,
+        architecture="arm64", cdk_own_role=False,
+        grants=(IamGrant(("secretsmanager:GetSecretValue",), ("database_secret", "app_secret")),
+                IamGrant(("secretsmanager:PutSecretValue",), ("app_secret",)), VPC_AND_LOGS),
+        cdk=("RoleBootstrap", "RoleBootstrapLogs", "RoleBootstrapSecurityGroup"),
+        pulumi=("{p}-role-bootstrap", "{p}-role-bootstrap-logs", "{p}-role-bootstrap-role",
+                "{p}-role-bootstrap-policy", "{p}-role-bootstrap-sg", "{p}-role-bootstrap-to-db",
+                "{p}-role-bootstrap-to-secretsmanager", "role-bootstrap"),
+        role="Application role bootstrap of {n}: the two secrets, VPC interfaces, logs",
+        sg="Application role bootstrap: out to the database and to Secrets Manager (HTTPS)",
+        https=("Secrets Manager API (the master and app secrets)", "Secrets Manager API"),
+        to_db="application role bootstrap to the database",
+        ingress="application role bootstrap",
+        function="deploy-paradigms: creates the application role {app_user} (least privilege) as "
+                  "the master user"),
+    "migrations": _Kind(
+        handler=packaging.MIGRATE_HANDLER, timeout_s=None, architecture="arm64",
+        grants=(VPC_AND_LOGS, _SECRET_READ),
+        cdk=("Function", "LogGroup", "SecurityGroup"),
+        pulumi=("{p}-migrations", "{p}-migrations-logs", "{p}-migrations-role",
+                "{p}-migrations-role-policy", "{p}-migrations-sg", "{p}-migrations-to-db",
+                "{p}-migrations-to-secretsmanager", "{p}-migrations"),
+        role="Execution role of {n} migrations: logs, VPC interfaces, database secret",
+        sg="Migrations {n}: out to the database (direct) and HTTPS",
+        https=("Secrets Manager API (the database secret)",) * 2,
+        to_db="Migrations {n} to the database",
+        ingress="{n}: migrations (direct connection)",
+        function="deploy-paradigms migrations for {target} (direct, reserve)"),
+    "budget_check": _Kind(
+        handler=packaging.BUDGET_CHECK_HANDLER, timeout_s=60, architecture="arm64",
+        grants=(VPC_AND_LOGS,
+                IamGrant(("lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"), ("*",)),
+                IamGrant(("cloudwatch:PutMetricData",), ("*",),
+                         {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}),
+                _SECRET_READ),
+        cdk=("Function", "LogGroup", "SecurityGroup"),
+        pulumi=("{p}-function", "{p}-logs", "{p}-role", "{p}-role-policy", "{p}-sg", "{p}-to-database",
+                "{p}-to-aws-apis", "{p}"),
+        role="{n}: read the live connection budget",
+        sg="{n}: out to the database and to AWS APIs over HTTPS",
+        https=("CloudWatch, Lambda, Secrets Manager, CloudFormation response",
+                  "CloudWatch, Lambda and Secrets Manager APIs"),
+        to_db="the database",
+        ingress="{n}: reads max_connections",
+        function="deploy-paradigms budget check of {target} ({mode})"),
+    "change_consumer": _Kind(
+        handler=packaging.CHANGE_STREAM_HANDLER, timeout_s=None,
+        architecture=None,
+        grants=(VPC_AND_LOGS, _SECRET_READ, IamGrant(("events:PutEvents",), ("event_bus",))),
+        cdk=("Consumer", "LogGroup", "SecurityGroup"),
+        pulumi=("{p}-consumer", "{p}-logs", "{p}-role", "{p}-role-policy", "{p}-sg", "{p}-to-database",
+                "{p}-to-aws-apis", "{p}"),
+        role="Change consumer {n}: logs, VPC interfaces, secret, PutEvents",
+        sg="Change consumer {n}: out to the database, HTTPS to AWS APIs",
+        https=("EventBridge and Secrets Manager APIs", "EventBridge and Secrets Manager APIs"),
+        to_db="{n} to the database",
+        ingress="change consumer {n}",
+        function="deploy-paradigms change stream: slot {slot} to EventBridge"),
+}
 
 
 #: The helpers this plan knows.
@@ -210,7 +209,7 @@ def plan_helper_function(kind: str, *, name: str, pulumi_prefix: str | None = No
     :param details: values the descriptions name (``app_user``, ``mode``, ``slot``, ``target``: the
         database path in CDK, the component's name in Pulumi).
     """
-    table = _kinds()
+    table = _KINDS
     if kind not in table:
         raise InputError(f"helper kind={kind!r} is not one of {', '.join(HELPER_KINDS)}")
     spec = table[kind]
