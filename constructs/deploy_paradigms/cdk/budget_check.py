@@ -39,8 +39,8 @@ from constructs import Construct, IConstruct
 
 from .. import packaging
 from ..budget import BudgetError
-from ..plans.helpers import plan_helper_function
-from ..runtime import budget_check, settings
+from ..plans.helpers import direct_connection_environment, plan_helper_function
+from ..runtime import budget_check
 from .database import Database, account_key, deployment_of
 from .helper_function import create_helper_function
 from .security_groups import exact_egress
@@ -113,16 +113,11 @@ class BudgetCheck(Construct):
                                        details={"mode": mode, "target": database.node.path}),
             database=database,
             code=lambda_.Code.from_asset(str(bundle), asset_hash=packaging.archive_hash(bundle)),
-            environment={
-                settings.HOST: database.endpoint_address,
-                settings.PORT: str(database.port),
-                settings.NAME: database.database_name,
-                settings.USER: database.master_username,
-                settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
-                settings.IAM_AUTH: "false",
-                settings.SECRET_ARN: secret.secret_arn,
-                settings.URL_PARAMS: budget_check.URL_PARAMS,
-            },
+            environment=direct_connection_environment(
+                host=database.endpoint_address, secret_arn=secret.secret_arn, port=database.port,
+                name=database.database_name, user=database.master_username,
+                engine_is_postgres=database.engine.is_postgres, url_params=budget_check.URL_PARAMS,
+                iam_auth=False),
             log_retention=log_retention, grant=grant, vpc_subnets=vpc_subnets,
             role_description=f"{self.node.path}: read the live connection budget", acknowledge_wildcard=False)
         self.security_group, self.log_group = helper.security_group, helper.log_group

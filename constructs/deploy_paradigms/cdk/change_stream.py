@@ -44,8 +44,8 @@ from ..plans.changes import (
     ChangeStreamPlan,
     plan_change_stream,
 )
-from ..plans.helpers import plan_helper_function
-from ..runtime import change_consumer, settings
+from ..plans.helpers import direct_connection_environment, plan_helper_function
+from ..runtime import change_consumer
 from .database import HELPER_RUNTIME, Database, account_key, deployment_of
 from .helper_function import create_helper_function
 from .security_groups import exact_egress
@@ -114,13 +114,10 @@ class ChangeStream(Construct):
 
         archive = packaging.lambda_archive("change_stream", engine=database.engine.value)
         self.environment: dict[str, str] = {
-            settings.HOST: database.endpoint_address,
-            settings.PORT: str(database.port),
-            settings.NAME: database.database_name,
-            settings.USER: database.master_username,
-            settings.ENGINE: "postgres",
-            settings.SECRET_ARN: secret.secret_arn,
-            settings.URL_PARAMS: CONSUMER_URL_PARAMS,
+            **direct_connection_environment(
+                host=database.endpoint_address, secret_arn=secret.secret_arn, port=database.port,
+                name=database.database_name, user=database.master_username, engine_is_postgres=True,
+                url_params=CONSUMER_URL_PARAMS),
             **self.plan.consumer_environment(),
             change_consumer.EVENT_BUS: self.event_bus.event_bus_name,
         }

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .. import packaging
 from ..budget import InputError
+from ..runtime import settings
 from ..runtime.budget_check import METRIC_NAMESPACE
 from .checks import check_log_retention
 
@@ -30,6 +32,7 @@ __all__ = [
     "HelperFunctionPlan",
     "HelperNames",
     "IamGrant",
+    "direct_connection_environment",
     "plan_helper_function",
 ]
 
@@ -251,3 +254,23 @@ def plan_helper_function(kind: str, *, name: str, pulumi_prefix: str | None = No
         function_description=text(spec.function),
         cdk_own_role=spec.cdk_own_role,
     )
+
+
+_Value = TypeVar("_Value")
+
+
+def direct_connection_environment(*, host: _Value, secret_arn: _Value, port: int, name: str, user: str,
+                                  engine_is_postgres: bool, url_params: str,
+                                  iam_auth: bool | None = None) -> dict[str, _Value | str]:
+    """A helper's direct connection to the database (never through RDS Proxy) as its environment:
+    host, port, database, user, engine family, the secret and the driver's URL parameters;
+    ``DATABASE_IAM_AUTH`` only when ``iam_auth`` is given. ``host`` and ``secret_arn`` are whatever
+    the renderer has (tokens, outputs)."""
+    environment: dict[str, _Value | str] = {
+        settings.HOST: host, settings.PORT: str(port), settings.NAME: name, settings.USER: user,
+        settings.ENGINE: "postgres" if engine_is_postgres else "mysql"}
+    if iam_auth is not None:
+        environment[settings.IAM_AUTH] = "true" if iam_auth else "false"
+    environment[settings.SECRET_ARN] = secret_arn
+    environment[settings.URL_PARAMS] = url_params
+    return environment

@@ -30,8 +30,8 @@ import pulumi_aws as aws
 from .. import packaging
 from ..budget import BudgetError
 from ..plans.checks import check_log_retention
-from ..plans.helpers import plan_helper_function
-from ..runtime import budget_check, settings
+from ..plans.helpers import direct_connection_environment, plan_helper_function
+from ..runtime import budget_check
 from .database import Database, deployment
 from .helper_function import create_helper_function
 from .serverless_function import _account_key
@@ -97,16 +97,11 @@ class BudgetCheck(pulumi.ComponentResource):
             self, plan_helper_function("budget_check", name=name, log_retention_days=args.log_retention_days,
                                        details={"mode": args.mode, "target": name}),
             database=database, code=pulumi.FileArchive(str(bundle)),
-            environment={
-                settings.HOST: database.endpoint_address,
-                settings.PORT: str(database.port),
-                settings.NAME: database.database_name,
-                settings.USER: database.master_username,
-                settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
-                settings.IAM_AUTH: "false",
-                settings.SECRET_ARN: database.secret_arn,
-                settings.URL_PARAMS: budget_check.URL_PARAMS,
-            },
+            environment=direct_connection_environment(
+                host=database.endpoint_address, secret_arn=database.secret_arn, port=database.port,
+                name=database.database_name, user=database.master_username,
+                engine_is_postgres=database.engine.is_postgres, url_params=budget_check.URL_PARAMS,
+                iam_auth=False),
             arns={"database_secret": database.secret_arn}, subnet_ids=subnet_ids, tags=tags)
         self.log_group, self.security_group = helper.log_group, helper.security_group
         self.role, self.function = helper.role, helper.function

@@ -27,8 +27,8 @@ from ..plans.changes import (
     ChangeStreamPlan,
     plan_change_stream,
 )
-from ..plans.helpers import plan_helper_function
-from ..runtime import change_consumer, settings
+from ..plans.helpers import direct_connection_environment, plan_helper_function
+from ..runtime import change_consumer
 from .database import Database, deployment
 from .helper_function import create_helper_function
 from .serverless_function import _account_key
@@ -109,13 +109,10 @@ class ChangeStream(pulumi.ComponentResource):
                 lambda v: f"arn:{v[0]}:events:{v[1]}:{v[2]}:event-bus/{v[3]}")
 
         environment: dict[str, pulumi.Input[str]] = {
-            settings.HOST: database.endpoint_address,
-            settings.PORT: str(database.port),
-            settings.NAME: database.database_name,
-            settings.USER: database.master_username,
-            settings.ENGINE: "postgres",
-            settings.SECRET_ARN: database.secret_arn,
-            settings.URL_PARAMS: CONSUMER_URL_PARAMS,
+            **direct_connection_environment(
+                host=database.endpoint_address, secret_arn=database.secret_arn, port=database.port,
+                name=database.database_name, user=database.master_username, engine_is_postgres=True,
+                url_params=CONSUMER_URL_PARAMS),
             **self.plan.consumer_environment(),
             change_consumer.EVENT_BUS: self.event_bus_name,
         }
