@@ -44,7 +44,8 @@ CASES = {
                  {"log_min_duration_statement": "500"}, "max_connections": 400},
     "mysql": {"engine": "mysql", "instance_class": "db.t3.micro", "multi_az": True,
               "backup_retention_days": 14},
-    "aurora-postgresql": {"engine": "aurora-postgresql", "instance_class": "db.r6g.large", "multi_az": True},
+    "aurora-postgresql": {"engine": "aurora-postgresql", "instance_class": "db.r6g.large", "multi_az": True,
+                          "max_connections": 1000},
 }
 
 

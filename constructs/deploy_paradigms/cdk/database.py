@@ -452,16 +452,22 @@ class Database(Construct):
                         removal_policy: cdk.RemovalPolicy | None, log_retention: logs.RetentionDays,
                         storage_encryption_key: kms.IKey | None) -> None:
         insights = plan.performance_insights
+        # max_connections is an instance-level parameter on Aurora: one group the members share.
+        params = rds.ParameterGroup(
+            self, "InstanceParameters", engine=_cluster_engine(plan.engine, engine_version),
+            parameters=plan.instance_parameters) if plan.instance_parameters else None
         if plan.serverless:
-            writer = rds.ClusterInstance.serverless_v2("Writer", enable_performance_insights=insights)
+            writer = rds.ClusterInstance.serverless_v2("Writer", enable_performance_insights=insights,
+                                                       parameter_group=params)
             readers = ([rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True,
+                                                          parameter_group=params,
                                                           enable_performance_insights=insights)]
                        if plan.multi_az else [])
         else:
             itype = ec2.InstanceType(plan.instance_class.removeprefix("db."))
-            writer = rds.ClusterInstance.provisioned("Writer", instance_type=itype,
+            writer = rds.ClusterInstance.provisioned("Writer", instance_type=itype, parameter_group=params,
                                                      enable_performance_insights=insights)
-            readers = ([rds.ClusterInstance.provisioned("Reader", instance_type=itype,
+            readers = ([rds.ClusterInstance.provisioned("Reader", instance_type=itype, parameter_group=params,
                                                         enable_performance_insights=insights)]
                        if plan.multi_az else [])
         self.cluster = rds.DatabaseCluster(
@@ -471,7 +477,7 @@ class Database(Construct):
             vpc=self.vpc, vpc_subnets=subnets, security_groups=[self.security_group], port=plan.port,
             default_database_name=plan.database_name, manage_master_user_password=True,
             credentials=rds.Credentials.from_username(plan.master_username),
-            parameters=plan.parameters, storage_encrypted=plan.storage_encrypted,
+            parameters=plan.cluster_parameters, storage_encrypted=plan.storage_encrypted,
             storage_encryption_key=storage_encryption_key, iam_authentication=plan.iam_authentication,
             backup=rds.BackupProps(retention=cdk.Duration.days(plan.backup_retention_days)),
             delete_automated_backups=plan.delete_automated_backups,

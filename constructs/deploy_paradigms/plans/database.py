@@ -396,6 +396,21 @@ class DatabasePlan:
             entries["max_connections"] = str(self.max_connections)
         return entries
 
+    @property
+    def cluster_parameters(self) -> dict[str, str]:
+        """Aurora's cluster parameter group: TLS and the extras (empty on RDS)."""
+        if not self.engine.is_aurora:
+            return {}
+        return {self.tls[0]: self.tls[1], **dict(self.extra_parameters)}
+
+    @property
+    def instance_parameters(self) -> dict[str, str]:
+        """The DB (instance) parameter group: everything on RDS; on Aurora only ``max_connections``,
+        an instance-level parameter there."""
+        if not self.engine.is_aurora:
+            return self.parameters
+        return {} if self.max_connections is None else {"max_connections": str(self.max_connections)}
+
 
 def parameter_group_family(engine: Engine, version: str) -> str:
     """``postgres17``, ``mysql8.4``, ``aurora-postgresql17``, ``aurora-mysql8.0``, ... from a version."""

@@ -510,30 +510,27 @@ class Database(pulumi.ComponentResource):
             description=f"deploy-paradigms {engine.value} database {name}", tags=tags, opts=child)
 
     def _create_parameters(self, name: str, plan: DatabasePlan, tags: dict[str, str] | None) -> None:
-        """Parameter groups. TLS applies immediately; the rest waits for a reboot (a new instance
-        starts with them anyway). On Aurora, TLS and the extras go to the cluster parameter group,
-        ``max_connections`` (an instance-level parameter) to an instance group."""
+        """Parameter groups, as the plan splits them (on Aurora: TLS and the extras in the cluster
+        group, ``max_connections`` in an instance group). TLS applies immediately; the rest waits
+        for a reboot (a new instance starts with them anyway)."""
         child = pulumi.ResourceOptions(parent=self)
-        tls = [(plan.tls[0], plan.tls[1], "immediate")] + [(k, v, "pending-reboot") for k,
-        v in plan.extra_parameters]
-        max_conn = [] if plan.max_connections is None else [
-            ("max_connections", str(plan.max_connections), "pending-reboot")]
+
+        def method(parameter: str) -> str:
+            return "immediate" if parameter == plan.tls[0] else "pending-reboot"
+
         tls_description = f"deploy-paradigms {name}: TLS required"
-        description = tls_description + (
-            f", max_connections {plan.max_connections}" if plan.max_connections is not None else "")
-        if plan.engine.is_aurora:
+        if plan.cluster_parameters:
             self.cluster_parameter_group = aws.rds.ClusterParameterGroup(
                 f"{name}-cluster-params", family=plan.family, description=tls_description,
-                parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=n, value=v, apply_method=m)
-                            for n, v, m in tls], tags=tags, opts=child)
-            instance_entries = max_conn
-        else:
-            instance_entries = tls + max_conn
-        if instance_entries:
+                parameters=[aws.rds.ClusterParameterGroupParameterArgs(
+                    name=n, value=v, apply_method=method(n)) for n, v in plan.cluster_parameters.items()],
+                tags=tags, opts=child)
+        if plan.instance_parameters:
             self.parameter_group = aws.rds.ParameterGroup(
-                f"{name}-params", family=plan.family, description=description,
-                parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
-                            for n, v, m in instance_entries], tags=tags, opts=child)
+                f"{name}-params", family=plan.family, description=tls_description + (
+                    f", max_connections {plan.max_connections}" if plan.max_connections is not None else ""),
+                parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=method(n))
+                            for n, v in plan.instance_parameters.items()], tags=tags, opts=child)
 
     def _create_log_groups(self, name: str, plan: DatabasePlan, placement: _Placement,
                            tags: dict[str, str] | None) -> pulumi.ResourceOptions:
