@@ -4,7 +4,8 @@ The convention (also in README.md, "Code blocks in these docs are tested"):
 
 * A ```python block is a complete program and runs as one: imports and all. A block that uses
   ``deploy_paradigms.pulumi`` or ``import pulumi`` runs as a Pulumi program under the mock engine
-  (``deploy_paradigms.pulumi.mock_engine``, the one preview and ``check_program`` use); every
+  (``deploy_paradigms.pulumi.mock_engine``, the one preview and ``check_program`` use), unless it
+  drives the engine itself (``preview.render``, ``check_program``); every
   ``cdk.App`` a block leaves behind is synthesized. Blocks run in a scratch directory holding the
   paths the examples use: ``build/api/app.py``, ``app/Dockerfile``, ``web/Dockerfile``,
   ``edge/index.py``.
@@ -161,7 +162,11 @@ def fail(block: Block, context: str, exc: BaseException) -> None:
 
 
 def is_pulumi(code: str) -> bool:
-    return bool(re.search(r"^\s*(import pulumi\b|from deploy_paradigms\.pulumi\b)", code, re.MULTILINE))
+    """A Pulumi program, unless it drives the mock engine itself (``preview.render``, ``check_program``):
+    the SDK's ambient state allows one program at a time on a thread."""
+    uses_pulumi = re.search(r"^\s*(import pulumi\b|from deploy_paradigms\.pulumi\b)", code, re.MULTILINE)
+    drives_engine = re.search(r"\bpreview\.render|\brender_stack\(|\bcheck_program\(", code)
+    return bool(uses_pulumi) and not drives_engine
 
 
 def synth_apps(namespace: dict[str, Any]) -> int:
