@@ -196,7 +196,11 @@ class AwsMocks(pulumi_mocks.Mocks):
         answer = _ANSWERS.get(typ)
         if answer is not None:
             return answer(self, name, inputs, state)
-        state.setdefault("name", name)  # a physical name for types that have one (ignored by the rest)
+        # A type without a shape of its own: a name and an ARN for the types that have them (the SDK
+        # ignores outputs a type does not declare). Add the type above when its shape matters.
+        state.setdefault("name", name)
+        module, kind = typ.split(":")[1].split("/")[0], typ.rsplit(":", 1)[-1].lower()
+        state.setdefault("arn", self.arn(module, f"{kind}/{name}"))
         return f"{name}-{_hex(seed, 8)}", state
 
     @staticmethod
@@ -420,6 +424,16 @@ def _answer_invocation(mocks: AwsMocks, name: str, inputs: Mapping[str, Any],
     return f"{inputs.get('functionName')}_{inputs.get('qualifier') or '$LATEST'}_{_hex(name, 32)}", state
 
 
+def _answer_web_acl(mocks: AwsMocks, name: str, inputs: Mapping[str, Any],
+                    state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    acl_id, acl = _uuid(name), str(inputs.get("name") or f"{name}-{_hex(name, 7)}")
+    scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+    region = "us-east-1" if scope == "global" else str(inputs.get("region") or mocks.region)
+    state.update(name=acl, lockToken=_uuid(acl), capacity=1,
+                 arn=f"arn:aws:wafv2:{region}:{ACCOUNT}:{scope}/webacl/{acl}/{acl_id}")
+    return acl_id, state
+
+
 def _answer_scalable_target(mocks: AwsMocks, name: str, inputs: Mapping[str, Any],
                             state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     state["arn"] = mocks.arn("application-autoscaling", f"scalable-target/{_alnum(name, 36).lower()}")
@@ -460,6 +474,7 @@ _ANSWERS: dict[str, _Answer] = {
     "aws:secretsmanager/secretVersion:SecretVersion": _answer_secret_version,
     "aws:ssm/parameter:Parameter": _answer_ssm,
     "aws:appautoscaling/target:Target": _answer_scalable_target,
+    "aws:wafv2/webAcl:WebAcl": _answer_web_acl,
     "aws:appautoscaling/policy:Policy": _answer_scaling_policy,
 }
 
