@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import shlex
 import subprocess
+import sys
 import textwrap
 import traceback
 from collections.abc import Iterator
@@ -169,28 +171,59 @@ def is_pulumi(code: str) -> bool:
     return bool(uses_pulumi) and not drives_engine
 
 
-def synth_apps(namespace: dict[str, Any]) -> int:
-    import aws_cdk as cdk
+# CDK blocks run in a Python process of their own, in the scratch directory: the jsii kernel resolves
+# relative asset paths against the directory it started in, which in a test session is the repository.
+CDK_RUNNER = """
+import json, sys
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+block = json.load(open(sys.argv[1]))
+namespace = {"__name__": "__doc_block__"}
+if block["context"] == "cdk-stack":
+    app = cdk.App()
+    stack = cdk.Stack(app, "DocStack", env=cdk.Environment(**block["env"]))
+    namespace.update(app=app, self=stack, vpc=ec2.Vpc(stack, "Vpc", max_azs=2))
+exec(compile("\\n" * block["line"] + block["code"], block["file"], "exec"), namespace)
+apps = [v for v in namespace.values() if isinstance(v, cdk.App)]
+for app in apps:
+    app.synth()
+sys.exit(0 if apps else 3)
+"""
 
-    apps = [v for v in namespace.values() if isinstance(v, cdk.App)]
-    for app in apps:
-        app.synth()
-    return len(apps)
+
+def is_cdk(block: Block) -> bool:
+    return block.directive.get("context") == "cdk-stack" or bool(
+        re.search(r"\baws_cdk\b|\bdeploy_paradigms\.cdk\b", block.code))
+
+
+def run_cdk(block: Block, context: str) -> None:
+    scratch = Path.cwd()
+    (scratch / "run_block.py").write_text(CDK_RUNNER)
+    (scratch / "block.json").write_text(json.dumps({
+        "context": block.directive.get("context"), "env": ENV, "line": block.line, "code": block.code,
+        "file": str(block.path.relative_to(ROOT))}))
+    done = subprocess.run([sys.executable, "run_block.py", "block.json"], cwd=scratch, capture_output=True,
+                          text=True, timeout=900, check=False)
+    assert done.returncode != 3, (f"{block.where}: a CDK block must build a cdk.App "
+                                  f"(or run in <!-- doc-test: context=cdk-stack -->)")
+    if done.returncode != 0:
+        lines = re.findall(rf'File "{re.escape(str(block.path.relative_to(ROOT)))}", line (\d+)', done.stderr)
+        at = ""
+        if lines:
+            number = int(lines[-1])
+            at = f" at line {number}: {block.code.splitlines()[number - block.line - 1].strip()}"
+        error = [x for x in done.stderr.strip().splitlines() if x.strip()][-1:] or ["(no output)"]
+        pytest.fail(f"{block.where}: python block ({context}) failed{at}\n  {error[0]}\n"
+                    f"Fix the snippet (complete imports, real names), or mark a fragment with "
+                    f"<!-- doc-test: context=... --> (see tests/test_docs_code_blocks.py).", pytrace=False)
 
 
 def run_python(block: Block, namespace: dict[str, Any]) -> None:
-    """Run ``block`` in its context: Pulumi code under the mock engine, then synth every cdk.App."""
-    import aws_cdk as cdk
-    from aws_cdk import aws_ec2 as ec2
-
+    """Run ``block`` in its context: Pulumi code under the mock engine, CDK code synthesized."""
     from deploy_paradigms.pulumi import mock_engine
     from deploy_paradigms.pulumi.network import Network
 
     context = block.directive.get("context")
-    if context == "cdk-stack":
-        app = cdk.App()
-        stack = cdk.Stack(app, "DocStack", env=cdk.Environment(**ENV))
-        namespace.update(app=app, self=stack, vpc=ec2.Vpc(stack, "Vpc", max_azs=2))
 
     def program() -> None:
         if context == "pulumi":
@@ -201,10 +234,6 @@ def run_python(block: Block, namespace: dict[str, Any]) -> None:
         mock_engine.run_program(program)
     else:
         program()
-    if context == "cdk-stack" or "deploy_paradigms.cdk" in block.code or "aws_cdk" in block.code:
-        assert synth_apps(namespace), (
-            f"{block.where}: a CDK block must build a cdk.App "
-            f"(or run in <!-- doc-test: context=cdk-stack -->)")
 
 
 @pytest.mark.parametrize("block", [b for b in PYTHON if b.directive.get("context") != "database-env"],
@@ -214,6 +243,9 @@ def test_python_block_runs(block: Block, scratch: Path) -> None:
         pytest.skip(f"{block.where}: {block.directive['reason']}")
     namespace: dict[str, Any] = {"__name__": "__doc_block__"}
     context = block.directive.get("context") or ("pulumi program" if is_pulumi(block.code) else "complete")
+    if is_cdk(block) and not is_pulumi(block.code):
+        run_cdk(block, context)
+        return
     failure: BaseException | None = None
     try:
         with contextlib.redirect_stdout(io.StringIO()):
