@@ -147,6 +147,10 @@ def test_security_group_rules_are_exact() -> None:
         ("in", "database-sg-id", "database-role-bootstrap-sg-id", "tcp", 5432, 5432),
         ("out", "database-role-bootstrap-sg-id", "database-sg-id", "tcp", 5432, 5432),
         ("out", "database-role-bootstrap-sg-id", "0.0.0.0/0", "tcp", 443, 443),
+        # the budget check (program.py): the database, and HTTPS for AWS APIs
+        ("in", "database-sg-id", "budget-check-sg-id", "tcp", 5432, 5432),
+        ("out", "budget-check-sg-id", "database-sg-id", "tcp", 5432, 5432),
+        ("out", "budget-check-sg-id", "0.0.0.0/0", "tcp", 443, 443),
     }
     for name in ("web-lb-sg", "web-tasks-sg"):
         group = one(records, "aws:ec2/securityGroup:SecurityGroup", name)

@@ -138,6 +138,7 @@ def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
         ("function-proxy-sg-id", "function-sg-id", None, "tcp", 5432, 5432),
         ("database-sg-id", "function-proxy-sg-id", None, "tcp", 5432, 5432),
         ("database-sg-id", "database-role-bootstrap-sg-id", None, "tcp", 5432, 5432),  # the role bootstrap
+        ("database-sg-id", "budget-check-sg-id", None, "tcp", 5432, 5432),  # the budget check
     ])
     egress = sorted(((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
                       r["inputs"].get("cidrIpv4"), r["inputs"]["fromPort"], r["inputs"]["toPort"])
@@ -147,6 +148,8 @@ def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
         ("function-proxy-sg-id", "database-sg-id", None, 5432, 5432),
         ("database-role-bootstrap-sg-id", "database-sg-id", None, 5432, 5432),
         ("database-role-bootstrap-sg-id", None, "0.0.0.0/0", 443, 443),
+        ("budget-check-sg-id", "database-sg-id", None, 5432, 5432),
+        ("budget-check-sg-id", None, "0.0.0.0/0", 443, 443),
     ], key=repr)
     # No inline rules on any group (inline rules would hide next to the rule resources).
     for sg in find(records, "aws:ec2/securityGroup:SecurityGroup"):
@@ -222,7 +225,9 @@ def test_secrets_only_mode_and_a_shared_proxy() -> None:
     assert (https["cidrIpv4"], https["fromPort"], https["toPort"]) == ("0.0.0.0/0", 443, 443)
     assert len(find(records, PROXY)) == 1 and not second.proxy_created
     assert inputs(records, INGRESS, "second-proxy-from-fn")["securityGroupId"] == "first-proxy-sg-id"
-    assert (first.plan.reserved_concurrency, second.plan.reserved_concurrency) == (150, 139)
+    # second's 140 clients are booked on first's proxy (146 left), not again on the database.
+    assert (first.plan.reserved_concurrency, second.plan.reserved_concurrency) == (150, 140)
+    assert first.database.ledger.allocated == first.allocation.connections == 296
 
 
 # -- alarms --------------------------------------------------------------------------------------
@@ -251,7 +256,9 @@ def test_more_reserved_concurrency_than_the_budget_is_refused() -> None:
 
 
 def test_more_reserved_concurrency_than_the_account_allows_is_refused() -> None:
-    with pytest.raises(BudgetError, match="exceeds the account's reservable concurrency 400"):
+    # The database's role bootstrap holds 1 of the 400 reservable.
+    with pytest.raises(BudgetError, match="adds up to 451, over the 400 reservable .*: db-role-bootstrap 1; "
+                                          "fn 450"):
         run_program(lambda: function(database(), reserved_concurrency=450, account_concurrency_limit=500))
 
 

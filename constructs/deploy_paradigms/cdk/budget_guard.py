@@ -17,7 +17,12 @@ reports, as synth errors naming the construct path of each offender:
   that together can hold more connections than it has;
 * ``proxy-idle-client-timeout``: an RDS Proxy left at the 1800 s idle client timeout;
 * ``ecs-pool-exceeds-allocation``: an ECS service whose max tasks x maximum
-  percent x pool exceeds its allocation.
+  percent x pool exceeds its allocation;
+* ``proxy-clients-over-share``: the functions and services behind one RDS Proxy
+  (yours or one a ServerlessFunction created) can hold more clients than it opens;
+* ``account-reserved-concurrency``: a stack's functions reserve more than the
+  account's quota (the ``deploy-paradigms:accountConcurrencyLimit`` context the
+  constructs read, default 1,000) minus the 100 that stay unreserved.
 
 A governed database is one whose connection limit the budget core knows (its
 engine and class, or ``max_connections`` in its parameter group). The rules are
@@ -46,6 +51,7 @@ from constructs import IConstruct
 from .. import __version__
 from ..budget import BudgetError
 from ..guard import BUDGET_RULES, Finding, Model, Rule, from_template, run_rules
+from .database import context_quota
 
 __all__ = ["BudgetGuard"]
 
@@ -102,15 +108,18 @@ class BudgetGuard:
         # Construct paths only name offenders in messages; walking the tree for them costs
         # a jsii round trip per construct (~0.3 s on the examples), so only when a stack has findings.
         paths: dict[str, dict[str, str]] | None = None
+        # The quota the constructs use too (``-c deploy-paradigms:accountConcurrencyLimit=...``).
+        quota = context_quota(context.app_construct)
         for stack in context.stack_templates:
             with open(stack.template_path, encoding="utf-8") as handle:
                 template = json.load(handle)
             resources = template.get("Resources") or {}
-            findings = run_rules(Model(from_template(template)), self.rules)
+            findings = run_rules(Model(from_template(template), account_concurrency_limit=quota), self.rules)
             if findings:  # the same findings again, now with construct paths in their messages
                 if paths is None:
                     paths = _construct_paths(context.app_construct)
-                model = Model(from_template(template, paths.get(stack.stack_construct_path, {})))
+                model = Model(from_template(template, paths.get(stack.stack_construct_path, {})),
+                              account_concurrency_limit=quota)
                 findings = run_rules(model, self.rules)
             for finding in findings:
                 self.findings.append(finding)

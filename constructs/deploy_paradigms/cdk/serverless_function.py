@@ -86,7 +86,7 @@ def lambda_vpc_statement() -> iam.PolicyStatement:
 
 def connections_alarm_threshold(plan: ServerlessPlan) -> int:
     """Proxy-to-database connections at which the ``Connections`` alarm fires."""
-    return max(1, math.ceil(plan.connections * ALARM_CONNECTIONS_FRACTION))
+    return max(1, math.ceil((plan.proxy_connections or plan.connections) * ALARM_CONNECTIONS_FRACTION))
 
 
 class ServerlessFunction(Construct):
@@ -206,19 +206,23 @@ class ServerlessFunction(Construct):
         check_master_user(user, database.master_username, database.app_username, master_user_reason)
         extra = dict(environment or {})
         check_extra_environment(extra, {k: _rendered(scope, v) for k, v in extra.items()})
-        wanted = connections if connections is not None else 1
-        if isinstance(wanted, int) and wanted > database.ledger.remaining:
-            # Over the ledger: let it refuse, naming every consumer and its share.
-            database.allocate(path, wanted, paradigm="serverless", detail="requested")
         deployment = deployment_of(scope)
-        account = deployment.account(*account_key(scope), quota=account_concurrency_limit, requested_by=path)
+        # A proxy another ServerlessFunction created: its clients are booked on it, not the database.
         shared = deployment.proxy_share(proxy) if proxy is not None else None
         if shared is not None:
             shared.check_database(path, database.ledger)
+        wanted = connections if connections is not None else 1
+        if shared is None and isinstance(wanted, int) and wanted > database.ledger.remaining:
+            # Over the ledger: let it refuse, naming every consumer and its share.
+            database.allocate(path, wanted, paradigm="serverless", detail="requested")
+        account = deployment.account(*account_key(scope), quota=account_concurrency_limit, requested_by=path)
 
         # 2. Plan: every number below comes from the plan, never recomputed here.
         with database.ledger.explaining():
-            plan = plan_serverless(
+            plan = shared.plan_client(
+                path, connections=connections, reserved_concurrency=reserved_concurrency,
+                function_timeout_s=timeout_s, account=account,
+            ) if shared is not None else plan_serverless(
                 database.limit,
                 database.ledger.remaining,
                 connections=connections if connections is not None else database.ledger.default_share(path),
@@ -230,8 +234,6 @@ class ServerlessFunction(Construct):
                 account_concurrency_limit=account.quota,
                 account=account,
             )
-        if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
-            shared.book(path, plan.reserved_concurrency * plan.connection_limit)
         account.reserve(path, plan.reserved_concurrency)  # over the account: refused before joining the tree
         super().__init__(scope, id)
         exact_egress(self)  # no default allow-all egress beside the explicit rules
@@ -240,7 +242,7 @@ class ServerlessFunction(Construct):
         self.db_user: str = user
         self.iam_auth = iam_auth
         # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
-        self.allocation: Allocation = database.allocate(
+        self.allocation: Allocation = shared.book(path, plan) if shared is not None else database.allocate(
             self.node.path, plan.connections, paradigm="serverless", detail=plan.summary(),
             default_share=connections is None, deploy_strategy=plan.deploy_strategy,
             compute_model=plan.compute_model)
@@ -283,9 +285,7 @@ class ServerlessFunction(Construct):
             )
             database.proxies.append((self.proxy.db_proxy_name,
                                      self.plan.proxy.database_connections(database.limit)))
-            deployment.register_proxy(self.proxy, ProxyShare(
-                self.node.path, database.ledger, self.plan.proxy.database_connections(database.limit),
-                [(self.node.path, plan.reserved_concurrency * plan.connection_limit)]))
+            deployment.register_proxy(self.proxy, ProxyShare.created(self.node.path, database.ledger, plan))
             # proxy -> database: the proxy target's bind already opens the database
             # port on the database's security group to this proxy's group (a second
             # identical rule would fail the deployment as a duplicate). What aws-cdk

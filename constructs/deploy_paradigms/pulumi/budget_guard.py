@@ -45,7 +45,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
+from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY
 from ..guard import BUDGET_RULES, Finding, GuardError, Rule, check_records
+from .database import config_quota
 
 __all__ = [
     "DEFAULT_GUARD",
@@ -61,9 +63,13 @@ _SECRET = "[secret]"
 
 
 def check_resources(records: Iterable[Mapping[str, Any]],
-                    rules: Sequence[Rule] = BUDGET_RULES) -> list[Finding]:
-    """Findings of ``rules`` (default: the four budget rules) over Pulumi resource records."""
-    return check_records(records, rules)
+                    rules: Sequence[Rule] = BUDGET_RULES, *,
+                    account_concurrency_limit: int | None = None) -> list[Finding]:
+    """Findings of ``rules`` (default: the budget rules) over Pulumi resource records.
+    ``account_concurrency_limit``: the account's Lambda quota; omitted, the running program's
+    ``deploy-paradigms:accountConcurrencyLimit`` config (what the constructs read), else 1,000."""
+    quota = config_quota() if account_concurrency_limit is None else account_concurrency_limit
+    return check_records(records, rules, account_concurrency_limit=quota)
 
 
 def check_program(program: Callable[[], None], config: Mapping[str, str] | None = None, *,
@@ -72,7 +78,9 @@ def check_program(program: Callable[[], None], config: Mapping[str, str] | None 
 
     ``config`` keys without a namespace get ``project``'s (``{"instanceClass": ...}``).
     """
-    return check_resources(render_program(program, config, project=project), rules)
+    settings = {(k if ":" in k else f"{project}:{k}"): str(v) for k, v in (config or {}).items()}
+    return check_resources(render_program(program, config, project=project), rules,
+                           account_concurrency_limit=config_quota(settings.get(ACCOUNT_CONCURRENCY_KEY, "")))
 
 
 def render_program(program: Callable[[], None], config: Mapping[str, str] | None = None, *,

@@ -45,7 +45,7 @@ from ..plans.database import check_db_user, check_master_user
 from ..plans.environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
 from ..plans.names import rds_proxy_name
 from ..runtime import settings
-from .database import Database, deployment
+from .database import Database, account_key, deployment
 from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
 
 __all__ = [
@@ -71,14 +71,11 @@ def check_extra_environment(environment: Mapping[str, pulumi.Input[str]]) -> Non
 
 def connections_alarm_threshold(plan: ServerlessPlan) -> int:
     """Proxy-to-database connections at which the ``Connections`` alarm fires."""
-    return max(1, math.ceil(plan.connections * ALARM_CONNECTIONS_FRACTION))
+    return max(1, math.ceil((plan.proxy_connections or plan.connections) * ALARM_CONNECTIONS_FRACTION))
 
 
-def _account_key() -> tuple[str, str]:
-    """(account, Region) the program deploys to; the account is not known before deployment
-    and one program deploys to one, so it is one key."""
-    region = pulumi.Config("aws").get("region") or "(deploying Region)"
-    return "(deploying account)", region
+#: The (account, Region) key of the program (helpers of this package import it from here).
+_account_key = account_key
 
 
 def _dbuser_arn(proxy_arn: str, user: str) -> str:
@@ -214,20 +211,23 @@ class ServerlessFunction(pulumi.ComponentResource):
                                               else database.app_secret_arn)
         self.iam_auth = args.iam_auth
 
-        wanted = args.connections if args.connections is not None else 1
-        if isinstance(wanted, int) and wanted > database.ledger.remaining:
-            # Over the ledger: let it refuse, naming every consumer and its share.
-            database.allocate(name, wanted, paradigm="serverless", detail="requested")
-
         program = deployment()
-        account = program.account(*_account_key(), quota=args.account_concurrency_limit, requested_by=name)
+        # A proxy another ServerlessFunction created: its clients are booked on it, not the database.
         shared = program.proxy_share(args.proxy) if args.proxy is not None else None
         if shared is not None:
             shared.check_database(name, database.ledger)
+        wanted = args.connections if args.connections is not None else 1
+        if shared is None and isinstance(wanted, int) and wanted > database.ledger.remaining:
+            # Over the ledger: let it refuse, naming every consumer and its share.
+            database.allocate(name, wanted, paradigm="serverless", detail="requested")
+        account = program.account(*_account_key(), quota=args.account_concurrency_limit, requested_by=name)
 
         # 2. Plan: every number below comes from the plan, never recomputed here.
         with database.ledger.explaining():
-            self.plan: ServerlessPlan = plan_serverless(
+            self.plan: ServerlessPlan = shared.plan_client(
+                name, connections=args.connections, reserved_concurrency=args.reserved_concurrency,
+                function_timeout_s=args.timeout_s, account=account,
+            ) if shared is not None else plan_serverless(
                 database.limit,
                 database.ledger.remaining,
                 connections=(args.connections if args.connections is not None
@@ -242,10 +242,8 @@ class ServerlessFunction(pulumi.ComponentResource):
             )
         plan = self.plan
         # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
-        if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
-            shared.book(name, plan.reserved_concurrency * plan.connection_limit)
         account.reserve(name, plan.reserved_concurrency)
-        self.allocation: Allocation = database.allocate(
+        self.allocation: Allocation = shared.book(name, plan) if shared is not None else database.allocate(
             name, plan.connections, paradigm="serverless", detail=plan.summary(),
             default_share=args.connections is None, deploy_strategy=plan.deploy_strategy,
             compute_model=plan.compute_model)
@@ -305,9 +303,7 @@ class ServerlessFunction(pulumi.ComponentResource):
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_policy]))
             database.proxies.append((self.proxy.name, plan.proxy.database_connections(database.limit)))
-            program.register_proxy(self.proxy, ProxyShare(
-                name, database.ledger, plan.proxy.database_connections(database.limit),
-                [(name, plan.reserved_concurrency * plan.connection_limit)]))
+            program.register_proxy(self.proxy, ProxyShare.created(name, database.ledger, plan))
             self.proxy_target_group = aws.rds.ProxyDefaultTargetGroup(
                 f"{name}-proxy-targets", db_proxy_name=self.proxy.name,
                 connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
