@@ -22,7 +22,7 @@ from deploy_paradigms.runtime import connection, data_endpoint
 from deploy_paradigms.runtime.connection import with_connection
 from deploy_paradigms.runtime.data_endpoint import DataEndpoint, sign_request
 from deploy_paradigms.runtime.settings import DatabaseSettings
-from deploy_paradigms.runtime.web_app import WebApp
+from deploy_paradigms.runtime.web_app import ConnectionPool, WebApp
 from tests.conftest import _for_the_session, point_runtime_at
 from tests.support.fault_proxy import FaultProxy
 from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled, empty_sample_posts
@@ -401,6 +401,26 @@ def test_the_first_write_after_an_idle_restart_is_applied_once(restartable: Loca
     finally:
         connection.close_connection()
         connection.set_password_provider(None)
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_a_pooled_write_after_an_idle_restart_is_applied_once(restartable: LocalPostgres, mode: str) -> None:
+    """The pool's warmest idle connection carries the server's goodbye: every idle one is dropped
+    and the write goes out on a fresh connection, never on a socket the server already closed."""
+    settings = app_settings(restartable, f"pooled-write-{mode}", limit=3)
+    pool = ConnectionPool(lambda: connection.connect(settings, restartable.password), size=3, timeout_s=5)
+    empty_sample_posts(restartable)
+    try:
+        held = [pool.acquire() for _ in range(3)]
+        for conn in held:
+            pool.release(conn)
+        restartable.restart(mode=mode)
+        with pool.connection() as conn:
+            conn.query("INSERT INTO posts (title, body) VALUES (:t, 'x')", {"t": "after"})
+        assert pool.stats()["open"] == 1
+        assert titles(restartable) == ["after"]
+    finally:
+        pool.close()
 
 
 def test_an_idle_connection_the_server_did_not_touch_is_not_pinged(restartable: LocalPostgres) -> None:
