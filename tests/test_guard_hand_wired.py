@@ -281,3 +281,27 @@ def test_the_pulumi_guard_reads_the_quota_config() -> None:
     assert check_resources(records, rule, account_concurrency_limit=1000) == []
     with pytest.raises(BudgetError, match="must be a whole number"):
         check_program(program, {"accountConcurrencyLimit": "lots"}, rules=rule)
+
+
+def test_the_account_rule_sums_the_stacks_of_one_account() -> None:
+    """Each stack reserves 500 (within 900 on its own); two in one account and Region reserve 1,000."""
+    from deploy_paradigms.cdk import BudgetGuard
+
+    def synth(second_account: str) -> list[guard.Finding]:
+        app = cdk.App(analytics_reporting=False)
+        for name, account in (("One", "111111111111"), ("Two", second_account)):
+            stack = cdk.Stack(app, name, env=cdk.Environment(account=account, region="eu-west-1"))
+            lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler",
+                             code=INLINE, reserved_concurrent_executions=500)
+        plugin = BudgetGuard.of(app)
+        try:
+            app.synth()
+        except RuntimeError as failure:
+            assert plugin.findings and "account-reserved-concurrency" in str(failure)
+        return plugin.findings
+
+    (finding,) = synth("111111111111")
+    assert finding.rule == "account-reserved-concurrency"
+    assert ("the stacks One, Two deploy to one account and Region, and their functions reserve 1000 "
+            "concurrent executions together, over the 900") in finding.message
+    assert synth("222222222222") == []  # two accounts: 500 each

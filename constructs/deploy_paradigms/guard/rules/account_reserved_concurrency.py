@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ...budget.deployment import ACCOUNT_CONCURRENCY_KEY
 from ...budget.plan import UNRESERVED_CONCURRENCY_MINIMUM
-from ..model import Finding, Model, Rule, as_int
+from ..model import Finding, Model, Resource, Rule, as_int
+
+
+def _reserved(model: Model) -> list[tuple[Resource, int]]:
+    return [(fn, n) for fn in model.of_kind("function")
+            if (n := as_int(fn.props.get("reserved_concurrency"))) is not None and n > 0]
+
+
+def check_across(models: Mapping[str, Model]) -> Iterator[tuple[str, Finding]]:
+    """The templates of several stacks deployed to one account and Region (``models``: stack
+    name -> model): their functions together, when no one template is over on its own (that is
+    :func:`check`'s finding). Yields (stack name, finding on its largest function)."""
+    reserved = [(stack, fn, n) for stack, model in models.items() for fn, n in _reserved(model)]
+    if not reserved or len(models) < 2:
+        return
+    model = next(iter(models.values()))
+    total, reservable = sum(n for _, _, n in reserved), model.reservable_concurrency
+    if total <= reservable or any(sum(n for _, n in _reserved(m)) > reservable for m in models.values()):
+        return
+    listed = "; ".join(f"{stack}: {fn.path} {n}" for stack, fn, n in reserved)
+    stack, largest, _ = max(reserved, key=lambda item: item[2])
+    yield stack, Finding(RULE.id, largest.name, largest.path,
+                         f"the stacks {', '.join(models)} deploy to one account and Region, and their "
+                         f"functions reserve {total} concurrent executions together, over the "
+                         f"{reservable} it can reserve (quota {model.account_concurrency_limit} - "
+                         f"{UNRESERVED_CONCURRENCY_MINIMUM} unreserved): {listed}", "reserved_concurrency")
 
 
 def check(model: Model) -> Iterator[Finding]:
-    reserved = [(fn, n) for fn in model.of_kind("function")
-                if (n := as_int(fn.props.get("reserved_concurrency"))) is not None and n > 0]
+    reserved = _reserved(model)
     total = sum(n for _, n in reserved)
     reservable = model.reservable_concurrency
     if total <= reservable:
