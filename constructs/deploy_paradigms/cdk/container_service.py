@@ -156,7 +156,9 @@ class ContainerService(Construct):
             scale_on_requests_per_target=scale_on_requests_per_target,
             environment=environment, log_retention_days=retention_days(log_retention))
         self.service_plan: ContainerServicePlan = self._book_connections(
-            options, https=certificate is not None)
+            options, https=certificate is not None,
+            # aws-cdk grants the execution role the pull from these images' ECR repository.
+            private_ecr=isinstance(image, ecs.EcrImage | ecs.AssetImage))
         self.plan: ContainerPlan = self.service_plan.budget
         self._create_cluster(cluster)
         self._create_logs()
@@ -172,12 +174,14 @@ class ContainerService(Construct):
         self.dns_name: str = self.load_balancer.load_balancer_dns_name
         self.url: str = f"{self.protocol}://{self.dns_name}"
 
-    def _book_connections(self, options: ContainerServiceOptions, *, https: bool) -> ContainerServicePlan:
+    def _book_connections(self, options: ContainerServiceOptions, *, https: bool,
+                          private_ecr: bool) -> ContainerServicePlan:
         """Plan within what the database's ledger has left, then book the plan's connections."""
         ledger, key = self.database.ledger, self.node.path
         share = options.connections if options.connections is not None else ledger.default_share(key)
         context = ServiceContext(name=self.node.id, database_port=self.database.port,
-                                 database_name=self.database.database_name, https=https)
+                                 database_name=self.database.database_name, https=https,
+                                 private_ecr=private_ecr)
         with ledger.explaining():
             plan = plan_container_service(
                 self.database.limit, ledger.remaining, options, context, share=share)
