@@ -523,6 +523,19 @@ def test_a_shared_proxy_client_fits_what_it_asked_for() -> None:
     assert _function(stack, "Second", db, proxy=roomy.proxy).plan.reserved_concurrency == 37
 
 
+def test_a_shared_proxy_client_fits_when_the_database_ledger_has_no_room() -> None:
+    # The client books nothing on the database, so the database's over-ledger pre-check is skipped
+    # (plans.serverless.book_connections): with too little left on the ledger, it still fits the proxy.
+    _, stack, db, roomy = _shared_proxy_stack()
+    _function(stack, "Filler", db, connections=db.ledger.remaining)
+    left = db.ledger.remaining
+    assert left < 30  # too few for connections=30 on the database (the old pre-check refused here)
+    second = _function(stack, "Second", db, proxy=roomy.proxy, connections=30, reserved_concurrency=20)
+    assert second.allocation.connections == 20 and db.ledger.remaining == left
+    with pytest.raises(BudgetExceededError, match="Data/Third shares the RDS Proxy of Data/Roomy"):
+        _function(stack, "Third", db, proxy=roomy.proxy, connections=30)
+
+
 def test_a_proxy_of_another_database_is_refused() -> None:
     app = _app()
     stack, db = _data_stack(app, "db.m5.large")
