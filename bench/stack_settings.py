@@ -113,9 +113,10 @@ def _container_env(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_serverless(template: Template, limit: ConnectionLimit) -> ServerlessSettings:
-    # DATABASE_HOST: the application's function (the database's role bootstrap sets only URL params).
+    # The application's function has the pool contract (the role bootstrap sets only URL params, the
+    # budget check where to connect, without a pool).
     function = _one(template, "Serverless", "AWS::Lambda::Function",
-                    lambda p: "DATABASE_HOST" in _lambda_env(p), "with DATABASE_HOST")
+                    lambda p: "DATABASE_POOL_MAX" in _lambda_env(p), "with DATABASE_POOL_MAX")
     pool = _one(template, "Serverless", "AWS::RDS::DBProxyTargetGroup")["ConnectionPoolConfigurationInfo"]
     proxy = _one(template, "Serverless", "AWS::RDS::DBProxy")
     percent = int(_literal(pool["MaxConnectionsPercent"], "MaxConnectionsPercent"))

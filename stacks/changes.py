@@ -17,7 +17,14 @@ from constructs import Construct
 
 from deploy_paradigms.cdk.change_stream import ChangeStream
 from deploy_paradigms.cdk.database import Database
-from stacks.common import acknowledge_example_database, check_context, context_bool, context_int, example_vpc
+from stacks.common import (
+    acknowledge_example_database,
+    check_context,
+    context_bool,
+    context_int,
+    example_budget_check,
+    example_vpc,
+)
 
 #: The example's table (created by the application's migrations; the stream adds it to its
 #: publication on the first consumer run after it exists).
@@ -57,4 +64,5 @@ class ChangesStack(cdk.Stack):
                       description="Every change of public.orders arrives here")
         cdk.CfnOutput(self, "ConnectionBudget", value=self.database.ledger.one_line(),
                       description="The database's ledger: reserve, consumers and what is left")
+        self.budget_check = example_budget_check(self, self.database)
         acknowledge_example_database(self.database, reached_by="the change consumer's security group")

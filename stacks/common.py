@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.cdk.budget_check import BudgetCheck
 from deploy_paradigms.cdk.database import Database
 
 #: Context keys the example stacks read (``cdk synth Paas -c instanceClass=db.m5.large``).
@@ -84,6 +85,14 @@ def example_database_props(scope: Stack) -> dict[str, Any]:
 def example_database(scope: Stack, vpc: ec2.IVpc) -> Database:
     """The database every example uses, chosen by the ``engine``/``instanceClass`` context."""
     return Database(scope, "Database", vpc=vpc, **example_database_props(scope))
+
+
+def example_budget_check(scope: Stack, database: Database) -> BudgetCheck:
+    """The post-deploy check every example carries: after each deploy the live database, its
+    proxies and the account's Lambda quota are compared with the plan. Default ``fail`` mode: a
+    real budget below the plan fails the deployment and CloudFormation rolls it back, so a deployed
+    example is one whose ledger holds (``mode="alarm"`` would only raise an alarm)."""
+    return BudgetCheck(scope, "BudgetCheck", database=database)
 
 
 def acknowledge_example_database(database: Database, *, reached_by: str) -> None:

@@ -25,7 +25,7 @@ from deploy_paradigms import packaging
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.edge_function import EdgeFunction
-from stacks.common import acknowledge_example_database, example_database, example_vpc
+from stacks.common import acknowledge_example_database, example_budget_check, example_database, example_vpc
 
 
 class EdgeStack(cdk.Stack):
@@ -70,5 +70,6 @@ class EdgeStack(cdk.Stack):
         cdk.CfnOutput(self, "DistributionIdParameter",
                       value=self.data_endpoint.distribution_id_parameter_name or "",
                       description="SSM parameter: the distribution the endpoint invalidates after writes")
+        self.budget_check = example_budget_check(self, self.database)
         acknowledge_example_database(self.database, reached_by="the RDS Proxy's security group")
 

@@ -24,7 +24,7 @@ from constructs import Construct
 from deploy_paradigms import packaging
 from deploy_paradigms.cdk.container_service import ContainerService
 from deploy_paradigms.cdk.migrations import DatabaseMigrations
-from stacks.common import acknowledge_example_database, example_database, example_vpc
+from stacks.common import acknowledge_example_database, example_budget_check, example_database, example_vpc
 
 #: Files that may appear in the context directory without being part of the image;
 #: left out of the asset hash so the template (and its snapshot) stays stable.
@@ -73,6 +73,7 @@ class PaasStack(cdk.Stack):
 
     def _acknowledge_example_choices(self) -> None:
         """cdk-nag findings on the example's deliberate choices, each with its reason."""
+        self.budget_check = example_budget_check(self, self.database)
         acknowledge_example_database(self.database, reached_by="the tasks' security group")
         acknowledge_execution_role(self.web)
 

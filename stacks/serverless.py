@@ -17,7 +17,7 @@ from constructs import Construct
 
 from deploy_paradigms import packaging
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction
-from stacks.common import acknowledge_example_database, example_database, example_vpc
+from stacks.common import acknowledge_example_database, example_budget_check, example_database, example_vpc
 
 #: The sample bundle is pure Python (pg8000), so it runs on the newest Python runtime
 #: (cdk-nag AwsSolutions-L1 asks for the latest version of the runtime family).
@@ -57,6 +57,7 @@ class ServerlessStack(cdk.Stack):
                       description=plan.summary())
         cdk.CfnOutput(self, "ConnectionBudget", value=self.database.ledger.one_line(),
                       description="The database's ledger: reserve, consumers and what is left")
+        self.budget_check = example_budget_check(self, self.database)
         acknowledge_example_database(self.database, reached_by="the RDS Proxy's security group")
 
 

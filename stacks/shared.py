@@ -25,7 +25,12 @@ from deploy_paradigms import packaging
 from deploy_paradigms.cdk.container_service import ContainerService
 from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction
-from stacks.common import acknowledge_example_database, example_database_props, example_vpc
+from stacks.common import (
+    acknowledge_example_database,
+    example_budget_check,
+    example_database_props,
+    example_vpc,
+)
 from stacks.paas import acknowledge_execution_role, sample_image
 from stacks.serverless import SAMPLE_RUNTIME
 
@@ -53,6 +58,8 @@ class SharedAppsStack(cdk.Stack):
             handler=packaging.SAMPLE_HANDLER, runtime=SAMPLE_RUNTIME)
         self.web = ContainerService(self, "Web", database=database, image=sample_image(database.engine.value))
         acknowledge_execution_role(self.web)
+        # The check runs here, beside the consumers (their proxies exist when it deploys).
+        self.budget_check = example_budget_check(self, database)
         self.template_options.description = (
             f"deploy-paradigms shared-database example: {self.function.plan.summary()}; "
             f"{self.web.plan.summary()}")

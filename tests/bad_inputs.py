@@ -527,9 +527,10 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         serverless(reserved_concurrency=500)),
     BadInput(
         "ServerlessFunction(reserved_concurrency=950) on db.m5.2xlarge", "CDK `ServerlessFunction`",
-        "reserved_concurrency=950 exceeds the account's reservable concurrency 900 "
-        "(account_concurrency_limit=1000 minus 100 that must stay unreserved); request a higher Lambda "
-        "concurrency quota and pass account_concurrency_limit=<new quota>",
+        "reserved concurrency in account (deploying account), Region eu-west-1 adds up to 951, over the "
+        "900 reservable (quota 1000 - 100 that must stay unreserved): Bad/Db/RoleBootstrap 1; Bad/Api 950; "
+        "left 899 before Bad/Api; fix: give functions smaller reserved_concurrency= or connections=, or "
+        "raise the quota",
         serverless("db.m5.2xlarge", reserved_concurrency=950)),
     BadInput(
         "ServerlessFunction(connections=5) on db.m5.large", "CDK `ServerlessFunction`",

@@ -147,8 +147,43 @@ def test_reserved_concurrency_is_summed_per_account_across_stacks() -> None:
             db = Database(stack, "Db", vpc=_vpc(stack), instance_class="db.m5.2xlarge")
             functions.append(_function(stack, "Fn", db, reserved_concurrency=800))
     message = str(refused.value)
-    assert "adds up to 1600, over the 900 reservable" in message
-    assert "One/Fn 800; Two/Fn 800" in message and "get-account-settings" in message
+    # Each database's role bootstrap reserves 1 as well: 1 + 800 + 1 + 800.
+    assert "adds up to 1602, over the 900 reservable" in message
+    assert ("One/Db/RoleBootstrap 1; One/Fn 800; Two/Db/RoleBootstrap 1; Two/Fn 800" in message
+            and "get-account-settings" in message)
+
+
+def test_the_role_bootstrap_is_booked_on_the_account() -> None:
+    app = _app()
+    stack, db = _data_stack(app, "db.m5.2xlarge")
+    (account,) = deployment_of(app).accounts
+    assert [(r.function, r.concurrency) for r in account.reservations] == [("Data/Database/RoleBootstrap", 1)]
+    # 899 + the bootstrap's 1 is over the 900 reservable: refused at synth, not at deploy.
+    with pytest.raises(BudgetExceededError, match="adds up to 901, over the 900 reservable"):
+        _function(stack, "Fn", db, reserved_concurrency=900)
+    assert _function(stack, "Fn", db, reserved_concurrency=899).plan.reserved_concurrency == 899
+    assert account.remaining == 0
+    template = app.synth().get_stack_by_name("Data").template
+    reserved = sorted(r["Properties"].get("ReservedConcurrentExecutions", 0)
+                      for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
+    assert sum(reserved) == 900 and 1 in reserved  # what the account ledger holds is what deploys
+
+
+def test_the_role_bootstrap_does_not_fix_the_quota() -> None:
+    # The bootstrap books under the default quota, but a consumer's explicit quota still applies ...
+    app = _app()
+    stack, db = _data_stack(app, "db.m5.2xlarge")
+    plan = _function(stack, "Fn", db, reserved_concurrency=1500, account_concurrency_limit=2000).plan
+    (account,) = deployment_of(app).accounts
+    assert plan.reserved_concurrency == 1500 and account.quota == 2000 and account.reserved == 1501
+    # ... and, once a consumer used it, another quota is a disagreement.
+    with pytest.raises(BudgetError, match="disagrees with the quota 2000"):
+        _function(stack, "Fn2", db, connections=10, account_concurrency_limit=3000)
+    # A quota the bootstrap's booking no longer fits is refused, naming it.
+    app = _app()
+    stack, db = _data_stack(app, "db.m5.large")
+    with pytest.raises(BudgetError, match="account_concurrency_limit=100 must be at least 101"):
+        _function(stack, "Fn", db, account_concurrency_limit=100)
 
 
 def test_default_functions_in_two_stacks_share_the_account_and_warn() -> None:
@@ -159,8 +194,9 @@ def test_default_functions_in_two_stacks_share_the_account_and_warn() -> None:
         db = Database(stack, "Db", vpc=_vpc(stack), instance_class="db.m5.large")
         caps.append(_function(stack, "Fn", db).plan)
     assert caps[0].reserved_concurrency == 765
-    # The account has 135 left; a default takes half of it and leaves the rest to other functions.
-    assert caps[1].reserved_concurrency == 67 and caps[1].limited_by == "account"
+    # The account has 133 left (after two role bootstraps); a default takes half of it and leaves the
+    # rest to other functions.
+    assert caps[1].reserved_concurrency == 66 and caps[1].limited_by == "account"
     assert sum(p.reserved_concurrency for p in caps) <= 900
     messages = [m for m in app.synth().get_stack_by_name("Edge").messages
                 if "accountConcurrency" in str(m.entry.data)]
@@ -171,7 +207,8 @@ def test_account_quota_is_an_input() -> None:
     app = _app(**{"deploy-paradigms:accountConcurrencyLimit": "300"})
     stack, db = _data_stack(app, "db.m5.large")
     plan = _function(stack, "Fn", db).plan
-    assert plan.reserved_concurrency == 100 and plan.limited_by == "account"  # half of 300 - 100
+    # Half of what the account has left: (300 - 100 unreserved - the role bootstrap's 1) // 2.
+    assert plan.reserved_concurrency == 99 and plan.limited_by == "account"
     with pytest.raises(BudgetError, match="disagrees with the quota 300"):
         _function(stack, "Fn2", db, connections=10, account_concurrency_limit=2000)
 
@@ -188,8 +225,22 @@ def test_pulumi_sums_reserved_concurrency_across_the_program() -> None:
 
         return DatabaseArgs(network=db.network, instance_class="db.m5.2xlarge")
 
-    with pytest.raises(BudgetExceededError, match="one 800; two 800"):
+    with pytest.raises(BudgetExceededError,
+                       match="db-role-bootstrap 1; one 800; db2-role-bootstrap 1; two 800"):
         run_program(program)
+
+
+def test_pulumi_books_the_role_bootstrap_on_the_account() -> None:
+    def program() -> Any:
+        db = pulumi_database("db.m5.2xlarge")
+        with pytest.raises(BudgetExceededError, match="adds up to 901, over the 900 reservable"):
+            pulumi_function(db, "fn", reserved_concurrency=900)
+        return pulumi_function(db, "fn", reserved_concurrency=899)
+
+    fn, records = run_program(program)
+    assert fn.plan.reserved_concurrency == 899
+    assert sum(r["inputs"].get("reservedConcurrentExecutions") or 0 for r in records
+               if r["type"] == "aws:lambda/function:Function") == 900
 
 
 # -- defaults that compose -------------------------------------------------------------------------
@@ -321,19 +372,53 @@ def test_budget_check_carries_the_whole_plan() -> None:
     assert resource["Properties"]["Mode"] == "alarm"
     # The plan is produced at synth: the service created after the check is in it.
     rendered = json.dumps(plan_json)
-    # The plan is filled in at synth: the service created after the check is counted (35 + 1 + 32).
-    assert db.ledger.allocated == 68 and '\\"allocated\\": \\"68\\"' in rendered
+    # The plan is filled in at synth: the service created after the check is counted (35 + 32; the
+    # check's one admin session comes out of the reserve, like migrations').
+    assert db.ledger.allocated == 67 and '\\"allocated\\": \\"67\\"' in rendered
     plan = check.planned()
-    assert plan.allocated == db.ledger.allocated and plan.reserve == 4 and plan.reserved_concurrency == 36
+    # reserved concurrency: the function 35 + the check 1 + the role bootstrap 1
+    assert plan.allocated == db.ledger.allocated and plan.reserve == 4 and plan.reserved_concurrency == 37
     assert isinstance(plan, PlannedBudget) and len(plan.proxies) == 1
     assert "BudgetCheck/Function" not in [a.consumer for a in db.ledger.allocations]
-    assert "Apps/BudgetCheck" in [a.consumer for a in db.ledger.allocations]
+    assert "Apps/BudgetCheck" not in [a.consumer for a in db.ledger.allocations]
     assert any(k.startswith("BudgetCheckBudgetPlan") for k in template["Outputs"])
     assert [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
             and "BudgetShortfall" in json.dumps(r)]
     fn = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
           and "budget_check" in json.dumps(r)]
     assert fn and fn[0]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_budget_check_fits_after_every_consumer() -> None:
+    """A check added last, after a default consumer took the whole ledger, fits: its one admin
+    session is the reserve's (it used to need a connection of the ledger, and found none)."""
+    from deploy_paradigms.cdk.budget_check import BudgetCheck
+    from deploy_paradigms.pulumi.budget_check import BudgetCheck as PulumiBudgetCheck
+    from deploy_paradigms.pulumi.budget_check import BudgetCheckArgs
+
+    app = _app()
+    stack, db = _data_stack(app)
+    _function(stack, "Api", db)
+    if db.ledger.remaining:  # whole proxy percents left a crumb: a consumer takes it
+        db.allocate("Data/Rest", db.ledger.remaining, paradigm="containers")
+    assert db.ledger.remaining == 0
+    check = BudgetCheck(stack, "BudgetCheck", database=db)
+    assert check.planned().reserve == db.ledger.reserve == 4
+    (account,) = deployment_of(app).accounts
+    assert ("Data/BudgetCheck", 1) in [(r.function, r.concurrency) for r in account.reservations]
+    # Without a reserve there is no admin session for it: refused, with the fix.
+    _, bare = _data_stack(_app(), reserve=0)
+    with pytest.raises(BudgetError, match="keeps reserve=0, which leaves no connection for the budget check"):
+        BudgetCheck(bare, "BudgetCheck", database=bare)
+
+    def program() -> None:
+        db = pulumi_database("db.t3.micro")
+        pulumi_function(db, "api")
+        if db.ledger.remaining:
+            db.allocate("rest", db.ledger.remaining, paradigm="containers")
+        PulumiBudgetCheck("budget-check", BudgetCheckArgs(database=db))
+
+    run_program(program)
 
 
 def test_budget_check_mode_is_checked() -> None:
@@ -359,8 +444,8 @@ def test_pulumi_budget_check_reads_the_plan_after_every_consumer() -> None:
     (invocation,) = [r for r in records if r["type"] == "aws:lambda/invocation:Invocation"
                      and r["name"].startswith("budget-check")]
     plan = json.loads(json.loads(invocation["inputs"]["input"])["Plan"])
-    assert plan["allocated"] == str(db.ledger.allocated) == "68"  # 35 + 1 + 32: the service counted
-    assert plan["reserved_concurrency"] == "36" and list(json.loads(plan["proxies"]).values()) == [35]
+    assert plan["allocated"] == str(db.ledger.allocated) == "67"  # 35 + 32: the service counted
+    assert plan["reserved_concurrency"] == "37" and list(json.loads(plan["proxies"]).values()) == [35]
     assert json.loads(invocation["inputs"]["input"])["Mode"] == "alarm"
     assert [r for r in records if r["type"] == "aws:cloudwatch/metricAlarm:MetricAlarm"
             and r["inputs"].get("metricName") == "BudgetShortfall"]
@@ -370,7 +455,7 @@ def test_pulumi_budget_check_reads_the_plan_after_every_consumer() -> None:
     # The same plan the CDK construct carries for the same app.
     _, cdk_db, cdk_check = _checked_app(nag=False)
     cdk_plan = cdk_check.planned()
-    assert (cdk_plan.allocated, cdk_plan.reserve, cdk_plan.reserved_concurrency) == (68, 4, 36)
+    assert (cdk_plan.allocated, cdk_plan.reserve, cdk_plan.reserved_concurrency) == (67, 4, 37)
     assert ([a.connections for a in cdk_db.ledger.allocations]
             == [a.connections for a in db.ledger.allocations])
 
@@ -392,6 +477,65 @@ def test_a_shared_proxy_holds_only_what_it_opens() -> None:
     assert second.plan.reserved_concurrency == 20
 
 
+def _shared_proxy_stack() -> tuple[cdk.App, cdk.Stack, Database, ServerlessFunction]:
+    app = _app()
+    stack, db = _data_stack(app, "db.m5.large")
+    # A proxy with room for others: 7 % of 823 = 57 database connections, 20 for its own clients.
+    roomy = _function(stack, "Roomy", db, connections=60, reserved_concurrency=20,
+                      proxy_max_connections_percent=7)
+    return app, stack, db, roomy
+
+
+def test_a_shared_proxy_is_booked_once_and_its_clients_on_the_proxy() -> None:
+    app, stack, db, roomy = _shared_proxy_stack()
+    booked = db.ledger.allocated
+    second = _function(stack, "Second", db, proxy=roomy.proxy, connections=30, reserved_concurrency=20)
+    # The proxy's 57 database connections are booked once (by Roomy); Second's clients are on the proxy.
+    assert db.ledger.allocated == booked and "Data/Second" not in [a.consumer for a in db.ledger.allocations]
+    assert (second.allocation.consumer, second.allocation.connections) == ("Data/Second", 20)
+    assert "shared proxy of Data/Roomy, 7% of 823" in second.allocation.detail
+    # Omitting connections takes what the proxy has left: 57 - 20 - 20 = 17.
+    third = _function(stack, "Third", db, proxy=roomy.proxy)
+    assert third.plan.reserved_concurrency == 17 and db.ledger.allocated == booked
+    with pytest.raises(BudgetExceededError, match=r"held by Data/Roomy 20; Data/Second 20; Data/Third 17; "
+                                                  r"left 0"):
+        _function(stack, "Fourth", db, proxy=roomy.proxy)
+    # The app-wide report lists the shared proxy and its clients.
+    report = deployment_of(app).report()
+    assert ("RDS Proxy of Data/Roomy on Data/Database (postgres db.m5.large): 57 database connections; "
+            "clients: held by Data/Roomy 20; Data/Second 20; Data/Third 17; left 0") in report
+    # The proxy's Connections alarm of a client watches the whole proxy: 90 % of its 57, not of 20.
+    template = app.synth().get_stack_by_name("Data").template
+    thresholds = {k: r["Properties"]["Threshold"] for k, r in template["Resources"].items()
+                  if r["Type"] == "AWS::CloudWatch::Alarm" and "ConnectionsAlarm" in k}
+    assert sorted(thresholds.values()) == [52, 52, 52], thresholds
+
+
+def test_a_shared_proxy_client_fits_what_it_asked_for() -> None:
+    _, stack, db, roomy = _shared_proxy_stack()
+    with pytest.raises(BudgetError, match=r"reserved_concurrency=25 x connection_limit 1 is more than this "
+                                          r"function's 20 connection\(s\) of the shared proxy"):
+        _function(stack, "Second", db, proxy=roomy.proxy, connections=20, reserved_concurrency=25)
+    with pytest.raises(BudgetExceededError, match=r"its 40 client\(s\) do not fit .* fix: give Data/Second "
+                                                  r"connections=37 or fewer"):
+        _function(stack, "Second", db, proxy=roomy.proxy, connections=40)
+    # Nothing was booked by the refusals: the proxy still has 37 for a client that fits.
+    assert _function(stack, "Second", db, proxy=roomy.proxy).plan.reserved_concurrency == 37
+
+
+def test_a_shared_proxy_client_fits_when_the_database_ledger_has_no_room() -> None:
+    # The client books nothing on the database, so the database's over-ledger pre-check is skipped
+    # (plans.serverless.book_connections): with too little left on the ledger, it still fits the proxy.
+    _, stack, db, roomy = _shared_proxy_stack()
+    _function(stack, "Filler", db, connections=db.ledger.remaining)
+    left = db.ledger.remaining
+    assert left < 30  # too few for connections=30 on the database (the old pre-check refused here)
+    second = _function(stack, "Second", db, proxy=roomy.proxy, connections=30, reserved_concurrency=20)
+    assert second.allocation.connections == 20 and db.ledger.remaining == left
+    with pytest.raises(BudgetExceededError, match="Data/Third shares the RDS Proxy of Data/Roomy"):
+        _function(stack, "Third", db, proxy=roomy.proxy, connections=30)
+
+
 def test_a_proxy_of_another_database_is_refused() -> None:
     app = _app()
     stack, db = _data_stack(app, "db.m5.large")
@@ -409,5 +553,20 @@ def test_pulumi_shared_proxy_is_checked_like_cdk() -> None:
         with pytest.raises(BudgetExceededError, match="second shares the RDS Proxy of first, which opens 24"):
             pulumi_function(db, "second", proxy=first.proxy,
                             proxy_security_group_id=first.proxy_security_group_id, connections=30)
+        roomy = pulumi_function(db, "roomy", connections=60, reserved_concurrency=20,
+                                proxy_max_connections_percent=7)
+        booked = db.ledger.allocated
+        second = pulumi_function(db, "second", proxy=roomy.proxy, connections=30, reserved_concurrency=20,
+                                 proxy_security_group_id=roomy.proxy_security_group_id)
+        third = pulumi_function(db, "third", proxy=roomy.proxy,
+                                proxy_security_group_id=roomy.proxy_security_group_id)
+        assert db.ledger.allocated == booked and second.allocation.connections == 20
+        assert third.plan.reserved_concurrency == 17
+        assert "second" not in [a.consumer for a in db.ledger.allocations]
 
-    run_program(program)
+    _, records = run_program(program)
+    thresholds = sorted(r["inputs"]["threshold"] for r in records
+                        if r["type"] == "aws:cloudwatch/metricAlarm:MetricAlarm"
+                        and r["inputs"].get("metricName") == "DatabaseConnections"
+                        and r["name"].split("-")[0] in ("roomy", "second", "third"))
+    assert thresholds == [52, 52, 52]

@@ -42,8 +42,9 @@ def test_examples_stage_the_engines_driver(synth: Callable[..., Any], engine: st
                                            other: str) -> None:
     assembly = synth(("Serverless", "Paas", "Edge"), **({} if engine == "postgres" else {"engine": engine}))
     bundles = {**lambda_archives(assembly, "Serverless"), **lambda_archives(assembly, "Edge")}
-    # the sample function, the data endpoint and the role bootstrap (one logical id in both stacks)
-    assert len(bundles) == 3, f"expected three function bundles, got {sorted(bundles)}"
+    # the sample function, the data endpoint, and the role bootstrap and the budget check (one logical
+    # id each in both stacks)
+    assert len(bundles) == 4, f"expected four function bundles, got {sorted(bundles)}"
     for logical_id, names in bundles.items():
         assert driver in names and other not in names, f"{logical_id}: {sorted(names)}"
     distribution = packaging.DRIVERS["postgres" if engine == "postgres" else "mysql"]

@@ -51,4 +51,4 @@ def test_the_migration_function_is_booked_on_the_account_ledger() -> None:
         return [(r.function, r.concurrency) for r in account.reservations]
 
     booked, _ = run_program(build)
-    assert booked == [("app", 1)]
+    assert booked == [("db-role-bootstrap", 1), ("app", 1)]

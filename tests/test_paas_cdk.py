@@ -199,8 +199,8 @@ def test_the_execution_and_task_roles_read_only_the_app_secret(default_template:
     migrations = logical_id(default_template, "AWS::IAM::Policy", "MigrationsServiceRole")
     readers = []
     for lid, policy in resources(default_template, "AWS::IAM::Policy").items():
-        if lid.startswith("DatabaseRoleBootstrap"):
-            continue  # the bootstrap reads the master and the app secret (test_app_role_wiring)
+        if lid.startswith(("DatabaseRoleBootstrap", "BudgetCheck")):
+            continue  # they read the master secret (test_app_role_wiring, test_composition)
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("secretsmanager:") for a in actions):
@@ -300,6 +300,9 @@ def test_security_groups_open_exactly_the_needed_ports(default_template: dict[st
         ("in", db, tasks, 5432, 5432),
         # The migration function, directly (stacks/paas.py runs DatabaseMigrations).
         ("in", db, logical_id(default_template, "AWS::EC2::SecurityGroup", "MigrationsSecurityGroup"),
+         5432, 5432),
+        # The budget check (stacks/common.py), directly.
+        ("in", db, logical_id(default_template, "AWS::EC2::SecurityGroup", "BudgetCheckSecurityGroup"),
          5432, 5432),
     }
     # No implicit allow-all egress on the tasks' or the database's group.

@@ -156,6 +156,10 @@ def test_security_group_rules_are_exact() -> None:
         ("in", "database-sg", "database-role-bootstrap-sg", "tcp", 5432, 5432),
         ("out", "database-role-bootstrap-sg", "database-sg", "tcp", 5432, 5432),
         ("out", "database-role-bootstrap-sg", "0.0.0.0/0", "tcp", 443, 443),
+        # the budget check (program.py): the database, and HTTPS for AWS APIs
+        ("in", "database-sg", "budget-check-sg", "tcp", 5432, 5432),
+        ("out", "budget-check-sg", "database-sg", "tcp", 5432, 5432),
+        ("out", "budget-check-sg", "0.0.0.0/0", "tcp", 443, 443),
     }
     for name in ("web-lb-sg", "web-tasks-sg"):
         group = one(records, "aws:ec2/securityGroup:SecurityGroup", name)

@@ -53,7 +53,7 @@ PACKAGES = (
 )
 
 #: The constructs, by the name both frameworks export them under.
-CONSTRUCTS = ("BudgetGuard", "ChangeStream", "ContainerService", "DataEndpoint", "Database",
+CONSTRUCTS = ("BudgetCheck", "BudgetGuard", "ChangeStream", "ContainerService", "DataEndpoint", "Database",
               "DatabaseMigrations", "EdgeFunction", "ServerlessFunction")
 
 #: Exports both packages share that are not constructs: name -> what it is.
@@ -135,6 +135,10 @@ RENAMED: dict[str, dict[tuple[str, str], str]] = {
             "how each reaches us-east-1: a CDK support stack, a Pulumi provider",
     },
     "BudgetGuard": {},
+    "BudgetCheck": {
+        ("vpc_subnets", "subnet_ids"): _SUBNETS,
+        ("log_retention", "log_retention_days"): _RETENTION,
+    },
     "ChangeStream": {
         ("event_bus", "event_bus_name"): "an events.IEventBus in CDK; its name in Pulumi",
         ("log_retention", "log_retention_days"): _RETENTION,

@@ -166,14 +166,16 @@ def test_security_groups_open_only_the_database_port_along_the_chain(m5_template
     db_port = {"Fn::GetAtt": [logical_id(t, "AWS::RDS::DBInstance", "Database"), "Endpoint.Port"]}
 
     bootstrap_sg = group_id(logical_id(t, "AWS::EC2::SecurityGroup", "DatabaseRoleBootstrapSecurityGroup"))
+    check_sg = group_id(logical_id(t, "AWS::EC2::SecurityGroup", "BudgetCheckSecurityGroup"))
     ingress = [(r["GroupId"], r.get("SourceSecurityGroupId"), r.get("CidrIp"), r["IpProtocol"],
                 r["FromPort"], r["ToPort"]) for r in _rules(t, "Ingress")]
     # Exactly: proxy <- function on 5432; database <- proxy on the database's port; database <-
-    # the application role's bootstrap on its port. Nothing else.
+    # the application role's bootstrap and the budget check on its port. Nothing else.
     assert sorted(ingress, key=repr) == sorted([
         (proxy_sg, fn_sg, None, "tcp", 5432, 5432),
         (db_sg, proxy_sg, None, "tcp", db_port, db_port),
         (db_sg, bootstrap_sg, None, "tcp", 5432, 5432),
+        (db_sg, check_sg, None, "tcp", 5432, 5432),
     ], key=repr)
 
     egress = [(r["GroupId"], r.get("DestinationSecurityGroupId"), r.get("CidrIp"), r["FromPort"], r["ToPort"])
@@ -278,10 +280,10 @@ def test_a_shared_proxy_is_reused_and_opened_to_the_second_function(
     sources = {repr(r["SourceSecurityGroupId"]) for r in _rules(t, "Ingress") if r["GroupId"] == proxy_sg}
     assert sources == {repr(group_id(logical_id(t, "AWS::EC2::SecurityGroup", s + "SecurityGroup")))
                        for s in ("First", "Second")}
-    # The second function's 139 clients (140 asked, whole proxy percents) fit the 146 the
-    # shared proxy has left; it is still booked on the ledger (conservative).
-    assert second.plan.reserved_concurrency == second.allocation.connections == 139
-    assert first.database.ledger.remaining == 772 - 296 - 139
+    # The second function's 140 clients fit the 146 the shared proxy has left; they are booked on
+    # the proxy, not again on the database's ledger (the proxy's 296 connections are First's).
+    assert second.plan.reserved_concurrency == second.allocation.connections == 140
+    assert first.database.ledger.remaining == 772 - 296
 
 
 # -- alarms --------------------------------------------------------------------------------------
@@ -316,12 +318,13 @@ def test_more_reserved_concurrency_than_the_budget_is_refused() -> None:
 
 def test_more_reserved_concurrency_than_the_account_allows_is_refused() -> None:
     stack, db = small_stack()
-    with pytest.raises(BudgetError, match=r"reserved_concurrency=450 exceeds the account's reservable "
-                                          r"concurrency 400"):
+    # The database's role bootstrap holds 1 of the 400 reservable.
+    with pytest.raises(BudgetError, match=r"adds up to 451, over the 400 reservable .*: "
+                                          r"Small/Db/RoleBootstrap 1; Small/Fn 450"):
         function(stack, db, reserved_concurrency=450, account_concurrency_limit=500)
     fn = function(stack, db, account_concurrency_limit=500)
     # A default limited by the account reserves half of what it has left (docs/composition.md).
-    assert (fn.plan.reserved_concurrency, fn.plan.limited_by) == (200, "account")
+    assert (fn.plan.reserved_concurrency, fn.plan.limited_by) == (199, "account")
 
 
 def test_a_second_consumer_over_the_ledger_fails_naming_both() -> None:

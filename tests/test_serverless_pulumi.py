@@ -130,6 +130,7 @@ def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
         ("function-proxy-sg", "function-sg", None, "tcp", 5432, 5432),
         ("database-sg", "function-proxy-sg", None, "tcp", 5432, 5432),
         ("database-sg", "database-role-bootstrap-sg", None, "tcp", 5432, 5432),  # the role bootstrap
+        ("database-sg", "budget-check-sg", None, "tcp", 5432, 5432),  # the budget check
     ])
     egress = sorted(((name_of(r["inputs"]["securityGroupId"]),
                       name_of(r["inputs"].get("referencedSecurityGroupId")), r["inputs"].get("cidrIpv4"),
@@ -140,6 +141,8 @@ def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
         ("function-proxy-sg", "database-sg", None, 5432, 5432),
         ("database-role-bootstrap-sg", "database-sg", None, 5432, 5432),
         ("database-role-bootstrap-sg", None, "0.0.0.0/0", 443, 443),
+        ("budget-check-sg", "database-sg", None, 5432, 5432),
+        ("budget-check-sg", None, "0.0.0.0/0", 443, 443),
     ], key=repr)
     # No inline rules on any group (inline rules would hide next to the rule resources).
     for sg in find(records, "aws:ec2/securityGroup:SecurityGroup"):
@@ -219,7 +222,9 @@ def test_secrets_only_mode_and_a_shared_proxy() -> None:
     assert len(find(records, PROXY)) == 1 and not second.proxy_created
     ingress = inputs(records, INGRESS, "second-proxy-from-fn")
     assert run.name_of(ingress["securityGroupId"]) == "first-proxy-sg"
-    assert (first.plan.reserved_concurrency, second.plan.reserved_concurrency) == (150, 139)
+    # second's 140 clients are booked on first's proxy (146 left), not again on the database.
+    assert (first.plan.reserved_concurrency, second.plan.reserved_concurrency) == (150, 140)
+    assert first.database.ledger.allocated == first.allocation.connections == 296
 
 
 # -- alarms --------------------------------------------------------------------------------------
@@ -248,7 +253,9 @@ def test_more_reserved_concurrency_than_the_budget_is_refused() -> None:
 
 
 def test_more_reserved_concurrency_than_the_account_allows_is_refused() -> None:
-    with pytest.raises(BudgetError, match="exceeds the account's reservable concurrency 400"):
+    # The database's role bootstrap holds 1 of the 400 reservable.
+    with pytest.raises(BudgetError, match="adds up to 451, over the 400 reservable .*: db-role-bootstrap 1; "
+                                          "fn 450"):
         run_program(lambda: function(database(), reserved_concurrency=450, account_concurrency_limit=500))
 
 

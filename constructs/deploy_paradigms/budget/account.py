@@ -84,6 +84,19 @@ class AccountConcurrency:
         self._reservations.append(reservation)
         return reservation
 
+    def requote(self, quota: int, requested_by: str = "") -> None:
+        """Replace a quota nothing has depended on yet (see ``Deployment.account``); the
+        reservations made so far must fit the new one."""
+        check_whole("account_concurrency_limit", quota, minimum=UNRESERVED_CONCURRENCY_MINIMUM + 1,
+                    fix="pass your account's Lambda concurrent-executions quota (default 1000)")
+        if self.reserved > quota - UNRESERVED_CONCURRENCY_MINIMUM:
+            listed = "; ".join(f"{r.function} {r.concurrency}" for r in self._reservations)
+            raise BudgetExceededError(
+                f"account_concurrency_limit={quota} on {requested_by} leaves "
+                f"{quota - UNRESERVED_CONCURRENCY_MINIMUM} reservable in {self.where}, fewer than the "
+                f"{self.reserved} already reserved: {listed}; {QUOTA_HOW_TO}")
+        self.quota = quota
+
     def summary(self) -> str:
         lines = [f"**Lambda reserved concurrency, {self.where}**: quota {self.quota}, "
                  f"{self.reservable} reservable ({UNRESERVED_CONCURRENCY_MINIMUM} stay unreserved).", "",

@@ -9,27 +9,56 @@ app-wide budget report (what the PR summary shows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .account import QUOTA_HOW_TO, AccountConcurrency
 from .errors import BudgetError, BudgetExceededError
-from .ledger import ConnectionLedger
-from .plan import DEFAULT_ACCOUNT_CONCURRENCY, UNRESERVED_CONCURRENCY_MINIMUM, check_whole
+from .ledger import Allocation, ConnectionLedger
+from .plan import (
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_FUNCTION_TIMEOUT_S,
+    UNRESERVED_CONCURRENCY_MINIMUM,
+    ProxySettings,
+    ServerlessPlan,
+    check_whole,
+    plan_serverless,
+)
 
 #: CDK context key / Pulumi config key holding the account's Lambda concurrency quota.
 ACCOUNT_CONCURRENCY_KEY = "deploy-paradigms:accountConcurrencyLimit"
 
 
+def parse_quota(raw: object, *, source: str, example: str) -> int | None:
+    """The quota from a CDK context value / Pulumi config string (None when unset); what the
+    constructs and BudgetGuard both read. ``source`` names where it came from, ``example`` how to set it."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw)
+    raise BudgetError(f"{source} {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your "
+                      f"account's Lambda concurrency quota, e.g. {example}")
+
+
 @dataclass
 class ProxyShare:
-    """An RDS Proxy a consumer created: the database connections it may open and the clients
-    (reserved concurrency x connection_limit) of every function that uses it."""
+    """An RDS Proxy a consumer created: the database connections it may open (booked once, on
+    the database's ledger, by its owner) and the clients (reserved concurrency x connection_limit)
+    of every function that uses it, booked here and not again on the database's ledger."""
 
     owner: str
     ledger: ConnectionLedger
     connections: int
     clients: list[tuple[str, int]] = field(default_factory=list)
+    settings: ProxySettings | None = None  # the owner's proxy settings (what a client plans with)
+
+    @classmethod
+    def created(cls, owner: str, ledger: ConnectionLedger, plan: ServerlessPlan) -> ProxyShare:
+        """The share of the proxy ``owner`` created from ``plan``, ``owner``'s clients booked."""
+        return cls(owner, ledger, plan.proxy.database_connections(ledger.limit),
+                   [(owner, plan.reserved_concurrency * plan.connection_limit)], plan.proxy)
 
     @property
     def remaining(self) -> int:
@@ -43,17 +72,65 @@ class ProxyShare:
                 f"{ledger.name}; its connections would be booked on the wrong ledger: pass database= that "
                 f"database, or omit proxy to create one for {ledger.name}")
 
-    def book(self, function: str, clients: int) -> None:
-        """Add ``function``'s clients; more than the proxy opens raises, naming every client."""
+    def holders(self) -> str:
+        held = "; ".join(f"{name} {n}" for name, n in self.clients)
+        return f"held by {held or 'nobody yet'}; left {self.remaining}"
+
+    def _refuse(self, function: str, clients: int) -> BudgetExceededError:
+        return BudgetExceededError(
+            f"{function} shares the RDS Proxy of {self.owner}, which opens {self.connections} database "
+            f"connections: its {clients} client(s) do not fit ({self.holders()}); "
+            f"fix: give {function} connections={max(self.remaining, 0)} or fewer (or a smaller "
+            f"reserved_concurrency), create {self.owner} with a larger proxy_max_connections_percent (or "
+            f"smaller reserved_concurrency) so the proxy has room for both, or omit proxy so {function} "
+            f"gets its own")
+
+    def plan_client(self, function: str, *, connections: int | None = None,
+                    reserved_concurrency: int | None = None,
+                    function_timeout_s: int = DEFAULT_FUNCTION_TIMEOUT_S,
+                    account: AccountConcurrency | None = None) -> ServerlessPlan:
+        """Plan ``function`` as a client of this proxy: ``connections`` of what it has left (omitted:
+        all of it), the proxy's settings unchanged. Nothing is booked on the database's ledger: the
+        owner booked the proxy's database connections."""
+        wanted = self.remaining if connections is None else connections
+        if self.remaining < 1 or (isinstance(wanted, int) and wanted > self.remaining):
+            raise self._refuse(function, wanted if isinstance(wanted, int) and wanted > 0 else 1)
+        plan = plan_serverless(self.ledger.limit, self.remaining, connections=wanted,
+                               reserved_concurrency=reserved_concurrency,
+                               function_timeout_s=function_timeout_s, account=account,
+                               shared_proxy=self.settings)
+        return replace(plan, proxy_connections=self.connections, shared_proxy_of=self.owner)
+
+    def book(self, function: str, plan: ServerlessPlan) -> Allocation:
+        """Book ``function``'s clients; more than the proxy opens raises, naming every client. The
+        allocation returned is on this proxy, not on the database's ledger."""
+        clients = plan.reserved_concurrency * plan.connection_limit
         if clients > self.remaining:
-            held = "; ".join(f"{name} {n}" for name, n in self.clients)
-            raise BudgetExceededError(
-                f"{function} shares the RDS Proxy of {self.owner}, which opens {self.connections} database "
-                f"connections: its {clients} client(s) do not fit (held by {held}; left {self.remaining}); "
-                f"fix: give {function} reserved_concurrency={max(self.remaining, 0)} or less, create "
-                f"{self.owner} with a larger proxy_max_connections_percent (or smaller reserved_concurrency) "
-                f"so the proxy has room for both, or omit proxy so {function} gets its own")
+            raise self._refuse(function, clients)
         self.clients.append((function, clients))
+        return Allocation(function, "serverless", clients,
+                          f"{plan.summary()}; {clients} client(s) of the RDS Proxy of {self.owner}, whose "
+                          f"{self.connections} database connections {self.owner} holds",
+                          deploy_strategy=plan.deploy_strategy, compute_model=plan.compute_model)
+
+    def summary(self) -> str:
+        """One line for the app-wide report."""
+        return (f"RDS Proxy of {self.owner} on {self.ledger.name}: {self.connections} database connections; "
+                f"clients: {self.holders()}")
+
+
+def book_check_connection(ledger: ConnectionLedger, consumer: str) -> None:
+    """BudgetCheck's one connection, once per deploy: an admin session out of the reserve kept for
+    admin sessions and migrations (as the role bootstrap's and the migrations' are), so a check
+    added after every consumer fits. A ledger without a reserve of its own (an import's ``share``)
+    books it like a consumer."""
+    if ledger.share is not None:
+        with ledger.explaining():
+            ledger.allocate(consumer, 1, paradigm="budget check", detail="one connection, once per deploy")
+    elif ledger.reserve < 1:
+        raise BudgetError(f"{consumer}: {ledger.name} keeps reserve=0, which leaves no connection for the "
+                          f"budget check's one admin session; keep a reserve of at least 1 (omit reserve "
+                          f"for the default)")
 
 
 class Deployment:
@@ -64,6 +141,8 @@ class Deployment:
         self.ledgers: dict[str, ConnectionLedger] = {}
         self._accounts: dict[tuple[str, str], AccountConcurrency] = {}
         self._explicit_quota: dict[tuple[str, str], str] = {}
+        #: Accounts whose quota something depended on (a consumer that plans with it).
+        self._pinned: set[tuple[str, str]] = set()
         self._proxies: dict[int, tuple[Any, ProxyShare]] = {}
 
     def register_proxy(self, proxy: Any, share: ProxyShare) -> None:
@@ -80,9 +159,13 @@ class Deployment:
         self.ledgers[path] = ledger  # paths / Pulumi names are unique in an app; the engines enforce it
 
     def account(self, account: str, region: str, *, quota: int | None = None,
-                requested_by: str = "") -> AccountConcurrency:
+                requested_by: str = "", provisional: bool = False) -> AccountConcurrency:
         """The concurrency ledger of ``account``/``region``. ``quota`` given by a construct
-        must agree with any other given for the same account and Region."""
+        must agree with any other given for the same account and Region.
+
+        ``provisional``: the caller's booking does not depend on the quota (a helper function's
+        fixed reserved concurrency of 1, booked when its database is created), so the default
+        quota it finds is not fixed by it: a later consumer's explicit quota replaces it."""
         key = (account, region)
         if quota is not None:
             check_whole("account_concurrency_limit", quota, minimum=UNRESERVED_CONCURRENCY_MINIMUM + 1,
@@ -96,14 +179,20 @@ class Deployment:
                 self._explicit_quota[key] = requested_by
         elif quota is not None and quota != existing.quota:
             first = self._explicit_quota.get(key)
-            source = f"{first} set it" if first else (
-                f"the app's {ACCOUNT_CONCURRENCY_KEY} setting" if self.default_quota else "the default")
-            raise BudgetError(
-                f"account_concurrency_limit={quota} on {requested_by} disagrees with the quota "
-                f"{existing.quota} already used for {existing.where} ({source}); one account has one quota: "
-                f"{QUOTA_HOW_TO}")
+            if first is None and not self.default_quota and key not in self._pinned:
+                existing.requote(quota, requested_by)  # only provisional bookings used the default
+                self._explicit_quota[key] = requested_by
+            else:
+                source = f"{first} set it" if first else (
+                    f"the app's {ACCOUNT_CONCURRENCY_KEY} setting" if self.default_quota else "the default")
+                raise BudgetError(
+                    f"account_concurrency_limit={quota} on {requested_by} disagrees with the quota "
+                    f"{existing.quota} already used for {existing.where} ({source}); one account has one "
+                    f"quota: {QUOTA_HOW_TO}")
         elif quota is not None:
             self._explicit_quota.setdefault(key, requested_by)
+        if not provisional:
+            self._pinned.add(key)
         return existing
 
     @property
@@ -115,6 +204,9 @@ class Deployment:
         parts = ["## Connection budget (whole app)", ""]
         for path, ledger in sorted(self.ledgers.items()):
             parts += [f"### `{path}`", "", ledger.summary()]
+        shared = [share for _, share in self._proxies.values() if len(share.clients) > 1]
+        if shared:
+            parts += ["### Shared RDS Proxies", "", *(f"- {share.summary()}" for share in shared), ""]
         for account in self.accounts:
             parts += [account.summary()]
         return "\n".join(parts)

@@ -213,6 +213,11 @@ class ServerlessPlan:
     limited_by: str  # "database" or "account": what set the cap
     pool: PoolContract
     database_cap: int = 0  # what the database share alone would allow (before the account's bound)
+    #: Database connections the function's proxy may open (its own, or the shared one it is a client
+    #: of); what the proxy's ``Connections`` alarm measures against.
+    proxy_connections: int = 0
+    #: The function whose RDS Proxy this one shares ("": its own proxy).
+    shared_proxy_of: str = ""
 
     @property
     def paradigm(self) -> str:
@@ -228,8 +233,9 @@ class ServerlessPlan:
         return "versions share reserved concurrency"
 
     def summary(self) -> str:
+        proxy = f"shared proxy of {self.shared_proxy_of}, " if self.shared_proxy_of else "proxy "
         return (f"reserved concurrency {self.reserved_concurrency} x connection_limit "
-                f"{self.connection_limit} (proxy {self.proxy.max_connections_percent}% of "
+                f"{self.connection_limit} ({proxy}{self.proxy.max_connections_percent}% of "
                 f"{self.limit.max_connections}; cap set by {self.limited_by})")
 
 
@@ -330,6 +336,7 @@ def plan_serverless(
     connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
     account_concurrency_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
     account: AccountConcurrency | None = None,
+    shared_proxy: ProxySettings | None = None,
 ) -> ServerlessPlan:
     """Plan a Lambda function that reaches the database through RDS Proxy.
 
@@ -341,7 +348,14 @@ def plan_serverless(
     minus the 100 that must stay unreserved. With ``account``, a function without
     ``reserved_concurrency`` whose cap the account (not the database) sets reserves half of
     what the account has left, never all of it.
+
+    ``shared_proxy``: the settings of another function's proxy this one is a client of; then
+    ``available`` is the database connections that proxy has left for clients, ``connections``
+    this function's part of them, and no proxy is sized (the owner's settings stay).
     """
+    if shared_proxy is not None:
+        idle_client_timeout_s = shared_proxy.idle_client_timeout_s
+        borrow_timeout_s = shared_proxy.borrow_timeout_s
     check_whole("connection_limit", connection_limit, minimum=1, maximum=100,
                 fix="use connection_limit=1 in serverless functions (one request at a time)")
     check_whole("account_concurrency_limit", account_concurrency_limit,
@@ -380,7 +394,9 @@ def plan_serverless(
     if account is not None and account.reservations:
         reservable, account_text = account.remaining, account.holders()
     derived = proxy_max_connections_percent is None
-    if derived:
+    if shared_proxy is not None:  # a client of another function's proxy: its part of what that opens
+        percent, derived = shared_proxy.max_connections_percent, False
+    elif derived:
         # The largest share of max_connections that stays within the allocation.
         percent = max(1, min(100, connections * 100 // limit.max_connections))
         # Whole percents of a small max_connections can round to no connection at all:
@@ -392,7 +408,7 @@ def plan_serverless(
         percent = check_whole("proxy_max_connections_percent", proxy_max_connections_percent,
                               minimum=1, maximum=100,
                               fix="RDS Proxy's MaxConnectionsPercent is a share of max_connections, 1-100")
-    proxy_connections = proxy_connection_share(limit, percent)
+    proxy_connections = connections if shared_proxy is not None else proxy_connection_share(limit, percent)
     smallest = _smallest_proxy(limit, connection_limit)
     if proxy_connections > connections:
         if derived:  # even 1 % is more than asked: say what the smallest proxy holds
@@ -425,6 +441,11 @@ def plan_serverless(
     if reserved_concurrency is not None:
         check_whole("reserved_concurrency", reserved_concurrency, minimum=1,
                     fix="omit it to use the cap the budget allows")
+        if reserved_concurrency > database_cap and shared_proxy is not None:
+            raise BudgetError(
+                f"reserved_concurrency={reserved_concurrency} x connection_limit {connection_limit} is more "
+                f"than this function's {connections} connection(s) of the shared proxy; lower it, or pass "
+                f"connections= up to what the proxy has left")
         if reserved_concurrency > database_cap:
             raise BudgetError(
                 f"reserved_concurrency={reserved_concurrency} exceeds what {limit.instance_class} "
@@ -448,7 +469,9 @@ def plan_serverless(
         limited_by = "account"
     else:
         cap, limited_by = database_cap, "database"
-    if cap < database_cap:
+    if shared_proxy is not None:
+        proxy_connections = cap * connection_limit  # the clients it books on the shared proxy
+    elif cap < database_cap:
         if proxy_max_connections_percent is None:
             # Shrink the proxy to the smallest share that still serves every client,
             # so the rest of the database stays free for other consumers.
@@ -466,7 +489,7 @@ def plan_serverless(
     # and carry the proxy endpoint's name: verify both.
     url = UrlParameters.bounded(connection_limit, pool_timeout_s, connect_timeout_s,
                                 deadline_s=function_timeout_s, sslmode=PROXY_SSLMODE)
-    proxy = ProxySettings(
+    proxy = shared_proxy or ProxySettings(
         max_connections_percent=percent,
         max_idle_connections_percent=max(1, percent // 2),
         idle_client_timeout_s=idle_client_timeout_s,
@@ -483,6 +506,7 @@ def plan_serverless(
         limited_by=limited_by,
         database_cap=database_cap,
         pool=pool_contract(url, idle_timeout_s=min(DEFAULT_IDLE_TIMEOUT_S, idle_client_timeout_s // 2)),
+        proxy_connections=proxy_connections,
     )
 
 

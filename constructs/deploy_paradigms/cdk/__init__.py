@@ -1,5 +1,6 @@
 """AWS CDK constructs (aws-cdk-lib)."""
 
+from .budget_check import BudgetCheck
 from .budget_guard import BudgetGuard
 from .change_stream import ChangeStream
 from .container_service import ContainerService
@@ -10,6 +11,7 @@ from .migrations import DatabaseMigrations
 from .serverless_function import FunctionOptions, ServerlessFunction
 
 __all__ = [
+    "BudgetCheck",
     "BudgetGuard",
     "ChangeStream",
     "ContainerService",

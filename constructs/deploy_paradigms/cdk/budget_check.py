@@ -20,8 +20,10 @@ Example::
     ServerlessFunction(self, "Api", database=db, code=..., handler="app.handler")
     BudgetCheck(self, "BudgetCheck", database=db)           # or mode="alarm"
 
-The check's function is itself a consumer: it books one connection on the
-ledger and a reserved concurrency of 1 (it runs once per deploy).
+The check's function runs once per deploy: its one connection is an admin
+session out of the database's reserve (like migrations), so the check fits
+wherever it is created, and its reserved concurrency of 1 is booked on the
+account. The example stacks use it in the default ``fail`` mode.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from constructs import Construct, IConstruct
 
 from .. import packaging
 from ..budget import BudgetError
+from ..budget.deployment import book_check_connection
 from ..plans.helpers import direct_connection_environment, plan_helper_function
 from ..runtime import budget_check
 from .database import Database, account_key, deployment_of
@@ -88,8 +91,7 @@ class BudgetCheck(Construct):
                               f"'alarm' (it succeeds and an alarm goes off)")
         path = f"{scope.node.path}/{id}" if scope.node.path else id
         account = deployment_of(scope).account(*account_key(scope), requested_by=path)
-        with database.ledger.explaining():
-            database.allocate(path, 1, paradigm="budget check", detail="one connection, once per deploy")
+        book_check_connection(database.ledger, path)  # out of the reserve, like migrations
         account.reserve(path, 1)
         super().__init__(scope, id)
         exact_egress(self)  # no default allow-all egress beside the explicit rules

@@ -17,7 +17,13 @@ reports, as synth errors naming the construct path of each offender:
   that together can hold more connections than it has;
 * ``proxy-idle-client-timeout``: an RDS Proxy left at the 1800 s idle client timeout;
 * ``ecs-pool-exceeds-allocation``: an ECS service whose max tasks x maximum
-  percent x pool exceeds its allocation.
+  percent x pool exceeds its allocation;
+* ``proxy-clients-over-share``: the functions and services behind one RDS Proxy
+  (yours or one a ServerlessFunction created) can hold more clients than it opens;
+* ``account-reserved-concurrency``: a stack's functions (or those of all the
+  stacks of one account and Region together) reserve more than the account's
+  quota (the ``deploy-paradigms:accountConcurrencyLimit`` context the constructs
+  read, default 1,000) minus the 100 that stay unreserved.
 
 A governed database is one whose connection limit the budget core knows (its
 engine and class, or ``max_connections`` in its parameter group). The rules are
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
@@ -46,6 +53,8 @@ from constructs import IConstruct
 from .. import __version__
 from ..budget import BudgetError
 from ..guard import BUDGET_RULES, Finding, Model, Rule, from_template, run_rules
+from ..guard.rules import account_reserved_concurrency
+from .database import account_key, context_quota
 
 __all__ = ["BudgetGuard"]
 
@@ -102,33 +111,61 @@ class BudgetGuard:
         # Construct paths only name offenders in messages; walking the tree for them costs
         # a jsii round trip per construct (~0.3 s on the examples), so only when a stack has findings.
         paths: dict[str, dict[str, str]] | None = None
+        # The quota the constructs use too (``-c deploy-paradigms:accountConcurrencyLimit=...``).
+        quota = context_quota(context.app_construct)
+        # Stacks of one account and Region share its reserved concurrency: checked together below.
+        by_account: dict[tuple[str, str], dict[str, Model]] = {}
         for stack in context.stack_templates:
             with open(stack.template_path, encoding="utf-8") as handle:
                 template = json.load(handle)
             resources = template.get("Resources") or {}
-            findings = run_rules(Model(from_template(template)), self.rules)
+            plain = Model(from_template(template), account_concurrency_limit=quota)
+            by_account.setdefault(_stack_env(context.app_construct, stack.stack_construct_path),
+                                  {})[stack.stack_construct_path] = plain
+            findings = run_rules(plain, self.rules)
             if findings:  # the same findings again, now with construct paths in their messages
                 if paths is None:
                     paths = _construct_paths(context.app_construct)
-                model = Model(from_template(template, paths.get(stack.stack_construct_path, {})))
+                model = Model(from_template(template, paths.get(stack.stack_construct_path, {})),
+                              account_concurrency_limit=quota)
                 findings = run_rules(model, self.rules)
             for finding in findings:
                 self.findings.append(finding)
-                if finding.resource in resources:
-                    where = cdk.PolicyViolatingResource(
-                        resource_logical_id=finding.resource, template_path=stack.template_path,
-                        locations=[finding.location])
-                else:  # an output or parameter: point at the stack
-                    where = cdk.PolicyViolatingResource(
-                        construct_path=stack.stack_construct_path, template_path=stack.template_path,
-                        locations=[finding.path])
-                # severity must be explicit: after an acknowledgement CDK re-derives the report's
-                # success from the remaining violations' severities, and an unset one counts as passing.
-                violations.append(cdk.PolicyViolation(
-                    rule_name=finding.rule, description=finding.message, fix=fixes.get(finding.rule),
-                    severity="error", violating_resources=[where]))
+                violations.append(_violation(finding, stack, finding.resource in resources, fixes))
+        if account_reserved_concurrency.RULE in self.rules:
+            templates = {s.stack_construct_path: s for s in context.stack_templates}
+            for models in by_account.values():
+                for stack_path, finding in account_reserved_concurrency.check_across(models):
+                    self.findings.append(finding)
+                    violations.append(_violation(finding, templates[stack_path], True, fixes))
         return cdk.PolicyValidationPluginReport(
             success=not violations, violations=violations, plugin_version=__version__)
+
+
+def _violation(finding: Finding, stack: Any, in_resources: bool,
+               fixes: dict[str, str]) -> cdk.PolicyViolation:
+    """One violation for ``finding`` in ``stack`` (an entry of the context's ``stack_templates``)."""
+    template_path, stack_path = stack.template_path, stack.stack_construct_path
+    if in_resources:
+        where = cdk.PolicyViolatingResource(
+            resource_logical_id=finding.resource, template_path=template_path, locations=[finding.location])
+    else:  # an output or parameter: point at the stack
+        where = cdk.PolicyViolatingResource(
+            construct_path=stack_path, template_path=template_path, locations=[finding.path])
+    # severity must be explicit: after an acknowledgement CDK re-derives the report's
+    # success from the remaining violations' severities, and an unset one counts as passing.
+    return cdk.PolicyViolation(rule_name=finding.rule, description=finding.message,
+                               fix=fixes.get(finding.rule), severity="error", violating_resources=[where])
+
+
+def _stack_env(app: IConstruct, stack_path: str) -> tuple[str, str]:
+    """(account, Region) of the stack at ``stack_path``; unresolved ones are the deploying account's."""
+    node: IConstruct | None = app
+    for part in stack_path.split("/"):
+        node = node.node.try_find_child(part) if node is not None else None
+    if not isinstance(node, cdk.Stack):
+        return ("(unknown)", stack_path)  # not found: checked on its own
+    return account_key(node)
 
 
 def _construct_paths(root: IConstruct) -> dict[str, dict[str, str]]:

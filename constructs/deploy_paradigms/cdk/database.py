@@ -31,7 +31,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .. import packaging
 from ..budget import (
@@ -44,7 +44,7 @@ from ..budget import (
     describe_connection_limit,
     parse_engine,
 )
-from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY, Deployment
+from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY, Deployment, parse_quota
 from ..plans.checks import CLOUDWATCH_RETENTION_DAYS
 from ..plans.database import (
     DEFAULT_DATABASE_NAME,
@@ -134,16 +134,13 @@ class _DeploymentLedger(Construct):
 
     def __init__(self, scope: Construct) -> None:
         super().__init__(scope, self.ID)
-        raw = scope.node.try_get_context(ACCOUNT_CONCURRENCY_KEY)
-        quota: int | None = None
-        if raw is not None and raw != "":
-            try:
-                quota = int(raw)
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"context {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your account's "
-                    f"Lambda concurrency quota, e.g. -c {ACCOUNT_CONCURRENCY_KEY}=1000") from None
-        self.deployment = Deployment(account_concurrency_limit=quota)
+        self.deployment = Deployment(account_concurrency_limit=context_quota(scope))
+
+
+def context_quota(scope: IConstruct) -> int | None:
+    """The ``deploy-paradigms:accountConcurrencyLimit`` context (None when unset)."""
+    return parse_quota(scope.node.try_get_context(ACCOUNT_CONCURRENCY_KEY), source="context",
+                       example=f"-c {ACCOUNT_CONCURRENCY_KEY}=1000")
 
 
 def deployment_of(scope: Construct) -> Deployment:
@@ -376,6 +373,10 @@ class Database(Construct):
         """The application role: its secret (a generated password, never in the template) and the
         ``AppRole`` custom resource whose function, in the VPC, creates or converges the role as
         the master user on every deployment (:mod:`deploy_paradigms.app_role`)."""
+        # Its reserved concurrency of 1 is the account's too; provisional: it does not fix the quota.
+        account = deployment_of(self).account(*account_key(self), requested_by=self.node.path,
+                                              provisional=True)
+        account.reserve(f"{self.node.path}/RoleBootstrap", 1)
         self.app_secret: secretsmanager.ISecret = rds.DatabaseSecret(
             self, "AppUserSecret", username=self.app_username, master_secret=self.secret)
         cdk.Validations.of(self.app_secret).acknowledge(cdk.Acknowledgment(

@@ -59,14 +59,20 @@ def rule_by_id(rule_id: str) -> Rule:
     raise _BudgetError(f"unknown guard rule {rule_id!r}; known: {', '.join(r.id for r in ALL_RULES)}")
 
 
-def check_template(template: Mapping[str, Any], rules: Iterable[Rule] = ALL_RULES) -> list[Finding]:
-    """Findings of ``rules`` over one CloudFormation template (a dict)."""
-    return run_rules(Model(from_template(template)), rules)
+def check_template(template: Mapping[str, Any], rules: Iterable[Rule] = ALL_RULES, *,
+                   account_concurrency_limit: int | None = None) -> list[Finding]:
+    """Findings of ``rules`` over one CloudFormation template (a dict). ``account_concurrency_limit``:
+    the account's Lambda concurrency quota; omitted, the default 1,000."""
+    return run_rules(Model(from_template(template), account_concurrency_limit=account_concurrency_limit),
+                     rules)
 
 
-def check_records(records: Iterable[Mapping[str, Any]], rules: Iterable[Rule] = ALL_RULES) -> list[Finding]:
-    """Findings of ``rules`` over Pulumi resource records (``preview.render`` output)."""
-    return run_rules(Model(from_records(records)), rules)
+def check_records(records: Iterable[Mapping[str, Any]], rules: Iterable[Rule] = ALL_RULES, *,
+                  account_concurrency_limit: int | None = None) -> list[Finding]:
+    """Findings of ``rules`` over Pulumi resource records (``preview.render`` output);
+    ``account_concurrency_limit`` as for :func:`check_template`."""
+    return run_rules(Model(from_records(records), account_concurrency_limit=account_concurrency_limit),
+                     rules)
 
 
 __all__ = [

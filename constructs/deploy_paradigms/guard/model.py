@@ -58,7 +58,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..budget import BudgetError, ConnectionLimit, describe_connection_limit
-from ..budget.plan import BOTH_REVISIONS_PERCENT, DEFAULT_MAXIMUM_PERCENT, peak_tasks, proxy_connection_share
+from ..budget.plan import (
+    BOTH_REVISIONS_PERCENT,
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_MAXIMUM_PERCENT,
+    UNRESERVED_CONCURRENCY_MINIMUM,
+    check_whole,
+    peak_tasks,
+    proxy_connection_share,
+)
 from ..runtime import settings
 
 #: Environment variables that mark a process as a database client: the
@@ -239,11 +247,28 @@ def pool_size(environment: Mapping[str, Any]) -> tuple[int, bool]:
 
 
 class Model:
-    """The resources of one template or one Pulumi program, with the graph helpers rules share."""
+    """The resources of one template or one Pulumi program, with the graph helpers rules share.
 
-    def __init__(self, resources: Iterable[Resource]) -> None:
+    ``account_concurrency_limit``: the account's Lambda concurrency quota in the Region (what the
+    constructs read from the ``deploy-paradigms:accountConcurrencyLimit`` context / config);
+    omitted, Lambda's default of 1,000.
+    """
+
+    def __init__(self, resources: Iterable[Resource], *,
+                 account_concurrency_limit: int | None = None) -> None:
         self.resources: tuple[Resource, ...] = tuple(resources)
         self._by_name = {r.name: r for r in self.resources}
+        quota = account_concurrency_limit
+        if quota is not None:
+            check_whole("account_concurrency_limit", quota, minimum=1,
+                        fix="the account's Lambda concurrency quota in the Region")
+        self.quota_given = quota is not None
+        self.account_concurrency_limit = quota or DEFAULT_ACCOUNT_CONCURRENCY
+
+    @property
+    def reservable_concurrency(self) -> int:
+        """What all functions of the account may reserve: the quota minus the 100 kept unreserved."""
+        return max(0, self.account_concurrency_limit - UNRESERVED_CONCURRENCY_MINIMUM)
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)

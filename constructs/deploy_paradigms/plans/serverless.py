@@ -312,8 +312,9 @@ class ServerlessFunctionPlan:
 
 
 def connections_alarm_threshold(plan: ServerlessPlan) -> int:
-    """Proxy-to-database connections at which the ``Connections`` alarm fires."""
-    return max(1, math.ceil(plan.connections * ALARM_CONNECTIONS_FRACTION))
+    """Proxy-to-database connections at which the ``Connections`` alarm fires: a fraction of what the
+    proxy opens (the whole proxy for a client of another function's proxy)."""
+    return max(1, math.ceil((plan.proxy_connections or plan.connections) * ALARM_CONNECTIONS_FRACTION))
 
 
 def check_function_environment(environment: Mapping[str, Any] | None,
@@ -456,6 +457,7 @@ def plan_serverless_function(
     environment: Mapping[str, Any] | None = None,
     resolved_environment: Mapping[str, str] | None = None,
     shared_proxy: bool = False,
+    client_of: ProxyShare | None = None,
     proxy_security_group_known: bool = True,
     proxy_target_known: bool = True,
     security_group_prop: str = "proxy_security_group",
@@ -470,7 +472,8 @@ def plan_serverless_function(
     timeout 120 s (AWS: 1800 s), borrow timeout 10 s (AWS: 120 s), IAM auth, the application role
     as ``db_user``, alarms on, logs kept 30 days, connections = ``default_share``, reserved
     concurrency and MaxConnectionsPercent from the budget. ``shared_proxy``: the caller passes a
-    proxy (its settings are its own). ``subnet_tiers``: the tiers the network has.
+    proxy (its settings are its own); ``client_of``: the share of another function's proxy it is a
+    client of (planned within what that proxy has left). ``subnet_tiers``: the tiers the network has.
     """
     o = options.with_defaults(
         runtime=DEFAULT_RUNTIME, architecture=DEFAULT_ARCHITECTURE, memory_size=DEFAULT_MEMORY_MB,
@@ -486,7 +489,10 @@ def plan_serverless_function(
     function_tier = "given" if subnets_given else _subnet_tier(("private", "isolated"), subnet_tiers, label)
     proxy_tier = _subnet_tier(("isolated", "private"), subnet_tiers, f"the RDS Proxy of {label}")
     assert o.timeout_s is not None and o.memory_size is not None and o.runtime and o.architecture
-    budget = plan_serverless(
+    budget = client_of.plan_client(
+        label, connections=o.connections, reserved_concurrency=o.reserved_concurrency,
+        function_timeout_s=o.timeout_s, account=account,
+    ) if client_of is not None else plan_serverless(
         database.limit, available,
         connections=o.connections if o.connections is not None else default_share,
         reserved_concurrency=o.reserved_concurrency,
@@ -542,23 +548,23 @@ def book_connections(*, consumer: str, ledger: ConnectionLedger, deployment: Dep
                      options: FunctionOptions, proxy: object | None,
                      planner: Callable[..., ServerlessFunctionPlan]) -> Booking:
     """The one booking step of a function (both engines): what the ledger grants, the plan for it, then
-    the booking on the ledger, the account's concurrency and a shared proxy's clients.
+    the booking on the ledger and the account's concurrency. A client of a proxy another function
+    created is planned and booked on that proxy instead (:func:`_book_on_shared_proxy`).
 
     ``planner(available=, default_share=, account=)`` plans the function; nothing is booked when it
     refuses. Over the ledger, the ledger itself refuses, naming every consumer and its share.
     """
+    shared = deployment.proxy_share(proxy) if proxy is not None else None
+    if shared is not None:
+        return _book_on_shared_proxy(consumer=consumer, ledger=ledger, deployment=deployment,
+                                     account_key=account_key, options=options, shared=shared, planner=planner)
     wanted = options.connections if options.connections is not None else 1
     if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > ledger.remaining:
         ledger.allocate(consumer, wanted, paradigm="serverless", detail="requested")
     account = deployment.account(*account_key, quota=options.account_concurrency_limit, requested_by=consumer)
-    shared = deployment.proxy_share(proxy) if proxy is not None else None
-    if shared is not None:
-        shared.check_database(consumer, ledger)
     with ledger.explaining():
         plan = planner(available=ledger.remaining, account=account,
                        default_share=ledger.default_share(consumer) if options.connections is None else 0)
-    if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
-        shared.book(consumer, plan.clients)
     account.reserve(consumer, plan.reserved_concurrency)
     allocation = ledger.allocate(
         consumer, plan.connections, paradigm="serverless", detail=plan.budget.summary(),
@@ -567,9 +573,21 @@ def book_connections(*, consumer: str, ledger: ConnectionLedger, deployment: Dep
     return Booking(plan, allocation, account)
 
 
+def _book_on_shared_proxy(*, consumer: str, ledger: ConnectionLedger, deployment: Deployment,
+                          account_key: tuple[str, str], options: FunctionOptions, shared: ProxyShare,
+                          planner: Callable[..., ServerlessFunctionPlan]) -> Booking:
+    """A client of a proxy another function created: planned within what that proxy has left (its
+    settings unchanged) and its clients booked on the proxy. Nothing is booked on the database's
+    ledger, so there is no pre-check over it: the proxy's creator holds its database connections."""
+    shared.check_database(consumer, ledger)  # only a proxy in front of this function's database
+    account = deployment.account(*account_key, quota=options.account_concurrency_limit, requested_by=consumer)
+    with ledger.explaining():
+        plan = planner(available=shared.remaining, account=account, default_share=0, client_of=shared)
+    account.reserve(consumer, plan.reserved_concurrency)
+    return Booking(plan, shared.book(consumer, plan.budget), account)
+
+
 def register_proxy(deployment: Deployment, proxy: object, plan: ServerlessFunctionPlan,
                    ledger: ConnectionLedger) -> None:
     """Record a proxy a function created, so others may share it within what it opens."""
-    assert plan.proxy is not None
-    deployment.register_proxy(proxy, ProxyShare(plan.label, ledger, plan.proxy.database_connections,
-                                                [(plan.label, plan.clients)]))
+    deployment.register_proxy(proxy, ProxyShare.created(plan.label, ledger, plan.budget))

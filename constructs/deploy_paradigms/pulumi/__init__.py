@@ -4,6 +4,7 @@ The offline preview lives in :mod:`deploy_paradigms.pulumi.preview` and the
 example program in :mod:`deploy_paradigms.pulumi.program` (imported on demand).
 """
 
+from .budget_check import BudgetCheck, BudgetCheckArgs
 from .budget_guard import BudgetGuard, budget_guard_transform, check_program, check_resources
 from .change_stream import ChangeStream, ChangeStreamArgs
 from .container_service import ContainerService, ContainerServiceArgs
@@ -15,6 +16,8 @@ from .network import ExistingNetwork, Network, NetworkArgs, NetworkLike
 from .serverless_function import FunctionOptions, ServerlessFunction, ServerlessFunctionArgs
 
 __all__ = [
+    "BudgetCheck",
+    "BudgetCheckArgs",
     "BudgetGuard",
     "ChangeStream",
     "ChangeStreamArgs",

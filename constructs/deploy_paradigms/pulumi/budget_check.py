@@ -29,6 +29,7 @@ import pulumi_aws as aws
 
 from .. import packaging
 from ..budget import BudgetError
+from ..budget.deployment import book_check_connection
 from ..plans.checks import check_log_retention
 from ..plans.helpers import direct_connection_environment, plan_helper_function
 from ..runtime import budget_check
@@ -84,8 +85,7 @@ class BudgetCheck(pulumi.ComponentResource):
             raise BudgetError("subnet_ids: the network has no private or isolated subnets for the check; "
                               "pass subnet_ids=")
         self._account = deployment().account(*_account_key(), requested_by=name)
-        with database.ledger.explaining():
-            database.allocate(name, 1, paradigm="budget check", detail="one connection, once per deploy")
+        book_check_connection(database.ledger, name)  # out of the reserve, like migrations
         self._account.reserve(name, 1)
         super().__init__(self.TYPE, name, {"mode": args.mode}, opts)
         self.database = database

@@ -43,7 +43,9 @@ from typing import Any
 
 import pulumi
 
+from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY
 from ..guard import BUDGET_RULES, Finding, GuardError, Rule, check_records
+from .database import config_quota
 from .mock_engine import normalise, run_program
 
 __all__ = [
@@ -56,9 +58,13 @@ __all__ = [
 ]
 
 def check_resources(records: Iterable[Mapping[str, Any]],
-                    rules: Sequence[Rule] = BUDGET_RULES) -> list[Finding]:
-    """Findings of ``rules`` (default: the four budget rules) over Pulumi resource records."""
-    return check_records(records, rules)
+                    rules: Sequence[Rule] = BUDGET_RULES, *,
+                    account_concurrency_limit: int | None = None) -> list[Finding]:
+    """Findings of ``rules`` (default: the budget rules) over Pulumi resource records.
+    ``account_concurrency_limit``: the account's Lambda quota; omitted, the running program's
+    ``deploy-paradigms:accountConcurrencyLimit`` config (what the constructs read), else 1,000."""
+    quota = config_quota() if account_concurrency_limit is None else account_concurrency_limit
+    return check_records(records, rules, account_concurrency_limit=quota)
 
 
 def check_program(program: Callable[[], None], config: Mapping[str, str] | None = None, *,
@@ -69,8 +75,10 @@ def check_program(program: Callable[[], None], config: Mapping[str, str] | None 
 
     ``config`` keys without a namespace get ``project``'s (``{"instanceClass": ...}``).
     """
+    settings = {(k if ":" in k else f"{project}:{k}"): str(v) for k, v in (config or {}).items()}
     run = run_program(program, config, project=project, stack="guard")
-    return check_resources(run.records_with_outputs(), rules)
+    return check_resources(run.records_with_outputs(), rules,
+                           account_concurrency_limit=config_quota(settings.get(ACCOUNT_CONCURRENCY_KEY, "")))
 
 
 class BudgetGuard:

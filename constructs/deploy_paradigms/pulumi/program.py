@@ -35,6 +35,7 @@ import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
 from ..budget import InputError
+from .budget_check import BudgetCheck, BudgetCheckArgs
 from .database import Database, DatabaseArgs
 from .network import Network
 
@@ -167,5 +168,8 @@ def run(paradigm: str | None = None) -> None:
         logical_replication=chosen == "changes",  # the change stream reads logical replication
     ))
     example.build(network, database, config)
+    # After each `pulumi up`, the live database, proxies and Lambda quota meet the plan; the
+    # default fail mode fails the update on a shortfall (docs/composition.md).
+    BudgetCheck("budget-check", BudgetCheckArgs(database=database))
     pulumi.export("paradigm", chosen)
     pulumi.export("connectionBudget", database.summary())

@@ -48,7 +48,7 @@ from ..plans.serverless import (
     proxy_physical_name,
     register_proxy,
 )
-from .database import Database, deployment
+from .database import Database, account_key, deployment
 from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
 
 __all__ = [
@@ -68,11 +68,8 @@ def check_extra_environment(environment: Mapping[str, pulumi.Input[str]]) -> Non
     check_function_environment(environment)
 
 
-def _account_key() -> tuple[str, str]:
-    """(account, Region) the program deploys to; the account is not known before deployment
-    and one program deploys to one, so it is one key."""
-    region = pulumi.Config("aws").get("region") or "(deploying Region)"
-    return "(deploying account)", region
+#: The (account, Region) key of the program (helpers of this package import it from here).
+_account_key = account_key
 
 
 @dataclass(frozen=True, kw_only=True)
