@@ -425,7 +425,7 @@ def test_budget_check_mode_is_checked() -> None:
     from deploy_paradigms.cdk.budget_check import BudgetCheck
 
     stack, db = _data_stack(_app())
-    with pytest.raises(BudgetError, match="mode='warn' must be 'fail'"):
+    with pytest.raises(InputError, match="mode='warn' must be 'fail'"):
         BudgetCheck(stack, "Check", database=db, mode="warn")
 
 

@@ -59,6 +59,27 @@ def test_plans_import_no_framework() -> None:
     assert out.strip() == "[]"
 
 
+def test_no_function_of_the_renderers_or_plans_is_over_60_lines() -> None:
+    """Constructors read as named steps (issue 11): every function and method in cdk/, pulumi/
+    and plans/ fits in 60 lines of body, docstring aside."""
+    import ast
+
+    too_long = []
+    for folder in ("cdk", "pulumi", "plans"):
+        for path in sorted((ROOT / "constructs" / "deploy_paradigms" / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                body = node.body
+                has_doc = (isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                           and isinstance(body[0].value.value, str))
+                first = body[1].lineno if has_doc and len(body) > 1 else body[0].lineno
+                lines = (node.end_lineno or first) - first + 1
+                if lines > 60:
+                    too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not too_long, too_long
+
+
 def test_cdk_json_runs_the_app_as_a_module() -> None:
     import json
 

@@ -40,7 +40,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from .. import packaging
-from ..budget import BudgetError
+from ..budget import InputError
 from ..budget.deployment import book_check_connection
 from ..plans.helpers import direct_connection_environment, plan_helper_function
 from ..runtime import budget_check
@@ -87,8 +87,8 @@ class BudgetCheck(Construct):
                  vpc_subnets: ec2.SubnetSelection | None = None,
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH) -> None:
         if mode not in MODES:
-            raise BudgetError(f"mode={mode!r} must be 'fail' (the deployment fails on a shortfall) or "
-                              f"'alarm' (it succeeds and an alarm goes off)")
+            raise InputError(f"mode={mode!r} must be 'fail' (the deployment fails on a shortfall) or "
+                             f"'alarm' (it succeeds and an alarm goes off)")
         path = f"{scope.node.path}/{id}" if scope.node.path else id
         account = deployment_of(scope).account(*account_key(scope), requested_by=path)
         book_check_connection(database.ledger, path)  # out of the reserve, like migrations
@@ -98,6 +98,15 @@ class BudgetCheck(Construct):
         self.database = database
         self.mode = mode
         self._account = account
+        self._create_function(vpc_subnets, log_retention)
+        self._create_check()
+        self._create_alarm()
+        cdk.Aspects.of(self).add(_FillPlan(self))
+
+    def _create_function(self, vpc_subnets: ec2.SubnetSelection | None,
+                         log_retention: logs.RetentionDays) -> None:
+        """The check's helper function: the database's direct connection, read-only calls."""
+        database, mode = self.database, self.mode
         secret = database.secret
 
         def grant(role: iam.IGrantable) -> None:
@@ -129,6 +138,9 @@ class BudgetCheck(Construct):
             reason="Lambda's VPC interfaces, lambda:GetAccountSettings and CloudWatch metric calls have no "
                    "resource-level permissions; PutMetricData is limited to the DeployParadigms namespace"))
 
+    def _create_check(self) -> None:
+        """The custom resource that runs the check on every deploy, and the plan as an output."""
+        mode = self.mode
         plan = json.dumps(self.planned().as_properties(), sort_keys=True)  # final value: _FillPlan
         self.resource = cdk.CustomResource(
             self, "Resource", service_token=self.function.function_arn,
@@ -137,6 +149,10 @@ class BudgetCheck(Construct):
         self.output = cdk.CfnOutput(self, "BudgetPlan", value=plan,
                                     description="The connection plan BudgetCheck compares with the live "
                                                 "database (deploy-paradigms check --stack reads it)")
+
+    def _create_alarm(self) -> None:
+        """``mode='alarm'``: the alarm that goes off on a shortfall."""
+        database, mode = self.database, self.mode
         self.alarm: cloudwatch.Alarm | None = None
         if mode == "alarm":
             self.alarm = cloudwatch.Alarm(
@@ -150,7 +166,6 @@ class BudgetCheck(Construct):
                 threshold=1, evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        cdk.Aspects.of(self).add(_FillPlan(self))
 
     def planned(self) -> budget_check.PlannedBudget:
         """The plan as it stands (at synth: every consumer has booked)."""

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import packaging
-from ..budget import BudgetError
+from ..budget import InputError
 from ..budget.deployment import book_check_connection
 from ..plans.checks import check_log_retention
 from ..plans.helpers import direct_connection_environment, plan_helper_function
@@ -76,14 +76,14 @@ class BudgetCheck(pulumi.ComponentResource):
     def __init__(self, name: str, args: BudgetCheckArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         database = args.database
         if args.mode not in MODES:
-            raise BudgetError(f"mode={args.mode!r} must be 'fail' (the deployment fails on a shortfall) or "
-                              f"'alarm' (it succeeds and an alarm goes off)")
+            raise InputError(f"mode={args.mode!r} must be 'fail' (the deployment fails on a shortfall) or "
+                             f"'alarm' (it succeeds and an alarm goes off)")
         check_log_retention("log_retention_days", args.log_retention_days)
         network = database.network
         subnet_ids = list(args.subnet_ids or network.private_subnet_ids or network.isolated_subnet_ids)
         if not subnet_ids:
-            raise BudgetError("subnet_ids: the network has no private or isolated subnets for the check; "
-                              "pass subnet_ids=")
+            raise InputError("subnet_ids: the network has no private or isolated subnets for the check; "
+                             "pass subnet_ids=")
         self._account = deployment().account(*_account_key(), requested_by=name)
         book_check_connection(database.ledger, name)  # out of the reserve, like migrations
         self._account.reserve(name, 1)

@@ -92,8 +92,17 @@ class ChangeStream(pulumi.ComponentResource):
             name, 1, paradigm="change-stream",
             detail="consumer function, reserved concurrency 1 x 1 connection (slot reads, bootstrap, "
                    "teardown); the SQL interface uses no WAL sender")
-        child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
+        bus_arn = self._create_bus(name, args, tags)
+        rules = self._create_consumer(name, args, tags, bus_arn)
+        self._create_schedule(name, tags, rules)
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = self._create_alarms(name, tags)
+        self.register_outputs({"slot": self.plan.slot, "eventBusName": self.event_bus_name,
+                               "functionName": self.function.name})
+
+    def _create_bus(self, name: str, args: ChangeStreamArgs, tags: dict[str, str]) -> pulumi.Input[str]:
+        """The stream's own event bus, or the one named by ``event_bus_name``; its ARN."""
+        child = pulumi.ResourceOptions(parent=self)
         if args.event_bus_name is None:
             self.event_bus: aws.cloudwatch.EventBus | None = aws.cloudwatch.EventBus(
                 f"{name}-bus", description=f"Row changes of {', '.join(self.plan.tables)} (deploy-paradigms)",
@@ -107,7 +116,12 @@ class ChangeStream(pulumi.ComponentResource):
                                         aws.get_caller_identity_output().account_id,
                                         pulumi.Output.from_input(args.event_bus_name)).apply(
                 lambda v: f"arn:{v[0]}:events:{v[1]}:{v[2]}:event-bus/{v[3]}")
+        return bus_arn
 
+    def _create_consumer(self, name: str, args: ChangeStreamArgs, tags: dict[str, str],
+                         bus_arn: pulumi.Input[str]) -> list[pulumi.Resource]:
+        """The consumer function (the library's helper shape); the database rules it needs."""
+        database = args.database
         environment: dict[str, pulumi.Input[str]] = {
             **direct_connection_environment(
                 host=database.endpoint_address, secret_arn=database.secret_arn, port=database.port,
@@ -126,8 +140,11 @@ class ChangeStream(pulumi.ComponentResource):
             tags=tags)
         self.log_group, self.role = helper.log_group, helper.role
         self.security_group, self.function = helper.security_group, helper.function
-        rules = list(helper.rules)
+        return list(helper.rules)
 
+    def _create_schedule(self, name: str, tags: dict[str, str], rules: list[pulumi.Resource]) -> None:
+        """Publication and slot (CRUD invocation), then the consumer every minute."""
+        database, child = self.database, pulumi.ResourceOptions(parent=self)
         # Publication and slot: created on create/update, dropped on delete (CRUD lifecycle).
         after_database = [r for r in (database.instance, *rules) if r is not None]
         self.bootstrap = aws.lambda_.Invocation(
@@ -147,9 +164,6 @@ class ChangeStream(pulumi.ComponentResource):
         aws.lambda_.Permission(
             f"{name}-schedule-invoke", action="lambda:InvokeFunction", function=self.function.name,
             principal="events.amazonaws.com", source_arn=self.schedule.arn, opts=child)
-        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = self._create_alarms(name, tags)
-        self.register_outputs({"slot": self.plan.slot, "eventBusName": self.event_bus_name,
-                               "functionName": self.function.name})
 
     def subscribe(self, name: str, *, function: aws.lambda_.Function | None = None,
                   queue: aws.sqs.Queue | None = None, tables: Sequence[str] | None = None,

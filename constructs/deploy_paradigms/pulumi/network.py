@@ -153,11 +153,26 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         args = args or NetworkArgs()
+        blocks, zones, az_count, nat_count = self._check(args)  # every input before creating anything
+        super().__init__(self.TYPE, name, {"cidrBlock": args.cidr_block, "availabilityZoneCount": az_count,
+                                           "natGateways": nat_count, "flowLogs": args.flow_logs}, opts)
+        self._name, self._args, self._blocks = name, args, blocks
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._az_names = self._resolve_zones(zones, az_count)
+        public_rt, igw = self._create_vpc()
+        self._create_public_tier(az_count, nat_count, public_rt, igw)
+        self._create_private_tier(az_count, nat_count)
+        self._create_isolated_tier(az_count)
+        self._create_flow_logs()
+        self._expose()
 
-        # 1. Validate every input before creating anything.
+    @staticmethod
+    def _check(args: NetworkArgs) -> tuple[list[str], list[str] | None, int, int]:
+        """Subnet blocks, the zones given, how many zones and NAT gateways; refuses bad inputs."""
         blocks = _subnet_blocks(args.cidr_block)
+        zones: list[str] | None = None
         if args.availability_zones is not None:
-            zones: list[str] = [str(z) for z in args.availability_zones]
+            zones = [str(z) for z in args.availability_zones]
             if not 2 <= len(zones) <= _MAX_AZS or len(set(zones)) != len(zones):
                 raise InputError(f"Network: availability_zones={zones!r} must name 2 to {_MAX_AZS} "
                                   f"distinct zones (RDS subnet groups need at least two)")
@@ -172,28 +187,27 @@ class Network(pulumi.ComponentResource):
         if args.flow_log_traffic_type not in ("ALL", "ACCEPT", "REJECT"):
             raise InputError(f"Network: flow_log_traffic_type={args.flow_log_traffic_type!r} must be "
                               f"'ALL', 'ACCEPT' or 'REJECT'")
+        return blocks, zones, az_count, nat_count
 
-        super().__init__(self.TYPE, name, {"cidrBlock": args.cidr_block, "availabilityZoneCount": az_count,
-                                           "natGateways": nat_count, "flowLogs": args.flow_logs}, opts)
-        child = pulumi.ResourceOptions(parent=self)
+    def _tags(self, resource: str) -> dict[str, str]:
+        return {**self._args.tags, "Name": f"{self._name}-{resource}"}
 
-        def tags(resource: str) -> dict[str, str]:
-            return {**args.tags, "Name": f"{name}-{resource}"}
-
-        # 2. Availability Zones: given, or the first ones the region reports.
-        if args.availability_zones is not None:
-            az_names: list[pulumi.Input[str]] = list(zones)
+    def _resolve_zones(self, zones: list[str] | None, az_count: int) -> list[pulumi.Input[str]]:
+        """Availability Zones: given, or the first ones the region reports."""
+        if zones is not None:
             self.availability_zones: pulumi.Output[list[str]] = pulumi.Output.from_input(zones)
-        else:
-            found = aws.get_availability_zones_output(
-                state="available",
-                filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-                opts=pulumi.InvokeOptions(parent=self))
-            self.availability_zones = found.names.apply(lambda names: _first_zones(names, az_count))
-            az_names = [self.availability_zones.apply(_nth(i)) for i in range(az_count)]
+            return list(zones)
+        found = aws.get_availability_zones_output(
+            state="available",
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOptions(parent=self))
+        self.availability_zones = found.names.apply(lambda names: _first_zones(names, az_count))
+        return [self.availability_zones.apply(_nth(i)) for i in range(az_count)]
 
-        # 3. VPC, internet gateway, public route table.
-        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr_block, enable_dns_support=True,
+    def _create_vpc(self) -> tuple[aws.ec2.RouteTable, aws.ec2.InternetGateway]:
+        """VPC, internet gateway, public route table."""
+        name, child, tags = self._name, self._child, self._tags
+        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=self._args.cidr_block, enable_dns_support=True,
                                enable_dns_hostnames=True, tags=tags("vpc"), opts=child)
         self.vpc_id: pulumi.Output[str] = self.vpc.id
         # Remove the default security group's allow-all rules (nothing should use it).
@@ -204,16 +218,20 @@ class Network(pulumi.ComponentResource):
                                        opts=child)
         aws.ec2.Route(f"{name}-public-default-route", route_table_id=public_rt.id,
                       destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child)
+        return public_rt, igw
 
-        def subnet(tier: str, i: int) -> aws.ec2.Subnet:
-            sub = aws.ec2.Subnet(f"{name}-{tier}-{i + 1}", vpc_id=self.vpc.id,
-                                 cidr_block=blocks[_TIER_SLOTS[tier] + i], availability_zone=az_names[i],
-                                 map_public_ip_on_launch=False,
-                                 tags={**tags(f"{tier}-{i + 1}"), "tier": tier}, opts=child)
-            return sub
+    def _subnet(self, tier: str, i: int) -> aws.ec2.Subnet:
+        return aws.ec2.Subnet(f"{self._name}-{tier}-{i + 1}", vpc_id=self.vpc.id,
+                              cidr_block=self._blocks[_TIER_SLOTS[tier] + i],
+                              availability_zone=self._az_names[i],
+                              map_public_ip_on_launch=False,
+                              tags={**self._tags(f"{tier}-{i + 1}"), "tier": tier}, opts=self._child)
 
-        # 4. Public subnets and the NAT gateways in the first of them.
-        self.public_subnets = [subnet("public", i) for i in range(az_count)]
+    def _create_public_tier(self, az_count: int, nat_count: int, public_rt: aws.ec2.RouteTable,
+                            igw: aws.ec2.InternetGateway) -> None:
+        """Public subnets and the NAT gateways in the first of them."""
+        name, child, tags = self._name, self._child, self._tags
+        self.public_subnets = [self._subnet("public", i) for i in range(az_count)]
         for i, sub in enumerate(self.public_subnets):
             aws.ec2.RouteTableAssociation(f"{name}-public-{i + 1}-rta", subnet_id=sub.id,
                                           route_table_id=public_rt.id, opts=child)
@@ -226,11 +244,13 @@ class Network(pulumi.ComponentResource):
                 connectivity_type="public", tags=tags(f"nat-{j + 1}"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
 
-        # 5. Private subnets: one route table each, default route to a NAT gateway (if any).
-        self.private_subnets = [subnet("private", i) for i in range(az_count)]
+    def _create_private_tier(self, az_count: int, nat_count: int) -> None:
+        """Private subnets: one route table each, default route to a NAT gateway (if any)."""
+        name, child = self._name, self._child
+        self.private_subnets = [self._subnet("private", i) for i in range(az_count)]
         for i, sub in enumerate(self.private_subnets):
             rt = aws.ec2.RouteTable(f"{name}-private-{i + 1}-rt", vpc_id=self.vpc.id,
-                                    tags=tags(f"private-{i + 1}-rt"), opts=child)
+                                    tags=self._tags(f"private-{i + 1}-rt"), opts=child)
             if self.nat_gateways:
                 aws.ec2.Route(f"{name}-private-{i + 1}-default-route", route_table_id=rt.id,
                               destination_cidr_block="0.0.0.0/0",
@@ -238,36 +258,41 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(f"{name}-private-{i + 1}-rta", subnet_id=sub.id,
                                           route_table_id=rt.id, opts=child)
 
-        # 6. Isolated subnets: a route table with only the VPC-local route.
-        self.isolated_subnets = [subnet("isolated", i) for i in range(az_count)]
+    def _create_isolated_tier(self, az_count: int) -> None:
+        """Isolated subnets: a route table with only the VPC-local route."""
+        name, child = self._name, self._child
+        self.isolated_subnets = [self._subnet("isolated", i) for i in range(az_count)]
         isolated_rt = aws.ec2.RouteTable(f"{name}-isolated-rt", vpc_id=self.vpc.id,
-                                         tags=tags("isolated-rt"), opts=child)
+                                         tags=self._tags("isolated-rt"), opts=child)
         for i, sub in enumerate(self.isolated_subnets):
             aws.ec2.RouteTableAssociation(f"{name}-isolated-{i + 1}-rta", subnet_id=sub.id,
                                           route_table_id=isolated_rt.id, opts=child)
 
-        # 7. Flow logs to CloudWatch Logs, through a role only the flow-logs service can assume.
+    def _create_flow_logs(self) -> None:
+        """Flow logs to CloudWatch Logs, through a role only the flow-logs service can assume."""
+        name, child, tags, args = self._name, self._child, self._tags, self._args
         self.flow_log: aws.ec2.FlowLog | None = None
         self.flow_log_group: aws.cloudwatch.LogGroup | None = None
-        if args.flow_logs:
-            # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named, so a
-            # re-created stack does not collide with it. Delete it by hand once the logs are not needed.
-            self.flow_log_group = aws.cloudwatch.LogGroup(
-                f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, tags=tags("flow-logs"),
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
-            role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                               "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}}],
-            }, sort_keys=True), tags=tags("flow-logs-role"), opts=child)
-            aws.iam.RolePolicy(f"{name}-flow-logs-policy", role=role.id,
-                               policy=self.flow_log_group.arn.apply(_flow_log_policy), opts=child)
-            self.flow_log = aws.ec2.FlowLog(
-                f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type=args.flow_log_traffic_type,
-                log_destination_type="cloud-watch-logs", log_destination=self.flow_log_group.arn,
-                iam_role_arn=role.arn, max_aggregation_interval=600, tags=tags("flow-log"), opts=child)
+        if not args.flow_logs:
+            return
+        # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named, so a
+        # re-created stack does not collide with it. Delete it by hand once the logs are not needed.
+        self.flow_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, tags=tags("flow-logs"),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
+        role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}}],
+        }, sort_keys=True), tags=tags("flow-logs-role"), opts=child)
+        aws.iam.RolePolicy(f"{name}-flow-logs-policy", role=role.id,
+                           policy=self.flow_log_group.arn.apply(_flow_log_policy), opts=child)
+        self.flow_log = aws.ec2.FlowLog(
+            f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type=args.flow_log_traffic_type,
+            log_destination_type="cloud-watch-logs", log_destination=self.flow_log_group.arn,
+            iam_role_arn=role.arn, max_aggregation_interval=600, tags=tags("flow-log"), opts=child)
 
-        # 8. Attributes.
+    def _expose(self) -> None:
         self.public_subnet_ids: list[pulumi.Output[str]] = [s.id for s in self.public_subnets]
         self.private_subnet_ids: list[pulumi.Output[str]] = [s.id for s in self.private_subnets]
         self.isolated_subnet_ids: list[pulumi.Output[str]] = [s.id for s in self.isolated_subnets]
