@@ -116,8 +116,11 @@ def test_owner_and_importer_ledgers_agree() -> None:
     imported = _import(importer, share=40)
     fn = _function(importer, "Fn", imported)
     assert imported.ledger.available == 40 and fn.plan.connections <= 40
+    # Explicit shares are booked first; the default share takes what they leave (issue 15).
+    _function(importer, "Fn2", imported, connections=10)
+    assert fn.plan.connections <= 30 and imported.ledger.allocated <= 40
     with pytest.raises(BudgetExceededError, match="ask the database's owner for a larger share"):
-        _function(importer, "Fn2", imported, connections=10)
+        _function(importer, "Fn3", imported, connections=32)
 
 
 def test_pulumi_import_needs_a_share_and_keeps_to_it() -> None:

@@ -151,20 +151,19 @@ class ContainerService(Construct):
             scale_on_requests_per_target=scale_on_requests_per_target)
         extra_env = check_environment(environment)
 
-        # 2. Plan: pool x peak tasks within what the database has left.
-        with database.ledger.explaining():
-            self.plan: ContainerPlan = plan_containers(
-                database.limit, database.ledger.remaining,
-                max_tasks=max_tasks, min_tasks=min_tasks,
-                connections=(connections if connections is not None
-                             else database.ledger.default_share(self.node.path)),
+        # 2. Plan and book: pool x peak tasks within this service's share. connections= is
+        #    booked now; a default share settles before synth (_settle_share updates the pool).
+        def plan_for(share: int, available: int) -> ContainerPlan:
+            return plan_containers(
+                database.limit, available, max_tasks=max_tasks, min_tasks=min_tasks, connections=share,
                 pool_size=pool_size, maximum_percent=maximum_percent,
                 minimum_healthy_percent=minimum_healthy_percent, deploy_strategy=deploy_strategy)
-        self.allocation: Allocation = database.allocate(
-            self.node.path, self.plan.connections, paradigm=self.plan.paradigm, detail=self.plan.summary(),
-            default_share=connections is None, deploy_strategy=self.plan.deploy_strategy,
-            compute_model=self.plan.compute_model)
+
+        self._booking = database.ledger.book(self.node.path, paradigm="containers", connections=connections,
+                                             plan_for=plan_for)
         self.database = database
+        self._container_port = container_port
+        self._rendered: ContainerPlan = self.plan
 
         # 3. Children the pattern does not create the way we want.
         self.cluster: ecs.ICluster = cluster or ecs.Cluster(
@@ -196,13 +195,7 @@ class ContainerService(Construct):
             task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
                 image=image,
                 container_port=container_port,
-                environment={
-                    **extra_env,
-                    **database_environment(
-                        host=database.endpoint_address, port=database.port, name=database.database_name,
-                        engine_is_postgres=database.engine.is_postgres, plan=self.plan,
-                        container_port=container_port, secret_arn=database.app_secret.secret_arn),
-                },
+                environment={**extra_env, **self._plan_environment(self.plan)},
                 # Resolved by the ECS agent at task start; the template holds only the ARN.
                 secrets={
                     settings.USER: ecs.Secret.from_secrets_manager(database.app_secret, "username"),
@@ -296,6 +289,33 @@ class ContainerService(Construct):
         # 10. Attributes.
         self.dns_name: str = self.load_balancer.load_balancer_dns_name
         self.url: str = f"{self.protocol}://{self.dns_name}"
+        # 11. The final plan: now for connections=, before synth for a default share.
+        self._booking.when_settled(self._settle_share)
+
+    @property
+    def plan(self) -> ContainerPlan:
+        """The plan; a default share's is provisional until the app's ledgers settle (before synth,
+        or ``deployment_of(app).settle()``): the plan if no further consumer joined."""
+        return self._booking.plan
+
+    @property
+    def allocation(self) -> Allocation:
+        """This service's allocation on the ledger (provisional like :attr:`plan`)."""
+        return self._booking.allocation
+
+    def _plan_environment(self, plan: ContainerPlan) -> dict[str, str]:
+        database = self.database
+        return database_environment(
+            host=database.endpoint_address, port=database.port, name=database.database_name,
+            engine_is_postgres=database.engine.is_postgres, plan=plan,
+            container_port=self._container_port, secret_arn=database.app_secret.secret_arn)
+
+    def _settle_share(self, plan: ContainerPlan) -> None:
+        """The final plan: the pool variables rendered from the provisional plan, up to date."""
+        if plan != self._rendered:
+            self._rendered = plan
+            for key, value in self._plan_environment(plan).items():
+                self.container.add_environment(key, value)
 
     def _create_access_logs_bucket(self) -> s3.Bucket:
         bucket = s3.Bucket(

@@ -217,7 +217,6 @@ class DataEndpoint(Construct):
             log_retention=log_retention,
             environment=env,
         )
-        self.plan: ServerlessPlan = self.function.plan
         self.url = lambda_.FunctionUrl(
             self, "Url",
             function=self.function.function,
@@ -241,6 +240,11 @@ class DataEndpoint(Construct):
             self.function.security_group.add_egress_rule(
                 ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
                 "SSM and CloudFront APIs (cache invalidation on write)")
+
+    @property
+    def plan(self) -> ServerlessPlan:
+        """The function's plan (provisional for a default share until the ledgers settle)."""
+        return self.function.plan
 
     def grant_invalidation(self, distribution: cloudfront.IDistribution) -> iam.Policy | None:
         """Let this endpoint invalidate ``distribution`` (and only it) after writes.

@@ -89,6 +89,21 @@ def connections_alarm_threshold(plan: ServerlessPlan) -> int:
     return max(1, math.ceil(plan.connections * ALARM_CONNECTIONS_FRACTION))
 
 
+def connections_alarm_description(path: str, plan: ServerlessPlan) -> str:
+    return (f"RDS Proxy of {path} holds >= {connections_alarm_threshold(plan)} database connections "
+            f"({ALARM_CONNECTIONS_FRACTION:.0%} of the {plan.connections} allocated)")
+
+
+def throttles_alarm_description(path: str, plan: ServerlessPlan) -> str:
+    return (f"{path} is throttled: requests exceed the reserved concurrency "
+            f"{plan.reserved_concurrency} the database budget allows")
+
+
+def plan_environment(plan: ServerlessPlan) -> dict[str, str]:
+    """The function's variables that come from the plan (URL parameters, pool contract)."""
+    return {settings.URL_PARAMS: plan.url.query_string(), **plan.pool.environment()}
+
+
 class ServerlessFunction(Construct):
     """A Lambda function reaching its database through RDS Proxy, sized to the connection budget.
 
@@ -206,47 +221,39 @@ class ServerlessFunction(Construct):
         check_master_user(user, database.master_username, database.app_username, master_user_reason)
         extra = dict(environment or {})
         check_extra_environment(extra, {k: _rendered(scope, v) for k, v in extra.items()})
-        wanted = connections if connections is not None else 1
-        if isinstance(wanted, int) and wanted > database.ledger.remaining:
-            # Over the ledger: let it refuse, naming every consumer and its share.
-            database.allocate(path, wanted, paradigm="serverless", detail="requested")
         deployment = deployment_of(scope)
         account = deployment.account(*account_key(scope), quota=account_concurrency_limit, requested_by=path)
         shared = deployment.proxy_share(proxy) if proxy is not None else None
         if shared is not None:
             shared.check_database(path, database.ledger)
 
-        # 2. Plan: every number below comes from the plan, never recomputed here.
-        with database.ledger.explaining():
-            plan = plan_serverless(
-                database.limit,
-                database.ledger.remaining,
-                connections=connections if connections is not None else database.ledger.default_share(path),
+        # 2-3. Plan and book on the ledger and the account. connections= is planned and booked
+        #    now (refused before joining the tree); a default share is settled before synth, when
+        #    every consumer is known, and _settle_share brings the rendered numbers up to date.
+        def plan_for(share: int, available: int) -> ServerlessPlan:
+            return plan_serverless(
+                database.limit, available, connections=share,
                 reserved_concurrency=reserved_concurrency,
                 proxy_max_connections_percent=proxy_max_connections_percent,
-                idle_client_timeout_s=idle_client_timeout_s,
-                borrow_timeout_s=borrow_timeout_s,
-                function_timeout_s=timeout_s,
-                account_concurrency_limit=account.quota,
-                account=account,
-            )
-        if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
-            shared.book(path, plan.reserved_concurrency * plan.connection_limit)
-        account.reserve(path, plan.reserved_concurrency)  # over the account: refused before joining the tree
+                idle_client_timeout_s=idle_client_timeout_s, borrow_timeout_s=borrow_timeout_s,
+                function_timeout_s=timeout_s, account_concurrency_limit=account.quota, account=account)
+
+        def commit(plan: ServerlessPlan) -> None:
+            if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
+                shared.book(path, plan.reserved_concurrency * plan.connection_limit)
+            account.reserve(path, plan.reserved_concurrency)  # over the account: refused
+
+        self._booking = database.ledger.book(path, paradigm="serverless", connections=connections,
+                                             plan_for=plan_for, commit=commit)
+        plan = self._booking.plan  # a default share's is provisional until the ledger settles
         super().__init__(scope, id)
         exact_egress(self)  # no default allow-all egress beside the explicit rules
-        self.plan: ServerlessPlan = plan
+        self._rendered: ServerlessPlan = plan
+        self._account = account
+        self._deployment = deployment
         self.database = database
         self.db_user: str = user
         self.iam_auth = iam_auth
-        # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
-        self.allocation: Allocation = database.allocate(
-            self.node.path, plan.connections, paradigm="serverless", detail=plan.summary(),
-            default_share=connections is None, deploy_strategy=plan.deploy_strategy,
-            compute_model=plan.compute_model)
-        warning = account_limited_warning(plan, self.node.path, account.holders())
-        if warning:
-            cdk.Annotations.of(self).add_warning_v2("deploy-paradigms:accountConcurrency", warning)
 
         vpc = database.vpc
         # RDS Proxy listens on the engine's default port whatever the database's port is.
@@ -314,8 +321,7 @@ class ServerlessFunction(Construct):
             settings.USER: self.db_user,
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
-            settings.URL_PARAMS: self.plan.url.query_string(),
-            **self.plan.pool.environment(),
+            **plan_environment(plan),
         }
         self.secret = database.secret if self.db_user == database.master_username else database.app_secret
         if not iam_auth:
@@ -355,6 +361,57 @@ class ServerlessFunction(Construct):
 
         # 7. Alarms (no actions: add yours with alarm.add_alarm_action).
         self.alarms: dict[str, cloudwatch.Alarm] = self._create_alarms() if alarms else {}
+        # 8. The final plan: now for connections=, before synth for a default share.
+        self._booking.when_settled(self._settle_share)
+
+    @property
+    def plan(self) -> ServerlessPlan:
+        """The plan; a default share's is provisional until the app's ledgers settle (before synth,
+        or ``deployment_of(app).settle()``): the plan if no further consumer joined."""
+        return self._booking.plan
+
+    @property
+    def allocation(self) -> Allocation:
+        """This function's allocation on the ledger (provisional like :attr:`plan`)."""
+        return self._booking.allocation
+
+    def _settle_share(self, plan: ServerlessPlan) -> None:
+        """The final plan: register the proxy's share, warn, and set every number rendered from the
+        provisional plan (reserved concurrency, proxy percents, pool variables, alarms)."""
+        if self.proxy_created:
+            opens = plan.proxy.database_connections(self.database.limit)
+            self.database.proxies[:] = [(name, opens if name == self.proxy.db_proxy_name else n)
+                                        for name, n in self.database.proxies]
+            share = self._deployment.proxy_share(self.proxy)
+            if share is not None:
+                share.resize(opens, plan.reserved_concurrency * plan.connection_limit)
+        warning = account_limited_warning(plan, self.node.path, self._account.holders())
+        if warning:
+            cdk.Annotations.of(self).add_warning_v2("deploy-paradigms:accountConcurrency", warning)
+        if plan == self._rendered:
+            return
+        self._rendered = plan
+        function = self.function.node.default_child
+        if isinstance(function, lambda_.CfnFunction):
+            function.reserved_concurrent_executions = plan.reserved_concurrency
+            function.description = f"deploy-paradigms serverless: {plan.summary()}"
+        for key, value in plan_environment(plan).items():
+            self.environment[key] = value
+            self.function.add_environment(key, value)
+        if self.proxy_created:
+            targets = self.proxy.node.try_find_child("ProxyTargetGroup")
+            if isinstance(targets, rds.CfnDBProxyTargetGroup):
+                targets.add_property_override("ConnectionPoolConfigurationInfo.MaxConnectionsPercent",
+                                              plan.proxy.max_connections_percent)
+                targets.add_property_override("ConnectionPoolConfigurationInfo.MaxIdleConnectionsPercent",
+                                              plan.proxy.max_idle_connections_percent)
+        for key, description in (("Connections", connections_alarm_description(self.node.path, plan)),
+                                 ("Throttles", throttles_alarm_description(self.node.path, plan))):
+            alarm = self.alarms[key].node.default_child if key in self.alarms else None
+            if isinstance(alarm, cloudwatch.CfnAlarm):
+                alarm.alarm_description = description
+                if key == "Connections":
+                    alarm.threshold = connections_alarm_threshold(plan)
 
     @property
     def connections(self) -> ec2.Connections:
@@ -389,9 +446,7 @@ class ServerlessFunction(Construct):
         threshold = connections_alarm_threshold(self.plan)
         near_limit = cloudwatch.Alarm(
             self, "ConnectionsAlarm",
-            alarm_description=(f"RDS Proxy of {self.node.path} holds >= {threshold} database connections "
-                               f"({ALARM_CONNECTIONS_FRACTION:.0%} of the {self.plan.connections} "
-                               f"allocated)"),
+            alarm_description=connections_alarm_description(self.node.path, self.plan),
             metric=cloudwatch.Metric(
                 namespace="AWS/RDS", metric_name="DatabaseConnections",
                 dimensions_map=proxy_dims, statistic="Maximum", period=cdk.Duration.minutes(1)),
@@ -400,8 +455,7 @@ class ServerlessFunction(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
         throttles = cloudwatch.Alarm(
             self, "ThrottlesAlarm",
-            alarm_description=(f"{self.node.path} is throttled: requests exceed the reserved concurrency "
-                               f"{self.plan.reserved_concurrency} the database budget allows"),
+            alarm_description=throttles_alarm_description(self.node.path, self.plan),
             metric=self.function.metric_throttles(statistic="Sum", period=cdk.Duration.minutes(1)),
             threshold=0, evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

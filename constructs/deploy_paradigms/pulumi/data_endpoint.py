@@ -195,7 +195,6 @@ class DataEndpoint(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days,
             tags=tags,
         ), opts=child)
-        self.plan: ServerlessPlan = self.function.plan
         self.url = aws.lambda_.FunctionUrl(
             f"{name}-url", function_name=self.function.function.name,
             authorization_type=self.signing_plan.url_auth_type, opts=child)
@@ -254,6 +253,11 @@ class DataEndpoint(pulumi.ComponentResource):
             "functionUrl": self.url.function_url,
             "reservedConcurrency": self.plan.reserved_concurrency,
         })
+
+    @property
+    def plan(self) -> ServerlessPlan:
+        """The function's plan (provisional for a default share until the ledgers settle)."""
+        return self.function.plan
 
     def grant_invalidation(self, distribution_id: pulumi.Input[str], distribution_arn: pulumi.Input[str], *,
                            name: str | None = None,
