@@ -31,7 +31,14 @@ from deploy_paradigms.pulumi.edge_function import (
     EdgeFunctionArgs,
 )
 from deploy_paradigms.pulumi.network import Network
-from deploy_paradigms.pulumi.preview import STACK, PreviewMocks, RecordingMonitor, _json_safe, render
+from deploy_paradigms.pulumi.preview import (
+    STACK,
+    PreviewMocks,
+    RecordingMonitor,
+    _json_safe,
+    forget_earlier_programs,
+    render,
+)
 from deploy_paradigms.pulumi.program import PROJECT
 from deploy_paradigms.runtime.invalidation import ENV_DISTRIBUTION_ID_PARAMETER
 
@@ -78,6 +85,7 @@ def run_program(build: Callable[[], Any]) -> tuple[Any, Records, dict[str, str]]
     def in_fresh_context() -> None:
         pulumi.runtime.set_all_config({}, [])
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+        forget_earlier_programs()
 
         async def program() -> None:
             result.append(build())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import math
 import re
@@ -19,7 +18,16 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from deploy_paradigms.budget import BudgetError, BudgetExceededError, InputError
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
 from deploy_paradigms.pulumi.network import Network
-from deploy_paradigms.pulumi.preview import PROJECT, STACK, PreviewMocks, RecordingMonitor, _json_safe, render
+from deploy_paradigms.pulumi.preview import (
+    PROJECT,
+    STACK,
+    PreviewMocks,
+    RecordingMonitor,
+    _json_safe,
+    _run_isolated,
+    forget_earlier_programs,
+    render,
+)
 from deploy_paradigms.pulumi.serverless_function import ServerlessFunction, ServerlessFunctionArgs
 
 M5_LARGE_USABLE = 813
@@ -61,13 +69,16 @@ def run_program(build: Callable[[], Any]) -> tuple[Any, Records]:
     def in_fresh_context() -> None:
         pulumi.runtime.set_all_config({}, [])
         pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+        forget_earlier_programs()
 
         async def program() -> None:
             result.append(build())
 
         _sync_await(run_pulumi_func(program))
 
-    contextvars.Context().run(in_fresh_context)
+    # Its own thread and event loop: a program refused after its body (a default share settles
+    # then) leaves resources pending on its loop, which must not run into the next program's.
+    _run_isolated(in_fresh_context)
     records = [{"type": t, "name": n, "inputs": _json_safe(i)} for t, n, _, i in monitor.registrations]
     return result[0], records
 

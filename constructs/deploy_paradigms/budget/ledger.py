@@ -184,7 +184,8 @@ class ConnectionLedger:
     @property
     def allocations(self) -> tuple[Allocation, ...]:
         """Settled allocations, then the provisional ones of pending default-share consumers."""
-        provisional = [b._allocation_of(plan) for b, plan in self._simulate() if not isinstance(plan, BudgetError)]
+        provisional = [b._allocation_of(plan) for b, plan in self._simulate()
+                       if not isinstance(plan, BudgetError)]
         return (*self._allocations, *provisional)
 
     @property

@@ -50,7 +50,13 @@ from ..budget import (
 from ..budget.deployment import ProxyShare
 from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
 from ..plans.database import check_db_user, check_master_user
-from ..plans.environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, LAMBDA_VPC_ACTIONS, check_environment
+from ..plans.environment import (
+    FUNCTION_INSTEAD,
+    FUNCTION_READABLE_BY,
+    LAMBDA_VPC_ACTIONS,
+    check_environment,
+)
+from ..plans.environment import serverless_plan_environment as plan_environment
 from ..runtime import settings
 from .database import Database, account_key, deployment_of
 from .security_groups import exact_egress
@@ -97,11 +103,6 @@ def connections_alarm_description(path: str, plan: ServerlessPlan) -> str:
 def throttles_alarm_description(path: str, plan: ServerlessPlan) -> str:
     return (f"{path} is throttled: requests exceed the reserved concurrency "
             f"{plan.reserved_concurrency} the database budget allows")
-
-
-def plan_environment(plan: ServerlessPlan) -> dict[str, str]:
-    """The function's variables that come from the plan (URL parameters, pool contract)."""
-    return {settings.URL_PARAMS: plan.url.query_string(), **plan.pool.environment()}
 
 
 class ServerlessFunction(Construct):

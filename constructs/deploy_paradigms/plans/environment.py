@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..budget import BudgetError
+from ..budget import BudgetError, ServerlessPlan
 from ..runtime import settings
 
 #: Variables the constructs set from the database (the runtime settings contract).
@@ -119,3 +119,9 @@ def check_data_endpoint_environment(environment: Mapping[str, Any] | None) -> di
     """``DataEndpoint``'s extra variables (both engines), checked before its own are merged in."""
     return check_environment(environment, owner="DataEndpoint", readable_by=FUNCTION_READABLE_BY,
                              instead=FUNCTION_INSTEAD, reserved_prefixes=DATA_ENDPOINT_PREFIXES)
+
+
+def serverless_plan_environment(plan: ServerlessPlan) -> dict[str, str]:
+    """A serverless function's variables that come from its plan (URL parameters, pool contract);
+    a default share renders them once the ledger settles."""
+    return {settings.URL_PARAMS: plan.url.query_string(), **plan.pool.environment()}

@@ -60,7 +60,8 @@ from ..plans.paas import (  # shared with the CDK twin
     database_environment,
 )
 from ..runtime import settings
-from .database import Database
+from .database import Database, deployment
+from .shares import settled
 
 SSL_POLICY = SSL_POLICY_NAME
 ACCESS_LOG_EXPIRATION_DAYS = 90
@@ -185,25 +186,24 @@ class ContainerService(pulumi.ComponentResource):
                               f"subnets in two Availability Zones (pass subnet_ids / "
                               f"load_balancer_subnet_ids)")
 
-        # 2. Plan: pool x peak tasks within what the database has left.
-        with database.ledger.explaining():
-            self.plan: ContainerPlan = plan_containers(
-                database.limit, database.ledger.remaining,
-                max_tasks=args.max_tasks, min_tasks=args.min_tasks,
-                connections=(args.connections if args.connections is not None
-                             else database.ledger.default_share(name)),
-                pool_size=args.pool_size, maximum_percent=args.maximum_percent,
+        # 2. Plan and book: pool x peak tasks within this service's share. connections= is booked
+        #    now; a default share settles after the program body (the pool variables are Outputs).
+        def plan_for(share: int, available: int) -> ContainerPlan:
+            return plan_containers(
+                database.limit, available, max_tasks=args.max_tasks, min_tasks=args.min_tasks,
+                connections=share, pool_size=args.pool_size, maximum_percent=args.maximum_percent,
                 minimum_healthy_percent=args.minimum_healthy_percent, deploy_strategy=args.deploy_strategy)
-        plan = self.plan
-        self.allocation: Allocation = database.allocate(
-            name, plan.connections, paradigm=plan.paradigm, detail=plan.summary(),
-            default_share=args.connections is None, deploy_strategy=plan.deploy_strategy,
-            compute_model=plan.compute_model)
+
+        self._booking = database.ledger.book(name, paradigm="containers", connections=args.connections,
+                                             plan_for=plan_for)
+        plan = self._booking.plan  # a default share's is provisional until the program settles
+        planned = settled(self._booking, deployment(), lambda p: p)
 
         super().__init__(self.TYPE, name, {
-            "poolSize": plan.pool_size, "minTasks": plan.min_tasks, "maxTasks": plan.max_tasks,
-            "maximumPercent": plan.maximum_percent, "deployStrategy": plan.deploy_strategy,
-            "connections": plan.connections}, opts)
+            "poolSize": planned.apply(lambda p: p.pool_size), "minTasks": plan.min_tasks,
+            "maxTasks": plan.max_tasks, "maximumPercent": plan.maximum_percent,
+            "deployStrategy": plan.deploy_strategy, "connections": planned.apply(lambda p: p.connections)},
+            opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
@@ -311,10 +311,10 @@ class ContainerService(pulumi.ComponentResource):
         # 6. Task definition (secrets from Secrets Manager, never values) and service.
         environment = pulumi.Output.all(
             pulumi.Output.from_input(database.endpoint_address),
-            pulumi.Output.from_input(database.app_secret_arn),
+            pulumi.Output.from_input(database.app_secret_arn), planned,
         ).apply(lambda a: {**extra_env, **database_environment(
             host=a[0], port=database.port, name=database.database_name,
-            engine_is_postgres=database.engine.is_postgres, plan=plan,
+            engine_is_postgres=database.engine.is_postgres, plan=a[2],
             container_port=args.container_port, secret_arn=a[1])})
         self.container: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
             pulumi.Output.from_input(args.image), environment,
@@ -412,9 +412,20 @@ class ContainerService(pulumi.ComponentResource):
             "serviceName": self.service.name,
             "clusterArn": self.cluster_arn,
             "logGroupName": self.log_group.name,
-            "poolSize": plan.pool_size,
+            "poolSize": planned.apply(lambda p: p.pool_size),
             "maxTasks": plan.max_tasks,
         })
+
+    @property
+    def plan(self) -> ContainerPlan:
+        """The plan; a default share's is provisional until the program's ledgers settle (after the
+        program body, or ``deployment().settle()``): the plan if no further consumer joined."""
+        return self._booking.plan
+
+    @property
+    def allocation(self) -> Allocation:
+        """This service's allocation on the ledger (provisional like :attr:`plan`)."""
+        return self._booking.allocation
 
     def _create_access_logs_bucket(self, name: str, tags: Mapping[str, str]) -> pulumi.Output[str]:
         """Encrypted (SSE-S3: the only kind ALB access logs support), TLS-only, versioned, private."""

@@ -65,6 +65,7 @@ from ..plans.database import (
 )
 from ..runtime import role_bootstrap, settings
 from .network import LAMBDA_TRUST_POLICY, NetworkLike, lambda_vpc_statements
+from .shares import schedule_settlement
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,8 @@ def deployment() -> Deployment:
                                   f"account's Lambda concurrency quota, e.g. `pulumi config set "
                                   f"{ACCOUNT_CONCURRENCY_KEY} 1000`") from None
         current = (monitor, Deployment(account_concurrency_limit=quota))
+        # Default shares settle after the program body, when every consumer is declared.
+        current[1].schedule = schedule_settlement(current[1])
         _DEPLOYMENT.set(current)
     return current[1]
 

@@ -40,6 +40,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from .program import PROJECT, check_paradigm, run
+from .shares import budget_error_in
 
 STACK = "preview"
 ACCOUNT = "123456789012"
@@ -257,6 +258,7 @@ def render_program(program: Callable[[], None], config: Mapping[str, str] | None
     def in_fresh_context() -> None:
         pulumi.runtime.set_all_config(settings, [])
         pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+        forget_earlier_programs()
         stack = pulumi.runtime.get_root_resource()
 
         async def main() -> None:
@@ -265,13 +267,27 @@ def render_program(program: Callable[[], None], config: Mapping[str, str] | None
             for key in sorted(exported):
                 outputs[key] = await _resolve(exported[key])
 
-        _sync_await(run_pulumi_func(main))
+        try:
+            _sync_await(run_pulumi_func(main))
+        except ValueError as failure:  # a default share refused after the program body, as Pulumi wraps it
+            refused = budget_error_in(failure)
+            if refused is None:
+                raise
+            raise refused.with_traceback(None) from None
 
     _run_isolated(in_fresh_context)
     records = [{"type": typ, "name": name, "parent": _parent_name(parent), "inputs": _json_safe(inputs)}
                for typ, name, parent, inputs in monitor.registrations]
     records.sort(key=lambda r: (r["type"], r["name"], r["parent"] or ""))
     return Preview(resources=records, outputs=outputs, options=_by_name(monitor.options))
+
+
+def forget_earlier_programs() -> None:
+    """Drop what an earlier program refused after its body left behind (as ``pulumi.runtime.test``
+    does): Pulumi tracks unfinished outputs in one set for every context, and the resources that
+    waited for a refused default share are unfinished for good."""
+    pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
 
 
 def _by_name(options: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

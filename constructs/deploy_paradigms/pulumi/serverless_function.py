@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -43,10 +44,12 @@ from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S, account_limited_warning
 from ..plans.checks import LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_RUNTIMES, check_choice, check_log_retention
 from ..plans.database import check_db_user, check_master_user
 from ..plans.environment import FUNCTION_INSTEAD, FUNCTION_READABLE_BY, check_environment
+from ..plans.environment import serverless_plan_environment as plan_environment
 from ..plans.names import rds_proxy_name
 from ..runtime import settings
 from .database import Database, deployment
 from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
+from .shares import settled
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -67,6 +70,9 @@ def check_extra_environment(environment: Mapping[str, pulumi.Input[str]]) -> Non
     Outputs are not known yet and only their keys are checked."""
     check_environment(environment, owner="ServerlessFunction", readable_by=FUNCTION_READABLE_BY,
                       instead=FUNCTION_INSTEAD)
+
+
+T = TypeVar("T")
 
 
 def connections_alarm_threshold(plan: ServerlessPlan) -> int:
@@ -214,49 +220,39 @@ class ServerlessFunction(pulumi.ComponentResource):
                                               else database.app_secret_arn)
         self.iam_auth = args.iam_auth
 
-        wanted = args.connections if args.connections is not None else 1
-        if isinstance(wanted, int) and wanted > database.ledger.remaining:
-            # Over the ledger: let it refuse, naming every consumer and its share.
-            database.allocate(name, wanted, paradigm="serverless", detail="requested")
-
         program = deployment()
         account = program.account(*_account_key(), quota=args.account_concurrency_limit, requested_by=name)
         shared = program.proxy_share(args.proxy) if args.proxy is not None else None
         if shared is not None:
             shared.check_database(name, database.ledger)
 
-        # 2. Plan: every number below comes from the plan, never recomputed here.
-        with database.ledger.explaining():
-            self.plan: ServerlessPlan = plan_serverless(
-                database.limit,
-                database.ledger.remaining,
-                connections=(args.connections if args.connections is not None
-                             else database.ledger.default_share(name)),
+        # 2-3. Plan and book on the ledger and the account. connections= is planned and booked now;
+        #    a default share settles after the program body, when every consumer is known: the
+        #    numbers that depend on it are Outputs of the final plan (``planned``).
+        def plan_for(share: int, available: int) -> ServerlessPlan:
+            return plan_serverless(
+                database.limit, available, connections=share,
                 reserved_concurrency=args.reserved_concurrency,
                 proxy_max_connections_percent=args.proxy_max_connections_percent,
-                idle_client_timeout_s=args.idle_client_timeout_s,
-                borrow_timeout_s=args.borrow_timeout_s,
-                function_timeout_s=args.timeout_s,
-                account_concurrency_limit=account.quota,
-                account=account,
-            )
-        plan = self.plan
-        # 3. Allocate on the ledger and on the account (fail naming every consumer when over budget).
-        if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
-            shared.book(name, plan.reserved_concurrency * plan.connection_limit)
-        account.reserve(name, plan.reserved_concurrency)
-        self.allocation: Allocation = database.allocate(
-            name, plan.connections, paradigm="serverless", detail=plan.summary(),
-            default_share=args.connections is None, deploy_strategy=plan.deploy_strategy,
-            compute_model=plan.compute_model)
-        warning = account_limited_warning(plan, name, account.holders())
-        if warning:
-            pulumi.log.warn(warning)
+                idle_client_timeout_s=args.idle_client_timeout_s, borrow_timeout_s=args.borrow_timeout_s,
+                function_timeout_s=args.timeout_s, account_concurrency_limit=account.quota, account=account)
+
+        def commit(plan: ServerlessPlan) -> None:
+            if shared is not None:  # clients of a shared proxy fit what it opens, or are refused
+                shared.book(name, plan.reserved_concurrency * plan.connection_limit)
+            account.reserve(name, plan.reserved_concurrency)  # over the account: refused
+
+        self._booking = database.ledger.book(name, paradigm="serverless", connections=args.connections,
+                                             plan_for=plan_for, commit=commit)
+        plan = self._booking.plan  # a default share's is provisional until the program settles
+        self._program = program
+        self._account = account
+        self._component_name = name
 
         super().__init__(self.TYPE, name, {
-            "connectionPlan": {"reservedConcurrency": plan.reserved_concurrency,
-                     "connectionLimit": plan.connection_limit, "connections": plan.connections,
-                     "limitedBy": plan.limited_by, "urlParams": plan.url.query_string()},
+            "connectionPlan": self._planned(lambda p: {
+                "reservedConcurrency": p.reserved_concurrency, "connectionLimit": p.connection_limit,
+                "connections": p.connections, "limitedBy": p.limited_by, "urlParams": p.url.query_string()}),
         }, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
@@ -312,8 +308,9 @@ class ServerlessFunction(pulumi.ComponentResource):
                 f"{name}-proxy-targets", db_proxy_name=self.proxy.name,
                 connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
                     connection_borrow_timeout=plan.proxy.borrow_timeout_s,
-                    max_connections_percent=plan.proxy.max_connections_percent,
-                    max_idle_connections_percent=plan.proxy.max_idle_connections_percent),
+                    max_connections_percent=self._planned(lambda p: p.proxy.max_connections_percent),
+                    max_idle_connections_percent=self._planned(
+                        lambda p: p.proxy.max_idle_connections_percent)),
                 opts=child)
             self.proxy_target = aws.rds.ProxyTarget(
                 f"{name}-proxy-target", db_proxy_name=self.proxy.name,
@@ -361,8 +358,8 @@ class ServerlessFunction(pulumi.ComponentResource):
             settings.USER: self.db_user,
             settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
             settings.IAM_AUTH: "true" if iam_auth else "false",
-            settings.URL_PARAMS: plan.url.query_string(),
-            **plan.pool.environment(),
+            **{key: self._planned(lambda p, key=key: plan_environment(p)[key])  # type: ignore[misc]
+               for key in plan_environment(plan)},
         }
         if not iam_auth:
             self.environment[settings.SECRET_ARN] = self.secret_arn
@@ -394,14 +391,14 @@ class ServerlessFunction(pulumi.ComponentResource):
             architectures=[args.architecture],
             memory_size=args.memory_size,
             timeout=plan.function_timeout_s,
-            reserved_concurrent_executions=plan.reserved_concurrency,
+            reserved_concurrent_executions=self._planned(lambda p: p.reserved_concurrency),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=self.environment),
             role=self.role.arn,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text",
                                                                 log_group=self.log_group.name),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=subnet_ids,
                                                          security_group_ids=[self.security_group.id]),
-            description=f"deploy-paradigms serverless: {plan.summary()}",
+            description=self._planned(lambda p: f"deploy-paradigms serverless: {p.summary()}"),
             tags=tags,
             # The role's policy (ENI permissions) must exist before Lambda creates the interfaces.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, self.log_group]))
@@ -414,13 +411,42 @@ class ServerlessFunction(pulumi.ComponentResource):
             "functionName": self.function.name,
             "functionArn": self.function.arn,
             "proxyEndpoint": self.proxy.endpoint,
-            "reservedConcurrency": plan.reserved_concurrency,
+            "reservedConcurrency": self._planned(lambda p: p.reserved_concurrency),
         })
+        # 8. The final plan: now for connections=, after the program body for a default share.
+        self._booking.when_settled(self._settle_share)
+
+    @property
+    def plan(self) -> ServerlessPlan:
+        """The plan; a default share's is provisional until the program's ledgers settle (after the
+        program body, or ``deployment().settle()``): the plan if no further consumer joined."""
+        return self._booking.plan
+
+    @property
+    def allocation(self) -> Allocation:
+        """This function's allocation on the ledger (provisional like :attr:`plan`)."""
+        return self._booking.allocation
+
+    def _planned(self, pick: Callable[[ServerlessPlan], T]) -> pulumi.Output[T]:
+        """``pick`` of the final plan, as an input: known now for connections=, else at settlement."""
+        return settled(self._booking, self._program, pick)
+
+    def _settle_share(self, plan: ServerlessPlan) -> None:
+        """The final plan: the proxy's share in the ledgers, and the account warning."""
+        if self.proxy_created:
+            opens = plan.proxy.database_connections(self.database.limit)
+            self.database.proxies[:] = [(proxy, opens if proxy is self.proxy.name else n)
+                                        for proxy, n in self.database.proxies]
+            share = self._program.proxy_share(self.proxy)
+            if share is not None:
+                share.resize(opens, plan.reserved_concurrency * plan.connection_limit)
+        warning = account_limited_warning(plan, self._component_name, self._account.holders())
+        if warning:
+            pulumi.log.warn(warning)
 
     def _create_alarms(self, name: str, tags: Mapping[str, str]) -> dict[str, aws.cloudwatch.MetricAlarm]:
         child = pulumi.ResourceOptions(parent=self)
         proxy_dims = {"ProxyName": self.proxy.name}
-        threshold = connections_alarm_threshold(self.plan)
         return {
             # Pinning sustained for 15 minutes: clients hold database connections to
             # themselves (Prisma's prepared statements, SET, temp tables, advisory locks).
@@ -434,18 +460,19 @@ class ServerlessFunction(pulumi.ComponentResource):
                 tags=dict(tags), opts=child),
             "Connections": aws.cloudwatch.MetricAlarm(
                 f"{name}-connections",
-                alarm_description=(f"RDS Proxy of {name} holds >= {threshold} database connections "
-                                   f"({ALARM_CONNECTIONS_FRACTION:.0%} of the {self.plan.connections} "
-                                   f"allocated)"),
+                alarm_description=self._planned(lambda p: (
+                    f"RDS Proxy of {name} holds >= {connections_alarm_threshold(p)} database connections "
+                    f"({ALARM_CONNECTIONS_FRACTION:.0%} of the {p.connections} allocated)")),
                 namespace="AWS/RDS", metric_name="DatabaseConnections",
                 dimensions=proxy_dims, statistic="Maximum", period=60, evaluation_periods=5,
-                datapoints_to_alarm=3, threshold=threshold,
+                datapoints_to_alarm=3, threshold=self._planned(connections_alarm_threshold),
                 comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
                 tags=dict(tags), opts=child),
             "Throttles": aws.cloudwatch.MetricAlarm(
                 f"{name}-throttles",
-                alarm_description=(f"{name} is throttled: requests exceed the reserved concurrency "
-                                   f"{self.plan.reserved_concurrency} the database budget allows"),
+                alarm_description=self._planned(lambda p: (
+                    f"{name} is throttled: requests exceed the reserved concurrency "
+                    f"{p.reserved_concurrency} the database budget allows")),
                 namespace="AWS/Lambda", metric_name="Throttles",
                 dimensions={"FunctionName": self.function.name}, statistic="Sum", period=60,
                 evaluation_periods=1, threshold=0, comparison_operator="GreaterThanThreshold",
