@@ -11,7 +11,6 @@ benchmark stops: it would otherwise prove something about a configuration nobody
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import shutil
@@ -29,7 +28,6 @@ from deploy_paradigms.budget import (
     ProxySettings,
     ServerlessPlan,
     describe_connection_limit,
-    plan_containers,
     plan_serverless,
 )
 
@@ -165,24 +163,17 @@ def _instance_class(template: Template, stack: str) -> str:
 # --------------------------------------------------------------------------- cross-check
 
 
-def _construct_default(cls: type, parameter: str) -> Any:
-    # The class's own __init__ (a jsii class's signature(cls) is its metaclass's __call__).
-    return inspect.signature(vars(cls)["__init__"]).parameters[parameter].default
-
-
 def expected_plans(limit: ConnectionLimit) -> tuple[int, ServerlessPlan, ContainerPlan]:
     """The plans the budget core makes for each example stack's own database (same defaults)."""
-    from deploy_paradigms.cdk.container_service import ContainerService
+    from deploy_paradigms.plans.paas import ContainerServiceOptions, ServiceContext, plan_container_service
 
     reserve = ConnectionLedger(limit).reserve  # Database's default: 5 %, at least 3
     available = ConnectionLedger(limit).remaining
     serverless = plan_serverless(limit, available)
-    containers = plan_containers(limit, available,
-                                 max_tasks=_construct_default(ContainerService, "max_tasks"),
-                                 min_tasks=_construct_default(ContainerService, "min_tasks"),
-                                 maximum_percent=_construct_default(ContainerService, "maximum_percent"),
-                                 minimum_healthy_percent=_construct_default(ContainerService,
-                                                                            "minimum_healthy_percent"))
+    # ContainerService with every option omitted: the plan resolves the defaults.
+    containers = plan_container_service(
+        limit, available, ContainerServiceOptions(),
+        ServiceContext(name="Web", database_port=limit.engine.default_port, database_name="app")).budget
     return reserve, serverless, containers
 
 

@@ -120,7 +120,8 @@ def existing_database_without_share() -> Callable[[Path], object]:
 
 
 def defaults_that_do_not_fit() -> Callable[[Path], object]:
-    """Three default-share functions whose reserved concurrency exceeds a fair third (settled as synth does)."""
+    """Three default-share functions whose reserved concurrency exceeds a fair third (settled as
+    synth does)."""
     def build(stack: Any) -> object:
         from aws_cdk import aws_lambda as lambda_
 
@@ -253,6 +254,12 @@ def edge(with_vpc: bool = False, package_bytes: int = 0, **kwargs: Any) -> Calla
         return in_stack(build)(outdir)
 
     return run
+
+
+def _rate_limit(**kwargs: Any) -> Any:
+    from deploy_paradigms.plans.edge import RateLimit
+
+    return RateLimit(**kwargs)
 
 
 def query(**kwargs: Any) -> Callable[[Path], object]:
@@ -627,6 +634,11 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         " vCPU)",
         containers(cpu=300)),
     BadInput(
+        "ContainerService(scale_on_cpu_percent=95)", "CDK `ContainerService`",
+        "scale_on_cpu_percent=95 must be 10-90 (a CPU target for target tracking), 0 for no CPU policy, or "
+        "omitted for 60",
+        containers(scale_on_cpu_percent=95)),
+    BadInput(
         'EdgeFunction(environment={"API_URL": "..."})', "CDK `EdgeFunction`",
         "environment=['API_URL'] on an edge function: Lambda@Edge does not support environment variables;"
         " bake configuration into the asset (a generated config module or JSON file next to the handler) "
@@ -643,6 +655,16 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "EdgeFunction(code_path=<1.2 MB package>)", "CDK `EdgeFunction`",
         EDGE_VIEWER_LIMIT,
         edge(package_bytes=1_200_000)),
+    BadInput(
+        "EdgeFunction(rate_limit=5)", "CDK `EdgeFunction`",
+        "rate_limit=5 is outside 10-2000000000; AWS WAF counts 10 to 2,000,000,000 requests per IP address "
+        "per evaluation window",
+        edge(rate_limit=5)),
+    BadInput(
+        'EdgeFunction(rate_limit=2000, web_acl_id="arn:...")', "CDK `EdgeFunction`",
+        "rate_limit and web_acl_id together: a distribution has one web ACL, and web_acl_id is yours; add a "
+        "rate-based rule to your web ACL, or drop web_acl_id to let EdgeFunction create one",
+        edge(rate_limit=2000, web_acl_id="arn:aws:wafv2:us-east-1:123456789012:global/webacl/mine/0000")),
     BadInput(
         'NamedQuery(mode="write", cache_ttl_s=60, ...)', "query catalog",
         "query 'create_post': a write query cannot be cached (cache_ttl_s=60, "
@@ -811,9 +833,22 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "price_class='PriceClass_999' is not one of 'PriceClass_100', 'PriceClass_200', 'PriceClass_All'",
         pulumi_component("edge", price_class="PriceClass_999")),
     BadInput(
+        'EdgeFunctionArgs(rate_limit=RateLimit(limit=2000, window_s=90))', "Pulumi `EdgeFunction`",
+        "rate_limit window_s=90 is not an AWS WAF evaluation window; use one of 60, 120, 300, 600 seconds",
+        pulumi_component("edge", rate_limit=_rate_limit(limit=2000, window_s=90))),
+    BadInput(
         'ContainerServiceArgs(image="")', "Pulumi `ContainerService`",
         "image='' must be a non-empty string",
         pulumi_component("containers", image="")),
+    BadInput(
+        "ContainerServiceArgs(log_retention_days=31)", "Pulumi `ContainerService`",
+        "log_retention_days=31 is not a CloudWatch Logs retention period",
+        pulumi_component("containers", image="public.ecr.aws/docker/library/httpd", log_retention_days=31)),
+    BadInput(
+        'ContainerServiceArgs(load_balancer_subnet_ids=["subnet-1"])', "Pulumi `ContainerService`",
+        "an ALB needs public subnets in two Availability Zones",
+        pulumi_component("containers", image="public.ecr.aws/docker/library/httpd",
+                         load_balancer_subnet_ids=["subnet-1"])),
     BadInput(
         'DatabaseArgs(subnet_tier="public")', "Pulumi `Database`",
         "subnet_tier='public' is not one of 'isolated', 'private'",

@@ -276,7 +276,8 @@ def test_pulumi_three_defaults_and_an_explicit_share(engine: str) -> None:
         taken.append(consumer.plan.connections)
     assert db.ledger.allocated == sum(taken) <= available
     (task,) = [r for r in records if r["type"] == "aws:ecs/taskDefinition:TaskDefinition"]
-    env = {e["name"]: e["value"] for e in json.loads(task["inputs"]["containerDefinitions"])[0]["environment"]}
+    (container,) = json.loads(task["inputs"]["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
     assert env["DATABASE_POOL_MAX"] == str(web.plan.pool_size)
 
 

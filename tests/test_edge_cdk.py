@@ -504,8 +504,9 @@ def test_data_endpoint_validation(constructs: SimpleNamespace, invalid: SimpleNa
                                           "between 1 and 6291456"):
         DataEndpoint(constructs.stack, "Bad3", database=db, catalog=sample_catalog(),
                      response_size_limit_bytes=7_000_000)
-    with pytest.raises(BudgetError, match="signing='hmac': its URL does not admit CloudFront"):
+    with pytest.raises(InputError, match="signing='hmac': its URL does not admit CloudFront") as refused:
         invalid.edge_function(data_endpoint=constructs.hmac)
+    assert not isinstance(refused.value, BudgetError)  # an input refusal, not a budget one (issue 11)
 
 
 # -- the whole templates -----------------------------------------------------------------------------

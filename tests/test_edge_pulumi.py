@@ -277,12 +277,16 @@ def test_hmac_endpoint_generates_its_key_and_refuses_cloudfront() -> None:
     ({"code_path": None, "code": pulumi.AssetArchive({})}, r"code=AssetArchive cannot be measured"),
     ({"default_origin": None}, r"needs an origin for its default behaviour"),
     ({"aliases": ["a.example.com"]}, r"need acm_certificate_arn"),
-    ({"data_endpoint": SimpleNamespace(signing_plan=plan_signing("hmac"), endpoint_name="api")},
+    ({"data_endpoint": SimpleNamespace(signing_plan=plan_signing("hmac"), endpoint_name="api",
+                                       catalog=sample_catalog(), cache_key_parameters=("id",),
+                                       catalog_has_cache_tags=False,
+                                       plan=SimpleNamespace(function_timeout_s=15))},
      r"signing='hmac': its URL does not admit CloudFront"),
 ])
 def test_edge_function_validation(props: dict[str, Any], message: str) -> None:
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=message) as refused:
         EdgeFunction("bad", edge_args(**props))
+    assert not isinstance(refused.value, BudgetError)  # input refusals, not budget ones (issue 11)
 
 
 def test_oversized_package_names_its_measured_size(tmp_path: Path) -> None:

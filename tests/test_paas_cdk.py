@@ -19,14 +19,15 @@ import pytest
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 from conftest import template_of
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from deploy_paradigms.budget import BudgetError, ConnectionLedger, describe_connection_limit
-from deploy_paradigms.cdk import container_service as cs
+from deploy_paradigms.budget import BudgetError, ConnectionLedger, InputError, describe_connection_limit
 from deploy_paradigms.cdk.container_service import ContainerService
 from deploy_paradigms.cdk.database import Database
+from deploy_paradigms.plans import paas
 
 IMAGE = ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/python:3.13-slim")
 
@@ -226,7 +227,7 @@ def test_circuit_breaker_rolls_back_with_the_plans_percentages(default_template:
     config = service["DeploymentConfiguration"]
     assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     assert (config["MaximumPercent"], config["MinimumHealthyPercent"]) == (200, 100)
-    assert service["HealthCheckGracePeriodSeconds"] == cs.HEALTH_CHECK_GRACE_S == 10
+    assert service["HealthCheckGracePeriodSeconds"] == paas.HEALTH_CHECK_GRACE_S == 10
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
 
 
@@ -406,6 +407,7 @@ def test_connections_share_leaves_the_rest_free() -> None:
     ({"maximum_percent": 250}, r"maximum_percent=250 must be between 100 and 200"),
     ({"scale_on_cpu_percent": 95}, r"scale_on_cpu_percent=95"),
     ({"environment": {"STRIPE_API_KEY": "x"}}, r"looks like a credential"),
+    ({"log_retention": logs.RetentionDays.INFINITE}, r"log_retention=.*INFINITE.* keeps logs forever"),
     ({"environment": {"DATABASE_URL_PARAMS": "x"}}, r"is reserved: ContainerService sets it"),
     (
         {"environment": {"UPSTREAM": "https://bob:hunter2@example.com"}},
@@ -414,7 +416,7 @@ def test_connections_share_leaves_the_rest_free() -> None:
 ])
 def test_bad_inputs_are_refused_before_anything_is_created(props: dict[str, Any], pattern: str) -> None:
     stack, db = small_stack()
-    with pytest.raises(BudgetError, match=pattern):
+    with pytest.raises(InputError, match=pattern):
         ContainerService(stack, "Web", database=db, image=IMAGE, **props)
     assert db.ledger.allocations == ()
 

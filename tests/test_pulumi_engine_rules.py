@@ -205,10 +205,13 @@ def test_proxy_arn_format() -> None:
     assert state["endpoint"].startswith("p-dev-api-proxy.proxy-")
 
 
-def test_alb_access_logs_grant_the_regions_elb_account() -> None:
+def test_alb_access_logs_grant_the_log_delivery_service_in_every_region() -> None:
+    # The Region's ELB account exists only in Regions opened before August 2022; the log-delivery
+    # service principal works everywhere (tests/test_paas_plan.py renders the new Regions too).
     preview = render_stack("paas", {"aws:region": "eu-west-1"})
     policies = [r["inputs"]["policy"] for r in of_type(preview, "aws:s3/bucketPolicy:BucketPolicy")]
-    assert any("arn:aws:iam::156460612806:root" in p for p in policies), policies
+    assert any('"Service": "logdelivery.elasticloadbalancing.amazonaws.com"' in p for p in policies), policies
+    assert not any("156460612806" in p for p in policies), policies
 
 
 # -- enumerated inputs, validated at construction ---------------------------------------------------

@@ -22,7 +22,7 @@ from deploy_paradigms.runtime import connection, data_endpoint
 from deploy_paradigms.runtime.connection import with_connection
 from deploy_paradigms.runtime.data_endpoint import DataEndpoint, sign_request
 from deploy_paradigms.runtime.settings import DatabaseSettings
-from deploy_paradigms.runtime.web_app import WebApp
+from deploy_paradigms.runtime.web_app import ConnectionPool, WebApp
 from tests.conftest import _for_the_session, point_runtime_at
 from tests.support.fault_proxy import FaultProxy
 from tests.support.local_postgres import LocalPostgres, PostgresNotInstalled, empty_sample_posts
@@ -380,6 +380,66 @@ def test_data_endpoint_after_a_crash_reads_again_and_loses_no_committed_write(
     finally:
         connection.close_connection()
         connection.set_password_provider(None)
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_the_first_write_after_an_idle_restart_is_applied_once(restartable: LocalPostgres,
+        monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    """No read in between: the write finds the server's goodbye on its idle socket and reconnects
+    before sending, instead of answering 503 "may or may not have been applied"."""
+    point_runtime_at(restartable, monkeypatch)
+    try:
+        endpoint = DataEndpoint(HOSTILE_CATALOG, bootstrap_schema=True)
+        conn = restartable.connect()
+        conn.run("DROP TABLE IF EXISTS posts")
+        conn.close()
+        assert call(endpoint, "POST", "/data/create_post", body={"title": "t0", "body": "x"})[0] == 200
+        restartable.restart(mode=mode)
+        status, body, _ = call(endpoint, "POST", "/data/create_post", body={"title": "t1", "body": "x"})
+        assert status == 200, body
+        assert titles(restartable) == ["t0", "t1"]
+    finally:
+        connection.close_connection()
+        connection.set_password_provider(None)
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_a_pooled_write_after_an_idle_restart_is_applied_once(restartable: LocalPostgres, mode: str) -> None:
+    """The pool's warmest idle connection carries the server's goodbye: every idle one is dropped
+    and the write goes out on a fresh connection, never on a socket the server already closed."""
+    settings = app_settings(restartable, f"pooled-write-{mode}", limit=3)
+    pool = ConnectionPool(lambda: connection.connect(settings, restartable.password), size=3, timeout_s=5)
+    empty_sample_posts(restartable)
+    try:
+        held = [pool.acquire() for _ in range(3)]
+        for conn in held:
+            pool.release(conn)
+        restartable.restart(mode=mode)
+        with pool.connection() as conn:
+            conn.query("INSERT INTO posts (title, body) VALUES (:t, 'x')", {"t": "after"})
+        assert pool.stats()["open"] == 1
+        assert titles(restartable) == ["after"]
+    finally:
+        pool.close()
+
+
+def test_an_idle_connection_the_server_did_not_touch_is_not_pinged(restartable: LocalPostgres) -> None:
+    conn = connection.connect(app_settings(restartable, "quiet", limit=1), restartable.password)
+    try:
+        conn.query("SELECT 1")
+        assert not conn.peer_spoke()
+        admin = restartable.admin()
+        try:
+            admin.run("SELECT pg_terminate_backend(:pid)", pid=conn.backend_pid)
+        finally:
+            admin.close()
+        deadline = time.monotonic() + 5
+        while not conn.peer_spoke() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert conn.peer_spoke()
+    finally:
+        conn.close()
+    assert conn.peer_spoke()
 
 
 def test_password_rotation_under_load_fails_no_request_beyond_one_retry(restartable: LocalPostgres) -> None:

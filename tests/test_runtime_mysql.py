@@ -303,8 +303,7 @@ def test_data_endpoint_injection_and_database_errors(env: LocalMySQL) -> None:
     assert len(call(endpoint, "GET", "/data/recent_posts")[2]["rows"]) == 1  # the table is intact
 
 
-def test_data_endpoint_replaces_a_killed_connection_for_reads_only(env: LocalMySQL,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_data_endpoint_replaces_a_killed_connection(env: LocalMySQL) -> None:
     endpoint = DataEndpoint(CATALOG, bootstrap_schema=True)
     assert call(endpoint, "POST", "/data/add_post", body={"title": "survives", "body": "b"})[0] == 200
     old = connection.get_connection().backend_pid
@@ -314,12 +313,13 @@ def test_data_endpoint_replaces_a_killed_connection_for_reads_only(env: LocalMyS
     assert status == 200 and payload["rows"][0]["title"] == "survives"
     new = connection.get_connection().backend_pid
     assert new is not None and new != old
-    # A write on a dead connection is not retried (it may have committed); the next one reconnects.
+    # A connection the server closed while it sat idle is replaced before a write is sent too (the
+    # server's goodbye is waiting on the socket: peer_spoke, main 98fd66a), so the write succeeds on
+    # a fresh connection; a write whose connection dies mid-flight is not retried
+    # (test_runtime_connection.py::test_writes_are_not_retried_on_a_dropped_connection).
     kill(env, new)
-    status, headers, payload = call(endpoint, "POST", "/data/add_post", body={"title": "w", "body": "b"})
-    assert (status, payload["error"]["code"], headers["retry-after"]) == (503, "database_unavailable", "1")
-    assert "dropped during a write" in caplog.text  # the details are in the log, not the answer
     assert call(endpoint, "POST", "/data/add_post", body={"title": "w", "body": "b"})[0] == 200
+    assert connection.get_connection().backend_pid not in (old, new)
 
 
 HOSTILE = QueryCatalog(CATALOG.queries + (

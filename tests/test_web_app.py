@@ -47,6 +47,9 @@ class FakeConn:
     def close(self) -> None:
         self.closed = True
 
+    def peer_spoke(self) -> bool:  # a live idle session: the server has nothing to say
+        return self.closed
+
 
 def fake_pool(size: int, timeout: float | None) -> tuple[ConnectionPool, list[FakeConn]]:
     made: list[FakeConn] = []

@@ -20,7 +20,7 @@ from typing import Any
 
 from .account import QUOTA_HOW_TO, AccountConcurrency
 from .errors import BudgetError, BudgetExceededError
-from .ledger import Booking, ConnectionLedger, SharePlan
+from .ledger import Booking, ConnectionLedger
 from .plan import DEFAULT_ACCOUNT_CONCURRENCY, UNRESERVED_CONCURRENCY_MINIMUM, check_whole
 
 #: CDK context key / Pulumi config key holding the account's Lambda concurrency quota.
@@ -86,7 +86,7 @@ class Deployment:
         self._accounts: dict[tuple[str, str], AccountConcurrency] = {}
         self._explicit_quota: dict[tuple[str, str], str] = {}
         self._proxies: dict[int, tuple[Any, ProxyShare]] = {}
-        self._pending: list[Booking[SharePlan]] = []
+        self._pending: list[Booking[Any]] = []
         #: Why the deployment settled ("" until then); later default shares are refused.
         self.settled_by = ""
         #: Called once when the first default share waits (Pulumi schedules :meth:`settle`).
@@ -107,7 +107,7 @@ class Deployment:
         self.ledgers[path] = ledger  # paths / Pulumi names are unique in an app; the engines enforce it
         ledger.on_pending = self._pending_share
 
-    def _pending_share(self, booking: Booking[SharePlan]) -> None:
+    def _pending_share(self, booking: Booking[Any]) -> None:
         self._pending.append(booking)
         if self.schedule is not None and not self._scheduled:
             self._scheduled = True

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from .errors import BudgetError, BudgetExceededError
 from .limits import ConnectionLimit
@@ -58,7 +58,11 @@ class SharePlan(Protocol):
     def summary(self) -> str: ...
 
 
-PlanT = TypeVar("PlanT", bound=SharePlan)
+PlanT = TypeVar("PlanT")
+
+
+def _itself(plan: Any) -> SharePlan:
+    return cast(SharePlan, plan)
 
 
 class Booking(Generic[PlanT]):
@@ -71,8 +75,10 @@ class Booking(Generic[PlanT]):
 
     def __init__(self, ledger: ConnectionLedger, consumer: str, paradigm: str,
                  plan_for: Callable[[int, int], PlanT], commit: Callable[[PlanT], None] | None,
-                 default_share: bool) -> None:
+                 default_share: bool, budget_of: Callable[[PlanT], SharePlan]) -> None:
         self.ledger = ledger
+        #: The connection plan inside a consumer's plan (the plan itself, or e.g. ``.budget``).
+        self.budget_of = budget_of
         self.consumer = consumer
         self.paradigm = paradigm
         self.default_share = default_share
@@ -109,8 +115,9 @@ class Booking(Generic[PlanT]):
             self._listeners.append(listener)
 
     def _allocation_of(self, plan: PlanT) -> Allocation:
-        return Allocation(self.consumer, self.paradigm, plan.connections, plan.summary(), self.default_share,
-                          plan.deploy_strategy, plan.compute_model)
+        budget = self.budget_of(plan)
+        return Allocation(self.consumer, self.paradigm, budget.connections, budget.summary(),
+                          self.default_share, budget.deploy_strategy, budget.compute_model)
 
     def _settle(self, plan: PlanT) -> None:
         if self._commit is not None:  # e.g. the account's reserved concurrency: refused before booking
@@ -164,12 +171,12 @@ class ConnectionLedger:
                                      fix="the least number of consumers that omit connections= to split "
                                          "this database among (omit it to split among those declared)")
         self._allocations: list[Allocation] = []
-        self._pending: list[Booking[SharePlan]] = []
+        self._pending: list[Booking[Any]] = []
         self._defaults_settled = 0
         #: Why default shares can no longer be added (set when the ledger settles).
         self.settled_by = ""
         #: Called with each new pending booking (the deployment schedules settlement).
-        self.on_pending: Callable[[Booking[SharePlan]], None] | None = None
+        self.on_pending: Callable[[Booking[Any]], None] | None = None
 
     @property
     def available(self) -> int:
@@ -204,14 +211,17 @@ class ConnectionLedger:
     # -- booking -----------------------------------------------------------------------------------
     def book(self, consumer: str, *, paradigm: str, connections: int | None,
              plan_for: Callable[[int, int], PlanT],
-             commit: Callable[[PlanT], None] | None = None) -> Booking[PlanT]:
+             commit: Callable[[PlanT], None] | None = None,
+             budget_of: Callable[[PlanT], SharePlan] | None = None) -> Booking[PlanT]:
         """Book ``consumer``: ``plan_for(share, unclaimed)`` makes its plan from a share.
 
         ``connections`` given: planned, committed (``commit(plan)``, e.g. the account's
         concurrency) and allocated now; over what is left raises, naming every holder.
-        ``None``: a default share, pending until :meth:`settle`."""
+        ``None``: a default share, pending until :meth:`settle`. ``budget_of``: where the connection
+        plan is in the consumer's plan (omitted: the plan is one, a ServerlessPlan say)."""
         self._check_new(consumer)
-        booking: Booking[PlanT] = Booking(self, consumer, paradigm, plan_for, commit, connections is None)
+        booking: Booking[PlanT] = Booking(self, consumer, paradigm, plan_for, commit, connections is None,
+                                          budget_of or _itself)
         if connections is not None:
             if isinstance(connections, int) and not isinstance(connections, bool) and (
                     connections > self.unclaimed):
@@ -230,20 +240,20 @@ class ConnectionLedger:
             raise BudgetExceededError(
                 f"{consumer} omits connections=, but nothing is left for a default share; "
                 f"{self.holders()}; {self.fixes()}")
-        self._pending.append(booking)  # type: ignore[arg-type]  # settled through SharePlan only
+        self._pending.append(booking)
         provisional = self.provisional(booking)
         if isinstance(provisional, BudgetError):  # more consumers only shrink it: refuse it now
             self._pending.pop()
             raise provisional
         if self.on_pending is not None:
-            self.on_pending(booking)  # type: ignore[arg-type]
+            self.on_pending(booking)
         return booking
 
     def provisional(self, booking: Booking[PlanT]) -> PlanT | BudgetError:
         """The plan ``booking`` would get if the ledger settled now (or why it would fail)."""
         for pending, plan in self._simulate():
             if pending is booking:
-                return plan  # type: ignore[return-value]
+                return cast("PlanT | BudgetError", plan)
         raise ValueError(f"{booking.consumer} is not pending on {self.name}")
 
     def _share(self, index: int) -> int:
@@ -251,9 +261,9 @@ class ConnectionLedger:
         divisor = max(self.consumers, self._defaults_settled + len(self._pending))
         return divisor - self._defaults_settled - index
 
-    def _simulate(self) -> list[tuple[Booking[SharePlan], SharePlan | BudgetError]]:
+    def _simulate(self) -> list[tuple[Booking[Any], Any]]:
         left = self.unclaimed
-        out: list[tuple[Booking[SharePlan], SharePlan | BudgetError]] = []
+        out: list[tuple[Booking[Any], Any]] = []
         for index, booking in enumerate(self._pending):
             try:
                 plan = self._default_plan(booking, left, self._share(index))
@@ -261,10 +271,10 @@ class ConnectionLedger:
                 out.append((booking, err))
                 continue
             out.append((booking, plan))
-            left -= plan.connections
+            left -= booking.budget_of(plan).connections
         return out
 
-    def _default_plan(self, booking: Booking[SharePlan], left: int, splitting: int) -> SharePlan:
+    def _default_plan(self, booking: Booking[Any], left: int, splitting: int) -> Any:
         """``booking``'s plan from its default share of ``left``; a refusal says how the share came about
         and names every holder, what is left and the fixes."""
         share = left // splitting
@@ -281,7 +291,7 @@ class ConnectionLedger:
                     raise
                 raise type(err)(f"{why}; with it: {err}") from None
 
-    def settle_next(self, booking: Booking[SharePlan]) -> None:
+    def settle_next(self, booking: Booking[Any]) -> None:
         """Settle ``booking``, the first pending consumer of this ledger."""
         if not self._pending or self._pending[0] is not booking:
             raise ValueError(f"{booking.consumer} is not the next pending consumer of {self.name}")

@@ -21,11 +21,11 @@ import pulumi
 
 from ..budget.deployment import Deployment
 from ..budget.errors import BudgetError
-from ..budget.ledger import Booking, SharePlan
+from ..budget.ledger import Booking
 
 __all__ = ["budget_error_in", "schedule_settlement", "settled"]
 
-PlanT = TypeVar("PlanT", bound=SharePlan)
+PlanT = TypeVar("PlanT")
 T = TypeVar("T")
 
 #: The futures of every Output waiting for a deployment's settlement (failed on a budget error).

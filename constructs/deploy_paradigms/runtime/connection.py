@@ -55,6 +55,7 @@ import json
 import logging
 import os
 import re
+import select
 import socket
 import ssl
 import struct
@@ -596,6 +597,22 @@ class DatabaseConnection:
                 return False
             raise
 
+    def peer_spoke(self) -> bool:
+        """True when the server sent something on this idle connection, or closed it.
+
+        An idle session has nothing to say: a restart sends FATAL 57P01 then FIN, a crash or a
+        proxy's idle cut a FIN. Asking the kernel whether the descriptor is readable costs one
+        ``select`` and reads nothing, so no TLS record the driver has not consumed is lost.
+        """
+        sock = getattr(self.raw, "_usock" if self.postgres else "_sock", None)
+        if self.closed or sock is None:
+            return self.closed
+        try:
+            readable, _, _ = select.select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):  # a closed descriptor
+            return True
+        return bool(readable)
+
     def close(self) -> None:
         """Close quietly (the socket may already be gone)."""
         if self.closed:
@@ -890,13 +907,14 @@ def with_connection(fn: Callable[[DatabaseConnection], T], *, settings: Database
     cached one turns out to be dead. Non-idempotent work (writes) is never
     retried, because a connection that drops mid-statement leaves unknown
     whether it committed; instead a connection idle for more than
-    :data:`STALE_AFTER_S` is pinged first. ``deadline`` (``time.monotonic()``)
+    :data:`STALE_AFTER_S`, or one the server spoke on while idle (a restart's
+    FATAL, a FIN: :meth:`DatabaseConnection.peer_spoke`), is pinged first. ``deadline`` (``time.monotonic()``)
     bounds every statement ``fn`` runs (:class:`QueryTimeout`, never retried).
     Raises :class:`DatabaseUnavailable`.
     """
     with _lock:
         conn = get_connection(settings)
-        if not idempotent and conn.idle_s > STALE_AFTER_S and not conn.ping():
+        if not idempotent and (conn.idle_s > STALE_AFTER_S or conn.peer_spoke()) and not conn.ping():
             close_connection()
             conn = get_connection(settings)
         try:

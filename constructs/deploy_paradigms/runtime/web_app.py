@@ -203,9 +203,15 @@ class ConnectionPool:
             if self._closed:
                 raise PoolClosed("the connection pool is closed (the server is shutting down)")
             reserved = False
+            hung_up: list[DatabaseConnection] = []
             if not self._waiters:  # nobody queued ahead of us
-                if self._idle:
+                if self._idle and not self._idle[-1].peer_spoke():
                     return self._idle.pop()  # most recently used first: it is the warmest
+                if self._idle:
+                    # The server closed the warmest while it sat idle (a restart, a failover, an
+                    # idle cut): the others went with it. Open a fresh one before any request is sent.
+                    hung_up, self._idle = self._idle, []
+                    self._open -= len(hung_up)
                 if self._open < self.size:
                     self._open += 1  # reserve the slot; connect below, outside the lock
                     self._peak = max(self._peak, self._open)
@@ -213,6 +219,8 @@ class ConnectionPool:
             if not reserved:
                 waiter = _Waiter()
                 self._waiters.append(waiter)
+        for conn in hung_up:
+            conn.close()
         if reserved:
             return self._open_reserved()
         waiter.event.wait(self.timeout_s)
