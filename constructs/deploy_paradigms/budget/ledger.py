@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from .errors import BudgetError, BudgetExceededError
+from .errors import BudgetError, BudgetExceededError, InputError
 from .limits import ConnectionLimit
 from .plan import check_whole, default_reserve
 
@@ -98,7 +98,7 @@ class Booking(Generic[PlanT]):
         if self._plan is not None:
             return self._plan
         plan = self.ledger.provisional(self)
-        if isinstance(plan, BudgetError):
+        if isinstance(plan, InputError):
             raise plan
         return plan
 
@@ -192,7 +192,7 @@ class ConnectionLedger:
     def allocations(self) -> tuple[Allocation, ...]:
         """Settled allocations, then the provisional ones of pending default-share consumers."""
         provisional = [b._allocation_of(plan) for b, plan in self._simulate()
-                       if not isinstance(plan, BudgetError)]
+                       if not isinstance(plan, InputError)]
         return (*self._allocations, *provisional)
 
     @property
@@ -242,18 +242,18 @@ class ConnectionLedger:
                 f"{self.holders()}; {self.fixes()}")
         self._pending.append(booking)
         provisional = self.provisional(booking)
-        if isinstance(provisional, BudgetError):  # more consumers only shrink it: refuse it now
+        if isinstance(provisional, InputError):  # more consumers only shrink it: refuse it now
             self._pending.pop()
             raise provisional
         if self.on_pending is not None:
             self.on_pending(booking)
         return booking
 
-    def provisional(self, booking: Booking[PlanT]) -> PlanT | BudgetError:
+    def provisional(self, booking: Booking[PlanT]) -> PlanT | InputError:
         """The plan ``booking`` would get if the ledger settled now (or why it would fail)."""
         for pending, plan in self._simulate():
             if pending is booking:
-                return cast("PlanT | BudgetError", plan)
+                return cast("PlanT | InputError", plan)
         raise ValueError(f"{booking.consumer} is not pending on {self.name}")
 
     def _share(self, index: int) -> int:
@@ -267,7 +267,7 @@ class ConnectionLedger:
         for index, booking in enumerate(self._pending):
             try:
                 plan = self._default_plan(booking, left, self._share(index))
-            except BudgetError as err:
+            except InputError as err:
                 out.append((booking, err))
                 continue
             out.append((booking, plan))

@@ -392,7 +392,7 @@ class ServerlessFunction(pulumi.ComponentResource):
             memory_size=args.memory_size,
             timeout=plan.function_timeout_s,
             reserved_concurrent_executions=self._planned(lambda p: p.reserved_concurrency),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=self.environment),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(self.environment)),
             role=self.role.arn,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text",
                                                                 log_group=self.log_group.name),
@@ -440,6 +440,7 @@ class ServerlessFunction(pulumi.ComponentResource):
             share = self._program.proxy_share(self.proxy)
             if share is not None:
                 share.resize(opens, plan.reserved_concurrency * plan.connection_limit)
+        self.environment.update(plan_environment(plan))  # the Outputs' values, readable as such
         warning = account_limited_warning(plan, self._component_name, self._account.holders())
         if warning:
             pulumi.log.warn(warning)

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pulumi
 
 from ..budget.deployment import Deployment
-from ..budget.errors import BudgetError
+from ..budget.errors import InputError
 from ..budget.ledger import Booking
 
 __all__ = ["budget_error_in", "schedule_settlement", "settled"]
@@ -45,7 +45,7 @@ def schedule_settlement(program: Deployment) -> Callable[[], None]:
         waiting = _WAITING.pop(id(program), [])
         try:
             program.settle("after the program body")
-        except BudgetError as err:
+        except InputError as err:
             for future in waiting:
                 if not future.done():
                     future.set_exception(err)
@@ -78,13 +78,14 @@ def settled(booking: Booking[PlanT], program: Deployment, pick: Callable[[PlanT]
     return pulumi.Output(set(), value, known, secret)
 
 
-def budget_error_in(error: BaseException) -> BudgetError | None:
-    """The BudgetError a failed Pulumi run wraps: a settlement error reaches the engine as the
-    ``ValueError`` of each resource that waited for the share ("While processing resource ...")."""
+def budget_error_in(error: BaseException) -> InputError | None:
+    """The InputError (a BudgetError, say) a failed Pulumi run wraps: a settlement error reaches
+    the engine as the ``ValueError`` of each resource that waited for the share ("While processing
+    resource ...")."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, BudgetError):
+        if isinstance(current, InputError):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
