@@ -251,7 +251,8 @@ class DataEndpoint(pulumi.ComponentResource):
 
         self.register_outputs({
             "functionUrl": self.url.function_url,
-            "reservedConcurrency": self.plan.reserved_concurrency,
+            # The function's, which a default share settles after the program body.
+            "reservedConcurrency": self.function.function.reserved_concurrent_executions,
         })
 
     @property
