@@ -330,3 +330,16 @@ def test_cdk_stacks_sharing_a_database_need_no_consumers_declaration() -> None:
     app.synth()
     assert fn.plan.connections + web.plan.connections == db.ledger.allocated <= db.ledger.available
     assert fn.plan.connections <= db.ledger.available // 2
+
+
+def test_a_change_stream_after_two_default_consumers_takes_its_connection_first() -> None:
+    from deploy_paradigms.cdk.change_stream import ChangeStream
+
+    stack, db = _db("postgres", logical_replication=True)
+    fn = _function(stack, "Api", db)
+    web = ContainerService(stack, "Web", database=db, image=_image())
+    ChangeStream(stack, "Changes", database=db, tables=["orders"])  # refused before: nothing left
+    Template.from_stack(stack)
+    assert [a.consumer for a in db.ledger.allocations] == ["Data/Changes", "Data/Api", "Data/Web"]
+    assert fn.plan.connections <= _fair(db.ledger.available, [1], 2)
+    assert web.plan.connections <= _fair(db.ledger.available, [1, fn.plan.connections], 1)
