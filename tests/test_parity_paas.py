@@ -21,6 +21,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Template
 from conftest import cdk_json_context
@@ -40,6 +41,8 @@ from deploy_paradigms.pulumi.program import PROJECT
 REGION = "eu-west-1"
 IMAGE = "public.ecr.aws/docker/library/python:3.13-slim"
 CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000"
+REPOSITORY = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/app"
+PRIVATE_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app:1.4.2"
 REF = "<reference>"  # a value the deployment resolves (endpoint, secret ARN): its key is checked
 #: Shapes of inputs (plan input names); ``https`` becomes ``certificate`` / ``certificate_arn``.
 SHAPES: dict[str, dict[str, Any]] = {
@@ -57,6 +60,7 @@ SHAPES: dict[str, dict[str, Any]] = {
         "log_retention_days": 90,
         "health_check_path": "/ready",
         "desired_tasks": 3,
+        "private_ecr": True,  # an image from a private ECR repository: the execution role pulls from it
     },
 }
 CASES = [
@@ -228,9 +232,11 @@ def cdk_side(engine: str, instance_class: str, shape: str) -> tuple[ContainerSer
         inputs["certificate"] = acm.Certificate.from_certificate_arn(stack, "Cert", CERT)
     if "log_retention_days" in inputs:
         inputs["log_retention"] = cdk_cs.RETENTION[inputs.pop("log_retention_days")]
-    web = cdk_cs.ContainerService(
-        stack, "web", database=database, image=ecs.ContainerImage.from_registry(IMAGE), **inputs
-    )
+    image = ecs.ContainerImage.from_registry(IMAGE)
+    if inputs.pop("private_ecr", False):
+        repository = ecr.Repository.from_repository_arn(stack, "Repo", REPOSITORY)
+        image = ecs.ContainerImage.from_ecr_repository(repository, tag="1.4.2")
+    web = cdk_cs.ContainerService(stack, "web", database=database, image=image, **inputs)
     return web.service_plan, dict(Template.from_stack(stack).to_json())
 
 
@@ -241,6 +247,9 @@ def pulumi_side(
     inputs = dict(SHAPES[shape])
     if inputs.pop("https", False):
         inputs["certificate_arn"] = CERT
+    image = IMAGE
+    if inputs.pop("private_ecr", False):
+        image, inputs["ecr_repository_arn"] = PRIVATE_IMAGE, REPOSITORY
     built: list[pulumi_cs.ContainerService] = []
 
     def program() -> None:
@@ -249,7 +258,7 @@ def pulumi_side(
         )
         built.append(
             pulumi_cs.ContainerService(
-                "web", pulumi_cs.ContainerServiceArgs(database=database, image=IMAGE, **inputs)
+                "web", pulumi_cs.ContainerServiceArgs(database=database, image=image, **inputs)
             )
         )
 
@@ -294,6 +303,8 @@ def cdk_readback(template: dict[str, Any]) -> dict[str, Any]:
     def kind(value: Any) -> str:
         if value == "*":
             return "*"
+        if isinstance(value, str) and value.startswith("arn:aws:ecr:"):
+            return "ecr_repository"
         rtype = res[ref(value)]["Type"]
         return {"AWS::SecretsManager::Secret": "secret", "AWS::Logs::LogGroup": "log_group"}[rtype]
 
@@ -502,7 +513,8 @@ def pulumi_readback(records: list[dict[str, Any]]) -> dict[str, Any]:
 
     def kind(value: Any) -> str:
         arn = value[0] if isinstance(value, list) else value
-        return "*" if arn == "*" else {"secretsmanager": "secret", "logs": "log_group"}[arn.split(":")[2]]
+        services = {"secretsmanager": "secret", "logs": "log_group", "ecr": "ecr_repository"}
+        return "*" if arn == "*" else services[arn.split(":")[2]]
 
     def role(policy_name: str) -> dict[str, list[str]]:
         merged: dict[str, set[str]] = {}

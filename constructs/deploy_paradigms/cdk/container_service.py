@@ -156,7 +156,10 @@ class ContainerService(Construct):
             scale_on_cpu_percent=scale_on_cpu_percent,
             scale_on_requests_per_target=scale_on_requests_per_target,
             environment=environment, log_retention_days=retention_days(log_retention))
-        self._booking = self._book_connections(options, https=certificate is not None)
+        self._booking = self._book_connections(
+            options, https=certificate is not None,
+            # aws-cdk grants the execution role the pull from these images' ECR repository.
+            private_ecr=isinstance(image, ecs.EcrImage | ecs.AssetImage))
         self._rendered: ContainerServicePlan = self.service_plan
         self._create_cluster(cluster)
         self._create_logs()
@@ -173,12 +176,13 @@ class ContainerService(Construct):
         self.url: str = f"{self.protocol}://{self.dns_name}"
         self._booking.when_settled(self._settle_share)  # now for connections=, before synth otherwise
 
-    def _book_connections(self, options: ContainerServiceOptions, *,
-                          https: bool) -> Booking[ContainerServicePlan]:
+    def _book_connections(self, options: ContainerServiceOptions, *, https: bool,
+                          private_ecr: bool) -> Booking[ContainerServicePlan]:
         """Plan from this service's share and book it: ``connections=`` now; a default share when
         the app's ledgers settle, before synth (then :meth:`_settle_share` updates the pool)."""
         context = ServiceContext(name=self.node.id, database_port=self.database.port,
-                                 database_name=self.database.database_name, https=https)
+                                 database_name=self.database.database_name, https=https,
+                                 private_ecr=private_ecr)
 
         def plan_for(share: int, available: int) -> ContainerServicePlan:
             return plan_container_service(self.database.limit, available, options, context, share=share)
