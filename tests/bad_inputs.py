@@ -190,6 +190,12 @@ def serverless(instance_class: str = "db.t3.micro", **kwargs: Any) -> Callable[[
     return in_stack(build)
 
 
+def _function_options(**kwargs: Any) -> Any:
+    from deploy_paradigms.plans.serverless import FunctionOptions
+
+    return FunctionOptions(**kwargs)
+
+
 def data_endpoint(**kwargs: Any) -> Callable[[Path], object]:
     def build(stack: Any) -> object:
         from deploy_paradigms.catalog import sample_catalog
@@ -599,6 +605,22 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "environment['DATA_ENDPOINT_HMAC_SECRET_ARN'] is reserved: DataEndpoint sets it (names starting "
         "with DATABASE_, AWS_ENDPOINT_URL, DATA_ENDPOINT_ are its own); remove it or rename it",
         data_endpoint(signing="both", environment={"DATA_ENDPOINT_HMAC_SECRET_ARN": ""})),
+    BadInput(
+        'ServerlessFunction(runtime="nodejs20.x")', "CDK `ServerlessFunction`",
+        "runtime='nodejs20.x' is not one of 'python3.10', 'python3.11', 'python3.12', 'python3.13', "
+        "'python3.14'; the function's code is Python; pick a supported Python runtime",
+        serverless(runtime="nodejs20.x")),
+    BadInput(
+        "ServerlessFunction(memory_size=1024, options=FunctionOptions(memory_size=512))",
+        "CDK `ServerlessFunction`",
+        "ServerlessFunction: memory_size given both as keyword argument(s) and in options=; pass each option "
+        "once",
+        serverless(memory_size=1024, options=_function_options(memory_size=512))),
+    BadInput(
+        'DataEndpoint(function={"connections": 10})', "CDK `DataEndpoint`",
+        "function={'connections': 10} must be a deploy_paradigms.plans.serverless.FunctionOptions, e.g. "
+        "function=FunctionOptions(memory_size=1024, connections=20)",
+        data_endpoint(function={"connections": 10})),
     BadInput(
         'Database(parameters={"RDS.FORCE_SSL": "0"})', "CDK `Database`",
         "parameters={'RDS.FORCE_SSL': '0'} would allow unencrypted connections; the component forces TLS "

@@ -14,7 +14,7 @@ from test_serverless_pulumi import database as pulumi_database
 from test_serverless_pulumi import function as pulumi_function
 from test_serverless_pulumi import inputs, run_program
 
-from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.budget import BudgetError, InputError
 from deploy_paradigms.cdk.container_service import ContainerService
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction
 
@@ -65,7 +65,7 @@ def test_cdk_consumers_connect_as_the_application_role() -> None:
 
 def test_cdk_master_user_needs_a_reason() -> None:
     stack, db = cdk_database()
-    with pytest.raises(BudgetError, match="is the master user, which can change the schema"):
+    with pytest.raises(InputError, match="is the master user, which can change the schema"):
         ServerlessFunction(stack, "Fn", database=db, code=CODE, handler="index.handler", db_user="app_admin")
     fn = ServerlessFunction(stack, "Migrate", database=db, code=CODE, handler="index.handler",
                             db_user="app_admin", master_user_reason="runs the schema migrations",
@@ -92,7 +92,7 @@ def test_pulumi_database_invokes_the_bootstrap_and_consumers_use_the_role() -> N
     assert fn.environment["DATABASE_USER"] == "app_user"
     proxy = inputs(records, "aws:rds/proxy:Proxy", "fn-proxy")
     assert proxy["auths"][0]["secretArn"] == payload["AppSecretArn"] != payload["MasterSecretArn"]
-    with pytest.raises(BudgetError, match="pass master_user_reason="):
+    with pytest.raises(InputError, match="pass master_user_reason="):
         run_program(lambda: pulumi_function(pulumi_database(), db_user="app_admin"))
 
 

@@ -29,6 +29,7 @@ from deploy_paradigms.cdk.budget_check import BudgetCheck
 from deploy_paradigms.cdk.container_service import ContainerService
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.database import Database, deployment_of
+from deploy_paradigms.plans.serverless import FunctionOptions
 from deploy_paradigms.pulumi.container_service import ContainerService as PulumiContainerService
 from deploy_paradigms.pulumi.container_service import ContainerServiceArgs
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint as PulumiDataEndpoint
@@ -202,7 +203,7 @@ def test_a_default_share_matches_the_same_explicit_share_resource_for_resource()
     second = _fair(db.ledger.available, [fn.plan.connections], 1)
     stack, db = _db("postgres")
     _function(stack, "Api", db, connections=first)
-    DataEndpoint(stack, "Data", database=db, catalog=CATALOG, connections=second)
+    DataEndpoint(stack, "Data", database=db, catalog=CATALOG, function=FunctionOptions(connections=second))
     assert Template.from_stack(stack).to_json() == settled
 
 

@@ -33,6 +33,7 @@ from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.edge_function import EdgeFunction
 from deploy_paradigms.plans.edge import MIB, measure_path, plan_edge_function
+from deploy_paradigms.plans.serverless import FunctionOptions
 from deploy_paradigms.runtime.invalidation import ENV_DISTRIBUTION_ID_PARAMETER
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -107,9 +108,10 @@ def constructs() -> SimpleNamespace:
     one's own granted with grant_cloudfront, an edge function with a certificate and its own origin."""
     app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
     stack, db = small_stack(app)
-    hmac = DataEndpoint(stack, "Hmac", database=db, catalog=sample_catalog(), signing="hmac", connections=10)
-    both = DataEndpoint(stack, "Both", database=db, catalog=sample_catalog(), signing="both", connections=10,
-                        response_size_limit_bytes=500_000)
+    hmac = DataEndpoint(stack, "Hmac", database=db, catalog=sample_catalog(), signing="hmac",
+                        function=FunctionOptions(connections=10))
+    both = DataEndpoint(stack, "Both", database=db, catalog=sample_catalog(), signing="both",
+                        function=FunctionOptions(connections=10), response_size_limit_bytes=500_000)
     mine = cloudfront.Distribution(stack, "Mine", default_behavior=cloudfront.BehaviorOptions(
         origin=origins.FunctionUrlOrigin(both.url)))
     permissions = both.grant_cloudfront(mine)
@@ -249,7 +251,8 @@ def test_a_catalog_without_tags_leaves_the_distribution_as_it_was(constructs: Si
     untagged = QueryCatalog((NamedQuery(name="one", sql="SELECT 1 AS one", cache_ttl_s=5),))
     app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
     stack, db = small_stack(app, "Untagged")
-    endpoint = DataEndpoint(stack, "Data", database=db, catalog=untagged, connections=10)
+    endpoint = DataEndpoint(stack, "Data", database=db, catalog=untagged,
+                            function=FunctionOptions(connections=10))
     site = EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER,
                         data_endpoint=endpoint)
     assert endpoint.grant_invalidation(site.distribution) is None and site.cache_tag_header is None
@@ -263,12 +266,13 @@ def test_a_catalog_without_tags_leaves_the_distribution_as_it_was(constructs: Si
 def test_one_endpoint_invalidates_one_distribution(constructs: SimpleNamespace) -> None:
     app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
     stack, db = small_stack(app, "Twice")
-    endpoint = DataEndpoint(stack, "Data", database=db, catalog=sample_catalog(), connections=10)
+    endpoint = DataEndpoint(stack, "Data", database=db, catalog=sample_catalog(),
+                            function=FunctionOptions(connections=10))
     EdgeFunction(stack, "Site", code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER, data_endpoint=endpoint,
                  anonymous_writes_reason="this test is about invalidation, not who may write")
     other = cloudfront.Distribution(stack, "Other", default_behavior=cloudfront.BehaviorOptions(
         origin=origins.FunctionUrlOrigin(endpoint.url)))
-    with pytest.raises(BudgetError, match="already invalidates a distribution"):
+    with pytest.raises(InputError, match="already invalidates a distribution"):
         endpoint.grant_invalidation(other)
 
 
@@ -390,7 +394,7 @@ def test_hmac_signing_refuses_unsigned_callers_in_the_function(constructs: Simpl
     assert {"CidrIp": "0.0.0.0/0", "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
             "Description": "Secrets Manager API (HMAC signing key)"} in sg["SecurityGroupEgress"]
     assert constructs.hmac.signing_plan.requires_hmac
-    with pytest.raises(BudgetError, match="auth type is NONE, so origin access control cannot be used"):
+    with pytest.raises(InputError, match="auth type is NONE, so origin access control cannot be used"):
         constructs.hmac.grant_cloudfront(cloudfront.Distribution.from_distribution_attributes(
             constructs.stack, "Imported", domain_name="d.cloudfront.net", distribution_id="E123"))
 
@@ -497,7 +501,7 @@ def test_data_endpoint_validation(constructs: SimpleNamespace, invalid: SimpleNa
     db = constructs.db
     with pytest.raises(InputError, match="signing='token' is not a signing mode"):
         DataEndpoint(constructs.stack, "Bad1", database=db, catalog=sample_catalog(), signing="token")
-    with pytest.raises(BudgetError, match="hmac_secret is only used with signing='hmac' or 'both'"):
+    with pytest.raises(InputError, match="hmac_secret is only used with signing='hmac' or 'both'"):
         DataEndpoint(constructs.stack, "Bad2", database=db, catalog=sample_catalog(),
                      hmac_secret=constructs.hmac.hmac_secret)
     with pytest.raises(InputError, match="response_size_limit_bytes=7000000 must be a whole number "

@@ -22,7 +22,9 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from deploy_paradigms import packaging
 from deploy_paradigms.budget import BudgetError, InputError
 from deploy_paradigms.catalog import CACHE_TAG_HEADER, sample_catalog
-from deploy_paradigms.plans.edge import MIB, measure_path, plan_signing
+from deploy_paradigms.plans.data_endpoint import plan_signing
+from deploy_paradigms.plans.edge import MIB, measure_path
+from deploy_paradigms.plans.serverless import FunctionOptions
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint, DataEndpointArgs
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
 from deploy_paradigms.pulumi.edge_function import (
@@ -241,8 +243,9 @@ def test_package_sizes() -> None:
 def test_hmac_endpoint_generates_its_key_and_refuses_cloudfront() -> None:
     def build() -> DataEndpoint:
         endpoint = DataEndpoint("api", DataEndpointArgs(database=database(), catalog=sample_catalog(),
-                                                        signing="hmac", connections=10))
-        with pytest.raises(BudgetError, match="auth type is NONE"):
+                                                        signing="hmac",
+                                                        function=FunctionOptions(connections=10)))
+        with pytest.raises(InputError, match="auth type is NONE"):
             endpoint.grant_cloudfront("arn:aws:cloudfront::123456789012:distribution/E1")
         return endpoint
 

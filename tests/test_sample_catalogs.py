@@ -21,6 +21,7 @@ from deploy_paradigms.budget import InputError
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint as CdkDataEndpoint
 from deploy_paradigms.cdk.edge_function import EdgeFunction as CdkEdgeFunction
+from deploy_paradigms.plans.serverless import FunctionOptions
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint as PulumiDataEndpoint
 from deploy_paradigms.pulumi.data_endpoint import DataEndpointArgs
 from deploy_paradigms.pulumi.edge_function import EdgeFunction as PulumiEdgeFunction
@@ -119,9 +120,9 @@ def test_cdk_edge_refuses_anonymous_writes_without_a_reason() -> None:
 def test_cdk_edge_accepts_signed_writes_and_read_only_catalogs() -> None:
     stack, db = cdk_database()
     signed = CdkDataEndpoint(stack, "Signed", database=db, catalog=sample_catalog(), signing="both",
-                             connections=10)
+                             function=FunctionOptions(connections=10))
     read_only = CdkDataEndpoint(stack, "ReadOnly", database=db, catalog=sample_catalog(writes=False),
-                                connections=10)
+                                function=FunctionOptions(connections=10))
     for endpoint in (signed, read_only):
         CdkEdgeFunction(stack, f"Site{endpoint.node.id}", code_path=packaging.lambda_bundle("edge"),
                         handler=packaging.EDGE_HANDLER, data_endpoint=endpoint)

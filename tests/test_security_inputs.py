@@ -14,7 +14,7 @@ from test_serverless_pulumi import database as pulumi_database
 from test_serverless_pulumi import function as pulumi_function
 from test_serverless_pulumi import inputs, run_program
 
-from deploy_paradigms.budget import BudgetError, Engine
+from deploy_paradigms.budget import BudgetError, Engine, InputError
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
 from deploy_paradigms.cdk.database import Database
@@ -50,7 +50,7 @@ DATA_ENDPOINT_OVERRIDES = [
 @pytest.mark.parametrize("environment", DATA_ENDPOINT_OVERRIDES, ids=lambda e: next(iter(e)))
 def test_cdk_data_endpoint_refuses_keys_it_owns(environment: dict[str, str]) -> None:
     stack, db = cdk_database()
-    with pytest.raises(BudgetError, match=r"is reserved: DataEndpoint sets it"):
+    with pytest.raises(InputError, match=r"is reserved: DataEndpoint sets it"):
         DataEndpoint(stack, "Data", database=db, catalog=sample_catalog(), signing="both",
                      environment=environment)
 
@@ -61,16 +61,16 @@ def test_pulumi_data_endpoint_refuses_keys_it_owns(environment: dict[str, str]) 
         return PulumiDataEndpoint("data", DataEndpointArgs(
             database=pulumi_database(), catalog=sample_catalog(), signing="both", environment=environment))
 
-    with pytest.raises(BudgetError, match=r"is reserved: DataEndpoint sets it"):
+    with pytest.raises(InputError, match=r"is reserved: DataEndpoint sets it"):
         run_program(build)
 
 
 def test_serverless_function_refuses_database_keys_whatever_their_case() -> None:
     stack, db = cdk_database()
-    with pytest.raises(BudgetError, match=r"environment\['database_port'\] is reserved"):
+    with pytest.raises(InputError, match=r"environment\['database_port'\] is reserved"):
         ServerlessFunction(stack, "Fn", database=db, code=CODE, handler="index.handler",
                            environment={"database_port": "1"})
-    with pytest.raises(BudgetError, match=r"environment\['DATABASE_SSLROOTCERT'\] is reserved"):
+    with pytest.raises(InputError, match=r"environment\['DATABASE_SSLROOTCERT'\] is reserved"):
         run_program(lambda: pulumi_function(pulumi_database(), environment={"DATABASE_SSLROOTCERT": "x"}))
 
 
@@ -114,10 +114,10 @@ def test_both_database_renderers_refuse_budget_parameters() -> None:
 @pytest.mark.parametrize("db_user", ["*", "app_*", "a?", "app user", "", "x" * 64])
 def test_db_user_must_name_one_user(db_user: str) -> None:
     stack, db = cdk_database()
-    with pytest.raises(BudgetError, match="must name exactly one database user"):
+    with pytest.raises(InputError, match="must name exactly one database user"):
         ServerlessFunction(stack, "Fn", database=db, code=CODE, handler="index.handler", db_user=db_user)
     assert stack.node.try_find_child("Fn") is None  # refused before joining the tree
-    with pytest.raises(BudgetError, match="must name exactly one database user"):
+    with pytest.raises(InputError, match="must name exactly one database user"):
         run_program(lambda: pulumi_function(pulumi_database(), db_user=db_user))
 
 

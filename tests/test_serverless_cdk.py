@@ -20,7 +20,7 @@ from aws_cdk.assertions import Template
 from conftest import template_of
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from deploy_paradigms.budget import BudgetError, BudgetExceededError
+from deploy_paradigms.budget import BudgetError, BudgetExceededError, InputError
 from deploy_paradigms.cdk.database import Database
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction, check_extra_environment
 
@@ -237,13 +237,13 @@ def test_environment_holds_where_and_how_never_a_secret(m5_template: dict[str, A
     {"DATABASE_HOST": "elsewhere.example.com"},
 ])
 def test_credential_like_environment_is_refused(extra: dict[str, str]) -> None:
-    with pytest.raises(BudgetError, match=re.escape(next(iter(extra)))):
+    with pytest.raises(InputError, match=re.escape(next(iter(extra)))):
         check_extra_environment(extra)
 
 
 def test_secret_values_are_refused_even_as_tokens() -> None:
     stack, db = small_stack("db.t3.micro")
-    with pytest.raises(BudgetError, match="looks like a credential"):
+    with pytest.raises(InputError, match="looks like a credential"):
         function(stack, db, environment={"APP_SETTING": db.secret.secret_value.unsafe_unwrap()})
     check_extra_environment({"LOG_LEVEL": "debug", "STRIPE_SECRET_ARN": "arn:aws:secretsmanager:x"})
 
@@ -332,15 +332,24 @@ def test_a_second_consumer_over_the_ledger_fails_naming_both() -> None:
         function(stack, db, "Reports", connections=400)
 
 
-def test_invalid_combinations_are_refused() -> None:
+def test_invalid_combinations_are_refused_as_input_errors_not_budget_errors() -> None:
     stack, db = small_stack("db.t3.micro")
     first = function(stack, db, "First", connections=10)
-    with pytest.raises(BudgetError, match="proxy_max_connections_percent=50 applies only"):
-        function(stack, db, "Second", proxy=first.proxy, proxy_max_connections_percent=50)
-    with pytest.raises(BudgetError, match="memory_size=64"):
-        function(stack, db, "Third", memory_size=64)
-    with pytest.raises(BudgetError, match="borrow_timeout_s=10 must be shorter than function_timeout_s=5"):
-        function(stack, db, "Fourth", timeout_s=5)
+    refusals = [
+        ("proxy_max_connections_percent=50 applies only",
+         {"proxy": first.proxy, "proxy_max_connections_percent": 50}),
+        ("memory_size=64", {"memory_size": 64}),
+        ("borrow_timeout_s=10 must be shorter than function_timeout_s=5", {"timeout_s": 5}),
+        ("runtime='nodejs20.x' is not one of", {"runtime": "nodejs20.x"}),
+        ("log_retention_days=31 is not a CloudWatch Logs retention period", {"log_retention": 31}),
+    ]
+    for i, (message, kwargs) in enumerate(refusals):
+        with pytest.raises(InputError, match=re.escape(message)) as refused:
+            function(stack, db, f"Bad{i}", **kwargs)
+        assert not isinstance(refused.value, BudgetError), message
+    # the budget's own refusals stay BudgetErrors
+    with pytest.raises(BudgetError, match="reserved_concurrency=500 exceeds"):
+        function(stack, db, "Greedy", reserved_concurrency=500)
 
 
 # -- the whole template --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pulumi.runtime.sync_await import _sync_await
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms.budget import BudgetError, BudgetExceededError, InputError
+from deploy_paradigms.plans.serverless import FunctionOptions
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
 from deploy_paradigms.pulumi.network import Network
 from deploy_paradigms.pulumi.preview import (
@@ -176,7 +177,7 @@ def test_execution_role_is_least_privilege() -> None:
     assert not find(records, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     proxy_policy = inputs(records, "aws:iam/rolePolicy:RolePolicy", "function-proxy-secret")["policy"]
     assert json.loads(proxy_policy)["Statement"] == [{
-        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Effect": "Allow",
+        "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], "Effect": "Allow",
         "Resource": app_secret_arn(records)}]  # the application role's secret only
     assert inputs(records, "aws:cloudwatch/logGroup:LogGroup", "function-logs")["retentionInDays"] == 30
     assert inputs(records, FN, "function-function")["loggingConfig"]["logGroup"] == "function-logs"
@@ -210,8 +211,9 @@ def test_environment_holds_where_and_how_never_a_secret() -> None:
     {"DATABASE_NAME": "other"},
 ])
 def test_credential_like_environment_is_refused(extra: dict[str, str]) -> None:
-    with pytest.raises(BudgetError, match=re.escape(next(iter(extra)))):
+    with pytest.raises(InputError, match=re.escape(next(iter(extra)))) as refused:
         run_program(lambda: function(database(), environment=extra))
+    assert not isinstance(refused.value, BudgetError)  # an input refusal, not the budget
 
 
 def test_secrets_only_mode_and_a_shared_proxy() -> None:
@@ -281,12 +283,22 @@ def test_invalid_combinations_are_refused() -> None:
         db = database()
         function(db, "second", proxy=function(db, "first", connections=10).proxy)
 
-    with pytest.raises(BudgetError, match="proxy_security_group_id is required"):
-        run_program(shared_without_its_group)
-    with pytest.raises(InputError, match="log_retention_days=10"):
-        run_program(lambda: function(database(), log_retention_days=10))
-    with pytest.raises(BudgetError, match="memory_size=64"):
-        run_program(lambda: function(database(), memory_size=64))
+    refusals: list[tuple[str, Callable[[], Any]]] = [
+        ("proxy_security_group_id is required", shared_without_its_group),
+        ("log_retention_days=10", lambda: function(database(), log_retention_days=10)),
+        ("memory_size=64", lambda: function(database(), memory_size=64)),
+        ("architecture='sparc'", lambda: function(database(), architecture="sparc")),
+        ("idle_client_timeout_s=0", lambda: function(database(), idle_client_timeout_s=0)),
+        ("memory_size given both", lambda: function(database(), memory_size=1024,
+                                                     options=FunctionOptions(memory_size=512))),
+    ]
+    for message, build in refusals:
+        with pytest.raises(InputError, match=re.escape(message)) as refused:
+            run_program(build)
+        assert not isinstance(refused.value, BudgetError), message
+    # the budget's own refusals stay BudgetErrors
+    with pytest.raises(BudgetError, match="reserved_concurrency=900 exceeds"):
+        run_program(lambda: function(database(), reserved_concurrency=900))
 
 
 # -- the whole preview ---------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from deploy_paradigms.budget.plan import proxy_connection_share
 from deploy_paradigms.guard import model as guard_model
 from deploy_paradigms.guard.rules import no_secrets
 from deploy_paradigms.plans import environment
-from deploy_paradigms.plans.edge import check_response_size_limit, plan_edge_function
+from deploy_paradigms.plans.data_endpoint import check_response_size_limit
+from deploy_paradigms.plans.edge import plan_edge_function
 
 # Eleven keys, each with the one right answer: a credential, or a pointer/setting about one.
 CREDENTIAL_KEYS = [
@@ -79,8 +80,10 @@ def test_response_size_limit_has_one_definition() -> None:
     from deploy_paradigms.cdk import data_endpoint as cdk_endpoint
     from deploy_paradigms.pulumi import data_endpoint as pulumi_endpoint
 
-    assert cdk_endpoint.check_response_size_limit is check_response_size_limit
-    assert pulumi_endpoint.check_response_size_limit is check_response_size_limit
+    # plans.data_endpoint holds the rule; a renderer may re-export it, never define its own
+    for renderer in (cdk_endpoint, pulumi_endpoint):
+        rule = getattr(renderer, "check_response_size_limit", check_response_size_limit)
+        assert rule is check_response_size_limit
     with pytest.raises(InputError, match="response_size_limit_bytes=0") as caught:
         check_response_size_limit(0)
     assert not isinstance(caught.value, BudgetError)

@@ -7,7 +7,7 @@ from .data_endpoint import DataEndpoint
 from .database import Database
 from .edge_function import EdgeFunction
 from .migrations import DatabaseMigrations
-from .serverless_function import ServerlessFunction
+from .serverless_function import FunctionOptions, ServerlessFunction
 
 __all__ = [
     "BudgetGuard",
@@ -17,5 +17,6 @@ __all__ = [
     "Database",
     "DatabaseMigrations",
     "EdgeFunction",
+    "FunctionOptions",
     "ServerlessFunction",
 ]

@@ -10,7 +10,8 @@ a Lambda function URL.
 
 Example::
 
-    endpoint = DataEndpoint(self, "Data", database=db, catalog=sample_catalog())
+    endpoint = DataEndpoint(self, "Data", database=db, catalog=sample_catalog(),
+                            function=FunctionOptions(memory_size=1024, connections=20))
     endpoint.plan.reserved_concurrency     # what the database can afford
     EdgeFunction(self, "Site", ..., data_endpoint=endpoint)   # CloudFront in front
 
@@ -33,51 +34,45 @@ only. The id cannot be an environment variable: the distribution depends on
 the function URL, so the function depending on the distribution would be a
 cycle; the parameter and the policy depend on the distribution instead.
 
-Steps: validate inputs, plan (signing; the budget plan comes from the composed
-ServerlessFunction), create the HMAC secret, the function and its URL, wire
-security (secret read, HTTPS egress to Secrets Manager), expose attributes.
-The Pulumi component in ``deploy_paradigms.pulumi.data_endpoint`` takes the
-same steps.
+Every decision is taken by :func:`deploy_paradigms.plans.data_endpoint.plan_data_endpoint`
+(the function's own by the composed ServerlessFunction's plan); this module renders it in named
+steps: ``_plan``, ``_create_hmac_key``, ``_create_function``, ``_create_url``, ``_wire_security``.
+The Pulumi component in ``deploy_paradigms.pulumi.data_endpoint`` takes the same steps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import packaging
-from ..budget import DEFAULT_IDLE_CLIENT_TIMEOUT_S, BudgetError, ServerlessPlan
-from ..budget.plan import DEFAULT_BORROW_TIMEOUT_S
+from ..budget import ServerlessPlan
 from ..catalog import QueryCatalog
-from ..plans.edge import (
+from ..plans.data_endpoint import (
     DEFAULT_RESPONSE_SIZE_LIMIT_BYTES,
+    HMAC_KEY_LENGTH,
+    INVALIDATION_ACTIONS,
+    DataEndpointPlan,
     SigningPlan,
-    cache_key_parameters,
+    UrlPermission,
     check_response_size_limit,
-    distribution_id_parameter_name,
-    plan_signing,
+    plan_data_endpoint,
 )
-from ..plans.environment import check_data_endpoint_environment
-from ..runtime import data_endpoint as endpoint_runtime
-from ..runtime import invalidation
+from ..plans.serverless import FunctionOptions
 from .database import Database
 from .serverless_function import ServerlessFunction
 
-__all__ = ["DEFAULT_RESPONSE_SIZE_LIMIT_BYTES", "DataEndpoint", "check_response_size_limit"]
-
-#: Python for the endpoint: the newest Lambda runtime (the bundle is pure Python).
-DEFAULT_RUNTIME = lambda_.Runtime.PYTHON_3_14
+__all__ = ["DEFAULT_RESPONSE_SIZE_LIMIT_BYTES", "DataEndpoint", "FunctionOptions",
+           "check_response_size_limit"]
 
 
 class DataEndpoint(Construct):
@@ -89,27 +84,31 @@ class DataEndpoint(Construct):
     signing, a generated Secrets Manager secret (id ``HmacSecret``) unless
     ``hmac_secret`` is given, readable by the function only.
 
+    Attributes: ``plan`` (the function's :class:`ServerlessPlan`), ``endpoint_plan``
+    (:class:`~deploy_paradigms.plans.data_endpoint.DataEndpointPlan`), ``signing_plan``, ``catalog``,
+    ``catalog_has_cache_tags``, ``cache_key_parameters``, ``function`` (the :class:`ServerlessFunction`),
+    ``url``, ``hmac_secret``, ``distribution_id_parameter_name``, ``invalidation_policy``.
+
     :param database: the :class:`Database` to query; its ledger pays for the connections.
     :param catalog: the named queries this endpoint serves (nothing else runs).
-    :param signing: ``"cloudfront"`` (default), ``"hmac"`` or ``"both"``; see the module docs.
+    :param signing: omitted: ``"cloudfront"``; or ``"hmac"``, ``"both"`` (see the module docs).
     :param hmac_secret: the signing key (raw SecretString or JSON ``{"key": "..."}``) when
-        ``signing`` is ``hmac``/``both``; omitted, a 64-character key is generated in Secrets
+        ``signing`` is ``hmac``/``both``; omitted: a 64-character key is generated in Secrets
         Manager (no value in the template). Refused with ``signing="cloudfront"``.
-    :param response_size_limit_bytes: larger results answer 413; default 1,000,000.
+    :param response_size_limit_bytes: larger results answer 413; omitted: 1,000,000.
     :param bootstrap_schema: run the catalog's ``schema`` statements once per execution
         environment (``CREATE ... IF NOT EXISTS``; for examples, use migrations in production).
-        Default False.
-    :param connections: this endpoint's share of the ledger; omitted, all that is left.
-    :param reserved_concurrency: omitted, the budget's cap (see ``ServerlessFunction``).
-    :param memory_size: MB, default 512.
-    :param timeout_s: default 15 s (also CloudFront's origin read timeout for ``/data/*``).
-    :param runtime: default Python 3.14 (the bundle is pure Python).
-    :param architecture, vpc_subnets, proxy, proxy_security_group, proxy_max_connections_percent,
-        idle_client_timeout_s, borrow_timeout_s, iam_auth, db_user, master_user_reason,
-        account_concurrency_limit, alarms, log_retention: passed to :class:`ServerlessFunction`
-        unchanged, with its defaults (ARM_64; private subnets; a new proxy; 120 s; 10 s; IAM auth;
-        the application role ``app_user``; 1000; alarms on; one month).
-    :param environment: extra NON-secret variables for the function; omitted, only those the
+        Omitted: False.
+    :param function: the function's options as one
+        :class:`~deploy_paradigms.plans.serverless.FunctionOptions` (connections, reserved_concurrency,
+        memory_size, timeout_s, runtime, architecture, proxy_max_connections_percent, idle_client_timeout_s,
+        borrow_timeout_s, iam_auth, db_user, master_user_reason, account_concurrency_limit, alarms,
+        log_retention_days); omitted: :class:`ServerlessFunction`'s defaults, except runtime Python 3.14
+        (the bundle is pure Python) and a 15 s timeout (also CloudFront's origin read timeout for
+        ``/data/*``).
+    :param vpc_subnets, proxy, proxy_security_group: passed to :class:`ServerlessFunction` (aws-cdk types,
+        so not in ``function``); omitted: private subnets, a new proxy.
+    :param environment: extra NON-secret variables for the function; omitted: only those the
         construct sets (``DATABASE_*`` and ``DATA_ENDPOINT_*``).
     """
 
@@ -120,126 +119,96 @@ class DataEndpoint(Construct):
         *,
         database: Database,
         catalog: QueryCatalog,
-        signing: str = "cloudfront",
+        signing: str | None = None,
         hmac_secret: secretsmanager.ISecret | None = None,
-        response_size_limit_bytes: int = DEFAULT_RESPONSE_SIZE_LIMIT_BYTES,
-        bootstrap_schema: bool = False,
-        connections: int | None = None,
-        reserved_concurrency: int | None = None,
-        memory_size: int = 512,
-        timeout_s: int = 15,
-        runtime: lambda_.Runtime = DEFAULT_RUNTIME,
-        architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
+        response_size_limit_bytes: int | None = None,
+        bootstrap_schema: bool | None = None,
+        function: FunctionOptions | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         proxy: rds.IDatabaseProxy | None = None,
         proxy_security_group: ec2.ISecurityGroup | None = None,
-        proxy_max_connections_percent: int | None = None,
-        idle_client_timeout_s: int = DEFAULT_IDLE_CLIENT_TIMEOUT_S,
-        borrow_timeout_s: int = DEFAULT_BORROW_TIMEOUT_S,
-        iam_auth: bool = True,
-        db_user: str | None = None,
-        master_user_reason: str | None = None,
-        account_concurrency_limit: int | None = None,
-        alarms: bool = True,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
-        # 1. Validate inputs.
-        if not isinstance(catalog, QueryCatalog):
-            raise BudgetError(f"catalog must be a deploy_paradigms.catalog.QueryCatalog, got "
-                              f"{type(catalog).__name__}; build one from NamedQuery objects")
-        self.signing_plan: SigningPlan = plan_signing(signing)
-        if hmac_secret is not None and not self.signing_plan.requires_hmac:
-            raise BudgetError("hmac_secret is only used with signing='hmac' or 'both'; with "
-                              "signing='cloudfront' CloudFront's SigV4 signature is the only check, so "
-                              "remove hmac_secret or choose a signing mode that uses it")
-        limit = check_response_size_limit(response_size_limit_bytes)
+        self._plan(catalog, signing, hmac_secret, response_size_limit_bytes, bootstrap_schema, function,
+                   environment)
+        self._create_hmac_key(hmac_secret)
+        self._create_function(database, vpc_subnets, proxy, proxy_security_group)
+        self._create_url()
+        self._wire_security()
+
+    def _plan(self, catalog: QueryCatalog, signing: str | None, hmac_secret: secretsmanager.ISecret | None,
+              response_size_limit_bytes: int | None, bootstrap_schema: bool | None,
+              function: FunctionOptions | None, environment: Mapping[str, str] | None) -> None:
+        self.endpoint_plan: DataEndpointPlan = plan_data_endpoint(
+            label=self.node.path, catalog=catalog, stack_name=cdk.Stack.of(self).stack_name,
+            endpoint_id=cdk.Names.unique_id(self), signing=signing, hmac_secret_given=hmac_secret is not None,
+            response_size_limit_bytes=response_size_limit_bytes, bootstrap_schema=bootstrap_schema,
+            function=function, environment=environment)
+        plan = self.endpoint_plan
+        self.signing_plan: SigningPlan = plan.signing
         self.catalog = catalog
         #: True when a read declares cache tags (the distribution then extracts them).
-        self.catalog_has_cache_tags: bool = any(q.cache_tags for q in catalog)
+        self.catalog_has_cache_tags: bool = plan.catalog_has_cache_tags
         #: Query-string names a cached GET varies by (the read queries' parameters).
-        self.cache_key_parameters: tuple[str, ...] = cache_key_parameters(catalog)
-
-        # 2. The HMAC key: bring your own, or a generated one (never a value in the template).
-        self.hmac_secret: secretsmanager.ISecret | None = hmac_secret
-        if self.signing_plan.requires_hmac and hmac_secret is None:
-            created = secretsmanager.Secret(
-                self, "HmacSecret",
-                description=f"HMAC-SHA256 key callers use to sign requests to {self.node.path}",
-                generate_secret_string=secretsmanager.SecretStringGenerator(
-                    password_length=64, exclude_punctuation=True, include_space=False))
-            cdk.Validations.of(created).acknowledge(cdk.Acknowledgment(
-                id="AwsSolutions::AwsSolutions-SMG4",
-                reason="a shared signing key cannot rotate without the callers learning the new key at "
-                       "the same moment; rotate it by hand (docs/edge.md, 'Rotating the key')"))
-            self.hmac_secret = created
-
-        # 3. The function (budget, proxy, concurrency, alarms come from ServerlessFunction) and its URL.
-        env: dict[str, str] = {
-            endpoint_runtime.ENV_MAX_RESPONSE_BYTES: str(limit),
-            endpoint_runtime.ENV_BOOTSTRAP_SCHEMA: "true" if bootstrap_schema else "false",
-        }
-        if self.hmac_secret is not None:
-            env[endpoint_runtime.ENV_HMAC_SECRET_ARN] = self.hmac_secret.secret_arn
+        self.cache_key_parameters: tuple[str, ...] = plan.cache_key_parameters
         #: SSM parameter that will hold the distribution id (None: no write invalidates anything).
-        self.distribution_id_parameter_name: str | None = None
-        if any(q.invalidates for q in catalog):
-            self.distribution_id_parameter_name = distribution_id_parameter_name(
-                cdk.Stack.of(self).stack_name, cdk.Names.unique_id(self))
-            env[invalidation.ENV_DISTRIBUTION_ID_PARAMETER] = self.distribution_id_parameter_name
-        env.update(check_data_endpoint_environment(environment))
+        self.distribution_id_parameter_name: str | None = plan.distribution_id_parameter_name
+        self.invalidation_policy: iam.Policy | None = None
+
+    def _create_hmac_key(self, hmac_secret: secretsmanager.ISecret | None) -> None:
+        """Bring your own key, or a generated one (never a value in the template)."""
+        self.hmac_secret: secretsmanager.ISecret | None = hmac_secret
+        if not self.endpoint_plan.generate_hmac_key:
+            return
+        created = secretsmanager.Secret(
+            self, "HmacSecret", description=self.endpoint_plan.hmac_key_description,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=HMAC_KEY_LENGTH, exclude_punctuation=True, include_space=False))
+        cdk.Validations.of(created).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions::AwsSolutions-SMG4",
+            reason="a shared signing key cannot rotate without the callers learning the new key at "
+                   "the same moment; rotate it by hand (docs/edge.md, 'Rotating the key')"))
+        self.hmac_secret = created
+
+    def _create_function(self, database: Database, vpc_subnets: ec2.SubnetSelection | None,
+                         proxy: rds.IDatabaseProxy | None,
+                         proxy_security_group: ec2.ISecurityGroup | None) -> None:
+        """The function: budget, proxy, concurrency and alarms come from ServerlessFunction."""
+        plan = self.endpoint_plan
         # One .zip rather than a directory: synth stages one file, not ~1,400 (BENCHMARKS.md).
-        archive = packaging.lambda_archive("data_endpoint", catalog_json=catalog.to_json(),
+        archive = packaging.lambda_archive("data_endpoint", catalog_json=self.catalog.to_json(),
                                            engine=database.engine.value)
         self.function = ServerlessFunction(
-            self, "Function",
-            database=database,
+            self, "Function", database=database,
             code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
-            handler=packaging.DATA_ENDPOINT_HANDLER,
-            runtime=runtime,
-            memory_size=memory_size,
-            timeout_s=timeout_s,
-            connections=connections,
-            reserved_concurrency=reserved_concurrency,
-            architecture=architecture,
-            vpc_subnets=vpc_subnets,
-            proxy=proxy,
-            proxy_security_group=proxy_security_group,
-            proxy_max_connections_percent=proxy_max_connections_percent,
-            idle_client_timeout_s=idle_client_timeout_s,
-            borrow_timeout_s=borrow_timeout_s,
-            iam_auth=iam_auth,
-            db_user=db_user,
-            master_user_reason=master_user_reason,
-            account_concurrency_limit=account_concurrency_limit,
-            alarms=alarms,
-            log_retention=log_retention,
-            environment=env,
-        )
-        self.url = lambda_.FunctionUrl(
-            self, "Url",
-            function=self.function.function,
-            auth_type=lambda_.FunctionUrlAuthType[self.signing_plan.url_auth_type],
-        )
+            handler=packaging.DATA_ENDPOINT_HANDLER, vpc_subnets=vpc_subnets, proxy=proxy,
+            proxy_security_group=proxy_security_group, options=plan.function,
+            environment=plan.environment(
+                hmac_secret_arn=self.hmac_secret.secret_arn if self.hmac_secret is not None else None))
 
-        # 4. Security: the function reads its key over HTTPS (NAT or a VPC endpoint).
-        if self.hmac_secret is not None:
-            self.hmac_secret.grant_read(self.function.role)
-            self.function.security_group.add_egress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "Secrets Manager API (HMAC signing key)")
-        self.invalidation_policy: iam.Policy | None = None
-        if self.distribution_id_parameter_name is not None:
-            stack = cdk.Stack.of(self)
-            self.function.role.add_to_principal_policy(iam.PolicyStatement(
-                actions=["ssm:GetParameter"],
-                resources=[stack.format_arn(service="ssm", resource="parameter",
-                                            resource_name=self.distribution_id_parameter_name.lstrip("/"))]))
-            # CloudFront's API has no VPC endpoint: the calls leave through the VPC's NAT. (With HMAC
-            # signing the Secrets Manager rule already opens 443: CDK keeps one rule per peer and port.)
-            self.function.security_group.add_egress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
-                "SSM and CloudFront APIs (cache invalidation on write)")
+    def _create_url(self) -> None:
+        """The function URL; auth NONE gets its two public statements from aws-cdk itself."""
+        self.url = lambda_.FunctionUrl(
+            self, "Url", function=self.function.function,
+            auth_type=lambda_.FunctionUrlAuthType[self.signing_plan.url_auth_type])
+
+    def _wire_security(self) -> None:
+        """Read the key, read the distribution-id parameter, HTTPS out (NAT or a VPC endpoint)."""
+        role = self.function.role
+        for statement in self.endpoint_plan.statements:
+            if statement.resource == "hmac-secret" and self.hmac_secret is not None:
+                self.hmac_secret.grant_read(role)
+            elif statement.resource == "ssm-parameter" and self.distribution_id_parameter_name is not None:
+                role.add_to_principal_policy(iam.PolicyStatement(
+                    actions=list(statement.actions),
+                    resources=[cdk.Stack.of(self).format_arn(
+                        service="ssm", resource="parameter",
+                        resource_name=self.distribution_id_parameter_name.lstrip("/"))]))
+        rule = self.endpoint_plan.https_egress
+        if rule is not None:
+            self.function.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(rule.port),
+                                                         rule.description)
 
     @property
     def plan(self) -> ServerlessPlan:
@@ -257,9 +226,7 @@ class DataEndpoint(Construct):
         """
         if self.distribution_id_parameter_name is None:
             return None
-        if self.invalidation_policy is not None:
-            raise BudgetError(f"{self.node.path} already invalidates a distribution; a data endpoint sends "
-                              f"its invalidations to one distribution: put one distribution in front of it")
+        self.endpoint_plan.check_one_distribution(self.invalidation_policy is not None)
         ssm.StringParameter(
             self, "DistributionId",
             parameter_name=self.distribution_id_parameter_name,
@@ -268,7 +235,7 @@ class DataEndpoint(Construct):
         self.invalidation_policy = iam.Policy(
             self, "InvalidationPolicy",
             roles=[self.function.role],
-            statements=[iam.PolicyStatement(actions=["cloudfront:CreateInvalidation"],
+            statements=[iam.PolicyStatement(actions=list(INVALIDATION_ACTIONS),
                                             resources=[distribution.distribution_arn])])
         return self.invalidation_policy
 
@@ -282,19 +249,16 @@ class DataEndpoint(Construct):
         grants both in this aws-cdk-lib (older releases granted only the first, aws-cdk
         issue 35872). Use this with a distribution of your own.
         """
-        if self.signing_plan.url_auth_type != "AWS_IAM":
-            raise BudgetError(f"signing={self.signing_plan.signing.value!r}: the URL's auth type is NONE, so "
-                              f"origin access control cannot be used; create the DataEndpoint with "
-                              f"signing='cloudfront' or 'both'")
         suffix = cdk.Names.unique_id(distribution)
-        common: dict[str, Any] = {
-            "principal": "cloudfront.amazonaws.com",
-            "function_name": self.function.function.function_arn,
-            "source_arn": distribution.distribution_arn,
-        }
-        return [
-            lambda_.CfnPermission(self, f"CloudFrontInvokeUrl{suffix}", action="lambda:InvokeFunctionUrl",
-                                  **common),
-            lambda_.CfnPermission(self, f"CloudFrontInvoke{suffix}", action="lambda:InvokeFunction",
-                                  invoked_via_function_url=True, **common),
-        ]
+        return [self._permission(f"CloudFront{_ID[p.action]}{suffix}", p, distribution.distribution_arn)
+                for p in self.endpoint_plan.cloudfront_permissions()]
+
+    def _permission(self, id: str, permission: UrlPermission, source_arn: str) -> lambda_.CfnPermission:
+        return lambda_.CfnPermission(
+            self, id, action=permission.action, principal=permission.principal,
+            function_name=self.function.function.function_arn, source_arn=source_arn,
+            invoked_via_function_url=True if permission.via_function_url else None)
+
+
+#: Construct ids of CloudFront's two permissions (ids are API: kept as they were).
+_ID = {"lambda:InvokeFunctionUrl": "InvokeUrl", "lambda:InvokeFunction": "Invoke"}

@@ -222,7 +222,7 @@ def check_db_user(db_user: str) -> str:
     """``db_user`` if it names exactly one database user; wildcards (``*``, ``?``) in an
     ``rds-db:connect`` grant would let the function connect as every user, the master included."""
     if not isinstance(db_user, str) or not _DB_USER.match(db_user):
-        raise BudgetError(
+        raise InputError(
             f"db_user={db_user!r} must name exactly one database user (letters, digits and '_', "
             f"starting with a letter or '_', at most 63 characters); the rds-db:connect grant is "
             f"on that name, and a wildcard would grant every database user, the master included")
@@ -242,7 +242,7 @@ def check_master_user(db_user: str, master_username: str, app_username: str, rea
     the application role is the default. A database without its own application role (adopted
     with ``from_existing``) names its given user as both, and needs no reason."""
     if db_user == master_username and app_username != master_username and not (reason and reason.strip()):
-        raise BudgetError(
+        raise InputError(
             f"db_user={db_user!r} is the master user, which can change the schema, read every table and "
             f"manage roles; connect as the application role {app_username!r} (the default: omit db_user), "
             f"or pass master_user_reason='<why this function needs it>' (e.g. it runs migrations)")

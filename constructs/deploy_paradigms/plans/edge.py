@@ -13,7 +13,9 @@ plan objects they return, so a limit or a TTL is decided once.
   Pulumi constructors only render the plan.
 - :func:`plan_data_cache` decides the ``/data/*`` cache policy: honour the
   origin's ``Cache-Control`` and key on the catalog's parameter names only.
-- :func:`plan_signing` decides who may call the data endpoint's function URL.
+- :func:`check_anonymous_writes` refuses a distribution that lets anyone write through it.
+  The data endpoint's own decisions (signing, response size, its parameter names) are in
+  :mod:`deploy_paradigms.plans.data_endpoint`.
 - :func:`plan_firewall` decides the optional WAF web ACL with a rate-based rule
   (``EdgeFunction(rate_limit=...)``): AWS WAF's limits, the us-east-1 placement a
   CloudFront web ACL needs, the 429 answer and the rule document both renderers use.
@@ -39,8 +41,8 @@ from typing import Protocol
 from .. import packaging
 from ..budget import InputError
 from ..catalog import CACHE_TAG_HEADER, QueryCatalog
-from ..runtime.data_endpoint import LAMBDA_RESPONSE_LIMIT_BYTES
 from .checks import check_choice
+from .data_endpoint import SigningPlan
 
 __all__ = [
     "ACCESS_LOG_EXPIRATION_DAYS",
@@ -56,7 +58,6 @@ __all__ = [
     "DATA_PATH_PATTERN",
     "DEFAULT_EDGE_RUNTIME",
     "DEFAULT_PRICE_CLASS",
-    "DEFAULT_RESPONSE_SIZE_LIMIT_BYTES",
     "EDGE_FUNCTION_LOG_RETENTION_DAYS",
     "EDGE_LOG_ACTIONS",
     "EDGE_REGION",
@@ -90,18 +91,12 @@ __all__ = [
     "FirewallPlan",
     "LogBucketPlan",
     "RateLimit",
-    "Signing",
-    "SigningPlan",
     "TriggerLimits",
-    "cache_key_parameters",
     "check_anonymous_writes",
-    "check_response_size_limit",
-    "distribution_id_parameter_name",
     "measure_path",
     "plan_data_cache",
     "plan_edge_function",
     "plan_firewall",
-    "plan_signing",
     "web_acl_name",
 ]
 
@@ -264,68 +259,6 @@ def plan_data_cache(parameter_names: Iterable[str], *,
                          forwarded_headers=(*(SIGNATURE_HEADERS if hmac_signed else ()), PAYLOAD_HASH_HEADER))
 
 
-class Signing(StrEnum):
-    """Who may call the data endpoint (``DataEndpoint(signing=...)``).
-
-    - ``cloudfront`` (default): only CloudFront, through origin access control:
-      the function URL's auth type is ``AWS_IAM`` and CloudFront signs every
-      origin request with SigV4. Lambda refuses anything else before the function
-      runs (no invocation, no cost). What the distribution serves under ``/data/*``
-      is as public as the distribution: protect writes with WAF or use ``both``.
-    - ``hmac``: callers outside AWS (Cloudflare Workers, Vercel Edge, Deno
-      Deploy) call the function URL directly and sign each request with a shared
-      key from Secrets Manager. The URL's auth type is ``NONE`` (they hold no AWS
-      credentials), so the function runs for every request and refuses unsigned
-      or stale ones with 401 before it touches the database; unsigned floods cost
-      invocations and can use up the reserved concurrency. Not for CloudFront.
-    - ``both``: CloudFront in front (``AWS_IAM`` + origin access control) and the
-      HMAC required by the function as well: outside callers sign and go through
-      the distribution; cache misses and writes reach the database only signed
-      (cached reads are answered by CloudFront, public by design).
-    """
-
-    CLOUDFRONT = "cloudfront"
-    HMAC = "hmac"
-    BOTH = "both"
-
-    @classmethod
-    def parse(cls, value: str | Signing) -> Signing:
-        if isinstance(value, Signing):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            raise InputError(f"signing={value!r} is not a signing mode; use 'cloudfront' (default), "
-                              f"'hmac' or 'both'") from None
-
-
-@dataclass(frozen=True)
-class SigningPlan:
-    """How the data endpoint's function URL authenticates callers."""
-
-    signing: Signing
-    url_auth_type: str  # "AWS_IAM" or "NONE"
-    requires_hmac: bool  # the function checks x-dp-signature on every request that reaches it
-    cloudfront_origin: bool  # CloudFront may front it (origin access control + invoke permissions)
-
-
-def plan_signing(signing: str | Signing) -> SigningPlan:
-    """What a data endpoint's ``signing`` mode means: the function URL's auth type, whether the
-    function checks an HMAC, whether CloudFront may use it as an origin. Unknown modes raise."""
-    mode = Signing.parse(signing)
-    if mode is Signing.HMAC:
-        return SigningPlan(mode, "NONE", requires_hmac=True, cloudfront_origin=False)
-    return SigningPlan(mode, "AWS_IAM", requires_hmac=mode is Signing.BOTH, cloudfront_origin=True)
-
-
-def cache_key_parameters(catalog: QueryCatalog) -> tuple[str, ...]:
-    """Names of the read queries' parameters (sorted, unique): what a cached GET varies by.
-
-    Writes are POST and never cached, so their parameters stay out of the key.
-    """
-    return tuple(sorted({p.name for q in catalog if q.mode == "read" for p in q.params}))
-
-
 def check_anonymous_writes(catalog: QueryCatalog, signing: SigningPlan, reason: str | None) -> None:
     """Refuse a distribution that would let anyone write: a catalog with write queries behind
     ``signing="cloudfront"`` (CloudFront signs every request it forwards, so the endpoint cannot
@@ -341,17 +274,6 @@ def check_anonymous_writes(catalog: QueryCatalog, signing: SigningPlan, reason: 
         f"(and consider rate_limit=RateLimit(limit, scope='writes'))")
 
 
-def distribution_id_parameter_name(stack_name: str, endpoint_id: str) -> str:
-    """SSM parameter holding the distribution id a data endpoint invalidates (same in CDK and Pulumi).
-
-    The endpoint's function is created before the distribution (the distribution's origin is the
-    function URL), so it learns the id at run time from this parameter, written once the
-    distribution exists. Names allow letters, digits and ``_.-/``; other characters become ``-``.
-    """
-    safe = re.sub(r"[^A-Za-z0-9_.\-/]", "-", f"/deploy-paradigms/{stack_name}/{endpoint_id}/distribution-id")
-    return safe[:1011]
-
-
 #: Days CloudFront access logs stay in the log bucket an EdgeFunction creates (an S3 lifecycle
 #: expiry, not a CloudWatch Logs retention).
 ACCESS_LOG_EXPIRATION_DAYS = 90
@@ -359,21 +281,6 @@ ACCESS_LOG_EXPIRATION_DAYS = 90
 #: Retention of an edge function's own log group in us-east-1 (aws-cdk's default for the group
 #: it creates: two years); the edge locations' groups are created by Lambda@Edge without one.
 EDGE_FUNCTION_LOG_RETENTION_DAYS = 731
-
-#: Default response-size limit of a data endpoint: 1 MB keeps responses cache-friendly and far
-#: below Lambda's 6 MB synchronous response quota (Lambda developer guide, "Lambda quotas").
-DEFAULT_RESPONSE_SIZE_LIMIT_BYTES = 1_000_000
-
-
-def check_response_size_limit(value: object) -> int:
-    """``value`` if it is a whole number of bytes Lambda can return (1 to 6 MB); else InputError."""
-    limit = LAMBDA_RESPONSE_LIMIT_BYTES
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-        raise InputError(f"response_size_limit_bytes={value!r} must be a whole number between 1 and {limit} "
-                         f"(Lambda's 6 MB synchronous response limit); page large results with a LIMIT "
-                         f"parameter instead")
-    return value
-
 
 # -- the optional WAF web ACL ------------------------------------------------------------------------
 

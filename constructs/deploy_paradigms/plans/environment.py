@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..budget import BudgetError, ServerlessPlan
+from ..budget import InputError
 from ..runtime import settings
 
 #: Variables the constructs set from the database (the runtime settings contract).
@@ -76,7 +76,7 @@ def check_environment(
     resolved: Mapping[str, str] | None = None,
     strings_only: bool = False,
 ) -> dict[str, Any]:
-    """Return ``environment`` as a dict, or raise :class:`BudgetError` naming the key and the fix.
+    """Return ``environment`` as a dict, or raise :class:`InputError` naming the key and the fix.
 
     ``instead`` says where the value belongs (``{key}`` is replaced by the key).
     ``resolved`` maps keys to values as the engine will render them (CDK tokens
@@ -86,20 +86,20 @@ def check_environment(
     env = dict(environment or {})
     for key, value in env.items():
         if key.upper() in {r.upper() for r in reserved} or key.upper().startswith(reserved_prefixes):
-            raise BudgetError(f"environment[{key!r}] is reserved: {owner} sets it (names starting with "
+            raise InputError(f"environment[{key!r}] is reserved: {owner} sets it (names starting with "
                               f"{', '.join(reserved_prefixes)} are its own); remove it or rename it")
         if is_secret_key(key):
-            raise BudgetError(
+            raise InputError(
                 f"environment[{key!r}] looks like a credential; environment variables are readable "
                 f"by {readable_by}. Store it in Secrets Manager, {instead.format(key=key)}")
         rendered = (resolved or {}).get(key, value)
         if not isinstance(rendered, str):
             if strings_only:
-                raise BudgetError(f"environment[{key!r}]={value!r} must be a string")
+                raise InputError(f"environment[{key!r}]={value!r} must be a string")
             continue
         for pattern in SECRET_VALUE:
             if pattern.search(rendered):
-                raise BudgetError(
+                raise InputError(
                     f"environment[{key!r}] holds a value that looks like a credential (matches "
                     f"{pattern.pattern!r}); {instead.format(key=key)}")
     return env
@@ -114,14 +114,3 @@ LAMBDA_VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfac
 FUNCTION_READABLE_BY = "anyone who can read the function's configuration"
 FUNCTION_INSTEAD = "pass its ARN (e.g. {key}_ARN) and grant the function read access"
 
-
-def check_data_endpoint_environment(environment: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``DataEndpoint``'s extra variables (both engines), checked before its own are merged in."""
-    return check_environment(environment, owner="DataEndpoint", readable_by=FUNCTION_READABLE_BY,
-                             instead=FUNCTION_INSTEAD, reserved_prefixes=DATA_ENDPOINT_PREFIXES)
-
-
-def serverless_plan_environment(plan: ServerlessPlan) -> dict[str, str]:
-    """A serverless function's variables that come from its plan (URL parameters, pool contract);
-    a default share renders them once the ledger settles."""
-    return {settings.URL_PARAMS: plan.url.query_string(), **plan.pool.environment()}

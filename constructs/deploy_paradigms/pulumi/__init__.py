@@ -12,7 +12,7 @@ from .database import Database, DatabaseArgs, ExistingDatabaseArgs
 from .edge_function import EdgeFunction, EdgeFunctionArgs
 from .migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from .network import ExistingNetwork, Network, NetworkArgs, NetworkLike
-from .serverless_function import ServerlessFunction, ServerlessFunctionArgs
+from .serverless_function import FunctionOptions, ServerlessFunction, ServerlessFunctionArgs
 
 __all__ = [
     "BudgetGuard",
@@ -30,6 +30,7 @@ __all__ = [
     "EdgeFunctionArgs",
     "ExistingDatabaseArgs",
     "ExistingNetwork",
+    "FunctionOptions",
     "Network",
     "NetworkArgs",
     "NetworkLike",

@@ -37,6 +37,7 @@ from deploy_paradigms.cdk import (
     Database,
     DataEndpoint,
     EdgeFunction,
+    FunctionOptions,
     ServerlessFunction,
 )
 
@@ -116,7 +117,7 @@ class OrdersStack(cdk.Stack):
             self, "Data",
             database=self.database,
             catalog=sample_catalog(self.database.engine.value, writes=False),
-            connections=_share(self, "dataConnections", existing.DATA_CONNECTIONS),
+            function=FunctionOptions(connections=_share(self, "dataConnections", existing.DATA_CONNECTIONS)),
         )
         self.site = EdgeFunction(
             self, "Site",

@@ -24,6 +24,7 @@ from deploy_paradigms.pulumi import (
     DataEndpointArgs,
     EdgeFunction,
     EdgeFunctionArgs,
+    FunctionOptions,
     Network,
     ServerlessFunction,
     ServerlessFunctionArgs,
@@ -83,7 +84,7 @@ def program() -> None:
     data = DataEndpoint("data", DataEndpointArgs(
         database=database,
         catalog=sample_catalog(database.engine.value, writes=False),
-        connections=existing.DATA_CONNECTIONS,
+        function=FunctionOptions(connections=existing.DATA_CONNECTIONS),
     ))
     site = EdgeFunction("site", EdgeFunctionArgs(
         code_path=packaging.lambda_bundle("edge"),
