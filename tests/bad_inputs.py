@@ -514,6 +514,12 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "backup_retention_days=1 is below the 7-day minimum; keep at least a week of backups",
         database(backup_retention_days=1)),
     BadInput(
+        "Database(deletion_protection=False)", "CDK `Database`",
+        "deletion_protection=False lets one stack delete or replacement remove the database (after its "
+        "final snapshot); keep it on (the default), or pass deletion_protection_reason='<why this "
+        "database may be deleted>'",
+        database(deletion_protection=False)),
+    BadInput(
         "Database.from_existing(..., secret=None)", "CDK `Database`",
         "secret is required for an existing database: pass the Secrets Manager secret holding its "
         "username/password (secretsmanager.Secret.from_secret_complete_arn(...)); RDS Proxy and the "

@@ -20,7 +20,7 @@ import pytest
 from test_data_endpoint_runtime import event
 
 from deploy_paradigms.app_role import bootstrap_statements, check_role_name
-from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.budget import BudgetError, InputError
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.runtime import connection, data_endpoint, role_bootstrap
 from deploy_paradigms.runtime.data_endpoint import DataEndpoint
@@ -165,8 +165,9 @@ def test_mariadb_app_user_can_use_the_catalog_and_nothing_more(mysql_server: Any
 
 @pytest.mark.parametrize("name", ["App", "1app", "app-user", "a" * 33, "app;drop", ""])
 def test_role_names_are_plain_identifiers(name: str) -> None:
-    with pytest.raises(BudgetError, match="app_username="):
+    with pytest.raises(InputError, match="app_username=") as raised:
         check_role_name(name)
+    assert type(raised.value) is InputError  # not a budget refusal
 
 
 def test_postgres_iam_role_cannot_also_have_a_password() -> None:

@@ -14,7 +14,7 @@ from test_serverless_pulumi import database as pulumi_database
 from test_serverless_pulumi import function as pulumi_function
 from test_serverless_pulumi import inputs, run_program
 
-from deploy_paradigms.budget import BudgetError, InputError
+from deploy_paradigms.budget import InputError
 from deploy_paradigms.cdk.container_service import ContainerService
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction
 
@@ -74,9 +74,9 @@ def test_cdk_master_user_needs_a_reason() -> None:
 
 
 def test_app_username_cannot_be_the_master_user() -> None:
-    with pytest.raises(BudgetError, match="app_username='app_admin' is the master user"):
+    with pytest.raises(InputError, match="app_username='app_admin' is the master user"):
         cdk_database(app_username="app_admin")
-    with pytest.raises(BudgetError, match="app_username='app_admin' is the master user"):
+    with pytest.raises(InputError, match="app_username='app_admin' is the master user"):
         run_program(lambda: pulumi_database(app_username="app_admin"))
 
 

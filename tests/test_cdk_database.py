@@ -10,7 +10,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Match, Template
 
-from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.budget import BudgetError, InputError
 from deploy_paradigms.cdk.database import Database
 
 
@@ -77,14 +77,14 @@ def test_budget_comes_from_the_override() -> None:
 
 def test_short_backups_refused() -> None:
     stack, vpc = _stack()
-    with pytest.raises(BudgetError, match="backup_retention_days=1 is below the 7-day minimum"):
+    with pytest.raises(InputError, match="backup_retention_days=1 is below the 7-day minimum"):
         Database(stack, "Db", vpc=vpc, backup_retention_days=1)
 
 
 def test_existing_database_needs_its_secret() -> None:
     stack, vpc = _stack()
     sg = ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-123")
-    with pytest.raises(BudgetError, match="secret is required for an existing database"):
+    with pytest.raises(InputError, match="secret is required for an existing database"):
         Database.from_existing(stack, "Db", vpc=vpc, engine="postgres", instance_class="db.m5.large",
                                instance_identifier="prod", endpoint_address="prod.example", port=5432,
                                secret=None, security_group=sg, share=100)
@@ -165,18 +165,29 @@ def test_aurora_instances_get_performance_insights_where_supported() -> None:
     assert instances and not any(r["Properties"].get("EnablePerformanceInsights") for r in instances.values())
 
 
-@pytest.mark.parametrize("props, pattern", [
-    ({"parameters": {"max_connections": "900"}},
+@pytest.mark.parametrize("props, error, pattern", [
+    ({"parameters": {"max_connections": "900"}}, BudgetError,
      r"would bypass the connection budget; pass max_connections="),
-    ({"parameters": {"rds.force_ssl": "0"}}, r"would allow unencrypted connections"),
-    ({"port": 80}, r"port=80 must be a whole number between 1150 and 65535"),
-    ({"instance_class": "db.t3.micro", "performance_insights": True},
+    ({"parameters": {"rds.force_ssl": "0"}}, InputError, r"would allow unencrypted connections"),
+    ({"port": 80}, InputError, r"port=80 must be a whole number between 1150 and 65535"),
+    ({"instance_class": "db.t3.micro", "performance_insights": True}, InputError,
      r"does not support Performance Insights on db.t3.micro"),
+    ({"deletion_protection": False}, InputError, r"pass deletion_protection_reason="),
+    ({"deletion_protection_reason": "preview"}, InputError, r"deletion protection is on"),
 ])
-def test_database_inputs_refused_like_pulumi(props: dict[str, Any], pattern: str) -> None:
+def test_database_inputs_refused_like_pulumi(props: dict[str, Any], error: type[Exception],
+                                            pattern: str) -> None:
+    """Each refusal has its exact type: BudgetError only for the connection budget."""
     stack, vpc = _stack()
-    with pytest.raises(BudgetError, match=pattern):
+    with pytest.raises(InputError, match=pattern) as err:
         Database(stack, "Db", vpc=vpc, **{"instance_class": "db.m5.large", **props})
+    assert type(err.value) is error
+
+
+def test_deletion_protection_off_with_a_reason() -> None:
+    stack, vpc = _stack()
+    Database(stack, "Db", vpc=vpc, deletion_protection=False, deletion_protection_reason="preview stack")
+    Template.from_stack(stack).has_resource_properties("AWS::RDS::DBInstance", {"DeletionProtection": False})
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

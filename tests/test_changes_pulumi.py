@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from deploy_paradigms.budget import BudgetError
+from deploy_paradigms.budget import InputError
 from deploy_paradigms.plans.changes import event_pattern
 from deploy_paradigms.pulumi.preview import render
 
@@ -54,5 +54,5 @@ def test_alarms_match_the_cdk_twin() -> None:
 
 
 def test_mysql_is_refused() -> None:
-    with pytest.raises(BudgetError, match="has no rds.logical_replication"):
+    with pytest.raises(InputError, match="has no rds.logical_replication"):
         render("changes", {"engine": "mysql"})

@@ -22,7 +22,7 @@ from test_serverless_pulumi import database as pulumi_database
 from test_serverless_pulumi import function as pulumi_function
 from test_serverless_pulumi import run_program
 
-from deploy_paradigms.budget import BudgetError, BudgetExceededError
+from deploy_paradigms.budget import BudgetError, BudgetExceededError, InputError
 from deploy_paradigms.catalog import NamedQuery, QueryCatalog
 from deploy_paradigms.cdk.container_service import ContainerService
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint
@@ -276,13 +276,13 @@ def test_pulumi_deployment_is_one_per_program() -> None:
 ])
 def test_inputs_the_budget_would_reinterpret_are_refused(kwargs: dict[str, Any], pattern: str) -> None:
     stack = cdk.Stack(_app(), "S", env=ENV)
-    with pytest.raises(BudgetError, match=pattern):
+    with pytest.raises(InputError, match=pattern):
         Database(stack, "Db", vpc=_vpc(stack), **kwargs)
 
 
 def test_cdk_refuses_to_adopt_an_aurora_cluster() -> None:
     stack = cdk.Stack(_app(), "S", env=ENV)
-    with pytest.raises(BudgetError, match="adopting an Aurora cluster is not supported"):
+    with pytest.raises(InputError, match="adopting an Aurora cluster is not supported"):
         Database.from_existing(
             stack, "Db", vpc=_vpc(stack), engine="aurora-postgresql", instance_class="db.r6g.large",
             instance_identifier="c", endpoint_address="c.example", port=5432, share=10,

@@ -161,7 +161,7 @@ PULUMI_ONLY: dict[str, dict[str, str]] = {
         "acknowledge_short_backup_retention":
             "CDK refuses backups under 7 days outright; Pulumi allows them with this acknowledgement",
         "acknowledge_no_deletion_protection":
-            "CDK takes deletion_protection=False as the explicit choice (cdk-nag RDS10 reports it)",
+            "deprecated Pulumi alias of deletion_protection_reason, kept for existing programs",
         "identifier": "physical name: Pulumi sets it so the log groups exist first; CloudFormation names it",
         "final_snapshot_identifier":
             "physical name: Pulumi must name the final snapshot; CloudFormation names it in CDK",

@@ -16,6 +16,7 @@ from deploy_paradigms.budget import (  # noqa: E402
     BudgetError,
     BudgetExceededError,
     InputError,
+    UnknownEngineError,
     UnknownInstanceClassError,
 )
 from deploy_paradigms.pulumi import (  # noqa: E402
@@ -227,23 +228,27 @@ def test_allow_from_opens_only_the_database_port() -> None:
 
 @pytest.mark.parametrize(("args", "error", "needle"), [
     ({"instance_class": "db.x9.huge"}, UnknownInstanceClassError, "max_connections="),
-    ({"engine": "oracle"}, BudgetError, "aurora-postgresql"),
+    ({"engine": "oracle"}, UnknownEngineError, "aurora-postgresql"),
     ({"reserve": 5000}, BudgetError, "reserve=5000"),
-    ({"backup_retention_days": 3}, BudgetError, "acknowledge_short_backup_retention"),
-    ({"deletion_protection": False}, BudgetError, "acknowledge_no_deletion_protection"),
-    ({"parameters": {"rds.force_ssl": "0"}}, BudgetError, "unencrypted"),
+    ({"backup_retention_days": 3}, InputError, "acknowledge_short_backup_retention"),
+    ({"deletion_protection": False}, InputError, "deletion_protection_reason="),
+    ({"deletion_protection_reason": "preview"}, InputError, "deletion protection is on"),
+    ({"parameters": {"rds.force_ssl": "0"}}, InputError, "unencrypted"),
     ({"parameters": {"max_connections": "900"}}, BudgetError, "max_connections="),
-    ({"engine": "postgres", "instance_class": "db.serverless", "max_acu": 4}, BudgetError, "Aurora"),
-    ({"allocated_storage_gib": 10}, BudgetError, "allocated_storage_gib=10"),
+    ({"engine": "postgres", "instance_class": "db.serverless", "max_acu": 4}, InputError, "Aurora"),
+    ({"allocated_storage_gib": 10}, InputError, "allocated_storage_gib=10"),
     ({"log_retention_days": 42}, InputError, "log_retention_days=42"),
-    ({"performance_insights": True}, BudgetError, "Performance Insights"),
+    ({"performance_insights": True}, InputError, "Performance Insights"),
+    ({"port": 80}, InputError, "port=80"),
 ])
 def test_bad_input_is_refused_before_any_database_resource(args: dict[str, Any], error: type[Exception],
                                                            needle: str) -> None:
+    """Each refusal has its exact type: BudgetError only for the connection budget."""
     def program() -> None:
         network = Network("network")
-        with pytest.raises(error) as err:
+        with pytest.raises(InputError) as err:
             Database("database", DatabaseArgs(network=network, **args))
+        assert type(err.value) is error, (type(err.value), str(err.value))
         assert needle in str(err.value)
 
     records = render_program(program).resources
@@ -252,7 +257,7 @@ def test_bad_input_is_refused_before_any_database_resource(args: dict[str, Any],
 
 def test_explicit_acknowledgements_unlock_the_unsafe_switches() -> None:
     preview, _ = render_db(backup_retention_days=1, acknowledge_short_backup_retention=True,
-                           deletion_protection=False, acknowledge_no_deletion_protection=True)
+                           deletion_protection=False, deletion_protection_reason="preview stack")
     inputs = one(preview.resources, ":Instance")["inputs"]
     assert inputs["backupRetentionPeriod"] == 1 and inputs["deletionProtection"] is False
     assert inputs["skipFinalSnapshot"] is False  # a final snapshot is still taken
@@ -261,7 +266,7 @@ def test_explicit_acknowledgements_unlock_the_unsafe_switches() -> None:
 def test_bring_your_own_database_without_secret_is_refused() -> None:
     def program() -> None:
         network = Network.from_existing("vpc-123", private_subnet_ids=["subnet-a", "subnet-b"])
-        with pytest.raises(BudgetError, match="secret_arn is missing"):
+        with pytest.raises(InputError, match="secret_arn is missing"):
             Database.from_existing("database", network=network, engine="postgres",
                                    instance_class="db.m5.large", endpoint_address="db.example.internal",
                                    security_group_id="sg-db", share=100)
@@ -338,6 +343,6 @@ def test_existing_network_needs_ids() -> None:
 
 
 def test_previous_generation_class_refused_for_a_new_database_on_the_default_version() -> None:
-    with pytest.raises(BudgetError, match=r"RDS no longer offers db.t2 classes for new mysql databases.*"
+    with pytest.raises(InputError, match=r"RDS no longer offers db.t2 classes for new mysql databases.*"
                                           r"db.t3.small or db.t4g.small"):
         render_db(engine="mysql", instance_class="db.t2.small")

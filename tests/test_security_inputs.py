@@ -93,7 +93,7 @@ def test_unrelated_keys_still_pass() -> None:
 ])
 def test_parameters_the_component_owns_are_refused_in_any_case(
         engine: Engine, parameters: dict[str, str], message: str) -> None:
-    with pytest.raises(BudgetError, match=message):
+    with pytest.raises(InputError, match=message):
         check_parameters(engine, parameters)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 # Submodules, not the package: the bundles ship an empty budget/__init__ (see packaging).
-from .budget.errors import BudgetError
+from .budget.errors import BudgetError, InputError
 from .budget.limits import Engine, parse_engine
 
 __all__ = ["DEFAULT_APP_USERNAME", "bootstrap_statements", "check_role_name"]
@@ -31,7 +31,7 @@ _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
 def check_role_name(name: str, *, prop: str = "app_username") -> str:
     """``name`` if it can be an unquoted role/user name on every engine (MySQL allows 32 characters)."""
     if not isinstance(name, str) or not _ROLE.match(name):
-        raise BudgetError(f"{prop}={name!r} must be 1-32 lowercase letters, digits or '_', starting with a "
+        raise InputError(f"{prop}={name!r} must be 1-32 lowercase letters, digits or '_', starting with a "
                           f"letter or '_' (a user name every engine accepts unquoted)")
     return name
 

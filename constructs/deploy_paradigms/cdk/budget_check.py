@@ -39,10 +39,11 @@ from constructs import Construct, IConstruct
 
 from .. import packaging
 from ..budget import BudgetError
-from ..runtime import budget_check, settings
-from .database import HELPER_RUNTIME, Database, account_key, deployment_of
+from ..plans.helpers import direct_connection_environment, plan_helper_function
+from ..runtime import budget_check
+from .database import Database, account_key, deployment_of
+from .helper_function import create_helper_function
 from .security_groups import exact_egress
-from .serverless_function import function_subnets, vpc_execution_role
 
 __all__ = ["BudgetCheck"]
 
@@ -95,56 +96,36 @@ class BudgetCheck(Construct):
         self.database = database
         self.mode = mode
         self._account = account
-        vpc = database.vpc
+        secret = database.secret
 
-        self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
-            description=f"{self.node.path}: out to the database and to AWS APIs over HTTPS")
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
-                                            "CloudWatch, Lambda, Secrets Manager, CloudFormation response")
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = vpc_execution_role(self, self.log_group, acknowledge_wildcard=False,
-                                       description=f"{self.node.path}: read the live connection budget")
-        # Read-only account and metric calls: none of them has resource-level permissions.
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"], resources=["*"]))
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"], resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": budget_check.METRIC_NAMESPACE}}))
-        database.secret.grant_read(self.role)
+        def grant(role: iam.IGrantable) -> None:
+            # Read-only account and metric calls: none of them has resource-level permissions.
+            role.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+                actions=["lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"], resources=["*"]))
+            role.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"], resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": budget_check.METRIC_NAMESPACE}}))
+            secret.grant_read(role)
+
+        bundle = packaging.lambda_archive("budget_check", engine=database.engine.value)
+        helper = create_helper_function(
+            self, plan_helper_function("budget_check", name=self.node.path,
+                                       details={"mode": mode, "target": database.node.path}),
+            database=database,
+            code=lambda_.Code.from_asset(str(bundle), asset_hash=packaging.archive_hash(bundle)),
+            environment=direct_connection_environment(
+                host=database.endpoint_address, secret_arn=secret.secret_arn, port=database.port,
+                name=database.database_name, user=database.master_username,
+                engine_is_postgres=database.engine.is_postgres, url_params=budget_check.URL_PARAMS,
+                iam_auth=False),
+            log_retention=log_retention, grant=grant, vpc_subnets=vpc_subnets,
+            role_description=f"{self.node.path}: read the live connection budget", acknowledge_wildcard=False)
+        self.security_group, self.log_group = helper.security_group, helper.log_group
+        self.function, self.role = helper.function, helper.role
         cdk.Validations.of(self.role).acknowledge(cdk.Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="Lambda's VPC interfaces, lambda:GetAccountSettings and CloudWatch metric calls have no "
                    "resource-level permissions; PutMetricData is limited to the DeployParadigms namespace"))
-
-        bundle = packaging.lambda_archive("budget_check", engine=database.engine.value)
-        self.function = lambda_.Function(
-            self, "Function",
-            code=lambda_.Code.from_asset(str(bundle), asset_hash=packaging.archive_hash(bundle)),
-            handler=packaging.BUDGET_CHECK_HANDLER,
-            runtime=HELPER_RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            memory_size=256,
-            timeout=cdk.Duration.seconds(60),
-            reserved_concurrent_executions=1,
-            role=self.role,
-            log_group=self.log_group,
-            vpc=vpc,
-            vpc_subnets=function_subnets(vpc, vpc_subnets),
-            security_groups=[self.security_group],
-            environment={
-                settings.HOST: database.endpoint_address,
-                settings.PORT: str(database.port),
-                settings.NAME: database.database_name,
-                settings.USER: database.master_username,
-                settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
-                settings.IAM_AUTH: "false",
-                settings.SECRET_ARN: database.secret.secret_arn,
-                settings.URL_PARAMS: budget_check.URL_PARAMS,
-            },
-            description=f"deploy-paradigms budget check of {database.node.path} ({mode})",
-        )
-        database.allow_from(self.security_group, f"{self.node.path}: reads max_connections", scope=self)
 
         plan = json.dumps(self.planned().as_properties(), sort_keys=True)  # final value: _FillPlan
         self.resource = cdk.CustomResource(

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -45,10 +44,11 @@ from ..plans.changes import (
     ChangeStreamPlan,
     plan_change_stream,
 )
-from ..runtime import change_consumer, settings
+from ..plans.helpers import direct_connection_environment, plan_helper_function
+from ..runtime import change_consumer
 from .database import HELPER_RUNTIME, Database, account_key, deployment_of
+from .helper_function import create_helper_function
 from .security_groups import exact_egress
-from .serverless_function import function_subnets, vpc_execution_role
 
 #: The consumer bundle is pure Python (pg8000): the newest Python runtime.
 CONSUMER_RUNTIME = HELPER_RUNTIME
@@ -103,50 +103,32 @@ class ChangeStream(Construct):
 
         self.event_bus: events.IEventBus = event_bus or events.EventBus(
             self, "Bus", description=f"Row changes of {', '.join(self.plan.tables)} (deploy-paradigms)")
-        vpc = database.vpc
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = vpc_execution_role(self, self.log_group)
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["secretsmanager:GetSecretValue"], resources=[database.secret.secret_arn]))
-        if database.secret.encryption_key is not None:
-            database.secret.encryption_key.grant_decrypt(self.role)
-        self.event_bus.grant_put_events_to(self.role)
+        secret, bus = database.secret, self.event_bus
 
-        self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
-            description=f"Change consumer {self.node.path}: out to the database, HTTPS to AWS APIs")
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
-                                            "EventBridge and Secrets Manager APIs")
+        def grant(role: iam.IGrantable) -> None:
+            role.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn]))
+            if secret.encryption_key is not None:
+                secret.encryption_key.grant_decrypt(role)
+            bus.grant_put_events_to(role)
+
         archive = packaging.lambda_archive("change_stream", engine=database.engine.value)
         self.environment: dict[str, str] = {
-            settings.HOST: database.endpoint_address,
-            settings.PORT: str(database.port),
-            settings.NAME: database.database_name,
-            settings.USER: database.master_username,
-            settings.ENGINE: "postgres",
-            settings.SECRET_ARN: database.secret.secret_arn,
-            settings.URL_PARAMS: CONSUMER_URL_PARAMS,
+            **direct_connection_environment(
+                host=database.endpoint_address, secret_arn=secret.secret_arn, port=database.port,
+                name=database.database_name, user=database.master_username, engine_is_postgres=True,
+                url_params=CONSUMER_URL_PARAMS),
             **self.plan.consumer_environment(),
             change_consumer.EVENT_BUS: self.event_bus.event_bus_name,
         }
-        self.function = lambda_.Function(
-            self, "Consumer",
+        helper = create_helper_function(
+            self, plan_helper_function("change_consumer", name=self.node.path, timeout_s=FUNCTION_TIMEOUT_S,
+                                       memory_mb=memory_size, details={"slot": self.plan.slot}),
+            database=database,
             code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
-            handler=packaging.CHANGE_STREAM_HANDLER,
-            runtime=CONSUMER_RUNTIME,
-            memory_size=memory_size,
-            timeout=cdk.Duration.seconds(FUNCTION_TIMEOUT_S),
-            # A slot serves one reader at a time, and the ledger books exactly one connection.
-            reserved_concurrent_executions=1,
-            environment=self.environment,
-            role=self.role,
-            log_group=self.log_group,
-            vpc=vpc,
-            vpc_subnets=function_subnets(vpc, None),
-            security_groups=[self.security_group],
-            description=f"deploy-paradigms change stream: slot {self.plan.slot} to EventBridge",
-        )
-        database.allow_from(self.function, f"change consumer {self.node.path}")
+            environment=self.environment, log_retention=log_retention, grant=grant)
+        self.log_group, self.role = helper.log_group, helper.role
+        self.security_group, self.function = helper.security_group, helper.function
 
         # Publication and slot: created on deploy, dropped when the construct is removed.
         self.bootstrap = cdk.CustomResource(

@@ -26,6 +26,7 @@ from typing import Any
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -34,7 +35,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
 from .. import packaging
-from ..app_role import DEFAULT_APP_USERNAME, check_role_name
 from ..budget import (
     Allocation,
     BudgetError,
@@ -43,37 +43,44 @@ from ..budget import (
     Engine,
     InputError,
     describe_connection_limit,
+    parse_engine,
 )
 from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY, Deployment
+from ..plans.checks import CLOUDWATCH_RETENTION_DAYS
 from ..plans.database import (
-    ENHANCED_MONITORING_INTERVAL_S,
-    MAX_STORAGE_GIB,
-    MIN_BACKUP_RETENTION_DAYS,
-    MIN_STORAGE_GIB,
+    DEFAULT_DATABASE_NAME,
+    DEFAULT_ENGINE,
+    DEFAULT_INSTANCE_CLASS,
+    DEFAULT_MASTER_USERNAME,
+    DEFAULT_MIN_ACU,
+    ENGINE_VERSIONS,
+    DatabasePlan,
     check_database_identifier,
     check_external_consumers,
     check_import_share,
-    check_instance_class_offered,
-    check_parameters,
     check_port,
     check_serverless_inputs,
-    logical_replication_parameters,
+    plan_database,
     tls_parameter,
 )
-from ..plans.database import performance_insights as performance_insights_setting
+from ..plans.database import log_exports as plan_log_exports
+from ..plans.helpers import plan_helper_function
 from ..runtime import role_bootstrap, settings
+from .helper_function import create_helper_function
 from .security_groups import exact_egress
 
-#: Supported, non-deprecated default versions (cfn-lint and the RDS release
-#: calendar agree these are current); pass ``engine_version`` to choose.
 #: The runtime of the library's helper functions (bootstrap, migrations, budget check, change consumer).
 HELPER_RUNTIME = lambda_.Runtime(packaging.HELPER_RUNTIME, lambda_.RuntimeFamily.PYTHON)
-DEFAULT_POSTGRES_VERSION = rds.PostgresEngineVersion.VER_17_6
-DEFAULT_MYSQL_VERSION = rds.MysqlEngineVersion.VER_8_4_6
-DEFAULT_MARIADB_VERSION = rds.MariaDbEngineVersion.VER_11_4_5
-DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5
-DEFAULT_AURORA_MYSQL_VERSION = rds.AuroraMysqlEngineVersion.VER_3_10_0
-
+#: Default versions: the one table in :data:`deploy_paradigms.plans.database.ENGINE_VERSIONS`, as
+#: aws-cdk engine-version objects; pass ``engine_version`` to choose.
+_V = ENGINE_VERSIONS
+DEFAULT_POSTGRES_VERSION = rds.PostgresEngineVersion.of(_V[Engine.POSTGRES].full, _V[Engine.POSTGRES].major)
+DEFAULT_MYSQL_VERSION = rds.MysqlEngineVersion.of(_V[Engine.MYSQL].full, _V[Engine.MYSQL].major)
+DEFAULT_MARIADB_VERSION = rds.MariaDbEngineVersion.of(_V[Engine.MARIADB].full, _V[Engine.MARIADB].major)
+DEFAULT_AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.of(
+    _V[Engine.AURORA_POSTGRESQL].full, _V[Engine.AURORA_POSTGRESQL].major, s3_import=True, s3_export=True)
+DEFAULT_AURORA_MYSQL_VERSION = rds.AuroraMysqlEngineVersion.of(
+    _V[Engine.AURORA_MYSQL].full, _V[Engine.AURORA_MYSQL].major)
 
 
 def _instance_engine(engine: Engine, version: Any) -> rds.IInstanceEngine:
@@ -88,6 +95,30 @@ def _cluster_engine(engine: Engine, version: Any) -> rds.IClusterEngine:
     if engine is Engine.AURORA_POSTGRESQL:
         return rds.DatabaseClusterEngine.aurora_postgres(version=version or DEFAULT_AURORA_POSTGRES_VERSION)
     return rds.DatabaseClusterEngine.aurora_mysql(version=version or DEFAULT_AURORA_MYSQL_VERSION)
+
+
+def _version_text(version: Any) -> str | None:
+    """An ``rds.*EngineVersion``'s full version for the plan (None: the default version)."""
+    if version is None:
+        return None
+    for attribute in ("postgres_full_version", "mysql_full_version", "maria_db_full_version",
+                      "aurora_postgres_full_version", "aurora_mysql_full_version", "full_version"):
+        text = getattr(version, attribute, None)
+        if isinstance(text, str):
+            return text
+    return str(version)
+
+
+def _retention_days(retention: logs.RetentionDays) -> int | None:
+    """The days of a ``logs.RetentionDays`` the plan checks (None: never expires, not a plan value)."""
+    days = retention.value
+    return days if isinstance(days, int) and days in CLOUDWATCH_RETENTION_DAYS else None
+
+
+def _managed_secret(secret: secretsmanager.ISecret | None) -> secretsmanager.ISecret:
+    if secret is None:  # pragma: no cover - managed passwords always yield a secret
+        raise BudgetError("the database was created without a credentials secret")
+    return secret
 
 
 def tls_parameters(engine: Engine) -> dict[str, str]:
@@ -110,7 +141,7 @@ class _DeploymentLedger(Construct):
             try:
                 quota = int(raw)
             except (TypeError, ValueError):
-                raise BudgetError(
+                raise InputError(
                     f"context {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your account's "
                     f"Lambda concurrency quota, e.g. -c {ACCOUNT_CONCURRENCY_KEY}=1000") from None
         self.deployment = Deployment(account_concurrency_limit=quota)
@@ -151,9 +182,8 @@ def account_key(scope: Construct) -> tuple[str, str]:
 
 
 def log_exports(engine: Engine) -> list[str]:
-    """The logs the database exports to CloudWatch Logs, per engine."""
-    return ["postgresql", "upgrade"] if engine is Engine.POSTGRES else (
-        ["postgresql"] if engine is Engine.AURORA_POSTGRESQL else ["error", "slowquery"])
+    """The logs the database exports to CloudWatch Logs, per engine (:func:`plans.database.log_exports`)."""
+    return list(plan_log_exports(engine))
 
 
 class Database(Construct):
@@ -189,7 +219,10 @@ class Database(Construct):
         ``allocated_storage_gib`` (RDS only: Aurora storage grows by itself).
     :param backup_retention_days: at least 7 (default 7).
     :param engine_version: an ``rds.*EngineVersion``; omitted, the current default above.
-    :param deletion_protection: default True; ``False`` must be explicit.
+    :param deletion_protection: omitted, on. ``False`` needs ``deletion_protection_reason``.
+    :param deletion_protection_reason: why this database may be deleted by one stack delete or
+        replacement (after its final snapshot); required with ``deletion_protection=False``,
+        refused otherwise. Omitted: none.
     :param removal_policy: default ``SNAPSHOT`` (final snapshot on delete).
     :param vpc_subnets: where the database goes; omitted, the VPC's isolated subnets, or its
         private subnets with egress when it has no isolated ones.
@@ -223,154 +256,140 @@ class Database(Construct):
     """
 
     def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        vpc: ec2.IVpc,
-        engine: str = "postgres",
-        instance_class: str = "db.t3.micro",
-        max_connections: int | None = None,
-        max_acu: float | None = None,
-        min_acu: float = 0.5,
-        reserve: int | None = None,
-        database_name: str = "app",
-        master_username: str = "app_admin",
-        multi_az: bool = False,
-        allocated_storage_gib: int = 20,
-        max_allocated_storage_gib: int = 100,
-        backup_retention_days: int = MIN_BACKUP_RETENTION_DAYS,
-        engine_version: Any = None,
-        deletion_protection: bool = True,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.SNAPSHOT,
-        vpc_subnets: ec2.SubnetSelection | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-        port: int | None = None,
-        parameters: Mapping[str, str] | None = None,
-        storage_encryption_key: kms.IKey | None = None,
-        performance_insights: bool | None = None,
-        consumers: int | None = None,
-        external_consumers: Mapping[str, int] | None = None,
-        app_username: str = DEFAULT_APP_USERNAME,
-        logical_replication: bool = False,
-        _existing: dict[str, Any] | None = None,
+        self, scope: Construct, id: str, *, vpc: ec2.IVpc, engine: str | None = None,
+        instance_class: str | None = None, max_connections: int | None = None, max_acu: float | None = None,
+        min_acu: float | None = None, reserve: int | None = None, database_name: str | None = None,
+        master_username: str | None = None, multi_az: bool | None = None,
+        allocated_storage_gib: int | None = None, max_allocated_storage_gib: int | None = None,
+        backup_retention_days: int | None = None, engine_version: Any = None,
+        deletion_protection: bool | None = None, deletion_protection_reason: str | None = None,
+        removal_policy: cdk.RemovalPolicy | None = None, vpc_subnets: ec2.SubnetSelection | None = None,
+        log_retention: logs.RetentionDays | None = None, port: int | None = None,
+        parameters: Mapping[str, str] | None = None, storage_encryption_key: kms.IKey | None = None,
+        performance_insights: bool | None = None, consumers: int | None = None,
+        external_consumers: Mapping[str, int] | None = None, app_username: str | None = None,
+        logical_replication: bool | None = None, _existing: dict[str, Any] | None = None,
     ) -> None:
-        # 1. Validate inputs (budget errors name the input and the fix), before joining the tree.
+        # Every check before joining the tree: a refused input leaves no construct behind.
+        limit = self._limit(engine, instance_class, max_connections, max_acu, min_acu, _existing)
+        retention = log_retention or logs.RetentionDays.ONE_MONTH
+        plan = None if _existing is not None else plan_database(
+            engine=limit.engine, instance_class=limit.instance_class, max_connections=max_connections,
+            max_acu=max_acu, min_acu=min_acu, database_name=database_name, master_username=master_username,
+            app_username=app_username, port=port, multi_az=multi_az,
+            allocated_storage_gib=allocated_storage_gib, max_allocated_storage_gib=max_allocated_storage_gib,
+            backup_retention_days=backup_retention_days,
+            engine_version=_version_text(engine_version), parameters=parameters,
+            deletion_protection=deletion_protection, deletion_protection_reason=deletion_protection_reason,
+            performance_insights=performance_insights, logical_replication=logical_replication,
+            log_retention_days=_retention_days(retention))
+        external = check_external_consumers(external_consumers)
+        super().__init__(scope, id)
+        exact_egress(self)  # no default allow-all egress beside the explicit rules
+        self._book_ledger(limit, reserve, consumers, external, _existing)
+        self.vpc = vpc
+        self._views: dict[str, tuple[ec2.ISecurityGroup, Any]] = {}
+        #: (proxy name, database connections it may open) of the RDS Proxies consumers created.
+        self.proxies: list[tuple[str, int]] = []
+        #: The bootstrap function behind the ``AppRole`` custom resource (None when adopted).
+        self.role_bootstrap: lambda_.Function | None = None
+        self.instance: rds.DatabaseInstance | None = None
+        self.cluster: rds.DatabaseCluster | None = None
+        if plan is None:
+            self._adopt(_existing or {}, database_name, master_username)
+            return
+        self.plan: DatabasePlan = plan
+        self._set_attributes(plan)
+        subnets = self._create_network_access(vpc_subnets)
+        if plan.engine.is_aurora:
+            self._create_cluster(plan, engine_version, subnets, removal_policy, retention,
+                                 storage_encryption_key)
+        else:
+            self._create_instance(plan, engine_version, subnets, removal_policy, retention,
+                                  storage_encryption_key)
+        self._bootstrap_app_role(retention)
+        self._acknowledge_log_retention_singleton()
+        self._acknowledge_monitoring_role()
+
+    @staticmethod
+    def _limit(engine: str | None, instance_class: str | None, max_connections: int | None,
+               max_acu: float | None, min_acu: float | None,
+               existing: dict[str, Any] | None) -> ConnectionLimit:
+        """The connection limit: the budget needs literal values, decided at synth."""
+        engine = engine or DEFAULT_ENGINE
+        instance_class = instance_class or DEFAULT_INSTANCE_CLASS
         for name, value in (("engine", engine), ("instance_class", instance_class)):
             if cdk.Token.is_unresolved(value):
                 raise BudgetError(f"{name} is a deploy-time token ({value!r}); the connection budget is "
                                   f"decided at synth and needs a literal value, e.g. 'db.t3.micro'")
-        if _existing is None:
+        if existing is None:
             check_serverless_inputs(engine, instance_class, max_acu)
-        self.limit: ConnectionLimit = describe_connection_limit(
-            engine, instance_class, max_connections=max_connections, max_acu=max_acu, min_acu=min_acu)
-        self.engine: Engine = self.limit.engine
-        share = _existing.get("share") if _existing is not None else None
-        external = check_external_consumers(external_consumers)
-        super().__init__(scope, id)
-        exact_egress(self)  # no default allow-all egress beside the explicit rules
-        self.ledger = ConnectionLedger(self.limit, reserve=reserve, share=share, consumers=consumers,
-                                       name=f"{self.node.path} ({self.limit.engine.value} "
-                                            f"{self.limit.instance_class})")
+        return describe_connection_limit(engine, instance_class, max_connections=max_connections,
+                                         max_acu=max_acu,
+                                         min_acu=DEFAULT_MIN_ACU if min_acu is None else min_acu)
+
+    def _book_ledger(self, limit: ConnectionLimit, reserve: int | None, consumers: int | None,
+                     external: dict[str, int], existing: dict[str, Any] | None) -> None:
+        """The ledger every consumer books on, registered with the app's deployment."""
+        self.limit: ConnectionLimit = limit
+        self.engine: Engine = limit.engine
+        self.ledger = ConnectionLedger(limit, reserve=reserve, share=(existing or {}).get("share"),
+                                       consumers=consumers,
+                                       name=f"{self.node.path} ({limit.engine.value} {limit.instance_class})")
         self.ledger.book_external(external)
         deployment_of(self).register(self.node.path, self.ledger)
-        self._views: dict[str, tuple[ec2.ISecurityGroup, Any]] = {}
-        #: (proxy name, database connections it may open) of the RDS Proxies consumers created.
-        self.proxies: list[tuple[str, int]] = []
-        self.vpc = vpc
-        self.database_name = check_database_identifier("database_name", database_name, 63)
-        self.master_username = check_database_identifier("master_username", master_username, 16)
-        #: The bootstrap function behind the ``AppRole`` custom resource (None when adopted).
-        self.role_bootstrap: lambda_.Function | None = None
-        self.logical_replication = False
-        if _existing is not None:
-            self._adopt(_existing)
-            return
-        if backup_retention_days < MIN_BACKUP_RETENTION_DAYS:
-            raise BudgetError(f"backup_retention_days={backup_retention_days} is below the "
-                              f"{MIN_BACKUP_RETENTION_DAYS}-day minimum; keep at least a week of backups")
-        if not MIN_STORAGE_GIB <= allocated_storage_gib <= max_allocated_storage_gib <= MAX_STORAGE_GIB:
-            raise InputError(f"allocated_storage_gib={allocated_storage_gib} and max_allocated_storage_gib="
-                             f"{max_allocated_storage_gib} must satisfy {MIN_STORAGE_GIB} <= allocated <= "
-                             f"max_allocated <= {MAX_STORAGE_GIB:,} GiB (gp3)")
-        check_instance_class_offered(self.engine, self.limit.instance_class,
-                                     default_version=engine_version is None)
-        extra_parameters = {**check_parameters(self.engine, parameters),
-                            **logical_replication_parameters(self.engine, logical_replication)}
-        self.logical_replication = logical_replication
-        self.app_username = check_role_name(app_username)
-        if self.app_username == master_username:
-            raise BudgetError(f"app_username={app_username!r} is the master user; the application role must "
-                              f"be another user (the master user is kept for the bootstrap and migrations)")
-        self.port = check_port(self.engine, port)
-        insights = performance_insights_setting(self.engine, self.limit.instance_class, performance_insights)
-        subnets = vpc_subnets or ec2.SubnetSelection(
-            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets
+
+    def _set_attributes(self, plan: DatabasePlan) -> None:
+        self.database_name = plan.database_name
+        self.master_username = plan.master_username
+        self.app_username = plan.app_username
+        self.logical_replication = plan.logical_replication
+        self.port = plan.port
+        self.multi_az = plan.multi_az
+
+    def _create_network_access(self, vpc_subnets: ec2.SubnetSelection | None) -> ec2.SubnetSelection:
+        """The database's security group (no ingress: consumers add their own) and its subnets:
+        the given ones, else isolated, else private with egress."""
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=self.vpc, allow_all_outbound=False,
+            description=f"{self.engine.value} database: ingress only from deploy-paradigms consumers")
+        return vpc_subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED if self.vpc.isolated_subnets
             else ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
-        # 2. Children: security group (no ingress; consumers add their own), parameters.
-        self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
-            description=f"{self.engine.value} database: ingress only from deploy-paradigms consumers")
-        parameters = {**extra_parameters, **tls_parameters(self.engine)}
-        if max_connections is not None:
-            parameters["max_connections"] = str(max_connections)
-        self.instance: rds.DatabaseInstance | None = None
-        self.cluster: rds.DatabaseCluster | None = None
-        if self.engine.is_aurora:
-            self.cluster = self._create_cluster(engine_version, parameters, subnets, multi_az,
-                                                backup_retention_days, deletion_protection, removal_policy,
-                                                max_acu, min_acu, log_retention, storage_encryption_key,
-                                                insights)
-            self.resource: rds.IDatabaseInstance | rds.IDatabaseCluster = self.cluster
-            self.endpoint_address = self.cluster.cluster_endpoint.hostname
-            secret = self.cluster.secret
-        else:
-            self.instance = rds.DatabaseInstance(
-                self, "Resource",
-                engine=_instance_engine(self.engine, engine_version),
-                instance_type=ec2.InstanceType(self.limit.instance_class.removeprefix("db.")),
-                vpc=vpc,
-                vpc_subnets=subnets,
-                security_groups=[self.security_group],
-                port=self.port,
-                database_name=database_name,
-                manage_master_user_password=True,
-                credentials=rds.Credentials.from_username(self.master_username),
-                parameters=parameters,
-                storage_encrypted=True,
-                storage_encryption_key=storage_encryption_key,
-                storage_type=rds.StorageType.GP3,
-                allocated_storage=allocated_storage_gib,
-                max_allocated_storage=max_allocated_storage_gib,
-                multi_az=multi_az,
-                publicly_accessible=False,
-                iam_authentication=True,
-                auto_minor_version_upgrade=True,
-                backup_retention=cdk.Duration.days(backup_retention_days),
-                # Kept after the instance is deleted (until their retention ends), as on Pulumi;
-                # CloudFormation's default deletes them with the instance.
-                delete_automated_backups=False,
-                deletion_protection=deletion_protection,
-                removal_policy=removal_policy,
-                copy_tags_to_snapshot=True,
-                cloudwatch_logs_exports=log_exports(self.engine),
-                cloudwatch_logs_retention=log_retention,
-                enable_performance_insights=insights,
-                monitoring_interval=cdk.Duration.seconds(ENHANCED_MONITORING_INTERVAL_S),
-            )
-            self.resource = self.instance
-            self.endpoint_address = self.instance.db_instance_endpoint_address
-            secret = self.instance.secret
-        if secret is None:  # pragma: no cover - managed passwords always yield a secret
-            raise BudgetError("the database was created without a credentials secret")
-        self.secret: secretsmanager.ISecret = secret
-        self.multi_az = multi_az
-        self._create_app_role(log_retention)
-        self._acknowledge_log_retention_singleton()
-        self._acknowledge_monitoring_role()
+    def _create_instance(self, plan: DatabasePlan, engine_version: Any, subnets: ec2.SubnetSelection,
+                         removal_policy: cdk.RemovalPolicy | None, log_retention: logs.RetentionDays,
+                         storage_encryption_key: kms.IKey | None) -> None:
+        self.instance = rds.DatabaseInstance(
+            self, "Resource",
+            engine=_instance_engine(plan.engine, engine_version),
+            instance_type=ec2.InstanceType(plan.instance_class.removeprefix("db.")),
+            vpc=self.vpc, vpc_subnets=subnets, security_groups=[self.security_group], port=plan.port,
+            database_name=plan.database_name, manage_master_user_password=True,
+            credentials=rds.Credentials.from_username(plan.master_username),
+            parameters=plan.parameters,
+            storage_encrypted=plan.storage_encrypted, storage_encryption_key=storage_encryption_key,
+            storage_type=rds.StorageType.GP3, allocated_storage=plan.allocated_storage_gib,
+            max_allocated_storage=plan.max_allocated_storage_gib,
+            multi_az=plan.multi_az, publicly_accessible=plan.publicly_accessible,
+            iam_authentication=plan.iam_authentication,
+            auto_minor_version_upgrade=plan.auto_minor_version_upgrade,
+            backup_retention=cdk.Duration.days(plan.backup_retention_days),
+            # Kept after the instance is deleted (until their retention ends), as on Pulumi;
+            # CloudFormation's default deletes them with the instance.
+            delete_automated_backups=plan.delete_automated_backups,
+            deletion_protection=plan.deletion_protection,
+            removal_policy=removal_policy or cdk.RemovalPolicy.SNAPSHOT,
+            copy_tags_to_snapshot=plan.copy_tags_to_snapshot,
+            cloudwatch_logs_exports=list(plan.log_exports), cloudwatch_logs_retention=log_retention,
+            enable_performance_insights=plan.performance_insights,
+            monitoring_interval=cdk.Duration.seconds(plan.monitoring_interval_s),
+        )
+        self.resource: rds.IDatabaseInstance | rds.IDatabaseCluster = self.instance
+        self.endpoint_address = self.instance.db_instance_endpoint_address
+        self.secret: secretsmanager.ISecret = _managed_secret(self.instance.secret)
 
-    def _create_app_role(self, log_retention: logs.RetentionDays) -> None:
+    def _bootstrap_app_role(self, log_retention: logs.RetentionDays) -> None:
         """The application role: its secret (a generated password, never in the template) and the
         ``AppRole`` custom resource whose function, in the VPC, creates or converges the role as
         the master user on every deployment (:mod:`deploy_paradigms.app_role`)."""
@@ -380,36 +399,22 @@ class Database(Construct):
             id="AwsSolutions-SMG4",
             reason="the application role's password: the bootstrap sets it from this secret on every "
                    "deployment; add rotation with app_secret.add_rotation_single_user() where required"))
-        vpc = self.vpc
-        self.role_bootstrap_security_group = ec2.SecurityGroup(
-            self, "RoleBootstrapSecurityGroup", vpc=vpc, allow_all_outbound=False,
-            description="Application role bootstrap: out to the database and to Secrets Manager (HTTPS)")
-        self.role_bootstrap_security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "Secrets Manager API (the master and app secrets)")
-        self.allow_from(self.role_bootstrap_security_group, "application role bootstrap")
         archive = packaging.lambda_archive("role_bootstrap", engine=self.engine.value)
-        self.role_bootstrap = lambda_.Function(
-            self, "RoleBootstrap",
+        master_secret, app_secret = self.secret, self.app_secret
+
+        def grant(grantee: iam.IGrantable) -> None:
+            master_secret.grant_read(grantee)
+            app_secret.grant_read(grantee)
+
+        helper = create_helper_function(
+            self, plan_helper_function("role_bootstrap", name=self.node.path,
+                                       details={"app_user": self.app_username}),
+            database=self,
             code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
-            handler=packaging.ROLE_BOOTSTRAP_HANDLER,
-            runtime=HELPER_RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            memory_size=256,
-            timeout=cdk.Duration.minutes(2),
-            # One connection at a time, taken from the ledger's reserve (kept for admin and migrations).
-            reserved_concurrent_executions=1,
             environment={settings.URL_PARAMS: role_bootstrap.URL_PARAMS},
-            vpc=vpc,
-            # Secrets Manager is outside the VPC: subnets with egress (or an interface endpoint).
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
-                                            if vpc.private_subnets else ec2.SubnetType.PRIVATE_ISOLATED),
-            security_groups=[self.role_bootstrap_security_group],
-            log_group=logs.LogGroup(self, "RoleBootstrapLogs", retention=log_retention),
-            description=f"deploy-paradigms: creates the application role {self.app_username} "
-                        f"(least privilege) as the master user",
-        )
-        self.secret.grant_read(self.role_bootstrap)
-        self.app_secret.grant_read(self.role_bootstrap)
+            log_retention=log_retention, grant=grant)
+        self.role_bootstrap = helper.function
+        self.role_bootstrap_security_group = helper.security_group
         bootstrap = cdk.Validations.of(self.role_bootstrap)
         bootstrap.acknowledge(cdk.Acknowledgment(
             id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -460,65 +465,70 @@ class Database(Construct):
                     reason="aws-cdk's LogRetention singleton needs logs:PutRetentionPolicy and "
                            "logs:DeleteRetentionPolicy on log groups whose names RDS chooses"))
 
-    def _create_cluster(self, engine_version: Any, parameters: dict[str, str], subnets: ec2.SubnetSelection,
-                        multi_az: bool, backup_days: int, deletion_protection: bool,
-                        removal_policy: cdk.RemovalPolicy, max_acu: float | None,
-                        min_acu: float, log_retention: logs.RetentionDays,
-                        storage_encryption_key: kms.IKey | None, insights: bool) -> rds.DatabaseCluster:
-        if self.limit.instance_class == "db.serverless":
-            writer = rds.ClusterInstance.serverless_v2("Writer", enable_performance_insights=insights)
+    def _create_cluster(self, plan: DatabasePlan, engine_version: Any, subnets: ec2.SubnetSelection,
+                        removal_policy: cdk.RemovalPolicy | None, log_retention: logs.RetentionDays,
+                        storage_encryption_key: kms.IKey | None) -> None:
+        insights = plan.performance_insights
+        # max_connections is an instance-level parameter on Aurora: one group the members share.
+        params = rds.ParameterGroup(
+            self, "InstanceParameters", engine=_cluster_engine(plan.engine, engine_version),
+            parameters=plan.instance_parameters) if plan.instance_parameters else None
+        if plan.serverless:
+            writer = rds.ClusterInstance.serverless_v2("Writer", enable_performance_insights=insights,
+                                                       parameter_group=params)
             readers = ([rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True,
+                                                          parameter_group=params,
                                                           enable_performance_insights=insights)]
-                       if multi_az else [])
+                       if plan.multi_az else [])
         else:
-            itype = ec2.InstanceType(self.limit.instance_class.removeprefix("db."))
-            writer = rds.ClusterInstance.provisioned("Writer", instance_type=itype,
+            itype = ec2.InstanceType(plan.instance_class.removeprefix("db."))
+            writer = rds.ClusterInstance.provisioned("Writer", instance_type=itype, parameter_group=params,
                                                      enable_performance_insights=insights)
-            readers = ([rds.ClusterInstance.provisioned("Reader", instance_type=itype,
+            readers = ([rds.ClusterInstance.provisioned("Reader", instance_type=itype, parameter_group=params,
                                                         enable_performance_insights=insights)]
-                       if multi_az else [])
-        return rds.DatabaseCluster(
+                       if plan.multi_az else [])
+        self.cluster = rds.DatabaseCluster(
             self, "Resource",
-            engine=_cluster_engine(self.engine, engine_version),
-            writer=writer,
-            readers=readers,
-            serverless_v2_max_capacity=max_acu,
-            serverless_v2_min_capacity=min_acu if max_acu else None,
-            vpc=self.vpc,
-            vpc_subnets=subnets,
-            security_groups=[self.security_group],
-            port=self.port,
-            default_database_name=self.database_name,
-            manage_master_user_password=True,
-            credentials=rds.Credentials.from_username(self.master_username),
-            parameters=parameters,
-            storage_encrypted=True,
-            storage_encryption_key=storage_encryption_key,
-            iam_authentication=True,
-            backup=rds.BackupProps(retention=cdk.Duration.days(backup_days)),
-            delete_automated_backups=False,
-            deletion_protection=deletion_protection,
-            removal_policy=removal_policy,
-            copy_tags_to_snapshot=True,
-            cloudwatch_logs_exports=log_exports(self.engine),
-            cloudwatch_logs_retention=log_retention,
-            monitoring_interval=cdk.Duration.seconds(ENHANCED_MONITORING_INTERVAL_S),
+            engine=_cluster_engine(plan.engine, engine_version), writer=writer, readers=readers,
+            serverless_v2_max_capacity=plan.max_acu, serverless_v2_min_capacity=plan.min_acu,
+            vpc=self.vpc, vpc_subnets=subnets, security_groups=[self.security_group], port=plan.port,
+            default_database_name=plan.database_name, manage_master_user_password=True,
+            credentials=rds.Credentials.from_username(plan.master_username),
+            parameters=plan.cluster_parameters, storage_encrypted=plan.storage_encrypted,
+            storage_encryption_key=storage_encryption_key, iam_authentication=plan.iam_authentication,
+            backup=rds.BackupProps(retention=cdk.Duration.days(plan.backup_retention_days)),
+            delete_automated_backups=plan.delete_automated_backups,
+            deletion_protection=plan.deletion_protection,
+            removal_policy=removal_policy or cdk.RemovalPolicy.SNAPSHOT,
+            copy_tags_to_snapshot=plan.copy_tags_to_snapshot,
+            cloudwatch_logs_exports=list(plan.log_exports), cloudwatch_logs_retention=log_retention,
+            monitoring_interval=cdk.Duration.seconds(plan.monitoring_interval_s),
         )
+        self.resource = self.cluster
+        self.endpoint_address = self.cluster.cluster_endpoint.hostname
+        self.secret = _managed_secret(self.cluster.secret)
 
-    def _adopt(self, existing: dict[str, Any]) -> None:
+    def _adopt(self, existing: dict[str, Any], database_name: str | None,
+               master_username: str | None) -> None:
+        """References to a database this app does not own (``from_existing``); no resources."""
+        self.database_name = check_database_identifier(
+            "database_name", DEFAULT_DATABASE_NAME if database_name is None else database_name, 63)
+        self.master_username = check_database_identifier(
+            "master_username", DEFAULT_MASTER_USERNAME if master_username is None else master_username, 16)
+        self.logical_replication = False
         if self.engine.is_aurora:
-            raise BudgetError(
+            raise InputError(
                 f"Database.from_existing(engine={self.engine.value!r}): adopting an Aurora cluster is not "
                 f"supported by the CDK construct (RDS Proxy would target a DB instance); share the cluster's "
                 f"Database construct across stacks of one app, or use the Pulumi component "
                 f"(Database.from_existing(..., cluster_identifier=...))")
         if existing.get("secret") is None:
-            raise BudgetError(
+            raise InputError(
                 "secret is required for an existing database: pass the Secrets Manager secret "
                 "holding its username/password (secretsmanager.Secret.from_secret_complete_arn(...)); "
                 "RDS Proxy and the containers read credentials from it")
         if existing.get("security_group") is None:
-            raise BudgetError("security_group is required for an existing database: pass the security "
+            raise InputError("security_group is required for an existing database: pass the security "
                               "group attached to it so consumers can be allowed in on its port")
         self.port = existing["port"]
         self.security_group = existing["security_group"]
@@ -527,8 +537,6 @@ class Database(Construct):
         self.app_secret = self.secret
         self.app_username = self.master_username
         self.endpoint_address = existing["endpoint_address"]
-        self.instance = None
-        self.cluster = None
         self.multi_az = False
         self.resource = rds.DatabaseInstance.from_database_instance_attributes(
             self, "Resource",
@@ -550,14 +558,14 @@ class Database(Construct):
         engine: str,
         instance_identifier: str,
         endpoint_address: str,
-        port: int,
         secret: secretsmanager.ISecret | None,
         security_group: ec2.ISecurityGroup | None,
+        port: int | None = None,
         instance_class: str | None = None,
         max_connections: int | None = None,
         instance_resource_id: str | None = None,
-        database_name: str = "app",
-        master_username: str = "app_admin",
+        database_name: str | None = None,
+        master_username: str | None = None,
         reserve: int | None = None,
         engine_version: Any = None,
         share: int | None = None,
@@ -579,9 +587,10 @@ class Database(Construct):
             adopted here yet).
         :param instance_identifier: the DB instance identifier (RDS Proxy targets it).
         :param endpoint_address: the instance's address (host name, no port).
-        :param port: the port it listens on.
+        :param port: the port it listens on; omitted, the engine's default (5432 or 3306), as in
+            Pulumi.
         :param secret: the Secrets Manager secret with its ``username`` and ``password``; required
-            (``None`` raises :class:`BudgetError`): RDS Proxy and the containers read it.
+            (``None`` raises :class:`InputError`): RDS Proxy and the containers read it.
         :param security_group: the security group attached to the database; required (``None``
             raises): consumers add ingress rules to it.
         :param instance_class: its class, which sets the budget; omitted, ``max_connections`` is
@@ -603,6 +612,7 @@ class Database(Construct):
         :param consumers: as for :class:`Database`; omitted, 1.
         """
         check_import_share(share, engine=engine, instance_class=instance_class)
+        port = check_port(parse_engine(engine), port)
         return cls(scope, id, vpc=vpc, engine=engine, instance_class=instance_class or "custom",
                    max_connections=max_connections, reserve=reserve, database_name=database_name,
                    consumers=consumers,

@@ -31,11 +31,13 @@ from aws_cdk import triggers
 from constructs import Construct
 
 from .. import packaging
+from ..plans.helpers import plan_helper_function
 from ..plans.migrations import check_migration_settings, migration_environment
 from .container_service import ContainerService
-from .database import HELPER_RUNTIME, Database, account_key, deployment_of
+from .database import Database, account_key, deployment_of
+from .helper_function import create_helper_function
 from .security_groups import exact_egress
-from .serverless_function import ServerlessFunction, function_subnets, vpc_execution_role
+from .serverless_function import ServerlessFunction
 
 
 class DatabaseMigrations(Construct):
@@ -77,41 +79,26 @@ class DatabaseMigrations(Construct):
         archive = packaging.lambda_archive("migrate", engine=database.engine.value,
                                            migrations_dir=migrations_dir)
         self.database = database
-        vpc = database.vpc
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = vpc_execution_role(self, self.log_group)
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["secretsmanager:GetSecretValue"], resources=[database.secret.secret_arn]))
-        if database.secret.encryption_key is not None:
-            database.secret.encryption_key.grant_decrypt(self.role)
-        self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False,
-            description=f"Migrations {self.node.path}: out to the database (direct) and HTTPS")
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
-                                            "Secrets Manager API (the database secret)")
-        self.function = lambda_.Function(
-            self, "Function",
+        secret = database.secret
+
+        def grant(role: iam.IGrantable) -> None:
+            role.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn]))
+            if secret.encryption_key is not None:
+                secret.encryption_key.grant_decrypt(role)
+
+        helper = create_helper_function(
+            self, plan_helper_function("migrations", name=self.node.path, timeout_s=timeout_s,
+                                       details={"target": database.node.path}),
+            database=database,
             code=lambda_.Code.from_asset(str(archive), asset_hash=packaging.archive_hash(archive)),
-            handler=packaging.MIGRATE_HANDLER,
-            runtime=HELPER_RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            memory_size=256,
-            timeout=cdk.Duration.seconds(timeout_s),
-            # One run at a time on top of the advisory lock; its one connection is the reserve's.
-            reserved_concurrent_executions=1,
             environment=migration_environment(
                 host=database.endpoint_address, port=database.port, name=database.database_name,
                 user=database.master_username, engine_is_postgres=database.engine.is_postgres,
-                secret_arn=database.secret.secret_arn, lock_timeout_s=lock_timeout_s),
-            role=self.role,
-            log_group=self.log_group,
-            vpc=vpc,
-            vpc_subnets=function_subnets(vpc, vpc_subnets),
-            security_groups=[self.security_group],
-            description=f"deploy-paradigms migrations for {database.node.path} (direct, reserve)",
-        )
-        # Direct to the database endpoint: the database's group admits this one on its port.
-        database.allow_from(self.function, f"{self.node.path}: migrations (direct connection)")
+                secret_arn=secret.secret_arn, lock_timeout_s=lock_timeout_s),
+            log_retention=log_retention, grant=grant, vpc_subnets=vpc_subnets)
+        self.log_group, self.role = helper.log_group, helper.role
+        self.security_group, self.function = helper.security_group, helper.function
         # Ordered against the resources that matter only: the database server, and the ECS
         # service or Lambda function of each consumer. Ordering whole constructs would make the
         # consumers' security groups wait for the trigger, which waits for the database's

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -31,10 +30,11 @@ import pulumi_aws as aws
 from .. import packaging
 from ..budget import BudgetError
 from ..plans.checks import check_log_retention
-from ..runtime import budget_check, settings
+from ..plans.helpers import direct_connection_environment, plan_helper_function
+from ..runtime import budget_check
 from .database import Database, deployment
-from .network import lambda_vpc_statements
-from .serverless_function import _account_key, lambda_role
+from .helper_function import create_helper_function
+from .serverless_function import _account_key
 
 __all__ = ["BudgetCheck", "BudgetCheckArgs"]
 
@@ -92,59 +92,19 @@ class BudgetCheck(pulumi.ComponentResource):
         self.mode = args.mode
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-
-        self.log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days,
-                                                 tags=tags, opts=child)
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=network.vpc_id, revoke_rules_on_delete=True,
-            description=f"{name}: out to the database and to AWS APIs over HTTPS",
-            tags={**tags, "Name": f"{name}-sg"}, opts=child)
-        port = database.port
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-database", security_group_id=self.security_group.id,
-            referenced_security_group_id=database.security_group_id, ip_protocol="tcp", from_port=port,
-            to_port=port, description="the database", opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-aws-apis", security_group_id=self.security_group.id, cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp", from_port=443, to_port=443,
-            description="CloudWatch, Lambda and Secrets Manager APIs", opts=child)
-        database.allow_from(name, self.security_group.id)
-
-        self.role = lambda_role(f"{name}-role", f"{name}: read the live connection budget", tags, child)
-        policy = aws.iam.RolePolicy(
-            f"{name}-role-policy", role=self.role.id,
-            policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.from_input(database.secret_arn)).apply(
-                lambda values: json.dumps(_policy(values[0], values[1]))),
-            opts=child)
-
         bundle = packaging.lambda_bundle("budget_check", engine=database.engine.value)
-        self.function = aws.lambda_.Function(
-            f"{name}-function",
-            code=pulumi.FileArchive(str(bundle)),
-            handler=packaging.BUDGET_CHECK_HANDLER,
-            runtime=packaging.HELPER_RUNTIME,
-            architectures=["arm64"],
-            memory_size=256,
-            timeout=60,
-            reserved_concurrent_executions=1,
-            role=self.role.arn,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables={
-                settings.HOST: database.endpoint_address,
-                settings.PORT: str(port),
-                settings.NAME: database.database_name,
-                settings.USER: database.master_username,
-                settings.ENGINE: "postgres" if database.engine.is_postgres else "mysql",
-                settings.IAM_AUTH: "false",
-                settings.SECRET_ARN: database.secret_arn,
-                settings.URL_PARAMS: budget_check.URL_PARAMS,
-            }),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text",
-                                                                log_group=self.log_group.name),
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=subnet_ids,
-                                                         security_group_ids=[self.security_group.id]),
-            description=f"deploy-paradigms budget check of {name} ({args.mode})",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, self.log_group]))
+        helper = create_helper_function(
+            self, plan_helper_function("budget_check", name=name, log_retention_days=args.log_retention_days,
+                                       details={"mode": args.mode, "target": name}),
+            database=database, code=pulumi.FileArchive(str(bundle)),
+            environment=direct_connection_environment(
+                host=database.endpoint_address, secret_arn=database.secret_arn, port=database.port,
+                name=database.database_name, user=database.master_username,
+                engine_is_postgres=database.engine.is_postgres, url_params=budget_check.URL_PARAMS,
+                iam_auth=False),
+            arns={"database_secret": database.secret_arn}, subnet_ids=subnet_ids, tags=tags)
+        self.log_group, self.security_group = helper.log_group, helper.security_group
+        self.role, self.function = helper.role, helper.function
 
         # The plan once the function exists: by then the program has declared its consumers.
         names = [pulumi.Output.from_input(n) for n, _ in database.proxies]
@@ -178,14 +138,3 @@ class BudgetCheck(pulumi.ComponentResource):
             reserved_by_engine=limit.reserved, allocated=ledger.allocated, reserve=ledger.reserve,
             proxies=proxies, reserved_concurrency=self._account.reserved, database=ledger.name)
 
-
-def _policy(log_group_arn: str, secret_arn: str) -> dict[str, Any]:
-    """Logs, the VPC interfaces, the account and metric reads, the database secret."""
-    return {"Version": "2012-10-17", "Statement": [
-        *lambda_vpc_statements(log_group_arn),
-        {"Effect": "Allow", "Action": ["lambda:GetAccountSettings", "cloudwatch:GetMetricStatistics"],
-         "Resource": "*"},
-        {"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
-         "Condition": {"StringEquals": {"cloudwatch:namespace": budget_check.METRIC_NAMESPACE}}},
-        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn},
-    ]}

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..budget import Allocation, InputError
-from ..packaging import CHANGE_STREAM_HANDLER, HELPER_RUNTIME, lambda_bundle
+from ..packaging import HELPER_RUNTIME, lambda_bundle
 from ..plans.changes import (
     CONSUMER_URL_PARAMS,
     DEFAULT_MAX_LAG_MIB,
@@ -27,9 +27,11 @@ from ..plans.changes import (
     ChangeStreamPlan,
     plan_change_stream,
 )
-from ..runtime import change_consumer, settings
+from ..plans.helpers import direct_connection_environment, plan_helper_function
+from ..runtime import change_consumer
 from .database import Database, deployment
-from .serverless_function import _account_key, _execution_policy, lambda_role
+from .helper_function import create_helper_function
+from .serverless_function import _account_key
 
 #: Same runtime as the CDK twin (pure-Python bundle; newest Python runtime).
 CONSUMER_RUNTIME = HELPER_RUNTIME
@@ -106,68 +108,25 @@ class ChangeStream(pulumi.ComponentResource):
                                         pulumi.Output.from_input(args.event_bus_name)).apply(
                 lambda v: f"arn:{v[0]}:events:{v[1]}:{v[2]}:event-bus/{v[3]}")
 
-        # Retained on destroy, as the CDK's LogGroup (RemovalPolicy.RETAIN); auto-named.
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=args.log_retention_days, tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
-        self.role = lambda_role(f"{name}-role", f"Change consumer {name}: logs, VPC interfaces, secret, "
-                                f"PutEvents", tags, child)
-        user = database.master_username
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-role-policy", role=self.role.id,
-            policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.from_input(database.secret_arn),
-                                     pulumi.Output.from_input(bus_arn)).apply(
-                # Logs, VPC interfaces and the secret (as a function reading it), plus PutEvents.
-                lambda v: json.dumps({"Version": "2012-10-17", "Statement": [
-                    *_execution_policy(v[0], "", v[1], user, False)["Statement"],  # type: ignore[misc]
-                    {"Effect": "Allow", "Action": "events:PutEvents", "Resource": v[2]}]})),
-            opts=child)
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=database.network.vpc_id,
-            description=f"Change consumer {name}: out to the database, HTTPS to AWS APIs",
-            revoke_rules_on_delete=True, tags={**tags, "Name": f"{name}-sg"}, opts=child)
-        rules = [
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-to-database", security_group_id=self.security_group.id,
-                referenced_security_group_id=database.security_group_id, ip_protocol="tcp",
-                from_port=database.port, to_port=database.port, description=f"{name} to the database",
-                opts=child),
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-to-aws-apis", security_group_id=self.security_group.id, cidr_ipv4="0.0.0.0/0",
-                ip_protocol="tcp", from_port=443, to_port=443,
-                description="EventBridge and Secrets Manager APIs", opts=child),
-            database.allow_from(name, self.security_group.id),
-        ]
         environment: dict[str, pulumi.Input[str]] = {
-            settings.HOST: database.endpoint_address,
-            settings.PORT: str(database.port),
-            settings.NAME: database.database_name,
-            settings.USER: database.master_username,
-            settings.ENGINE: "postgres",
-            settings.SECRET_ARN: database.secret_arn,
-            settings.URL_PARAMS: CONSUMER_URL_PARAMS,
+            **direct_connection_environment(
+                host=database.endpoint_address, secret_arn=database.secret_arn, port=database.port,
+                name=database.database_name, user=database.master_username, engine_is_postgres=True,
+                url_params=CONSUMER_URL_PARAMS),
             **self.plan.consumer_environment(),
             change_consumer.EVENT_BUS: self.event_bus_name,
         }
-        subnets = list(database.network.private_subnet_ids) or list(database.network.isolated_subnet_ids)
-        self.function = aws.lambda_.Function(
-            f"{name}-consumer",
-            code=pulumi.FileArchive(str(lambda_bundle("change_stream", engine=database.engine.value))),
-            handler=CHANGE_STREAM_HANDLER,
-            runtime=CONSUMER_RUNTIME,
-            memory_size=args.memory_size,
-            timeout=FUNCTION_TIMEOUT_S,
-            # A slot serves one reader at a time, and the ledger books exactly one connection.
-            reserved_concurrent_executions=1,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
-            role=self.role.arn,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text",
-                                                                log_group=self.log_group.name),
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=subnets,
-                                                         security_group_ids=[self.security_group.id]),
-            description=f"deploy-paradigms change stream: slot {self.plan.slot} to EventBridge",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, self.log_group]))
+        helper = create_helper_function(
+            self, plan_helper_function("change_consumer", name=name, timeout_s=FUNCTION_TIMEOUT_S,
+                                       memory_mb=args.memory_size, log_retention_days=args.log_retention_days,
+                                       details={"slot": self.plan.slot}),
+            database=database, code=pulumi.FileArchive(str(lambda_bundle("change_stream",
+                                                                         engine=database.engine.value))),
+            environment=environment, arns={"database_secret": database.secret_arn, "event_bus": bus_arn},
+            tags=tags)
+        self.log_group, self.role = helper.log_group, helper.role
+        self.security_group, self.function = helper.security_group, helper.function
+        rules = list(helper.rules)
 
         # Publication and slot: created on create/update, dropped on delete (CRUD lifecycle).
         after_database = [r for r in (database.instance, *rules) if r is not None]

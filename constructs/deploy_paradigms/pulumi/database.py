@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import json
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,38 +34,39 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import packaging
-from ..app_role import DEFAULT_APP_USERNAME, check_role_name
 from ..budget import (
     Allocation,
     BudgetError,
     ConnectionLedger,
     ConnectionLimit,
     Engine,
+    InputError,
     describe_connection_limit,
-    normalise_instance_class,
     parse_engine,
 )
 from ..budget.deployment import ACCOUNT_CONCURRENCY_KEY, Deployment
-from ..plans.checks import SUBNET_TIERS, check_choice, check_log_retention
 from ..plans.database import (
-    ENHANCED_MONITORING_INTERVAL_S,
+    DEFAULT_DATABASE_NAME,
+    DEFAULT_ENGINE,
+    DEFAULT_INSTANCE_CLASS,
+    DEFAULT_MASTER_USERNAME,
+    DEFAULT_MAX_STORAGE_GIB,
+    DEFAULT_MIN_ACU,
+    ENGINE_VERSIONS,
     ENHANCED_MONITORING_POLICY,
-    MAX_STORAGE_GIB,
     MIN_BACKUP_RETENTION_DAYS,
-    MIN_STORAGE_GIB,
+    DatabasePlan,
     check_database_identifier,
     check_external_consumers,
     check_import_share,
-    check_instance_class_offered,
-    check_parameters,
     check_port,
     check_serverless_inputs,
-    logical_replication_parameters,
-    performance_insights,
-    tls_parameter,
+    plan_database,
 )
+from ..plans.helpers import plan_helper_function
 from ..runtime import role_bootstrap, settings
-from .network import LAMBDA_TRUST_POLICY, NetworkLike, lambda_vpc_statements
+from .helper_function import create_helper_function
+from .network import NetworkLike
 from .shares import schedule_settlement
 
 
@@ -77,38 +79,15 @@ class EngineDefaults:
     log_exports: tuple[str, ...]
 
 
-# Versions: the same lines as the CDK twin (PostgreSQL 17, MySQL 8.4, MariaDB
-# 11.4, Aurora PostgreSQL 17.5, Aurora MySQL 3.10.0; cfn-lint calls PostgreSQL 16
-# deprecated for new instances). RDS engines take the major line only: pulumi-aws
-# accepts a version prefix when auto minor version upgrade is on (rds.Instance
-# `engine_version`), so an automatic minor upgrade is not shown as drift. Aurora
+# Versions: the one table both renderers read (plans.database.ENGINE_VERSIONS). RDS engines pin
+# the major line: pulumi-aws accepts a version prefix when auto minor version upgrade is on
+# (rds.Instance `engine_version`), so an automatic minor upgrade is not shown as drift. Aurora
 # needs a full version.
 ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
-    Engine.POSTGRES: EngineDefaults("17", "postgres17", ("postgresql", "upgrade")),
-    Engine.MYSQL: EngineDefaults("8.4", "mysql8.4", ("error", "slowquery")),
-    Engine.MARIADB: EngineDefaults("11.4", "mariadb11.4", ("error", "slowquery")),
-    Engine.AURORA_POSTGRESQL: EngineDefaults("17.5", "aurora-postgresql17", ("postgresql",)),
-    Engine.AURORA_MYSQL: EngineDefaults("8.0.mysql_aurora.3.10.0", "aurora-mysql8.0", ("error", "slowquery")),
-}
-DEFAULT_MASTER_USERNAME = "app_admin"  # same as the CDK twin, for every engine
+    engine: EngineDefaults(version.pin, version.family, version.log_exports)
+    for engine, version in ENGINE_VERSIONS.items()}
 MINIMUM_BACKUP_RETENTION_DAYS = MIN_BACKUP_RETENTION_DAYS  # the old name, kept for imports
-DEFAULT_LOG_RETENTION_DAYS = 30  # CDK twin: cloudwatch_logs_retention=ONE_MONTH
 
-
-
-def parameter_group_family(engine: Engine, version: str) -> str:
-    """``postgres17``, ``mysql8.4``, ``aurora-postgresql17``, ``aurora-mysql8.0``, ... from a version."""
-    match = re.match(r"^(\d+)(?:\.(\d+))?", version)
-    if not match:
-        raise BudgetError(f"engine_version={version!r} does not start with a version number; pass "
-                          f"parameter_group_family= as well (for example {ENGINE_DEFAULTS[engine].family!r})")
-    major, minor = match.group(1), match.group(2)
-    if engine in (Engine.POSTGRES, Engine.AURORA_POSTGRESQL):
-        return f"{engine.value}{major}"
-    if minor is None:
-        raise BudgetError(f"engine_version={version!r} needs major.minor for {engine.value} (for example "
-                          f"{ENGINE_DEFAULTS[engine].version!r}), or pass parameter_group_family=")
-    return f"{engine.value}{major}.{minor}"
 
 
 _DEPLOYMENT: contextvars.ContextVar[tuple[int, Deployment] | None] = contextvars.ContextVar(
@@ -129,7 +108,7 @@ def deployment() -> Deployment:
             try:
                 quota = int(raw)
             except ValueError:
-                raise BudgetError(f"config {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your "
+                raise InputError(f"config {ACCOUNT_CONCURRENCY_KEY}={raw!r} must be a whole number: your "
                                   f"account's Lambda concurrency quota, e.g. `pulumi config set "
                                   f"{ACCOUNT_CONCURRENCY_KEY} 1000`") from None
         current = (monitor, Deployment(account_concurrency_limit=quota))
@@ -185,7 +164,7 @@ class DatabaseArgs:
         backup_retention_days: Automated backup retention. Omitted: 7. Below 7 is refused unless
             ``acknowledge_short_backup_retention=True``.
         acknowledge_short_backup_retention: Omitted: False, and ``backup_retention_days`` below 7
-            raises :class:`BudgetError`. True: you accept the shorter point-in-time recovery window
+            raises :class:`InputError`. True: you accept the shorter point-in-time recovery window
             (0 turns automated backups off on RDS; Aurora needs at least 1).
         engine_version: Engine version. Omitted: PostgreSQL 17, MySQL 8.4, MariaDB 11.4, Aurora
             PostgreSQL 17.5, Aurora MySQL 3.10.0 (see ``ENGINE_DEFAULTS``); RDS engines take a minor
@@ -197,11 +176,13 @@ class DatabaseArgs:
         parameters: Extra parameters for the parameter group (cluster parameter group on Aurora).
             Omitted: only TLS enforcement and ``max_connections`` (when given). Turning TLS off or
             setting ``max_connections`` here is refused.
-        deletion_protection: Omitted: on. Off is refused unless
-            ``acknowledge_no_deletion_protection=True``. A final snapshot is always taken on delete.
-        acknowledge_no_deletion_protection: Omitted: False, and ``deletion_protection=False``
-            raises :class:`BudgetError`. True: one ``pulumi destroy`` (or a replacement) may delete
-            the database, after its final snapshot.
+        deletion_protection: Omitted: on. Off needs ``deletion_protection_reason``. A final
+            snapshot is always taken on delete.
+        deletion_protection_reason: Why one ``pulumi destroy`` (or a replacement) may delete the
+            database, after its final snapshot; required with ``deletion_protection=False``, refused
+            otherwise. Omitted: none.
+        acknowledge_no_deletion_protection: Deprecated: pass ``deletion_protection_reason``. Omitted:
+            False; True still stands in for a reason, with a DeprecationWarning.
         identifier: RDS instance (or Aurora cluster) identifier. Omitted:
             ``<project>-<stack>-<name>`` lowercased, at most 63 characters. It is set (not
             auto-named) so the log groups below can be created before the database.
@@ -231,36 +212,37 @@ class DatabaseArgs:
     """
 
     network: NetworkLike
-    engine: str | Engine = "postgres"
-    instance_class: str = "db.t3.micro"
+    engine: str | Engine | None = None
+    instance_class: str | None = None
     max_connections: int | None = None
     max_acu: float | None = None
-    min_acu: float = 0.5
+    min_acu: float | None = None
     reserve: int | None = None
-    database_name: str = "app"
+    database_name: str | None = None
     master_username: str | None = None
     port: int | None = None
-    multi_az: bool = False
-    allocated_storage_gib: int = 20
-    max_allocated_storage_gib: int | None = 100
-    backup_retention_days: int = MIN_BACKUP_RETENTION_DAYS
+    multi_az: bool | None = None
+    allocated_storage_gib: int | None = None
+    max_allocated_storage_gib: int | None = DEFAULT_MAX_STORAGE_GIB
+    backup_retention_days: int | None = None
     acknowledge_short_backup_retention: bool = False
     engine_version: str | None = None
     parameter_group_family: str | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
-    deletion_protection: bool = True
+    deletion_protection: bool | None = None
+    deletion_protection_reason: str | None = None
     acknowledge_no_deletion_protection: bool = False
     identifier: str | None = None
     final_snapshot_identifier: str | None = None
-    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    log_retention_days: int | None = None
     performance_insights: bool | None = None
     kms_key_id: pulumi.Input[str] | None = None
-    subnet_tier: Literal["isolated", "private"] = "isolated"
-    app_username: str = DEFAULT_APP_USERNAME
+    subnet_tier: Literal["isolated", "private"] | None = None
+    app_username: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     consumers: int | None = None
     external_consumers: Mapping[str, int] | None = None
-    logical_replication: bool = False
+    logical_replication: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,11 +250,14 @@ class ExistingDatabaseArgs:
     """A database created elsewhere; built by :meth:`Database.from_existing` (see its docs).
 
     Attributes:
-        network: The network the database is in; consumers are placed in it.
+        network: The network the database is in; consumers are placed in it. Required (omitted
+            raises :class:`InputError`).
         engine: ``postgres``, ``mysql``, ``mariadb``, ``aurora-postgresql`` or ``aurora-mysql``.
-        endpoint_address: Instance address, or the cluster (writer) endpoint on Aurora.
+            Required (omitted raises :class:`InputError`).
+        endpoint_address: Instance address, or the cluster (writer) endpoint on Aurora. Required
+            (omitted raises :class:`InputError`).
         secret_arn: ARN of the Secrets Manager secret with ``username`` and ``password``. Required
-            (omitted or empty raises :class:`BudgetError`): functions and tasks read it.
+            (omitted or empty raises :class:`InputError`): functions and tasks read it.
         security_group_id: The database's security group. Required (omitted or empty raises):
             consumers add ingress rules to it.
         instance_class: Its class, which sets the budget. Omitted: ``max_connections`` (or
@@ -320,36 +305,18 @@ class ExistingDatabaseArgs:
 
 
 @dataclass(frozen=True)
-class DatabasePlan:
-    """Every decision :class:`Database` takes before it creates anything (the renderer reads these)."""
+class _Placement:
+    """The Pulumi-only decisions: physical names (CloudFormation names them in CDK) and subnets."""
 
     identifier: str
-    version: str
-    family: str
-    tls: tuple[str, str]
-    extra: tuple[tuple[str, str], ...]
-    log_exports: tuple[str, ...]
-    performance_insights: bool
-    serverless: bool
-    subnet_ids: tuple[pulumi.Input[str], ...]
     final_snapshot: str
-    backup_retention_days: int
-    #: The version pins a minor while RDS upgrades minors automatically (Aurora's full versions, or
-    #: an ``engine_version`` you gave): the engine version is then ignored after creation, or a
-    #: refresh after an automatic upgrade would propose a downgrade.
-    version_drifts: bool = False
+    subnet_ids: tuple[pulumi.Input[str], ...]
 
 
 def _check_physical(what: str, value: str, max_length: int) -> None:
     if physical_name(value, max_length=max_length) != value:
-        raise BudgetError(f"{what}={value!r} must be lowercase letters, digits and single hyphens, start "
-                          f"with a letter and hold at most {max_length} characters")
-
-
-def _whole(name: str, value: object, low: int, high: int, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BudgetError(f"{name}={value!r} must be a whole number between {low} and {high}; {fix}")
-    return value
+        raise InputError(f"{what}={value!r} must be lowercase letters, digits and single hyphens, start "
+                         f"with a letter and hold at most {max_length} characters")
 
 
 class Database(pulumi.ComponentResource):
@@ -380,60 +347,116 @@ class Database(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseArgs | ExistingDatabaseArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        # 1. Validate: the budget first (engine, class, reserve), then everything else.
-        engine = parse_engine(args.engine)
-        serverless = False
-        external: dict[str, int] = {}
-        share: int | None = None
-        if isinstance(args, DatabaseArgs):
-            if not isinstance(args.instance_class, str):
-                raise BudgetError(f"instance_class={args.instance_class!r} is not a literal string; the "
-                                  f"connection budget is decided before deployment and needs the class, "
-                                  f"e.g. 'db.t3.micro'")
-            check_serverless_inputs(engine, args.instance_class, args.max_acu)
-            serverless = (args.max_acu is not None
-                          or normalise_instance_class(args.instance_class) == "db.serverless")
-            limit = describe_connection_limit(
-                engine, args.instance_class, max_connections=args.max_connections,
-                max_acu=args.max_acu, min_acu=args.min_acu)
-            external = check_external_consumers(args.external_consumers)
+        if not isinstance(args, DatabaseArgs | ExistingDatabaseArgs):
+            raise InputError(f"Database({name!r}, args={type(args).__name__}(...)): pass DatabaseArgs (a new "
+                             f"database) or ExistingDatabaseArgs (Database.from_existing)")
+        # Every check before any resource: the budget, then the plan (or the import's inputs).
+        limit, share, external = self._budget(name, args)
+        plan, placement = self._plan(name, args) if isinstance(args, DatabaseArgs) else (None, None)
+        if isinstance(args, ExistingDatabaseArgs):
+            self._check_existing(name, args)
+        self._book_ledger(name, limit, args.reserve, share, args.consumers, external)
+        self._set_attributes(name, args, plan)
+        super().__init__(self.TYPE, name, {"connectionBudget": self._budget_output(),
+                                           "existing": plan is None}, opts)
+        if plan is None or placement is None:
+            self._adopt(args)  # type: ignore[arg-type]  # ExistingDatabaseArgs when there is no plan
         else:
+            self.plan: DatabasePlan = plan
+            tags = dict(args.tags) or None  # type: ignore[union-attr]
+            self._create_network_access(name, placement, tags)
+            self._create_parameters(name, plan, tags)
+            after_logs = self._create_log_groups(name, plan, placement, tags)
+            create = self._create_cluster if plan.engine.is_aurora else self._create_instance
+            create(name, plan, placement, after_logs, args.kms_key_id, tags)  # type: ignore[union-attr]
+            self._bootstrap_app_role(name, plan, tags)
+        self.register_outputs({"endpointAddress": self.endpoint_address, "port": self.port,
+                               "secretArn": self.secret_arn, "securityGroupId": self.security_group_id})
+
+    # -- 1. the budget and the plan -------------------------------------------------------------
+
+    @staticmethod
+    def _budget(name: str, args: DatabaseArgs | ExistingDatabaseArgs) -> tuple[ConnectionLimit, int | None,
+                                                                                  dict[str, int]]:
+        """The connection limit (and an import's share, a new database's external shares)."""
+        engine = parse_engine(args.engine or DEFAULT_ENGINE)
+        if isinstance(args, ExistingDatabaseArgs):
             share = check_import_share(args.share, engine=args.engine, instance_class=args.instance_class)
-            limit = describe_connection_limit(engine, args.instance_class,
-                                              max_connections=args.max_connections, max_acu=args.max_acu)
-        ledger = ConnectionLedger(limit, reserve=args.reserve, share=share, consumers=args.consumers,
-                                  name=f"{name} ({limit.engine.value} {limit.instance_class})")
-        ledger.book_external(external)
-        deployment().register(name, ledger)
-        self.engine: Engine = engine
+            return describe_connection_limit(engine, args.instance_class,
+            max_connections=args.max_connections,
+                                             max_acu=args.max_acu), share, {}
+        instance_class = DEFAULT_INSTANCE_CLASS if args.instance_class is None else args.instance_class
+        if not isinstance(instance_class, str):
+            raise BudgetError(f"instance_class={instance_class!r} is not a literal string; the connection "
+                              f"budget is decided before deployment and needs the class, e.g. 'db.t3.micro'")
+        check_serverless_inputs(engine, instance_class, args.max_acu)
+        limit = describe_connection_limit(
+            engine, instance_class, max_connections=args.max_connections, max_acu=args.max_acu,
+            min_acu=DEFAULT_MIN_ACU if args.min_acu is None else args.min_acu)
+        return limit, None, check_external_consumers(args.external_consumers)
+
+    @staticmethod
+    def _plan(name: str, args: DatabaseArgs) -> tuple[DatabasePlan, _Placement]:
+        """The shared plan (plans.database) and the Pulumi-only names and subnets."""
+        plan = plan_database(
+            engine=args.engine, instance_class=args.instance_class, max_connections=args.max_connections,
+            max_acu=args.max_acu, min_acu=args.min_acu, database_name=args.database_name,
+            master_username=args.master_username, app_username=args.app_username, port=args.port,
+            multi_az=args.multi_az, allocated_storage_gib=args.allocated_storage_gib,
+            max_allocated_storage_gib=args.max_allocated_storage_gib,
+            storage_autoscaling=args.max_allocated_storage_gib is not None,
+            backup_retention_days=args.backup_retention_days,
+            acknowledge_short_backup_retention=args.acknowledge_short_backup_retention,
+            engine_version=args.engine_version, parameter_group_family=args.parameter_group_family,
+            parameters=args.parameters, deletion_protection=args.deletion_protection,
+            deletion_protection_reason=_deletion_reason(args), performance_insights=args.performance_insights,
+            logical_replication=args.logical_replication, subnet_tier=args.subnet_tier,
+            log_retention_days=args.log_retention_days)
+        identifier = args.identifier or physical_name(f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
+        _check_physical("identifier", identifier, 63)
+        final_snapshot = args.final_snapshot_identifier or physical_name(identifier, "final-snapshot",
+                                                                         max_length=255)
+        _check_physical("final_snapshot_identifier", final_snapshot, 255)
+        subnets = list(args.network.isolated_subnet_ids) if plan.subnet_tier == "isolated" else []
+        subnets = subnets or list(args.network.private_subnet_ids)
+        if len(subnets) < 2:
+            raise InputError(f"network has {len(subnets)} {plan.subnet_tier}/private subnet(s); an RDS "
+                             f"subnet group needs subnets in at least two Availability Zones")
+        return plan, _Placement(identifier, final_snapshot, tuple(subnets))
+
+    def _book_ledger(self, name: str, limit: ConnectionLimit, reserve: int | None, share: int | None,
+                     consumers: int | None, external: dict[str, int]) -> None:
+        """The ledger every consumer books on, registered with the program's deployment."""
+        self.engine: Engine = limit.engine
         self.limit: ConnectionLimit = limit
-        self.ledger: ConnectionLedger = ledger
+        self.ledger: ConnectionLedger = ConnectionLedger(
+            limit, reserve=reserve, share=share, consumers=consumers,
+            name=f"{name} ({limit.engine.value} {limit.instance_class})")
+        self.ledger.book_external(external)
+        deployment().register(name, self.ledger)
+
+    def _budget_output(self) -> dict[str, object]:
+        limit, ledger = self.limit, self.ledger
+        return {"engine": limit.engine.value, "instanceClass": limit.instance_class,
+                "maxConnections": limit.max_connections, "reservedByEngine": limit.reserved,
+                "usable": limit.usable, "reserve": ledger.reserve, "available": ledger.available,
+                "estimate": limit.estimate, "source": limit.source}
+
+    def _set_attributes(self, name: str, args: DatabaseArgs | ExistingDatabaseArgs,
+                        plan: DatabasePlan | None) -> None:
+        self._component_name = name
         self.network: NetworkLike = args.network
-        self.port: int = check_port(engine, args.port)
-        self.database_name: str = check_database_identifier("database_name", args.database_name, 63)
-        self.master_username: str = check_database_identifier(
+        self.vpc_id: pulumi.Input[str] = args.network.vpc_id
+        self.port: int = plan.port if plan else check_port(self.engine, args.port)
+        self.database_name: str = plan.database_name if plan else check_database_identifier(
+            "database_name", args.database_name or DEFAULT_DATABASE_NAME, 63)
+        self.master_username: str = plan.master_username if plan else check_database_identifier(
             "master_username", args.master_username or DEFAULT_MASTER_USERNAME, 16)
         #: The application role (its own user and secret); an adopted database's given user.
-        self.app_username: str = self.master_username
-        self.logical_replication: bool = isinstance(args, DatabaseArgs) and args.logical_replication
-        if isinstance(args, DatabaseArgs):
-            self.app_username = check_role_name(args.app_username)
-            if self.app_username == self.master_username:
-                raise BudgetError(f"app_username={args.app_username!r} is the master user; the application "
-                                  f"role must be another user (the master user is kept for the bootstrap "
-                                  f"and migrations)")
-            plan = self._validate_new(name, args, engine, serverless)
-        else:
-            self._validate_existing(name, args)
-
-        budget = {"engine": engine.value, "instanceClass": limit.instance_class,
-                  "maxConnections": limit.max_connections, "reservedByEngine": limit.reserved,
-                  "usable": limit.usable, "reserve": ledger.reserve, "available": ledger.available,
-                  "estimate": limit.estimate, "source": limit.source}
-        super().__init__(self.TYPE, name, {"connectionBudget": budget,
-                                           "existing": isinstance(args, ExistingDatabaseArgs)}, opts)
-        self._component_name = name
-
+        self.app_username: str = plan.app_username if plan else self.master_username
+        self.logical_replication: bool = bool(plan and plan.logical_replication)
+        self.iam_authentication: bool = plan.iam_authentication if plan else bool(
+            getattr(args, "iam_authentication", False))
         self.security_group: aws.ec2.SecurityGroup | None = None
         self.subnet_group: aws.rds.SubnetGroup | None = None
         self.parameter_group: aws.rds.ParameterGroup | None = None
@@ -445,345 +468,185 @@ class Database(pulumi.ComponentResource):
         self.instance_identifier: pulumi.Input[str] | None = None
         self.resource_id: pulumi.Input[str] | None = None
         self.log_groups: list[aws.cloudwatch.LogGroup] = []
+        self.role_bootstrap: aws.lambda_.Function | None = None
         #: (proxy name, database connections it may open) of the RDS Proxies consumers created.
         self.proxies: list[tuple[pulumi.Input[str], int]] = []
 
-        if isinstance(args, ExistingDatabaseArgs):
-            self.vpc_id: pulumi.Input[str] = args.network.vpc_id
-            self.security_group_id: pulumi.Input[str] = args.security_group_id
-            self.endpoint_address: pulumi.Input[str] = args.endpoint_address
-            self.secret_arn: pulumi.Input[str] = args.secret_arn
-            self.app_secret_arn: pulumi.Input[str] = args.secret_arn
-            self.role_bootstrap: aws.lambda_.Function | None = None
-            self.instance_identifier = args.instance_identifier
-            self.cluster_identifier = args.cluster_identifier
-            self.resource_id = args.resource_id
-            self.iam_authentication: bool = args.iam_authentication
-        else:
-            self._create(name, args, plan)
-            self._create_app_role(name, args)
-
-        self.register_outputs({
-            "endpointAddress": self.endpoint_address,
-            "port": self.port,
-            "secretArn": self.secret_arn,
-            "securityGroupId": self.security_group_id,
-        })
-
-    # -- 1. validation -------------------------------------------------------------------------
-
     @staticmethod
-    def _validate_new(name: str, args: DatabaseArgs, engine: Engine, serverless: bool) -> DatabasePlan:
-        cls = normalise_instance_class(args.instance_class)
-        retention = _whole("backup_retention_days", args.backup_retention_days, 0, 35,
-                           "RDS keeps automated backups for 0-35 days")
-        if retention < MIN_BACKUP_RETENTION_DAYS and not args.acknowledge_short_backup_retention:
-            raise BudgetError(
-                f"backup_retention_days={retention} is below the {MIN_BACKUP_RETENTION_DAYS}-day minimum "
-                f"this component keeps for point-in-time recovery; raise it, or pass "
-                f"acknowledge_short_backup_retention=True")
-        if engine.is_aurora and retention < 1:
-            raise BudgetError("backup_retention_days=0 is not possible on Aurora (1-35 days)")
-        if not args.deletion_protection and not args.acknowledge_no_deletion_protection:
-            raise BudgetError("deletion_protection=False lets one `pulumi destroy` or replacement delete the "
-                              "database; pass acknowledge_no_deletion_protection=True as well if you mean it")
-        if not engine.is_aurora:
-            _whole("allocated_storage_gib", args.allocated_storage_gib, MIN_STORAGE_GIB, MAX_STORAGE_GIB,
-                   "gp3 storage starts at 20 GiB")
-            if args.max_allocated_storage_gib is not None:
-                _whole("max_allocated_storage_gib", args.max_allocated_storage_gib,
-                       args.allocated_storage_gib, MAX_STORAGE_GIB,
-                       "the autoscaling ceiling must be at least allocated_storage_gib (None: off)")
-
-        identifier = args.identifier or physical_name(f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
-        _check_physical("identifier", identifier, 63)
-        final_snapshot = args.final_snapshot_identifier or physical_name(identifier, "final-snapshot",
-                                                                         max_length=255)
-        _check_physical("final_snapshot_identifier", final_snapshot, 255)
-        check_log_retention("log_retention_days", args.log_retention_days)
-        defaults = ENGINE_DEFAULTS[engine]
-        version = args.engine_version or defaults.version
-        family = args.parameter_group_family or (
-            defaults.family if args.engine_version is None else parameter_group_family(engine, version))
-        tls_name, tls_value = tls_parameter(engine)
-        check_instance_class_offered(engine, cls, default_version=args.engine_version is None)
-        extra = {**check_parameters(engine, args.parameters),
-                 **logical_replication_parameters(engine, args.logical_replication)}
-        with_insights = performance_insights(engine, cls, args.performance_insights)
-        check_choice("subnet_tier", args.subnet_tier, SUBNET_TIERS)
-        subnets = list(args.network.isolated_subnet_ids) if args.subnet_tier == "isolated" else []
-        if not subnets:
-            subnets = list(args.network.private_subnet_ids)
-        if len(subnets) < 2:
-            raise BudgetError(f"network has {len(subnets)} {args.subnet_tier}/private subnet(s); an RDS "
-                              f"subnet group needs subnets in at least two Availability Zones")
-        return DatabasePlan(
-            identifier=identifier,
-            version=version,
-            family=family,
-            tls=(tls_name, tls_value),
-            extra=tuple(sorted((k, str(v)) for k, v in extra.items() if k != tls_name)),
-            log_exports=defaults.log_exports,
-            performance_insights=with_insights,
-            serverless=serverless,
-            subnet_ids=tuple(subnets),
-            final_snapshot=final_snapshot,
-            backup_retention_days=retention,
-            version_drifts=engine.is_aurora or args.engine_version is not None,
-        )
-
-    @staticmethod
-    def _validate_existing(name: str, args: ExistingDatabaseArgs) -> None:
+    def _check_existing(name: str, args: ExistingDatabaseArgs) -> None:
+        """What consumers of an imported database need: its secret, endpoint and security group."""
         where = f"Database.from_existing({name!r})"
-        if not args.secret_arn:
-            raise BudgetError(
-                f"{where}: secret_arn is missing; pass the ARN of the Secrets Manager secret that holds the "
-                f"database credentials (for an RDS-managed master password: the instance's "
-                f"MasterUserSecret.SecretArn); functions and tasks read the password from it at run time")
-        if not args.endpoint_address:
-            raise BudgetError(f"{where}: endpoint_address is missing; pass the instance address or the "
-                              f"cluster (writer) endpoint")
-        if not args.security_group_id:
-            raise BudgetError(f"{where}: security_group_id is missing; pass the database's security group so "
-                              f"consumers can be allowed in on its port")
+        for field_name, fix in (
+                ("secret_arn", "pass the ARN of the Secrets Manager secret that holds the database "
+                               "credentials (for an RDS-managed master password: the instance's "
+                               "MasterUserSecret.SecretArn); functions and tasks read the password from it "
+                               "at run time"),
+                ("endpoint_address", "pass the instance address or the cluster (writer) endpoint"),
+                ("security_group_id", "pass the database's security group so consumers can be allowed in "
+                                      "on its port")):
+            if not getattr(args, field_name):
+                raise InputError(f"{where}: {field_name} is missing; {fix}")
 
-    # -- 2./3. plan and children ---------------------------------------------------------------
+    def _adopt(self, args: ExistingDatabaseArgs) -> None:
+        """References to a database another app owns; no resources."""
+        self.security_group_id: pulumi.Input[str] = args.security_group_id
+        self.endpoint_address: pulumi.Input[str] = args.endpoint_address
+        self.secret_arn: pulumi.Input[str] = args.secret_arn
+        self.app_secret_arn: pulumi.Input[str] = args.secret_arn
+        self.instance_identifier = args.instance_identifier
+        self.cluster_identifier = args.cluster_identifier
+        self.resource_id = args.resource_id
 
-    def _create(self, name: str, args: DatabaseArgs, plan: DatabasePlan) -> None:
+    # -- 2. children ----------------------------------------------------------------------------
+
+    def _create_network_access(self, name: str, placement: _Placement, tags: dict[str, str] | None) -> None:
+        """Security group (no ingress: consumers call allow_from() for their own group) and subnets."""
         child = pulumi.ResourceOptions(parent=self)
         engine = self.engine
-        tags = dict(args.tags) or None
-        self.iam_authentication = True
-        self.vpc_id = args.network.vpc_id
-
-        # Security group: no ingress; consumers call allow_from() for their own security group.
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=args.network.vpc_id,
+            f"{name}-sg", vpc_id=self.network.vpc_id,
             description=f"deploy-paradigms {engine.value} database {name}: no ingress until a consumer is "
                         f"allowed on port {self.port}",
             revoke_rules_on_delete=True, tags={**(tags or {}), "Name": f"{name}-sg"}, opts=child)
         self.security_group_id = self.security_group.id
-        subnet_group = self.subnet_group = aws.rds.SubnetGroup(
-            f"{name}-subnets", subnet_ids=list(plan.subnet_ids),
+        self.subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=list(placement.subnet_ids),
             description=f"deploy-paradigms {engine.value} database {name}", tags=tags, opts=child)
 
-        # Parameters as (name, value, apply method): TLS is dynamic; the rest waits for a reboot
-        # (a new instance starts with them anyway).
-        tls_name, tls_value = plan.tls
-        tls_params = [(tls_name, tls_value, "immediate")] + [(k, v, "pending-reboot") for k, v in plan.extra]
-        max_conn_params = [] if args.max_connections is None else [
-            ("max_connections", str(args.max_connections), "pending-reboot")]
+    def _create_parameters(self, name: str, plan: DatabasePlan, tags: dict[str, str] | None) -> None:
+        """Parameter groups, as the plan splits them (on Aurora: TLS and the extras in the cluster
+        group, ``max_connections`` in an instance group). TLS applies immediately; the rest waits
+        for a reboot (a new instance starts with them anyway)."""
+        child = pulumi.ResourceOptions(parent=self)
+
+        def method(parameter: str) -> str:
+            return "immediate" if parameter == plan.tls[0] else "pending-reboot"
+
         tls_description = f"deploy-paradigms {name}: TLS required"
-        description = tls_description + (
-            f", max_connections {args.max_connections}" if args.max_connections is not None else "")
+        if plan.cluster_parameters:
+            self.cluster_parameter_group = aws.rds.ClusterParameterGroup(
+                f"{name}-cluster-params", family=plan.family, description=tls_description,
+                parameters=[aws.rds.ClusterParameterGroupParameterArgs(
+                    name=n, value=v, apply_method=method(n)) for n, v in plan.cluster_parameters.items()],
+                tags=tags, opts=child)
+        if plan.instance_parameters:
+            self.parameter_group = aws.rds.ParameterGroup(
+                f"{name}-params", family=plan.family, description=tls_description + (
+                    f", max_connections {plan.max_connections}" if plan.max_connections is not None else ""),
+                parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=method(n))
+                            for n, v in plan.instance_parameters.items()], tags=tags, opts=child)
 
-        # Log groups RDS exports to, created first so they carry a retention period.
-        kind = "cluster" if engine.is_aurora else "instance"
+    def _create_log_groups(self, name: str, plan: DatabasePlan, placement: _Placement,
+                           tags: dict[str, str] | None) -> pulumi.ResourceOptions:
+        """The log groups RDS exports to, created first so they carry a retention period; the
+        options that order the database after them."""
+        kind = "cluster" if plan.engine.is_aurora else "instance"
         self.log_groups = [
-            aws.cloudwatch.LogGroup(f"{name}-log-{log}", name=f"/aws/rds/{kind}/{plan.identifier}/{log}",
-                                    retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            aws.cloudwatch.LogGroup(f"{name}-log-{log}", name=f"/aws/rds/{kind}/{placement.identifier}/{log}",
+                                    retention_in_days=plan.log_retention_days, tags=tags,
+                                    opts=pulumi.ResourceOptions(parent=self))
             for log in plan.log_exports]
-        after_logs = pulumi.ResourceOptions(parent=self, depends_on=list(self.log_groups))
+        return pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self,
+        depends_on=list(self.log_groups)),
+                                            _ignore_minor_upgrades(plan.version_drifts))
 
-        if not engine.is_aurora:
-            self.parameter_group = aws.rds.ParameterGroup(
-                f"{name}-params", family=plan.family, description=description,
-                parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
-                            for n, v, m in tls_params + max_conn_params],
-                tags=tags, opts=child)
-            monitoring_role = self._monitoring_role(name, tags)
-            instance = aws.rds.Instance(
-                f"{name}-instance",
-                identifier=plan.identifier,
-                engine=engine.value,
-                engine_version=plan.version,
-                auto_minor_version_upgrade=True,
-                instance_class=normalise_instance_class(args.instance_class),
-                db_name=self.database_name,
-                username=self.master_username,
-                manage_master_user_password=True,
-                iam_database_authentication_enabled=True,
-                port=self.port,
-                db_subnet_group_name=subnet_group.name,
-                vpc_security_group_ids=[self.security_group.id],
-                parameter_group_name=self.parameter_group.name,
-                publicly_accessible=False,
-                multi_az=args.multi_az,
-                storage_type="gp3",
-                allocated_storage=args.allocated_storage_gib,
-                max_allocated_storage=args.max_allocated_storage_gib or 0,
-                storage_encrypted=True,
-                kms_key_id=args.kms_key_id,
-                backup_retention_period=plan.backup_retention_days,
-                copy_tags_to_snapshot=True,
-                delete_automated_backups=False,
-                deletion_protection=args.deletion_protection,
-                skip_final_snapshot=False,
-                final_snapshot_identifier=plan.final_snapshot,
-                enabled_cloudwatch_logs_exports=list(plan.log_exports),
-                performance_insights_enabled=plan.performance_insights,
-                performance_insights_retention_period=7 if plan.performance_insights else None,
-                monitoring_interval=ENHANCED_MONITORING_INTERVAL_S,
-                monitoring_role_arn=monitoring_role.arn,
-                tags=tags,
-                opts=pulumi.ResourceOptions.merge(after_logs, _ignore_minor_upgrades(plan.version_drifts)))
-            self.instance = instance
-            self.instance_identifier = instance.identifier
-            self.resource_id = instance.resource_id
-            self.endpoint_address = instance.address
-            self.secret_arn = instance.master_user_secrets.apply(_first_secret_arn)
-            return
-
-        # Aurora: TLS in the cluster parameter group; max_connections is an instance-level parameter.
-        self.cluster_parameter_group = aws.rds.ClusterParameterGroup(
-            f"{name}-cluster-params", family=plan.family, description=tls_description,
-            parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=n, value=v, apply_method=m)
-                        for n, v, m in tls_params],
-            tags=tags, opts=child)
-        if max_conn_params:
-            self.parameter_group = aws.rds.ParameterGroup(
-                f"{name}-params", family=plan.family, description=description,
-                parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
-                            for n, v, m in max_conn_params],
-                tags=tags, opts=child)
-        scaling = None
-        if plan.serverless and args.max_acu is not None:
-            scaling = aws.rds.ClusterServerlessv2ScalingConfigurationArgs(min_capacity=args.min_acu,
-                                                                          max_capacity=args.max_acu)
-        cluster = aws.rds.Cluster(
-            f"{name}-cluster",
-            cluster_identifier=plan.identifier,
-            engine=engine.value,
-            engine_mode="provisioned",
-            engine_version=plan.version,
-            database_name=self.database_name,
-            master_username=self.master_username,
-            manage_master_user_password=True,
-            iam_database_authentication_enabled=True,
-            port=self.port,
-            db_subnet_group_name=subnet_group.name,
-            vpc_security_group_ids=[self.security_group.id],
-            db_cluster_parameter_group_name=self.cluster_parameter_group.name,
-            storage_encrypted=True,
-            kms_key_id=args.kms_key_id,
-            backup_retention_period=plan.backup_retention_days,
-            copy_tags_to_snapshot=True,
-            delete_automated_backups=False,
-            deletion_protection=args.deletion_protection,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=plan.final_snapshot,
-            enabled_cloudwatch_logs_exports=list(plan.log_exports),
-            serverlessv2_scaling_configuration=scaling,
-            tags=tags,
-            opts=pulumi.ResourceOptions.merge(after_logs, _ignore_minor_upgrades(plan.version_drifts)))
-        parameter_group = self.parameter_group
+    def _create_instance(self, name: str, plan: DatabasePlan, placement: _Placement,
+                         after_logs: pulumi.ResourceOptions, kms_key_id: pulumi.Input[str] | None,
+                         tags: dict[str, str] | None) -> None:
+        assert self.subnet_group and self.parameter_group and self.security_group
         monitoring_role = self._monitoring_role(name, tags)
+        instance = aws.rds.Instance(
+            f"{name}-instance", identifier=placement.identifier, engine=plan.engine.value,
+            engine_version=plan.version_pin, auto_minor_version_upgrade=plan.auto_minor_version_upgrade,
+            instance_class=plan.instance_class, db_name=plan.database_name, username=plan.master_username,
+            manage_master_user_password=True, iam_database_authentication_enabled=plan.iam_authentication,
+            port=plan.port, db_subnet_group_name=self.subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id], parameter_group_name=self.parameter_group.name,
+            publicly_accessible=plan.publicly_accessible, multi_az=plan.multi_az,
+            storage_type=plan.storage_type,
+            allocated_storage=plan.allocated_storage_gib,
+            max_allocated_storage=plan.max_allocated_storage_gib or 0,
+            **_protection(plan, placement, kms_key_id),
+            performance_insights_enabled=plan.performance_insights,
+            performance_insights_retention_period=plan.performance_insights_retention_days,
+            monitoring_interval=plan.monitoring_interval_s, monitoring_role_arn=monitoring_role.arn,
+            tags=tags, opts=after_logs)
+        self.instance = instance
+        self.instance_identifier = instance.identifier
+        self.resource_id = instance.resource_id
+        self.endpoint_address = instance.address
+        self.secret_arn = instance.master_user_secrets.apply(_first_secret_arn)
 
-        def member(role: str, promotion_tier: int) -> aws.rds.ClusterInstance:
-            return aws.rds.ClusterInstance(
-                f"{name}-{role}",
-                identifier=f"{plan.identifier[:62 - len(role)].rstrip('-')}-{role}",
-                cluster_identifier=cluster.id,
-                engine=aws.rds.EngineType(engine.value),
-                engine_version=cluster.engine_version,
-                auto_minor_version_upgrade=True,
-                instance_class=normalise_instance_class(args.instance_class),
-                db_subnet_group_name=subnet_group.name,
-                db_parameter_group_name=parameter_group.name if parameter_group else None,
-                publicly_accessible=False,
-                copy_tags_to_snapshot=True,
-                promotion_tier=promotion_tier,
-                performance_insights_enabled=plan.performance_insights,
-                performance_insights_retention_period=7 if plan.performance_insights else None,
-                monitoring_interval=ENHANCED_MONITORING_INTERVAL_S,
-                monitoring_role_arn=monitoring_role.arn,
-                tags=tags,
-                opts=child)
-
+    def _create_cluster(self, name: str, plan: DatabasePlan, placement: _Placement,
+                        after_logs: pulumi.ResourceOptions, kms_key_id: pulumi.Input[str] | None,
+                        tags: dict[str, str] | None) -> None:
+        assert self.subnet_group and self.cluster_parameter_group and self.security_group
+        scaling = None if not plan.serverless or plan.max_acu is None or plan.min_acu is None else \
+            aws.rds.ClusterServerlessv2ScalingConfigurationArgs(min_capacity=plan.min_acu,
+            max_capacity=plan.max_acu)
+        cluster = aws.rds.Cluster(
+            f"{name}-cluster", cluster_identifier=placement.identifier, engine=plan.engine.value,
+            engine_mode="provisioned", engine_version=plan.version_pin, database_name=plan.database_name,
+            master_username=plan.master_username, manage_master_user_password=True,
+            iam_database_authentication_enabled=plan.iam_authentication, port=plan.port,
+            db_subnet_group_name=self.subnet_group.name, vpc_security_group_ids=[self.security_group.id],
+            db_cluster_parameter_group_name=self.cluster_parameter_group.name,
+            **_protection(plan, placement, kms_key_id),
+            serverlessv2_scaling_configuration=scaling,
+            tags=tags, opts=after_logs)
         self.cluster = cluster
-        self.instance = member("writer", 0)
-        if args.multi_az:
-            self.readers.append(member("reader", 1))
+        monitoring_role = self._monitoring_role(name, tags)
+        self.instance = self._cluster_member(name, plan, placement, "writer", 0, monitoring_role, tags)
+        if plan.multi_az:
+            self.readers.append(self._cluster_member(name, plan, placement, "reader", 1, monitoring_role,
+            tags))
         self.cluster_identifier = cluster.cluster_identifier
         self.instance_identifier = self.instance.identifier
         self.resource_id = cluster.cluster_resource_id
         self.endpoint_address = cluster.endpoint
         self.secret_arn = cluster.master_user_secrets.apply(_first_secret_arn)
 
-    # -- 4. what consumers use -----------------------------------------------------------------
+    def _cluster_member(self, name: str, plan: DatabasePlan, placement: _Placement, role: str,
+                        promotion_tier: int, monitoring_role: aws.iam.Role,
+                        tags: dict[str, str] | None) -> aws.rds.ClusterInstance:
+        assert self.cluster is not None and self.subnet_group is not None
+        return aws.rds.ClusterInstance(
+            f"{name}-{role}", identifier=f"{placement.identifier[:62 - len(role)].rstrip('-')}-{role}",
+            cluster_identifier=self.cluster.id, engine=aws.rds.EngineType(plan.engine.value),
+            engine_version=self.cluster.engine_version,
+            auto_minor_version_upgrade=plan.auto_minor_version_upgrade,
+            instance_class=plan.instance_class, db_subnet_group_name=self.subnet_group.name,
+            db_parameter_group_name=self.parameter_group.name if self.parameter_group else None,
+            publicly_accessible=plan.publicly_accessible, copy_tags_to_snapshot=plan.copy_tags_to_snapshot,
+            promotion_tier=promotion_tier, performance_insights_enabled=plan.performance_insights,
+            performance_insights_retention_period=plan.performance_insights_retention_days,
+            monitoring_interval=plan.monitoring_interval_s, monitoring_role_arn=monitoring_role.arn,
+            tags=tags, opts=pulumi.ResourceOptions(parent=self))
 
-    def _create_app_role(self, name: str, args: DatabaseArgs) -> None:
-        """The application role's secret (generated by Secrets Manager, never in the program) and
-        its bootstrap: a function in the VPC invoked on every deployment whose input changes."""
-        child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags) or None
+    # -- 3. the application role ----------------------------------------------------------------
+
+    def _bootstrap_app_role(self, name: str, plan: DatabasePlan, tags: dict[str, str] | None) -> None:
+        """The application role's secret (generated by the bootstrap, never in the program) and its
+        bootstrap: a helper function in the VPC invoked on every deployment whose input changes."""
+        app_user = plan.app_username
         app_secret = aws.secretsmanager.Secret(
-            f"{name}-app-user",
-            description=f"Password of {self.app_username}, the application role of {name}",
-            tags=tags, opts=child)
-        app_user = self.app_username
-        # No value here: the bootstrap generates the password into the secret on first deploy, so
-        # no generated secret is part of the program's graph or state.
+            f"{name}-app-user", description=f"Password of {app_user}, the application role of {name}",
+            tags=tags, opts=pulumi.ResourceOptions(parent=self))
         self.app_secret_arn = app_secret.arn
-
-        network = args.network
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-role-bootstrap-sg", vpc_id=network.vpc_id,
-            description="Application role bootstrap: out to the database and to Secrets Manager (HTTPS)",
-            revoke_rules_on_delete=True, tags={**(tags or {}), "Name": f"{name}-role-bootstrap-sg"},
-            opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-role-bootstrap-to-db", security_group_id=sg.id,
-            referenced_security_group_id=self.security_group_id, ip_protocol="tcp", from_port=self.port,
-            to_port=self.port, description="application role bootstrap to the database", opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-role-bootstrap-to-secretsmanager", security_group_id=sg.id, cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp", from_port=443, to_port=443, description="Secrets Manager API", opts=child)
-        self.allow_from("role-bootstrap", sg.id)
-        role = aws.iam.Role(
-            f"{name}-role-bootstrap-role",
-            assume_role_policy=LAMBDA_TRUST_POLICY,
-            description=f"Application role bootstrap of {name}: the two secrets, VPC interfaces, logs",
-            tags=tags, opts=child)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-role-bootstrap-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
-        policy = aws.iam.RolePolicy(
-            f"{name}-role-bootstrap-policy", role=role.id,
-            policy=pulumi.Output.all(self.secret_arn, app_secret.arn, log_group.arn).apply(
-                lambda v: json.dumps({"Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [v[0], v[1]]},
-                    {"Effect": "Allow", "Action": "secretsmanager:PutSecretValue", "Resource": v[1]},
-                    *lambda_vpc_statements(v[2])]})),
-            opts=child)
         bundle = packaging.lambda_bundle("role_bootstrap", engine=self.engine.value)
-        self.role_bootstrap = aws.lambda_.Function(
-            f"{name}-role-bootstrap",
-            code=pulumi.FileArchive(str(bundle)),
-            handler=packaging.ROLE_BOOTSTRAP_HANDLER,
-            runtime=packaging.HELPER_RUNTIME,
-            architectures=["arm64"],
-            memory_size=256,
-            timeout=120,
-            # One connection at a time, taken from the ledger's reserve (kept for admin and migrations).
-            reserved_concurrent_executions=1,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={settings.URL_PARAMS: role_bootstrap.URL_PARAMS}),
-            role=role.arn,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
-            # Secrets Manager is outside the VPC: subnets with egress (or an interface endpoint).
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=list(network.private_subnet_ids or network.isolated_subnet_ids),
-                security_group_ids=[sg.id]),
-            description=f"deploy-paradigms: creates the application role {app_user} (least privilege) as "
-                        f"the master user",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]))
+        helper = create_helper_function(
+            self, plan_helper_function("role_bootstrap", name=name, details={"app_user": app_user},
+                                       log_retention_days=plan.log_retention_days),
+            database=self, code=pulumi.FileArchive(str(bundle)),
+            environment={settings.URL_PARAMS: role_bootstrap.URL_PARAMS},
+            arns={"database_secret": self.secret_arn, "app_secret": app_secret.arn}, tags=tags)
+        self.role_bootstrap = helper.function
         properties = {
             "Engine": self.engine.value, "Host": self.endpoint_address, "Port": str(self.port),
             "Database": self.database_name, "AppUser": app_user, "MasterSecretArn": self.secret_arn,
             "AppSecretArn": app_secret.arn, "Iam": "false"}
         self.app_role = aws.lambda_.Invocation(
-            f"{name}-app-role", function_name=self.role_bootstrap.name,
+            f"{name}-app-role", function_name=helper.function.name,
             input=pulumi.Output.json_dumps(properties),
             # New bootstrap code re-runs it on the next deployment.
             triggers={"bundle": packaging.directory_hash(bundle)},
@@ -834,10 +697,12 @@ class Database(pulumi.ComponentResource):
     def from_existing(
         cls,
         name: str,
+        args: ExistingDatabaseArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
         *,
-        network: NetworkLike,
-        engine: str | Engine,
-        endpoint_address: pulumi.Input[str],
+        network: NetworkLike | None = None,
+        engine: str | Engine | None = None,
+        endpoint_address: pulumi.Input[str] | None = None,
         secret_arn: pulumi.Input[str] | None = None,
         security_group_id: pulumi.Input[str] | None = None,
         instance_class: str | None = None,
@@ -847,13 +712,12 @@ class Database(pulumi.ComponentResource):
         instance_identifier: pulumi.Input[str] | None = None,
         cluster_identifier: pulumi.Input[str] | None = None,
         resource_id: pulumi.Input[str] | None = None,
-        database_name: str = "app",
+        database_name: str | None = None,
         master_username: str | None = None,
-        iam_authentication: bool = False,
+        iam_authentication: bool | None = None,
         reserve: int | None = None,
         share: int | None = None,
         consumers: int | None = None,
-        opts: pulumi.ResourceOptions | None = None,
     ) -> Database:
         """Attach paradigm components to a database another app owns ("bring your own").
 
@@ -866,16 +730,66 @@ class Database(pulumi.ComponentResource):
         the budget. ``secret_arn`` is required: consumers read the credentials from it.
         ``instance_identifier`` / ``cluster_identifier`` let an RDS Proxy target the database;
         ``resource_id`` (``db-...``) and ``iam_authentication=True`` allow IAM database auth.
-        Each keyword is a field of :class:`ExistingDatabaseArgs` (documented there); ``opts`` goes
-        to the component.
+
+        Two shapes, one meaning: the keywords (the CDK construct's shape), each a field of
+        :class:`ExistingDatabaseArgs` (documented there), or that object as ``args`` (what
+        ``Database(name, args)`` takes too); giving both raises :class:`InputError`. ``opts``
+        goes to the component.
         """
-        return cls(name, ExistingDatabaseArgs(
-            network=network, engine=engine, endpoint_address=endpoint_address,
-            secret_arn=secret_arn or "", security_group_id=security_group_id or "",
-            instance_class=instance_class, max_connections=max_connections, max_acu=max_acu, port=port,
-            instance_identifier=instance_identifier, cluster_identifier=cluster_identifier,
-            resource_id=resource_id, database_name=database_name, master_username=master_username,
-            iam_authentication=iam_authentication, reserve=reserve, share=share, consumers=consumers), opts)
+        keywords = {k: v for k, v in {
+            "network": network, "engine": engine, "endpoint_address": endpoint_address,
+            "secret_arn": secret_arn, "security_group_id": security_group_id,
+            "instance_class": instance_class, "max_connections": max_connections, "max_acu": max_acu,
+            "port": port, "instance_identifier": instance_identifier,
+            "cluster_identifier": cluster_identifier, "resource_id": resource_id,
+            "database_name": database_name, "master_username": master_username,
+            "iam_authentication": iam_authentication, "reserve": reserve, "share": share,
+            "consumers": consumers}.items() if v is not None}
+        return cls(name, existing_database_args(name, args, keywords), opts)
+
+
+def existing_database_args(name: str, args: object, keywords: Mapping[str, Any]) -> ExistingDatabaseArgs:
+    """``args`` (an :class:`ExistingDatabaseArgs`) or the keywords of ``from_existing`` as one."""
+    where = f"Database.from_existing({name!r})"
+    if args is not None:
+        if not isinstance(args, ExistingDatabaseArgs):
+            raise InputError(f"{where}: args={type(args).__name__}(...) must be an ExistingDatabaseArgs; "
+                             f"for a new database use Database({name!r}, DatabaseArgs(...))")
+        if keywords:
+            raise InputError(f"{where}: pass either an ExistingDatabaseArgs or keywords, not both "
+                             f"(also given: {', '.join(sorted(keywords))})")
+        return args
+    missing = [k for k in ("network", "engine", "endpoint_address") if k not in keywords]
+    if missing:
+        raise InputError(f"{where}: {', '.join(missing)} missing; pass the network the database is in, "
+                         f"its engine and its endpoint address")
+    return ExistingDatabaseArgs(**{"secret_arn": "", "security_group_id": "", **keywords})
+
+
+def _protection(plan: DatabasePlan, placement: _Placement,
+                kms_key_id: pulumi.Input[str] | None) -> dict[str, Any]:
+    """Encryption, backups, deletion and log exports: the same inputs on an RDS instance and an
+    Aurora cluster."""
+    return {"storage_encrypted": plan.storage_encrypted, "kms_key_id": kms_key_id,
+            "backup_retention_period": plan.backup_retention_days,
+            "copy_tags_to_snapshot": plan.copy_tags_to_snapshot,
+            "delete_automated_backups": plan.delete_automated_backups,
+            "deletion_protection": plan.deletion_protection,
+            "skip_final_snapshot": not plan.snapshot_on_delete,
+            "final_snapshot_identifier": placement.final_snapshot,
+            "enabled_cloudwatch_logs_exports": list(plan.log_exports)}
+
+
+def _deletion_reason(args: DatabaseArgs) -> str | None:
+    """``deletion_protection_reason``; the deprecated ``acknowledge_no_deletion_protection=True``
+    stands in for one, with a DeprecationWarning."""
+    if args.acknowledge_no_deletion_protection and args.deletion_protection_reason is None \
+            and args.deletion_protection is False:
+        warnings.warn("acknowledge_no_deletion_protection=True is deprecated: pass "
+                      "deletion_protection_reason='<why this database may be deleted>'",
+                      DeprecationWarning, stacklevel=5)
+        return "acknowledge_no_deletion_protection=True"
+    return args.deletion_protection_reason
 
 
 def _ignore_minor_upgrades(drifts: bool) -> pulumi.ResourceOptions:

@@ -25,9 +25,11 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import packaging
+from ..plans.helpers import plan_helper_function
 from ..plans.migrations import check_migration_settings, migration_environment
 from .database import Database, deployment
-from .serverless_function import _account_key, _execution_policy, lambda_role
+from .helper_function import create_helper_function
+from .serverless_function import _account_key
 
 
 @dataclass
@@ -70,58 +72,21 @@ class DatabaseMigrations(pulumi.ComponentResource):
         # Its reserved concurrency (1) comes out of the account's quota like every function's.
         deployment().account(*_account_key(), requested_by=name).reserve(name, 1)
         super().__init__(self.TYPE, name, {"migrations": checksum}, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
-        network = database.network
-        subnet_ids = list(args.subnet_ids or network.private_subnet_ids or network.isolated_subnet_ids)
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-migrations-logs", retention_in_days=args.log_retention_days, tags=tags, opts=child)
-        self.role = lambda_role(f"{name}-migrations-role", f"Execution role of {name} migrations: logs, "
-                                                           f"VPC interfaces, database secret", tags, child)
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-migrations-role-policy", role=self.role.id,
-            policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.from_input(database.secret_arn)).apply(
-                lambda v: json.dumps(_execution_policy(v[0], "", v[1], database.master_username, False))),
-            opts=child)
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-migrations-sg", vpc_id=network.vpc_id,
-            description=f"Migrations {name}: out to the database (direct) and HTTPS",
-            revoke_rules_on_delete=True, tags={**tags, "Name": f"{name}-migrations-sg"}, opts=child)
         port = database.port
-        self.security_group_rules: list[pulumi.CustomResource] = [
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-migrations-to-db", security_group_id=self.security_group.id,
-                referenced_security_group_id=database.security_group_id, ip_protocol="tcp",
-                from_port=port, to_port=port, description=f"Migrations {name} to the database", opts=child),
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-migrations-to-secretsmanager", security_group_id=self.security_group.id,
-                cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=443, to_port=443,
-                description="Secrets Manager API (the database secret)", opts=child),
-            database.allow_from(f"{name}-migrations", self.security_group.id, opts=child),
-        ]
         environment = pulumi.Output.all(database.endpoint_address, database.secret_arn).apply(
             lambda v: migration_environment(
                 host=v[0], port=port, name=database.database_name, user=database.master_username,
                 engine_is_postgres=database.engine.is_postgres, secret_arn=v[1],
                 lock_timeout_s=args.lock_timeout_s))
-        self.function = aws.lambda_.Function(
-            f"{name}-migrations",
-            code=pulumi.FileArchive(str(archive)),
-            handler=packaging.MIGRATE_HANDLER,
-            runtime=packaging.HELPER_RUNTIME,
-            architectures=["arm64"],
-            memory_size=256,
-            timeout=args.timeout_s,
-            reserved_concurrent_executions=1,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
-            role=self.role.arn,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text",
-                                                                log_group=self.log_group.name),
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=subnet_ids,
-                                                         security_group_ids=[self.security_group.id]),
-            description=f"deploy-paradigms migrations for {name} (direct, reserve)",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, self.log_group]))
+        helper = create_helper_function(
+            self, plan_helper_function("migrations", name=name, timeout_s=args.timeout_s,
+                                       log_retention_days=args.log_retention_days, details={"target": name}),
+            database=database, code=pulumi.FileArchive(str(archive)), environment=environment,
+            arns={"database_secret": database.secret_arn}, subnet_ids=args.subnet_ids, tags=dict(args.tags),
+            ingress_parent=self)
+        self.log_group, self.role, self.function = helper.log_group, helper.role, helper.function
+        self.security_group = helper.security_group
+        self.security_group_rules: list[pulumi.CustomResource] = list(helper.rules)
         server = database.cluster or database.instance
         # Runs on create and whenever the SQL files (the bundle's content hash) change; a
         # function error fails the invocation, so the update stops before the consumers.

@@ -64,7 +64,8 @@ class ExistingNetwork:
     """A VPC created outside this program ("bring your own"); see :meth:`Network.from_existing`.
 
     Attributes:
-        vpc_id: The VPC's id (``vpc-...``); required.
+        vpc_id: The VPC's id (``vpc-...``); required (omitted raises :class:`InputError` unless an
+            ``ExistingNetwork`` is given to ``Network.from_existing``).
         public_subnet_ids: Subnets for load balancers (ContainerService needs two AZs). Omitted:
             none.
         private_subnet_ids: Subnets with egress for functions and containers. Omitted: none
@@ -278,15 +279,27 @@ class Network(pulumi.ComponentResource):
         })
 
     @staticmethod
-    def from_existing(vpc_id: pulumi.Input[str], *,
+    def from_existing(vpc_id: pulumi.Input[str] | ExistingNetwork | None = None, *,
                       public_subnet_ids: Sequence[pulumi.Input[str]] = (),
                       private_subnet_ids: Sequence[pulumi.Input[str]] = (),
-                      isolated_subnet_ids: Sequence[pulumi.Input[str]] = ()) -> ExistingNetwork:
+                      isolated_subnet_ids: Sequence[pulumi.Input[str]] = (),
+                      args: ExistingNetwork | None = None) -> ExistingNetwork:
         """Use a VPC managed elsewhere. Creates nothing; components read the ids.
 
-        Without isolated subnets the database goes into the private ones. The parameters are
-        the fields of :class:`ExistingNetwork` (documented there).
+        Without isolated subnets the database goes into the private ones. The keywords are the
+        fields of :class:`ExistingNetwork` (documented there); as for
+        ``Database.from_existing``, that object may be given instead (``args=``, or in place of
+        ``vpc_id``), and giving it with keywords raises :class:`InputError`.
         """
+        if isinstance(vpc_id, ExistingNetwork):
+            vpc_id, args = None, vpc_id
+        if args is not None:
+            if vpc_id is not None or public_subnet_ids or private_subnet_ids or isolated_subnet_ids:
+                raise InputError("Network.from_existing: pass either an ExistingNetwork or vpc_id and "
+                                 "subnet ids, not both")
+            return args
+        if vpc_id is None:
+            raise InputError("Network.from_existing: vpc_id is missing; pass the id of your VPC (vpc-...)")
         return ExistingNetwork(vpc_id, tuple(public_subnet_ids), tuple(private_subnet_ids),
                                tuple(isolated_subnet_ids))
 
