@@ -411,6 +411,25 @@ class CfnReader:
         )
 
 
+def by_logical_id(preview: Any) -> list[dict[str, Any]]:
+    """The preview's records with every id the mock engine answered replaced by ``<name>-id``:
+    the readers ask which resource an input points at (``db-sg-id``), not what id AWS gave it."""
+    ids = {state["id"]: f"{key.rsplit('::', 1)[-1]}-id"
+           for key, state in preview.states.items() if isinstance(state.get("id"), str) and state["id"]}
+
+    def named(value: Any) -> Any:
+        if isinstance(value, str):
+            return ids.get(value, value)
+        if isinstance(value, list):
+            return [named(v) for v in value]
+        if isinstance(value, dict):
+            # A resource's own physical name is an input, not a reference (some ids are names).
+            return {k: v if k == "name" else named(v) for k, v in value.items()}
+        return value
+
+    return [{**record, "inputs": named(record["inputs"])} for record in preview.resources]
+
+
 # -- the Pulumi mock resource graph -----------------------------------------------------------------
 
 

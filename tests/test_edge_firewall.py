@@ -12,6 +12,7 @@ cfn-lint ships) are checked against the plan's.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -259,8 +260,9 @@ def test_pulumi_web_acl_in_us_east_1_on_the_distribution() -> None:
     assert json.loads(inputs["ruleJson"]) == site.firewall_plan.rules
     assert site.firewall_plan.name == "deploy-paradigms-preview-site"
     (dist,) = find(records, "aws:cloudfront/distribution:Distribution")
-    assert dist["inputs"]["webAclId"].startswith("arn:aws:wafv2:") and dist["inputs"]["webAclId"].endswith(
-        ":site-web-acl")
+    # A CloudFront web ACL's ARN, as WAF answers it (the mock engine's): global scope, in us-east-1.
+    arn = r"arn:aws:wafv2:us-east-1:\d{12}:global/webacl/deploy-paradigms-preview-site/[0-9a-f-]{36}"
+    assert re.fullmatch(arn, dist["inputs"]["webAclId"])
 
 
 def test_pulumi_without_rate_limit_has_no_web_acl() -> None:

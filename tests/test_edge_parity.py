@@ -20,6 +20,7 @@ from typing import Any
 from conftest import template_of
 
 from deploy_paradigms.pulumi.preview import render, render_stack
+from tests.test_edge_pulumi import DISTRIBUTION_ARN
 
 DATA_ENV = ("DATA_ENDPOINT_BOOTSTRAP_SCHEMA", "DATA_ENDPOINT_MAX_RESPONSE_BYTES")
 INVALIDATION_ENV = "DATA_ENDPOINT_DISTRIBUTION_ID_PARAMETER"
@@ -88,7 +89,7 @@ def pulumi_decisions(records: list[dict[str, Any]]) -> dict[str, Any]:
     data_fn = _one(inputs("aws:lambda/function:Function", "data-fn-function"), "data endpoint function")
     dist = _one(inputs("aws:cloudfront/distribution:Distribution"), "distribution")
     oac = _one(inputs("aws:cloudfront/originAccessControl:OriginAccessControl"), "OAC")
-    dist_arn = "arn:aws:cloudfront::123456789012:site-distribution"  # the preview mocks' ARN
+    dist_arn = DISTRIBUTION_ARN  # what the mock engine answers for site-distribution
     statements = [st for p in inputs("aws:iam/rolePolicy:RolePolicy")
                   for st in json.loads(p["policy"])["Statement"]]
     cache_tags = {

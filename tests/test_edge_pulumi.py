@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import os
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -15,8 +15,6 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms import packaging
@@ -25,6 +23,7 @@ from deploy_paradigms.catalog import CACHE_TAG_HEADER, sample_catalog
 from deploy_paradigms.plans.data_endpoint import plan_signing
 from deploy_paradigms.plans.edge import MIB, measure_path
 from deploy_paradigms.plans.serverless import FunctionOptions
+from deploy_paradigms.pulumi import mock_engine
 from deploy_paradigms.pulumi.data_endpoint import DataEndpoint, DataEndpointArgs
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
 from deploy_paradigms.pulumi.edge_function import (
@@ -33,27 +32,29 @@ from deploy_paradigms.pulumi.edge_function import (
     EdgeFunctionArgs,
 )
 from deploy_paradigms.pulumi.network import Network
-from deploy_paradigms.pulumi.preview import (
-    STACK,
-    PreviewMocks,
-    RecordingMonitor,
-    _json_safe,
-    forget_earlier_programs,
-    render,
-)
+from deploy_paradigms.pulumi.preview import STACK, forget_earlier_programs, render_stack
 from deploy_paradigms.pulumi.program import PROJECT
 from deploy_paradigms.runtime.invalidation import ENV_DISTRIBUTION_ID_PARAMETER
 
 EDGE_CODE = packaging.lambda_bundle("edge")
-DISTRIBUTION_ARN = "arn:aws:cloudfront::123456789012:site-distribution"  # the preview mocks' ARN
+# A distribution's ARN as CloudFront answers it (the mock engine's, for "site-distribution").
+DISTRIBUTION_ARN = mock_engine.AwsMocks().new_resource(pulumi_mocks.MockResourceArgs(
+    typ="aws:cloudfront/distribution:Distribution", name="site-distribution", inputs={}, provider="",
+    resource_id="", custom=True))[1]["arn"]
+HMAC_SECRET_ARN = re.compile(
+    r"arn:aws:secretsmanager:us-east-1:123456789012:secret:api-hmac-[0-9a-f]{7}-\w{6}")
 Records = list[dict[str, Any]]
 
 
 # -- helpers -------------------------------------------------------------------------------------
 
 @cache
+def example_run() -> mock_engine.MockRun:
+    return render_stack("edge", {})
+
+
 def example() -> tuple[dict[str, Any], ...]:
-    return tuple(render("edge", {}))
+    return tuple(example_run().resources)
 
 
 def find(records: Records | tuple[dict[str, Any], ...], rtype: str, name: str | None = None) -> Records:
@@ -66,8 +67,8 @@ def inputs(records: Records | tuple[dict[str, Any], ...], rtype: str, name: str)
     return found[0]["inputs"]  # type: ignore[no-any-return]
 
 
-class ProviderRecordingMocks(PreviewMocks):
-    """The preview mocks, also noting which provider each resource was registered with."""
+class ProviderRecordingMocks(mock_engine.AwsMocks):
+    """The mock engine's answers, also noting which provider each resource was registered with."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,24 +80,11 @@ class ProviderRecordingMocks(PreviewMocks):
 
 
 def run_program(build: Callable[[], Any]) -> tuple[Any, Records, dict[str, str]]:
-    """Run ``build`` as a Pulumi program under the preview mocks: its result, records, providers."""
+    """Run ``build`` as a Pulumi program under the mock engine: its result, records, providers."""
     mocks = ProviderRecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    result: list[Any] = []
-
-    def in_fresh_context() -> None:
-        pulumi.runtime.set_all_config({}, [])
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
-        forget_earlier_programs()
-
-        async def program() -> None:
-            result.append(build())
-
-        _sync_await(run_pulumi_func(program))
-
-    contextvars.Context().run(in_fresh_context)
-    records = [{"type": t, "name": n, "inputs": _json_safe(i)} for t, n, _, i in monitor.registrations]
-    return result[0], records, mocks.providers
+    forget_earlier_programs()  # what a program refused after its body left waiting
+    run = mock_engine.run_program(build, project=PROJECT, stack=STACK, mocks=mocks)
+    return run.result, run.resources, mocks.providers
 
 
 def database() -> Database:
@@ -134,8 +122,10 @@ def test_url_auth_type_and_both_invoke_permissions() -> None:
     assert "originAccessControlId" not in unsigned  # the default behaviour's: refused by IAM auth
     assert dist["defaultCacheBehavior"]["targetOriginId"] == unsigned["originId"]
     assert unsigned["domainName"] == origin["domainName"]
-    assert origin["originAccessControlId"] == "site-data-oac-id"
-    assert origin["domainName"] == "data-url.lambda-url.us-east-1.on.aws"  # host of the function URL
+    assert example_run().name_of(origin["originAccessControlId"]) == "site-data-oac"
+    url = example_run().states["data-url"]["functionUrl"]
+    assert re.fullmatch(r"https://[a-z0-9]{32}\.lambda-url\.us-east-1\.on\.aws/", url), url
+    assert origin["domainName"] == url.split("/")[2]  # host of the function URL
     assert origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
 
 
@@ -147,11 +137,14 @@ def test_distribution_extracts_cache_tags_and_the_endpoint_invalidates_it_only()
         return EdgeFunction("site", EdgeFunctionArgs(code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER,
                                                      data_endpoint=endpoint))
 
-    _, records, _ = run_program(build)
+    forget_earlier_programs()  # what a program refused after its body left waiting
+    run = mock_engine.run_program(build, project=PROJECT, stack=STACK)
+    records = run.resources
     dist = inputs(records, "aws:cloudfront/distribution:Distribution", "site-distribution")
     assert dist["cacheTagConfig"] == {"headerName": CACHE_TAG_HEADER}
     (parameter,) = find(records, "aws:ssm/parameter:Parameter")
-    assert parameter["inputs"]["insecureValue"] == "site-distribution-id"
+    assert run.name_of(parameter["inputs"]["insecureValue"]) == "site-distribution"
+    assert re.fullmatch(r"E[A-Z0-9]{13}", parameter["inputs"]["insecureValue"])  # a distribution id
     assert parameter["inputs"]["type"] == "String"
     name = parameter["inputs"]["name"]
     assert name.startswith("/deploy-paradigms/") and name.endswith("/data/distribution-id")
@@ -176,9 +169,10 @@ def test_cache_policy_ttls_and_key() -> None:
     assert key["cookiesConfig"] == {"cookieBehavior": "none"}
     dist = inputs(records, "aws:cloudfront/distribution:Distribution", "site-distribution")
     (data,) = dist["orderedCacheBehaviors"]
-    assert data["pathPattern"] == "/data/*" and data["cachePolicyId"] == "site-data-cache-id"
+    name_of = example_run().name_of
+    assert data["pathPattern"] == "/data/*" and name_of(data["cachePolicyId"]) == "site-data-cache"
     assert data["cachedMethods"] == ["GET", "HEAD"] and "POST" in data["allowedMethods"]
-    assert data["originRequestPolicyId"] == "site-data-origin-request-id"
+    assert name_of(data["originRequestPolicyId"]) == "site-data-origin-request"
     orp = inputs(records, "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
                  "site-data-origin-request")
     assert orp["queryStringsConfig"] == {"queryStringBehavior": "whitelist",
@@ -201,7 +195,7 @@ def test_edge_version_on_the_default_behaviour_in_us_east_1() -> None:
     default = dist["defaultCacheBehavior"]
     assert default["lambdaFunctionAssociations"] == [{
         "eventType": "viewer-request", "includeBody": False,
-        "lambdaArn": "arn:aws:lambda:us-east-1:123456789012:site-edge:1"}]  # the qualified (numbered) ARN
+        "lambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:site-edge:1"}]  # the qualified ARN
     assert default["cachePolicyId"] == CACHING_DISABLED_POLICY_ID
     assert default["viewerProtocolPolicy"] == "redirect-to-https"
     assert fn["region"] == "us-east-1" and not find(records, "pulumi:providers:aws")
@@ -254,7 +248,7 @@ def test_hmac_endpoint_generates_its_key_and_refuses_cloudfront() -> None:
     assert inputs(records, "aws:secretsmanager/secretVersion:SecretVersion", "api-hmac-value")[
         "secretString"] == "[secret]"
     env = inputs(records, "aws:lambda/function:Function", "api-fn-function")["environment"]["variables"]
-    assert env["DATA_ENDPOINT_HMAC_SECRET_ARN"] == "arn:aws:secretsmanager:us-east-1:123456789012:api-hmac"
+    assert HMAC_SECRET_ARN.fullmatch(env["DATA_ENDPOINT_HMAC_SECRET_ARN"]), env
     egress = inputs(records, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
                     "api-to-secretsmanager")
     assert (egress["fromPort"], egress["toPort"], egress["ipProtocol"]) == (443, 443, "tcp")
@@ -263,7 +257,7 @@ def test_hmac_endpoint_generates_its_key_and_refuses_cloudfront() -> None:
             if r["inputs"].get("cidrIpv4") == "0.0.0.0/0" and r["name"].startswith("api-")] == [
         "api-to-secretsmanager"]
     policy = json.loads(inputs(records, "aws:iam/rolePolicy:RolePolicy", "api-hmac-read")["policy"])
-    assert policy["Statement"][0]["Resource"] == "arn:aws:secretsmanager:us-east-1:123456789012:api-hmac"
+    assert policy["Statement"][0]["Resource"] == env["DATA_ENDPOINT_HMAC_SECRET_ARN"]
     assert endpoint.signing_plan.requires_hmac
     assert endpoint.plan.reserved_concurrency == endpoint.function.allocation.connections <= 10
 

@@ -18,9 +18,9 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_rds as rds
 from aws_cdk.assertions import Template
-from test_serverless_pulumi import run_program
 
 from deploy_paradigms import guard
+from deploy_paradigms.pulumi import mock_engine
 
 INLINE = lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
 ISOLATED = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
@@ -118,6 +118,6 @@ def test_pulumi_graph_with_a_hand_wired_proxy() -> None:
                                      "DATABASE_HOST": proxy.endpoint,
                                      "DATABASE_URL_PARAMS": "connection_limit=1"}))
 
-    _, records = run_program(program)
+    records = mock_engine.run_program(program).records_with_outputs()  # as `pulumi stack export` has them
     findings = guard.check_records(records, guard.BUDGET_RULES)
     assert {"proxy-clients-over-share", "account-reserved-concurrency"} <= _rules(findings)

@@ -349,7 +349,7 @@ def example_templates(synth: Callable[..., Any]) -> dict[str, dict[str, Any]]:
 def example_graphs() -> dict[str, list[dict[str, Any]]]:
     from deploy_paradigms.pulumi import preview
 
-    return {p: preview.render(p) for p in PARADIGMS}
+    return {p: preview.render_stack(p).records_with_outputs() for p in PARADIGMS}
 
 
 @pytest.mark.parametrize("stack", ["Serverless", "Paas", "Edge", "Edge-us-east-1"])

@@ -15,14 +15,19 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from deploy_paradigms.budget import BudgetError, ConnectionLedger, InputError, describe_connection_limit
 from deploy_paradigms.plans import paas
 from deploy_paradigms.pulumi import container_service as cs
-from deploy_paradigms.pulumi.preview import render
+from deploy_paradigms.pulumi.mock_engine import MockRun
+from deploy_paradigms.pulumi.preview import render, render_stack
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
 
 
 @cache
+def rendered_run(**config: str) -> MockRun:
+    return render_stack("paas", config)
+
+
 def rendered(**config: str) -> tuple[dict[str, Any], ...]:
-    return tuple(render("paas", config))
+    return tuple(rendered_run(**config).resources)
 
 
 def one(records: tuple[dict[str, Any], ...], rtype: str, name: str | None = None) -> dict[str, Any]:
@@ -71,7 +76,9 @@ def test_autoscaling_max_is_the_plans() -> None:
     records = rendered()
     target = one(records, "aws:appautoscaling/target:Target")
     assert (target["minCapacity"], target["maxCapacity"]) == (1, 4)
-    assert target["resourceId"] == "service/web-cluster/web-service"
+    states = rendered_run().states  # the cluster and the service are auto-named, as Pulumi names them
+    assert target["resourceId"] == f"service/{states['web-cluster']['name']}/{states['web-service']['name']}"
+    assert re.fullmatch(r"service/web-cluster-[0-9a-f]{7}/web-service-[0-9a-f]{7}", target["resourceId"])
     (policy,) = [r["inputs"] for r in of_type(records, "aws:appautoscaling/policy:Policy")]
     config = policy["targetTrackingScalingPolicyConfiguration"]
     metric = config["predefinedMetricSpecification"]["predefinedMetricType"]
@@ -125,29 +132,30 @@ def test_circuit_breaker_health_check_and_shutdown() -> None:
 
 
 def test_security_group_rules_are_exact() -> None:
-    records = rendered()
+    records, name_of = rendered(), rendered_run().name_of
     rules = set()
     for direction, rtype in (("in", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
                              ("out", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")):
         for r in of_type(records, rtype):
             i = r["inputs"]
             peer = i.get("cidrIpv4") or i.get("referencedSecurityGroupId")
-            rules.add((direction, i["securityGroupId"], peer, i["ipProtocol"], i["fromPort"], i["toPort"]))
+            rules.add((direction, name_of(i["securityGroupId"]), name_of(peer), i["ipProtocol"],
+                       i["fromPort"], i["toPort"]))
     assert rules == {
-        ("in", "web-lb-sg-id", "0.0.0.0/0", "tcp", 80, 80),
-        ("out", "web-lb-sg-id", "web-tasks-sg-id", "tcp", 8080, 8080),
-        ("in", "web-tasks-sg-id", "web-lb-sg-id", "tcp", 8080, 8080),
-        ("out", "web-tasks-sg-id", "database-sg-id", "tcp", 5432, 5432),
-        ("out", "web-tasks-sg-id", "0.0.0.0/0", "tcp", 443, 443),
-        ("in", "database-sg-id", "web-tasks-sg-id", "tcp", 5432, 5432),
+        ("in", "web-lb-sg", "0.0.0.0/0", "tcp", 80, 80),
+        ("out", "web-lb-sg", "web-tasks-sg", "tcp", 8080, 8080),
+        ("in", "web-tasks-sg", "web-lb-sg", "tcp", 8080, 8080),
+        ("out", "web-tasks-sg", "database-sg", "tcp", 5432, 5432),
+        ("out", "web-tasks-sg", "0.0.0.0/0", "tcp", 443, 443),
+        ("in", "database-sg", "web-tasks-sg", "tcp", 5432, 5432),
         # The migration function: direct to the database, and HTTPS for Secrets Manager.
-        ("out", "web-migrations-sg-id", "database-sg-id", "tcp", 5432, 5432),
-        ("out", "web-migrations-sg-id", "0.0.0.0/0", "tcp", 443, 443),
-        ("in", "database-sg-id", "web-migrations-sg-id", "tcp", 5432, 5432),
+        ("out", "web-migrations-sg", "database-sg", "tcp", 5432, 5432),
+        ("out", "web-migrations-sg", "0.0.0.0/0", "tcp", 443, 443),
+        ("in", "database-sg", "web-migrations-sg", "tcp", 5432, 5432),
         # the application role's bootstrap
-        ("in", "database-sg-id", "database-role-bootstrap-sg-id", "tcp", 5432, 5432),
-        ("out", "database-role-bootstrap-sg-id", "database-sg-id", "tcp", 5432, 5432),
-        ("out", "database-role-bootstrap-sg-id", "0.0.0.0/0", "tcp", 443, 443),
+        ("in", "database-sg", "database-role-bootstrap-sg", "tcp", 5432, 5432),
+        ("out", "database-role-bootstrap-sg", "database-sg", "tcp", 5432, 5432),
+        ("out", "database-role-bootstrap-sg", "0.0.0.0/0", "tcp", 443, 443),
     }
     for name in ("web-lb-sg", "web-tasks-sg"):
         group = one(records, "aws:ec2/securityGroup:SecurityGroup", name)
@@ -185,7 +193,8 @@ def test_https_with_redirect() -> None:
     assert (redirect["type"], redirect["redirect"]["protocol"], redirect["redirect"]["port"]) == \
         ("redirect", "HTTPS", "443")
     ingress = of_type(records, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    ports = {r["inputs"]["fromPort"] for r in ingress if r["inputs"]["securityGroupId"] == "web-lb-sg-id"}
+    lb_sg = rendered_run(certificateArn=CERT).states["web-lb-sg"]["id"]
+    ports = {r["inputs"]["fromPort"] for r in ingress if r["inputs"]["securityGroupId"] == lb_sg}
     assert ports == {80, 443}
 
 
@@ -197,7 +206,7 @@ def test_image_comes_from_a_repository_tagged_by_content() -> None:
     assert image.startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/web-images:sample-")
     policy = json.loads(one(records, "aws:iam/rolePolicy:RolePolicy", "web-execution-policy")["policy"])
     pulls = [s for s in policy["Statement"] if "ecr:BatchGetImage" in s["Action"]]
-    assert pulls[0]["Resource"] == "arn:aws:ecr:us-east-1:123456789012:web-images"
+    assert pulls[0]["Resource"] == "arn:aws:ecr:us-east-1:123456789012:repository/web-images"
     # With an image of your own, no repository and no ECR permission.
     own = rendered(image="public.ecr.aws/docker/library/python:3.13-slim")
     assert not of_type(own, "aws:ecr/repository:Repository")

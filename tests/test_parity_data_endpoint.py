@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import assertions
-from parity_readers import CfnReader, PulumiReader, cdk_database, from_plan
+from parity_readers import CfnReader, PulumiReader, by_logical_id, cdk_database, from_plan
 
 from deploy_paradigms.catalog import sample_catalog
 from deploy_paradigms.cdk.data_endpoint import DataEndpoint as CdkEndpoint
@@ -118,7 +118,7 @@ def render_pulumi(
             )
         )
 
-    records = render_program(program).resources
+    records = by_logical_id(render_program(program))
     return built[0], records
 
 

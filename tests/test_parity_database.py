@@ -15,6 +15,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
+from parity_readers import by_logical_id
 
 from deploy_paradigms.budget import Engine, parse_engine
 from deploy_paradigms.cdk import Database as CdkDatabase
@@ -156,7 +157,7 @@ def read_pulumi(inputs: dict[str, Any]) -> dict[str, Any]:
     def program() -> None:
         PulumiDatabase("db", DatabaseArgs(network=Network("net"), **inputs))
 
-    records = render_program(program).resources
+    records = by_logical_id(render_program(program))
     by_type: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_type.setdefault(record["type"].rsplit(":", 1)[-1], []).append(record)

@@ -511,7 +511,8 @@ def read_pulumi(
     def cache_policy(policy_id: str) -> Any:
         if policy_id == CACHING_DISABLED_POLICY_ID:
             return CACHE_POLICY_DISABLED
-        if not policy_id.startswith(f"{name}-data-cache"):  # the mocks' id is the resource name
+        ours = {r["outputs"]["id"] for r in records if r["type"] == "aws:cloudfront/cachePolicy:CachePolicy"}
+        if policy_id not in ours:
             return CACHE_POLICY_GIVEN
         (p,) = policies
         key = p["parametersInCacheKeyAndForwardedToOrigin"]
@@ -670,7 +671,7 @@ def _pulumi_waf(records: list[dict[str, Any]], dist: dict[str, Any]) -> dict[str
             "SampledRequestsEnabled": visibility["sampledRequestsEnabled"],
         },
         "rules": json.loads(props["ruleJson"]),
-        "on_distribution": dist["webAclId"].endswith(acl["name"]),
+        "on_distribution": dist["webAclId"] == acl["outputs"]["arn"],
     }
 
 
@@ -759,7 +760,8 @@ def _render_pulumi(engine: str, case: Case) -> SimpleNamespace:
         )
 
     preview = render_program(program, {"aws:region": "eu-west-1"})
-    return SimpleNamespace(site=sites[0], records=preview.resources, options=preview.options)
+    # With what the mock engine answered (ids, ARNs), as `pulumi stack export` has them.
+    return SimpleNamespace(site=sites[0], records=preview.records_with_outputs(), options=preview.options)
 
 
 def _drop(tree: Any, path: tuple[Any, ...]) -> Any:

@@ -262,7 +262,8 @@ def pulumi_side(
             )
         )
 
-    records = render_program(program, {"aws:region": REGION}).resources
+    # With what the mock engine answered (ids), as `pulumi stack export` has them.
+    records = render_program(program, {"aws:region": REGION}).records_with_outputs()
     return built[0].service_plan, records
 
 
@@ -625,9 +626,10 @@ def pulumi_listener(props: dict[str, Any]) -> tuple[Any, ...]:
 
 def pulumi_rules(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     (database,) = [r["inputs"] for r in records if r["type"] == "aws:rds/instance:Instance"]
+    ids = {r["name"]: r.get("outputs", {}).get("id") for r in records}
     roles = {
-        "web-lb-sg-id": "load_balancer",
-        "web-tasks-sg-id": "tasks",
+        ids["web-lb-sg"]: "load_balancer",
+        ids["web-tasks-sg"]: "tasks",
         database["vpcSecurityGroupIds"][0]: "database",
     }
     found = []

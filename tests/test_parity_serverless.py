@@ -15,7 +15,15 @@ import pulumi
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
-from parity_readers import ALLOW_LIST, CfnReader, PulumiReader, cdk_database, check_field_maps, from_plan
+from parity_readers import (
+    ALLOW_LIST,
+    CfnReader,
+    PulumiReader,
+    by_logical_id,
+    cdk_database,
+    check_field_maps,
+    from_plan,
+)
 
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction as CdkFunction
 from deploy_paradigms.plans.serverless import FunctionOptions
@@ -98,7 +106,7 @@ def render_pulumi(
         )
 
     preview = render_program(program)
-    return built[0], preview.resources
+    return built[0], by_logical_id(preview)
 
 
 def test_every_plan_field_is_read_back_or_says_why_not() -> None:

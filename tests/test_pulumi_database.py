@@ -82,10 +82,11 @@ def test_instance_defaults_are_safe(default_db: tuple[Preview, dict[str, Databas
     assert inputs["storageType"] == "gp3" and inputs["maxAllocatedStorage"] == 100
     assert inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     assert inputs["performanceInsightsEnabled"] is False  # not on db.t3.micro (same rule as the CDK twin)
-    assert inputs["vpcSecurityGroupIds"] == ["database-sg-id"]
+    name_of = default_db[0].name_of
+    assert [name_of(g) for g in inputs["vpcSecurityGroupIds"]] == ["database-sg"]
     assert inputs["dbSubnetGroupName"] == "database-subnets"  # the mock names it after the resource
     subnets = one(records, ":SubnetGroup")["inputs"]["subnetIds"]
-    assert subnets == ["network-isolated-1-id", "network-isolated-2-id"]
+    assert [name_of(s) for s in subnets] == ["network-isolated-1", "network-isolated-2"]
 
 
 def test_parameter_group_forces_tls_and_leaves_max_connections_alone(
@@ -219,11 +220,13 @@ def test_allow_from_opens_only_the_database_port() -> None:
         db = Database("database", DatabaseArgs(network=Network("network")))
         db.allow_from("api", "sg-api")
 
-    rule = one(render_program(program).resources, "SecurityGroupIngressRule", "database-from-api")
+    run = render_program(program)
+    rule = one(run.resources, "SecurityGroupIngressRule", "database-from-api")
     assert rule["parent"] == "database" and rule["name"] == "database-from-api"
     assert rule["inputs"] == {"description": "api to the postgres database", "fromPort": 5432,
                               "ipProtocol": "tcp", "referencedSecurityGroupId": "sg-api",
-                              "securityGroupId": "database-sg-id", "toPort": 5432}
+                              "securityGroupId": run.states["database-sg"]["id"], "toPort": 5432}
+    assert run.states["database-sg"]["id"].startswith("sg-")
 
 
 @pytest.mark.parametrize(("args", "error", "needle"), [
@@ -304,7 +307,8 @@ def test_network_layout_nat_and_flow_logs() -> None:
     def program() -> None:
         Network("net", NetworkArgs(nat_gateways=2, flow_log_retention_days=90))
 
-    records = render_program(program).resources
+    run = render_program(program)
+    records = run.resources
     subnets = {r["name"]: (r["inputs"]["cidrBlock"], r["inputs"]["availabilityZone"])
                for r in records if r["type"].endswith(":Subnet")}
     assert subnets == {
@@ -315,13 +319,13 @@ def test_network_layout_nat_and_flow_logs() -> None:
     assert all(r["inputs"]["mapPublicIpOnLaunch"] is False for r in records if r["type"].endswith(":Subnet"))
     assert len([r for r in records if r["type"].endswith(":NatGateway")]) == 2
     routes = {r["name"]: r["inputs"] for r in records if r["type"].endswith(":Route")}
-    assert routes["net-private-2-default-route"]["natGatewayId"] == "net-nat-2-id"
+    assert run.name_of(routes["net-private-2-default-route"]["natGatewayId"]) == "net-nat-2"
     assert "net-isolated-1-default-route" not in routes
     flow = one(records, ":FlowLog")["inputs"]
     assert flow["trafficType"] == "ALL" and flow["logDestinationType"] == "cloud-watch-logs"
     assert one(records, ":LogGroup", "net-flow-logs")["inputs"]["retentionInDays"] == 90
     assert one(records, ":DefaultSecurityGroup")["inputs"] == {
-        "egress": [], "ingress": [], "tags": {"Name": "net-default-sg"}, "vpcId": "net-vpc-id"}
+        "egress": [], "ingress": [], "tags": {"Name": "net-default-sg"}, "vpcId": run.states["net-vpc"]["id"]}
 
 
 @pytest.mark.parametrize(("args", "needle"), [

@@ -11,24 +11,14 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms.budget import BudgetError, BudgetExceededError, InputError
 from deploy_paradigms.plans.serverless import FunctionOptions
+from deploy_paradigms.pulumi import mock_engine
 from deploy_paradigms.pulumi.database import Database, DatabaseArgs
 from deploy_paradigms.pulumi.network import Network
-from deploy_paradigms.pulumi.preview import (
-    PROJECT,
-    STACK,
-    PreviewMocks,
-    RecordingMonitor,
-    _json_safe,
-    _run_isolated,
-    forget_earlier_programs,
-    render,
-)
+from deploy_paradigms.pulumi.preview import PROJECT, STACK, forget_earlier_programs, render_stack
 from deploy_paradigms.pulumi.serverless_function import ServerlessFunction, ServerlessFunctionArgs
 
 M5_LARGE_USABLE = 813
@@ -41,8 +31,12 @@ Records = list[dict[str, Any]]
 # -- helpers -------------------------------------------------------------------------------------
 
 @cache
+def example_run(instance_class: str = "db.t3.micro") -> mock_engine.MockRun:
+    return render_stack("serverless", {"instanceClass": instance_class})
+
+
 def example(instance_class: str = "db.t3.micro") -> tuple[dict[str, Any], ...]:
-    return tuple(render("serverless", {"instanceClass": instance_class}))
+    return tuple(example_run(instance_class).resources)
 
 
 def find(records: Records | tuple[dict[str, Any], ...], rtype: str,
@@ -63,25 +57,10 @@ def app_secret_arn(records: Records | tuple[dict[str, Any], ...], database: str 
 
 
 def run_program(build: Callable[[], Any]) -> tuple[Any, Records]:
-    """Run ``build`` as a Pulumi program under the preview mocks; its result and the records."""
-    monitor = RecordingMonitor(PreviewMocks())
-    result: list[Any] = []
-
-    def in_fresh_context() -> None:
-        pulumi.runtime.set_all_config({}, [])
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
-        forget_earlier_programs()
-
-        async def program() -> None:
-            result.append(build())
-
-        _sync_await(run_pulumi_func(program))
-
-    # Its own thread and event loop: a program refused after its body (a default share settles
-    # then) leaves resources pending on its loop, which must not run into the next program's.
-    _run_isolated(in_fresh_context)
-    records = [{"type": t, "name": n, "inputs": _json_safe(i)} for t, n, _, i in monitor.registrations]
-    return result[0], records
+    """Run ``build`` as a Pulumi program under the mock engine; its result and the records."""
+    forget_earlier_programs()  # what a program refused after its body left waiting
+    run = mock_engine.run_program(build, project=PROJECT, stack=STACK)
+    return run.result, run.resources
 
 
 def database(instance_class: str = "db.m5.large", **kwargs: Any) -> Database:
@@ -128,7 +107,8 @@ def test_proxy_settings() -> None:
     app_secret = app_secret_arn(records)
     assert proxy["auths"] == [{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": app_secret}]
     assert app_secret != SECRET_ARN
-    assert proxy["vpcSubnetIds"] == ["network-isolated-1-id", "network-isolated-2-id"]
+    name_of = example_run("db.m5.large").name_of
+    assert [name_of(s) for s in proxy["vpcSubnetIds"]] == ["network-isolated-1", "network-isolated-2"]
     assert re.fullmatch(r"[a-z](-?[a-z0-9])*", proxy["name"]) and len(proxy["name"]) <= 60
     assert inputs(records, TARGETS, "function-proxy-targets")["connectionPoolConfig"] == {
         "connectionBorrowTimeout": 10, "maxConnectionsPercent": 93, "maxIdleConnectionsPercent": 46}
@@ -142,28 +122,31 @@ def test_proxy_settings() -> None:
 # -- security groups and IAM ---------------------------------------------------------------------
 
 def test_security_groups_open_only_the_database_port_along_the_chain() -> None:
-    records = example("db.m5.large")
-    ingress = sorted((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
-                      r["inputs"].get("cidrIpv4"), r["inputs"]["ipProtocol"], r["inputs"]["fromPort"],
+    records, name_of = example("db.m5.large"), example_run("db.m5.large").name_of
+    ingress = sorted((name_of(r["inputs"]["securityGroupId"]),
+                      name_of(r["inputs"].get("referencedSecurityGroupId")), r["inputs"].get("cidrIpv4"),
+                      r["inputs"]["ipProtocol"], r["inputs"]["fromPort"],
                       r["inputs"]["toPort"]) for r in find(records, INGRESS))
     assert ingress == sorted([
-        ("function-proxy-sg-id", "function-sg-id", None, "tcp", 5432, 5432),
-        ("database-sg-id", "function-proxy-sg-id", None, "tcp", 5432, 5432),
-        ("database-sg-id", "database-role-bootstrap-sg-id", None, "tcp", 5432, 5432),  # the role bootstrap
+        ("function-proxy-sg", "function-sg", None, "tcp", 5432, 5432),
+        ("database-sg", "function-proxy-sg", None, "tcp", 5432, 5432),
+        ("database-sg", "database-role-bootstrap-sg", None, "tcp", 5432, 5432),  # the role bootstrap
     ])
-    egress = sorted(((r["inputs"]["securityGroupId"], r["inputs"].get("referencedSecurityGroupId"),
-                      r["inputs"].get("cidrIpv4"), r["inputs"]["fromPort"], r["inputs"]["toPort"])
+    egress = sorted(((name_of(r["inputs"]["securityGroupId"]),
+                      name_of(r["inputs"].get("referencedSecurityGroupId")), r["inputs"].get("cidrIpv4"),
+                      r["inputs"]["fromPort"], r["inputs"]["toPort"])
                      for r in find(records, EGRESS)), key=repr)
     assert egress == sorted([
-        ("function-sg-id", "function-proxy-sg-id", None, 5432, 5432),
-        ("function-proxy-sg-id", "database-sg-id", None, 5432, 5432),
-        ("database-role-bootstrap-sg-id", "database-sg-id", None, 5432, 5432),
-        ("database-role-bootstrap-sg-id", None, "0.0.0.0/0", 443, 443),
+        ("function-sg", "function-proxy-sg", None, 5432, 5432),
+        ("function-proxy-sg", "database-sg", None, 5432, 5432),
+        ("database-role-bootstrap-sg", "database-sg", None, 5432, 5432),
+        ("database-role-bootstrap-sg", None, "0.0.0.0/0", 443, 443),
     ], key=repr)
     # No inline rules on any group (inline rules would hide next to the rule resources).
     for sg in find(records, "aws:ec2/securityGroup:SecurityGroup"):
         assert not sg["inputs"].get("ingress") and not sg["inputs"].get("egress"), sg["name"]
-    assert inputs(records, FN, "function-function")["vpcConfig"]["securityGroupIds"] == ["function-sg-id"]
+    groups = inputs(records, FN, "function-function")["vpcConfig"]["securityGroupIds"]
+    assert [name_of(g) for g in groups] == ["function-sg"]
 
 
 def test_execution_role_is_least_privilege() -> None:
@@ -226,7 +209,9 @@ def test_secrets_only_mode_and_a_shared_proxy() -> None:
                           proxy_security_group_id=first.proxy_security_group_id)
         return first, second
 
-    (first, second), records = run_program(build)
+    forget_earlier_programs()  # what a program refused after its body left waiting
+    run = mock_engine.run_program(build, project=PROJECT, stack=STACK)
+    (first, second), records = run.result, run.resources
     env = inputs(records, FN, "first-function")["environment"]["variables"]
     assert env["DATABASE_IAM_AUTH"] == "false"
     assert env["DATABASE_SECRET_ARN"] == app_secret_arn(records, "db")  # the application role's
@@ -234,7 +219,8 @@ def test_secrets_only_mode_and_a_shared_proxy() -> None:
     https = inputs(records, EGRESS, "first-to-secretsmanager")
     assert (https["cidrIpv4"], https["fromPort"], https["toPort"]) == ("0.0.0.0/0", 443, 443)
     assert len(find(records, PROXY)) == 1 and not second.proxy_created
-    assert inputs(records, INGRESS, "second-proxy-from-fn")["securityGroupId"] == "first-proxy-sg-id"
+    ingress = inputs(records, INGRESS, "second-proxy-from-fn")
+    assert run.name_of(ingress["securityGroupId"]) == "first-proxy-sg"
     assert (first.plan.reserved_concurrency, second.plan.reserved_concurrency) == (150, 139)
 
 

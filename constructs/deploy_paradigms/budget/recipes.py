@@ -46,6 +46,8 @@ class Recipe:
     settings: tuple[Setting, ...]
     code: str
     notes: tuple[str, ...] = ()
+    #: How tests/test_docs_code_blocks.py runs the snippet in the docs (``<!-- doc-test: ... -->``).
+    doc_test: str = ""
 
     def markdown(self) -> str:
         rows = ["| option | from | value |", "|---|---|---:|"]
@@ -54,7 +56,9 @@ class Recipe:
             note = f" ({s.note})" if s.note else ""
             rows.append(f"| `{s.option}` | `{s.variable}`{note} | {s.value}{unit} |")
         notes = "".join(f"- {n}\n" for n in self.notes)
-        return (f"### {self.title}\n\n" + "\n".join(rows) + f"\n\n```{self.language}\n{self.code}```\n"
+        directive = f"<!-- doc-test: {self.doc_test} -->\n" if self.doc_test else ""
+        fence = f"{directive}```{self.language}\n{self.code}```\n"
+        return (f"### {self.title}\n\n" + "\n".join(rows) + f"\n\n{fence}"
                 + (f"\n{notes}" if notes else ""))
 
     def as_dict(self) -> dict[str, object]:
@@ -188,7 +192,8 @@ engine = create_engine(
         Setting("connect_args.options", contract.STATEMENT_TIMEOUT_MS, "ms", c.statement_timeout_ms,
                 "-c statement_timeout=..."),
     ), code, ("QueuePool has no idle timeout; `pool_recycle` bounds a connection's age instead.",
-              "On MySQL use `connect_args={'read_timeout': ...}` and `max_execution_time` for reads."))
+              "On MySQL use `connect_args={'read_timeout': ...}` and `max_execution_time` for reads."),
+        doc_test="context=database-env url-scheme=postgresql+psycopg")
 
 
 def _psycopg_pool(c: PoolContract, postgres: bool) -> Recipe:
@@ -217,7 +222,7 @@ pool = ConnectionPool(
         Setting("kwargs.connect_timeout", contract.CONNECT_TIMEOUT_MS, "s", _seconds(c.connect_timeout_ms)),
         Setting("kwargs.options", contract.STATEMENT_TIMEOUT_MS, "ms", c.statement_timeout_ms,
                 "-c statement_timeout=..."),
-    ), code, ("PostgreSQL only (psycopg 3).",))
+    ), code, ("PostgreSQL only (psycopg 3).",), doc_test="context=database-env")
 
 
 def _drizzle(c: PoolContract, postgres: bool) -> Recipe:

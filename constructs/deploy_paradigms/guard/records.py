@@ -34,6 +34,7 @@ class References:
     def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
         self.names: set[str] = set()
         self.index: dict[str, str] = {}
+        records = list(records)
         for rec in records:
             name = str(rec.get("name"))
             self.names.add(name)
@@ -42,10 +43,16 @@ class References:
             for key in _PHYSICAL_NAME_KEYS:
                 if isinstance(inputs.get(key), str):
                     self.index.setdefault(inputs[key], name)
-            for key in _OUTPUT_KEYS:
+            for key in _OUTPUT_KEYS[1:]:
                 value = (rec.get("outputs") or {}).get(key)
                 if isinstance(value, str) and value:
                     self.index[value] = name
+        # An id can be another resource's name (a proxy target group's id is its proxy's name):
+        # names and ARNs win.
+        for rec in records:
+            value = (rec.get("outputs") or {}).get("id")
+            if isinstance(value, str) and value:
+                self.index.setdefault(value, str(rec.get("name")))
 
     def __call__(self, value: Any) -> str | None:
         if isinstance(value, Mapping):

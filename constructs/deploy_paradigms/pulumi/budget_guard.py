@@ -9,8 +9,8 @@ resources, three ways:
        findings = check_resources(preview.render("serverless"))
 
 2. Over your own program, offline (no CLI, no AWS), in a unit test: the program
-   runs under the preview's deterministic mocks, so every reference between
-   resources is known::
+   runs under the mock engine preview and the tests use, so every reference
+   between resources is known::
 
        assert check_program(my_program, {"instanceClass": "db.m5.large"}) == []
 
@@ -38,14 +38,13 @@ path (its parent chain) and the numbers.
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pulumi
-from pulumi.runtime import rpc
 
 from ..guard import BUDGET_RULES, Finding, GuardError, Rule, check_records
+from .mock_engine import normalise, run_program
 
 __all__ = [
     "DEFAULT_GUARD",
@@ -56,10 +55,6 @@ __all__ = [
     "finalize",
 ]
 
-_UNKNOWN = "[unknown]"
-_SECRET = "[secret]"
-
-
 def check_resources(records: Iterable[Mapping[str, Any]],
                     rules: Sequence[Rule] = BUDGET_RULES) -> list[Finding]:
     """Findings of ``rules`` (default: the four budget rules) over Pulumi resource records."""
@@ -68,37 +63,14 @@ def check_resources(records: Iterable[Mapping[str, Any]],
 
 def check_program(program: Callable[[], None], config: Mapping[str, str] | None = None, *,
                   rules: Sequence[Rule] = BUDGET_RULES, project: str = "deploy-paradigms") -> list[Finding]:
-    """Run ``program`` offline under the preview's mocks and check the resources it declares.
+    """Run ``program`` offline under the mock engine (:mod:`.mock_engine`, the one preview uses)
+    and check the resources it declares, references resolved through the ids and ARNs the mocks
+    answered.
 
     ``config`` keys without a namespace get ``project``'s (``{"instanceClass": ...}``).
     """
-    return check_resources(render_program(program, config, project=project), rules)
-
-
-def render_program(program: Callable[[], None], config: Mapping[str, str] | None = None, *,
-                   project: str = "deploy-paradigms") -> list[dict[str, Any]]:
-    """Resource records of ``program`` run under the preview mocks (same shape as ``preview.render``)."""
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
-    from .preview import DEFAULT_REGION, PreviewMocks, RecordingMonitor
-
-    settings = {(k if ":" in k else f"{project}:{k}"): str(v) for k, v in (config or {}).items()}
-    monitor = RecordingMonitor(PreviewMocks(settings.get("aws:region", DEFAULT_REGION)))
-
-    def in_fresh_context() -> None:
-        pulumi.runtime.set_all_config(settings, [])
-        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack="guard", preview=False,
-                                 monitor=monitor)
-
-        async def run() -> None:
-            program()
-
-        _sync_await(run_pulumi_func(run))
-
-    contextvars.Context().run(in_fresh_context)
-    return [{"type": typ, "name": name, "parent": _name_of_urn(parent), "inputs": _plain(inputs)}
-            for typ, name, parent, inputs in monitor.registrations]
+    run = run_program(program, config, project=project, stack="guard")
+    return check_resources(run.records_with_outputs(), rules)
 
 
 class BudgetGuard:
@@ -119,7 +91,7 @@ class BudgetGuard:
             "type": args.type_,
             "name": args.name,
             "parent": getattr(parent, "_name", None),
-            "inputs": _plain(dict(args.props or {})),
+            "inputs": normalise(dict(args.props or {})),
         })
 
     def check(self) -> list[Finding]:
@@ -163,29 +135,3 @@ def _wait_for_registrations() -> None:
         _wait_for_pending_rpcs()
     except RuntimeError:  # no running event loop: called outside a Pulumi program
         return
-
-
-def _name_of_urn(urn: str) -> str | None:
-    if not urn or urn.rsplit("::", 2)[-2].endswith("pulumi:pulumi:Stack"):
-        return None
-    return urn.rsplit("::", 1)[-1]
-
-
-def _plain(value: Any) -> Any:
-    """Inputs as plain JSON-like data: unknowns and pending outputs as ``[unknown]``, secrets
-    masked, resources as ``{"resource": "type::name"}``."""
-    if rpc.is_rpc_secret(value):
-        return _SECRET
-    if isinstance(value, str):
-        return _UNKNOWN if value == rpc.UNKNOWN else value
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, pulumi.Resource):
-        return {"resource": f"{getattr(value, '_type', '')}::{getattr(value, '_name', '')}"}
-    if isinstance(value, pulumi.Output):
-        return _UNKNOWN
-    return repr(value)
