@@ -6,8 +6,8 @@
 The composition most apps grow into: the database lives in a long-lived stack,
 the services that use it in stacks deployed more often. The same ``Database``
 object is handed to the consumer stack, so one ledger spans both stacks (the
-database declares ``consumers=2``: the function and the service split it
-equally), each consumer's security-group rule lives in the consumer's stack
+function and the service, both with default shares, split it equally when the
+app synthesizes: nothing to declare), each consumer's security-group rule lives in the consumer's stack
 (no dependency cycle), and the ``ConnectionBudget`` output of ``SharedApps``
 shows the whole ledger. See docs/composition.md.
 """
@@ -36,12 +36,12 @@ from stacks.serverless import SAMPLE_RUNTIME
 
 
 class SharedDatabaseStack(cdk.Stack):
-    """VPC + the database, with room for two default-share consumers in other stacks."""
+    """VPC + the database; its default-share consumers in other stacks split it equally."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         self.vpc: ec2.Vpc = example_vpc(self)
-        self.database = Database(self, "Database", vpc=self.vpc, consumers=2, **example_database_props(self))
+        self.database = Database(self, "Database", vpc=self.vpc, **example_database_props(self))
         acknowledge_example_database(self.database, reached_by="the consumers' security groups in SharedApps")
 
 

@@ -119,26 +119,40 @@ def existing_database_without_share() -> Callable[[Path], object]:
     return in_stack(build)
 
 
-def two_consumers(second: str) -> Callable[[Path], object]:
-    """A ServerlessFunction with a default share, then a second default-share consumer."""
+def defaults_that_do_not_fit() -> Callable[[Path], object]:
+    """Three default-share functions whose reserved concurrency exceeds a fair third (settled as
+    synth does)."""
+    def build(stack: Any) -> object:
+        from aws_cdk import aws_lambda as lambda_
+
+        from deploy_paradigms.cdk.database import Database, deployment_of
+        from deploy_paradigms.cdk.serverless_function import ServerlessFunction
+
+        db = Database(stack, "Db", vpc=_vpc(stack))
+        for name in ("Api", "Worker", "Jobs"):
+            ServerlessFunction(stack, name, database=db, handler="index.handler", reserved_concurrency=30,
+                               code=lambda_.Code.from_inline("def handler(e, c): return None"))
+        deployment_of(stack).settle()  # what synth does first (there the error comes back through jsii)
+        return db
+
+    return in_stack(build)
+
+
+def default_after_an_explicit_share_took_all() -> Callable[[Path], object]:
+    """A ContainerService holding every connection, then a DataEndpoint with a default share."""
     def build(stack: Any) -> object:
         from aws_cdk import aws_ecs as ecs
-        from aws_cdk import aws_lambda as lambda_
 
         from deploy_paradigms.catalog import NamedQuery, QueryCatalog
         from deploy_paradigms.cdk.container_service import ContainerService
         from deploy_paradigms.cdk.data_endpoint import DataEndpoint
         from deploy_paradigms.cdk.database import Database
-        from deploy_paradigms.cdk.serverless_function import ServerlessFunction
 
         db = Database(stack, "Db", vpc=_vpc(stack))
-        ServerlessFunction(stack, "Api", database=db, handler="index.handler",
-                           code=lambda_.Code.from_inline("def handler(e, c): return None"))
-        if second == "DataEndpoint":
-            return DataEndpoint(stack, "Data", database=db, catalog=QueryCatalog(queries=(
-                NamedQuery(name="now", sql="SELECT now() AS now", cache_ttl_s=0),)))
-        return ContainerService(stack, "Web", database=db,
-                                image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/httpd"))
+        ContainerService(stack, "Web", database=db, connections=72,
+                         image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/httpd"))
+        return DataEndpoint(stack, "Data", database=db, catalog=QueryCatalog(queries=(
+            NamedQuery(name="now", sql="SELECT now() AS now", cache_ttl_s=0),)))
 
     return in_stack(build)
 
@@ -540,15 +554,17 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "share another function's proxy (proxy=)",
         serverless("db.m5.large", connections=5)),
     BadInput(
-        "ServerlessFunction() then DataEndpoint(), both with default shares", "CDK `DataEndpoint`",
-        "Bad/Data/Function omits connections=, but Bad/Db (postgres db.t3.micro) expects 1 consumer(s) with "
-        "a default share and Bad/Api 71 already took it",
-        two_consumers("DataEndpoint")),
+        "three `ServerlessFunction(reserved_concurrency=30)` with default shares on db.t3.micro",
+        "CDK `ServerlessFunction` (at synth)",
+        "Bad/Api omits connections=, so it gets a default share: 24 of the 72 connection(s) the explicit "
+        "shares leave, split among 3 default-share consumer(s) still to settle; with it: "
+        "reserved_concurrency=30 exceeds what db.t3.micro allows",
+        defaults_that_do_not_fit()),
     BadInput(
-        "ServerlessFunction() then ContainerService(), both with default shares", "CDK `ContainerService`",
-        "fix: declare consumers=2 on the database so default shares split it equally, or pass "
-        "connections=<n> (at most 1) to Bad/Web",
-        two_consumers("ContainerService")),
+        "`ContainerService(connections=72)` then `DataEndpoint()` with a default share", "CDK `DataEndpoint`",
+        "Bad/Data/Function omits connections=, but nothing is left for a default share; holding "
+        "connections on Bad/Db (postgres db.t3.micro): Bad/Web (containers) 72",
+        default_after_an_explicit_share_took_all()),
     BadInput(
         "Database.from_existing(...) without share", "CDK `Database`",
         "share is required for a database another app owns (engine='postgres', "

@@ -32,7 +32,7 @@ from deploy_paradigms.pulumi.edge_function import (
     EdgeFunctionArgs,
 )
 from deploy_paradigms.pulumi.network import Network
-from deploy_paradigms.pulumi.preview import STACK, render_stack
+from deploy_paradigms.pulumi.preview import STACK, forget_earlier_programs, render_stack
 from deploy_paradigms.pulumi.program import PROJECT
 from deploy_paradigms.runtime.invalidation import ENV_DISTRIBUTION_ID_PARAMETER
 
@@ -82,6 +82,7 @@ class ProviderRecordingMocks(mock_engine.AwsMocks):
 def run_program(build: Callable[[], Any]) -> tuple[Any, Records, dict[str, str]]:
     """Run ``build`` as a Pulumi program under the mock engine: its result, records, providers."""
     mocks = ProviderRecordingMocks()
+    forget_earlier_programs()  # what a program refused after its body left waiting
     run = mock_engine.run_program(build, project=PROJECT, stack=STACK, mocks=mocks)
     return run.result, run.resources, mocks.providers
 
@@ -136,6 +137,7 @@ def test_distribution_extracts_cache_tags_and_the_endpoint_invalidates_it_only()
         return EdgeFunction("site", EdgeFunctionArgs(code_path=EDGE_CODE, handler=packaging.EDGE_HANDLER,
                                                      data_endpoint=endpoint))
 
+    forget_earlier_programs()  # what a program refused after its body left waiting
     run = mock_engine.run_program(build, project=PROJECT, stack=STACK)
     records = run.resources
     dist = inputs(records, "aws:cloudfront/distribution:Distribution", "site-distribution")

@@ -21,7 +21,7 @@ from conftest import template_of
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from deploy_paradigms.budget import BudgetError, BudgetExceededError, InputError
-from deploy_paradigms.cdk.database import Database
+from deploy_paradigms.cdk.database import Database, deployment_of
 from deploy_paradigms.cdk.serverless_function import ServerlessFunction, check_extra_environment
 
 M5_LARGE_USABLE = 813  # Prisma seed table, PostgreSQL db.m5.large
@@ -318,10 +318,13 @@ def test_more_reserved_concurrency_than_the_budget_is_refused() -> None:
 
 def test_more_reserved_concurrency_than_the_account_allows_is_refused() -> None:
     stack, db = small_stack()
-    # The database's role bootstrap holds 1 of the 400 reservable.
+    # The database's role bootstrap holds 1 of the 400 reservable; the default share (and the
+    # function's concurrency) settles once every consumer is declared, before synth.
     with pytest.raises(BudgetError, match=r"adds up to 451, over the 400 reservable .*: "
                                           r"Small/Db/RoleBootstrap 1; Small/Fn 450"):
         function(stack, db, reserved_concurrency=450, account_concurrency_limit=500)
+        deployment_of(stack).settle()
+    stack, db = small_stack()
     fn = function(stack, db, account_concurrency_limit=500)
     # A default limited by the account reserves half of what it has left (docs/composition.md).
     assert (fn.plan.reserved_concurrency, fn.plan.limited_by) == (199, "account")

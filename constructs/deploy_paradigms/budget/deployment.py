@@ -5,16 +5,22 @@ A CDK app (all its stacks) or a Pulumi program owns one :class:`Deployment`. Eac
 its reserved concurrency on the :class:`AccountConcurrency` of its account and
 Region, so limits hold across stacks, and :meth:`Deployment.report` is the
 app-wide budget report (what the PR summary shows).
+
+It also settles the default shares (:meth:`Deployment.settle`): once the program has
+declared every consumer (CDK: before synth; Pulumi: after the program body), every
+pending default-share consumer of every ledger is settled in the order it was declared,
+so reserved concurrency is booked on the account in that order too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .account import QUOTA_HOW_TO, AccountConcurrency
 from .errors import BudgetError, BudgetExceededError
-from .ledger import Allocation, ConnectionLedger
+from .ledger import Allocation, Booking, ConnectionLedger
 from .plan import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_FUNCTION_TIMEOUT_S,
@@ -118,6 +124,21 @@ class ProxyShare:
         return (f"RDS Proxy of {self.owner} on {self.ledger.name}: {self.connections} database connections; "
                 f"clients: {self.holders()}")
 
+    def resize(self, owner_connections: int, owner_clients: int) -> None:
+        """The owner's settled plan: what its proxy opens and its own clients (a default share)."""
+        self.connections = owner_connections
+        self.clients[0] = (self.owner, owner_clients)
+
+    def check_settled(self) -> None:
+        """After settlement: every client still fits what the proxy opens."""
+        if self.remaining < 0:
+            held = "; ".join(f"{name} {n}" for name, n in self.clients)
+            raise BudgetExceededError(
+                f"the RDS Proxy of {self.owner} opens {self.connections} database connections once its "
+                f"default share settled, fewer than the clients of the functions sharing it ({held}); fix: "
+                f"give {self.owner} connections= and proxy_max_connections_percent= large enough for "
+                f"every function behind it, or lower their reserved_concurrency")
+
 
 def book_check_connection(ledger: ConnectionLedger, consumer: str) -> None:
     """BudgetCheck's one connection, once per deploy: an admin session out of the reserve kept for
@@ -144,6 +165,12 @@ class Deployment:
         #: Accounts whose quota something depended on (a consumer that plans with it).
         self._pinned: set[tuple[str, str]] = set()
         self._proxies: dict[int, tuple[Any, ProxyShare]] = {}
+        self._pending: list[Booking[Any]] = []
+        #: Why the deployment settled ("" until then); later default shares are refused.
+        self.settled_by = ""
+        #: Called once when the first default share waits (Pulumi schedules :meth:`settle`).
+        self.schedule: Callable[[], None] | None = None
+        self._scheduled = False
 
     def register_proxy(self, proxy: Any, share: ProxyShare) -> None:
         """Record a proxy a consumer created (keyed by the object; the object is kept alive)."""
@@ -157,6 +184,31 @@ class Deployment:
     def register(self, path: str, ledger: ConnectionLedger) -> None:
         """Record a database's ledger under its construct path / Pulumi name."""
         self.ledgers[path] = ledger  # paths / Pulumi names are unique in an app; the engines enforce it
+        ledger.on_pending = self._pending_share
+
+    def _pending_share(self, booking: Booking[Any]) -> None:
+        self._pending.append(booking)
+        if self.schedule is not None and not self._scheduled:
+            self._scheduled = True
+            self.schedule()
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Default-share consumers of every ledger waiting for :meth:`settle`."""
+        return tuple(b.consumer for b in self._pending)
+
+    def settle(self, why: str = "settled") -> None:
+        """Settle every pending default share, in the order the consumers were declared (each
+        ledger splits what its explicit shares leave; see ``budget.ledger``). Idempotent; a
+        budget error names the consumer, its share, every holder and the fixes."""
+        while self._pending:
+            booking = self._pending.pop(0)
+            booking.ledger.settle_next(booking)
+        for ledger in self.ledgers.values():
+            ledger.settle(why)
+        self.settled_by = why
+        for _, share in self._proxies.values():
+            share.check_settled()
 
     def account(self, account: str, region: str, *, quota: int | None = None,
                 requested_by: str = "", provisional: bool = False) -> AccountConcurrency:

@@ -47,6 +47,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..budget import Allocation, ContainerPlan, InputError
+from ..budget.ledger import Booking
 from ..plans.paas import (  # every decision; this module renders them
     CPU_METRIC,
     AlarmSpec,
@@ -155,11 +156,11 @@ class ContainerService(Construct):
             scale_on_cpu_percent=scale_on_cpu_percent,
             scale_on_requests_per_target=scale_on_requests_per_target,
             environment=environment, log_retention_days=retention_days(log_retention))
-        self.service_plan: ContainerServicePlan = self._book_connections(
+        self._booking = self._book_connections(
             options, https=certificate is not None,
             # aws-cdk grants the execution role the pull from these images' ECR repository.
             private_ecr=isinstance(image, ecs.EcrImage | ecs.AssetImage))
-        self.plan: ContainerPlan = self.service_plan.budget
+        self._rendered: ContainerServicePlan = self.service_plan
         self._create_cluster(cluster)
         self._create_logs()
         self._create_security_groups()
@@ -173,24 +174,46 @@ class ContainerService(Construct):
         self.protocol = self.service_plan.protocol
         self.dns_name: str = self.load_balancer.load_balancer_dns_name
         self.url: str = f"{self.protocol}://{self.dns_name}"
+        self._booking.when_settled(self._settle_share)  # now for connections=, before synth otherwise
 
     def _book_connections(self, options: ContainerServiceOptions, *, https: bool,
-                          private_ecr: bool) -> ContainerServicePlan:
-        """Plan within what the database's ledger has left, then book the plan's connections."""
-        ledger, key = self.database.ledger, self.node.path
-        share = options.connections if options.connections is not None else ledger.default_share(key)
+                          private_ecr: bool) -> Booking[ContainerServicePlan]:
+        """Plan from this service's share and book it: ``connections=`` now; a default share when
+        the app's ledgers settle, before synth (then :meth:`_settle_share` updates the pool)."""
         context = ServiceContext(name=self.node.id, database_port=self.database.port,
                                  database_name=self.database.database_name, https=https,
                                  private_ecr=private_ecr)
-        with ledger.explaining():
-            plan = plan_container_service(
-                self.database.limit, ledger.remaining, options, context, share=share)
-        budget = plan.budget
-        self.allocation: Allocation = self.database.allocate(
-            key, budget.connections, paradigm=budget.paradigm, detail=budget.summary(),
-            default_share=options.connections is None, deploy_strategy=budget.deploy_strategy,
-            compute_model=budget.compute_model)
-        return plan
+
+        def plan_for(share: int, available: int) -> ContainerServicePlan:
+            return plan_container_service(self.database.limit, available, options, context, share=share)
+
+        return self.database.ledger.book(self.node.path, paradigm="containers",
+                                         connections=options.connections, plan_for=plan_for,
+                                         budget_of=lambda plan: plan.budget)
+
+    @property
+    def service_plan(self) -> ContainerServicePlan:
+        """Every decision; a default share's is provisional until the app's ledgers settle (before
+        synth, or ``deployment_of(app).settle()``): the plan if no further consumer joined."""
+        return self._booking.plan
+
+    @property
+    def plan(self) -> ContainerPlan:
+        """The connection plan (``service_plan.budget``)."""
+        return self.service_plan.budget
+
+    @property
+    def allocation(self) -> Allocation:
+        """This service's allocation on the ledger (provisional like :attr:`plan`)."""
+        return self._booking.allocation
+
+    def _settle_share(self, plan: ContainerServicePlan) -> None:
+        """The final plan: the pool variables rendered from the provisional plan, up to date."""
+        if plan != self._rendered:
+            self._rendered = plan
+            for key, value in plan.environment(host=self.database.endpoint_address,
+                                               secret_arn=self.database.app_secret.secret_arn).items():
+                self.container.add_environment(key, value)
 
     def _create_cluster(self, cluster: ecs.ICluster | None) -> None:
         self.cluster: ecs.ICluster = cluster or ecs.Cluster(

@@ -186,7 +186,6 @@ class DataEndpoint(Construct):
             proxy_security_group=proxy_security_group, options=plan.function,
             environment=plan.environment(
                 hmac_secret_arn=self.hmac_secret.secret_arn if self.hmac_secret is not None else None))
-        self.plan: ServerlessPlan = self.function.plan
 
     def _create_url(self) -> None:
         """The function URL; auth NONE gets its two public statements from aws-cdk itself."""
@@ -210,6 +209,11 @@ class DataEndpoint(Construct):
         if rule is not None:
             self.function.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(rule.port),
                                                          rule.description)
+
+    @property
+    def plan(self) -> ServerlessPlan:
+        """The function's plan (provisional for a default share until the ledgers settle)."""
+        return self.function.plan
 
     def grant_invalidation(self, distribution: cloudfront.IDistribution) -> iam.Policy | None:
         """Let this endpoint invalidate ``distribution`` (and only it) after writes.

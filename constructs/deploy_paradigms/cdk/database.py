@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -135,12 +136,27 @@ class _DeploymentLedger(Construct):
     def __init__(self, scope: Construct) -> None:
         super().__init__(scope, self.ID)
         self.deployment = Deployment(account_concurrency_limit=context_quota(scope))
+        # Default shares settle before synth, once the app has declared every consumer.
+        cdk.Aspects.of(scope).add(_SettleShares(self.deployment), priority=0)
 
 
 def context_quota(scope: IConstruct) -> int | None:
     """The ``deploy-paradigms:accountConcurrencyLimit`` context (None when unset)."""
     return parse_quota(scope.node.try_get_context(ACCOUNT_CONCURRENCY_KEY), source="context",
                        example=f"-c {ACCOUNT_CONCURRENCY_KEY}=1000")
+
+
+@jsii.implements(cdk.IAspect)
+class _SettleShares:
+    """Settles every ledger's default shares (budget.deployment) before anything is rendered:
+    runs first, on the app, so the consumers patch their resources before other aspects read them."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+
+    def visit(self, node: IConstruct) -> None:
+        if self.deployment.pending or not self.deployment.settled_by:
+            self.deployment.settle("at synth")
 
 
 def deployment_of(scope: Construct) -> Deployment:
@@ -224,9 +240,10 @@ class Database(Construct):
         the master user. Its password lives in ``app_secret`` (generated, never in the template).
     :param performance_insights: omitted, on (7 days, free tier) wherever the engine and class
         support it, off on the small burstable classes; ``True`` where RDS does not offer it is an error.
-    :param consumers: how many consumers attach without ``connections=``; each of them gets an
-        equal part of what the explicit shares leave (docs/composition.md). Omitted: 1 (a single
-        default-share consumer takes everything left).
+    :param consumers: the least number of default-share consumers (those without
+        ``connections=``) to split what the explicit shares leave among; with fewer, the rest stays
+        free for consumers added later (docs/composition.md). Omitted: split equally among the
+        default-share consumers the app declares, settled before synth.
     :param external_consumers: shares handed to other apps that import this database, e.g.
         ``{"billing": 40}``; booked on this ledger (each app imports it with
         ``Database.from_existing(..., share=40)``). Omitted: none.

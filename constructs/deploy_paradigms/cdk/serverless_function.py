@@ -39,7 +39,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from ..budget import InputError
+from ..budget import Allocation, InputError, ServerlessPlan
 from ..budget.plan import account_limited_warning
 from ..plans.environment import LAMBDA_VPC_ACTIONS
 from ..plans.serverless import (
@@ -49,12 +49,14 @@ from ..plans.serverless import (
     Booking,
     DatabaseFacts,
     FunctionOptions,
+    ServerlessFunctionPlan,
     book_connections,
     check_function_environment,
     connections_alarm_threshold,
     plan_serverless_function,
     proxy_physical_name,
     register_proxy,
+    settle_proxy,
 )
 from .database import Database, account_key, deployment_of
 from .security_groups import exact_egress
@@ -240,6 +242,7 @@ class ServerlessFunction(Construct):
         self._create_function(code, handler, vpc_subnets)
         self._wire_security()
         self.alarms: dict[str, cloudwatch.Alarm] = self._create_alarms()
+        booking.when_settled(self._settle_share)  # now for connections=, before synth for a default share
 
     @staticmethod
     def _plan(scope: Construct, path: str, database: Database, options: FunctionOptions,
@@ -267,14 +270,30 @@ class ServerlessFunction(Construct):
                                 account_key=account_key(scope), options=options, proxy=proxy, planner=planner)
 
     def _expose(self, database: Database, booking: Booking) -> None:
-        """The plan and the booking as the attributes users read (``plan`` is the arithmetic)."""
+        """The plan and the booking as the attributes users read (``plan`` is the arithmetic); a
+        default share's are provisional until the app's ledgers settle (before synth)."""
+        self._booking = booking
+        #: The plan the resources were rendered from (a default share's provisional one).
+        self._rendered = booking.plan
         self.database, self.secret = database, (database.secret if booking.plan.secret == "master"
                                                 else database.app_secret)
-        self.function_plan, self.plan, self.allocation = booking.plan, booking.plan.budget, booking.allocation
         self.db_user, self.iam_auth = booking.plan.db_user, booking.plan.iam_auth
-        warning = account_limited_warning(self.plan, self.node.path, booking.account.holders())
-        if warning:
-            cdk.Annotations.of(self).add_warning_v2("deploy-paradigms:accountConcurrency", warning)
+
+    @property
+    def function_plan(self) -> ServerlessFunctionPlan:
+        """Every decision; a default share's is provisional until the app's ledgers settle (before
+        synth, or ``deployment_of(app).settle()``): the plan if no further consumer joined."""
+        return self._booking.plan
+
+    @property
+    def plan(self) -> ServerlessPlan:
+        """The connection arithmetic of :attr:`function_plan` (provisional like it)."""
+        return self._booking.plan.budget
+
+    @property
+    def allocation(self) -> Allocation:
+        """This function's allocation on the ledger (provisional like :attr:`function_plan`)."""
+        return self._booking.allocation
 
     def _create_proxy(self, proxy: rds.IDatabaseProxy | None,
                       proxy_security_group: ec2.ISecurityGroup | None) -> None:
@@ -368,6 +387,40 @@ class ServerlessFunction(Construct):
         return cloudwatch.Metric(namespace=spec.namespace, metric_name=spec.metric_name,
                                  dimensions_map=dimensions,
                                  statistic=spec.statistic, period=cdk.Duration.seconds(spec.period_s))
+
+    def _settle_share(self, plan: ServerlessFunctionPlan) -> None:
+        """The final plan: the proxy's share, the account warning, and every number rendered from
+        the provisional plan (reserved concurrency, description, pool variables, proxy percents,
+        alarms)."""
+        if self.proxy_created:
+            settle_proxy(deployment_of(self), self.proxy, self.proxy.db_proxy_name, self.database.proxies,
+                         plan)
+        warning = account_limited_warning(plan.budget, self.node.path, self._booking.account.holders())
+        if warning:
+            cdk.Annotations.of(self).add_warning_v2("deploy-paradigms:accountConcurrency", warning)
+        if plan != self._rendered:
+            self._rendered = plan
+            self._render_settled(plan)
+
+    def _render_settled(self, plan: ServerlessFunctionPlan) -> None:
+        function = self.function.node.default_child
+        if isinstance(function, lambda_.CfnFunction):
+            function.reserved_concurrent_executions = plan.reserved_concurrency
+            function.description = plan.description
+        self.environment.update(plan.environment(host=self.proxy.endpoint, secret_arn=self.secret.secret_arn))
+        for key, value in self.environment.items():
+            self.function.add_environment(key, value)
+        targets = self.proxy.node.try_find_child("ProxyTargetGroup") if self.proxy_created else None
+        if isinstance(targets, rds.CfnDBProxyTargetGroup) and plan.proxy is not None:
+            pool = "ConnectionPoolConfigurationInfo"
+            targets.add_property_override(f"{pool}.MaxConnectionsPercent", plan.proxy.max_connections_percent)
+            targets.add_property_override(f"{pool}.MaxIdleConnectionsPercent",
+                                          plan.proxy.max_idle_connections_percent)
+        for spec in plan.alarms:
+            alarm = self.alarms[spec.key].node.default_child if spec.key in self.alarms else None
+            if isinstance(alarm, cloudwatch.CfnAlarm):
+                alarm.threshold = spec.threshold
+                alarm.alarm_description = spec.description
 
     @property
     def connections(self) -> ec2.Connections:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from ..budget import Allocation, ConnectionLedger, InputError, ServerlessPlan, plan_serverless
 from ..budget.account import AccountConcurrency
 from ..budget.deployment import Deployment, ProxyShare
+from ..budget.ledger import Booking as LedgerBooking
 from ..budget.limits import ConnectionLimit, Engine
 from ..budget.plan import (
     DEFAULT_ACCOUNT_CONCURRENCY,
@@ -62,6 +63,7 @@ __all__ = [
     "plan_serverless_function",
     "proxy_physical_name",
     "register_proxy",
+    "settle_proxy",
 ]
 
 #: Python for the function: SnapStart-capable; pure-Python drivers such as pg8000 need no build.
@@ -536,11 +538,40 @@ def plan_serverless_function(
 
 @dataclass(frozen=True)
 class Booking:
-    """What booking a function took: its plan, its allocation on the ledger, its account."""
+    """What booking a function took: its share of the ledger (the plan, the allocation) and its account.
 
-    plan: ServerlessFunctionPlan
-    allocation: Allocation
+    With ``connections=`` the plan is final at once; a default share's is provisional until the
+    ledger settles (:meth:`when_settled` runs once it is final). A client of a shared proxy is
+    planned and booked on the proxy at once (``on_proxy``: its plan and its allocation there)."""
+
+    share: LedgerBooking[ServerlessFunctionPlan] | None
     account: AccountConcurrency
+    on_proxy: tuple[ServerlessFunctionPlan, Allocation] | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.on_proxy is not None or (self.share is not None and self.share.settled)
+
+    @property
+    def plan(self) -> ServerlessFunctionPlan:
+        if self.on_proxy is not None:
+            return self.on_proxy[0]
+        assert self.share is not None
+        return self.share.plan
+
+    @property
+    def allocation(self) -> Allocation:
+        if self.on_proxy is not None:
+            return self.on_proxy[1]
+        assert self.share is not None
+        return self.share.allocation
+
+    def when_settled(self, listener: Callable[[ServerlessFunctionPlan], None]) -> None:
+        if self.on_proxy is not None:
+            listener(self.on_proxy[0])
+        else:
+            assert self.share is not None
+            self.share.when_settled(listener)
 
 
 def book_connections(*, consumer: str, ledger: ConnectionLedger, deployment: Deployment,
@@ -552,25 +583,24 @@ def book_connections(*, consumer: str, ledger: ConnectionLedger, deployment: Dep
     created is planned and booked on that proxy instead (:func:`_book_on_shared_proxy`).
 
     ``planner(available=, default_share=, account=)`` plans the function; nothing is booked when it
-    refuses. Over the ledger, the ledger itself refuses, naming every consumer and its share.
+    refuses. ``connections=`` is planned and booked now (over the ledger, the ledger refuses, naming
+    every consumer and its share); a default share is booked when the ledger settles.
     """
     shared = deployment.proxy_share(proxy) if proxy is not None else None
     if shared is not None:
         return _book_on_shared_proxy(consumer=consumer, ledger=ledger, deployment=deployment,
                                      account_key=account_key, options=options, shared=shared, planner=planner)
-    wanted = options.connections if options.connections is not None else 1
-    if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > ledger.remaining:
-        ledger.allocate(consumer, wanted, paradigm="serverless", detail="requested")
     account = deployment.account(*account_key, quota=options.account_concurrency_limit, requested_by=consumer)
-    with ledger.explaining():
-        plan = planner(available=ledger.remaining, account=account,
-                       default_share=ledger.default_share(consumer) if options.connections is None else 0)
-    account.reserve(consumer, plan.reserved_concurrency)
-    allocation = ledger.allocate(
-        consumer, plan.connections, paradigm="serverless", detail=plan.budget.summary(),
-        default_share=options.connections is None, deploy_strategy=plan.budget.deploy_strategy,
-        compute_model=plan.budget.compute_model)
-    return Booking(plan, allocation, account)
+
+    def plan_for(share: int, available: int) -> ServerlessFunctionPlan:
+        return planner(available=available, account=account, default_share=share)
+
+    def commit(plan: ServerlessFunctionPlan) -> None:
+        account.reserve(consumer, plan.reserved_concurrency)  # over the account: refused
+
+    share = ledger.book(consumer, paradigm="serverless", connections=options.connections,
+                        plan_for=plan_for, commit=commit, budget_of=lambda plan: plan.budget)
+    return Booking(share, account)
 
 
 def _book_on_shared_proxy(*, consumer: str, ledger: ConnectionLedger, deployment: Deployment,
@@ -584,10 +614,22 @@ def _book_on_shared_proxy(*, consumer: str, ledger: ConnectionLedger, deployment
     with ledger.explaining():
         plan = planner(available=shared.remaining, account=account, default_share=0, client_of=shared)
     account.reserve(consumer, plan.reserved_concurrency)
-    return Booking(plan, shared.book(consumer, plan.budget), account)
+    return Booking(None, account, (plan, shared.book(consumer, plan.budget)))
 
 
 def register_proxy(deployment: Deployment, proxy: object, plan: ServerlessFunctionPlan,
                    ledger: ConnectionLedger) -> None:
     """Record a proxy a function created, so others may share it within what it opens."""
     deployment.register_proxy(proxy, ProxyShare.created(plan.label, ledger, plan.budget))
+
+
+def settle_proxy(deployment: Deployment, proxy: object, proxy_name: object,
+                 proxies: list[tuple[Any, int]], plan: ServerlessFunctionPlan) -> None:
+    """A created proxy once its function's share is final (a default share settles late): what it
+    opens, in the database's list of proxies (``proxy_name``'s entry) and in its share."""
+    assert plan.proxy is not None
+    opens = plan.proxy.database_connections
+    proxies[:] = [(name, opens if name == proxy_name else n) for name, n in proxies]
+    share = deployment.proxy_share(proxy)
+    if share is not None:
+        share.resize(opens, plan.clients)

@@ -44,7 +44,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..budget import Allocation
+from ..budget import Allocation, ContainerPlan
+from ..budget.ledger import Booking
 from ..plans.paas import (  # every decision; this module renders them
     CPU_METRIC,
     ELB_LOG_DELIVERY_PRINCIPAL,
@@ -55,7 +56,8 @@ from ..plans.paas import (  # every decision; this module renders them
     Statement,
     plan_container_service,
 )
-from .database import Database
+from .database import Database, deployment
+from .shares import settled
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,12 +146,16 @@ class ContainerService(pulumi.ComponentResource):
         network = args.database.network
         task_subnets = list(args.subnet_ids or network.private_subnet_ids)
         lb_subnets = list(args.load_balancer_subnet_ids or network.public_subnet_ids)
-        self.service_plan: ContainerServicePlan = self._book_connections(name, args, task_subnets, lb_subnets)
-        plan = self.plan = self.service_plan.budget
+        self._booking = self._book_connections(name, args, task_subnets, lb_subnets)
+        # A default share settles after the program body: what depends on it is an Output of the
+        # final plan (``self._planned``), the rest comes from the provisional plan.
+        self._planned = settled(self._booking, deployment(), lambda final: final)
+        plan = self.plan
         super().__init__(self.TYPE, name, {
-            "poolSize": plan.pool_size, "minTasks": plan.min_tasks, "maxTasks": plan.max_tasks,
-            "maximumPercent": plan.maximum_percent, "deployStrategy": plan.deploy_strategy,
-            "connections": plan.connections}, opts)
+            "poolSize": self._planned.apply(lambda final: final.budget.pool_size), "minTasks": plan.min_tasks,
+            "maxTasks": plan.max_tasks, "maximumPercent": plan.maximum_percent,
+            "deployStrategy": plan.deploy_strategy,
+            "connections": self._planned.apply(lambda final: final.budget.connections)}, opts)
         self._name, self._tags = name, dict(args.tags)
         self._child = pulumi.ResourceOptions(parent=self)
         self._create_cluster(args.cluster_arn)
@@ -168,13 +174,14 @@ class ContainerService(pulumi.ComponentResource):
         self.register_outputs({
             "url": self.url, "dnsName": self.dns_name, "serviceName": self.service.name,
             "clusterArn": self.cluster_arn, "logGroupName": self.log_group.name,
-            "poolSize": plan.pool_size, "maxTasks": plan.max_tasks})
+            "poolSize": self._planned.apply(lambda final: final.budget.pool_size),
+            "maxTasks": plan.max_tasks})
 
     def _book_connections(self, name: str, args: ContainerServiceArgs, task_subnets: Sequence[Any],
-                          lb_subnets: Sequence[Any]) -> ContainerServicePlan:
-        """Plan within what the database's ledger has left, then book the plan's connections."""
+                          lb_subnets: Sequence[Any]) -> Booking[ContainerServicePlan]:
+        """Plan from this service's share and book it: ``connections=`` now; a default share when
+        the program's ledgers settle, after the program body."""
         database, ledger = args.database, args.database.ledger
-        share = args.connections if args.connections is not None else ledger.default_share(name)
         context = ServiceContext(
             name=name, database_port=database.port, database_name=database.database_name,
             https=args.certificate_arn is not None,
@@ -184,14 +191,28 @@ class ContainerService(pulumi.ComponentResource):
             image_uri=args.image if isinstance(args.image, str) else None,  # an Output: the registry checks
             private_ecr=args.ecr_repository_arn is not None, task_subnets=len(task_subnets),
             load_balancer_subnets=len(lb_subnets))
-        with ledger.explaining():
-            plan = plan_container_service(database.limit, ledger.remaining, args, context, share=share)
-        budget = plan.budget
-        self.allocation: Allocation = database.allocate(
-            name, budget.connections, paradigm=budget.paradigm, detail=budget.summary(),
-            default_share=args.connections is None, deploy_strategy=budget.deploy_strategy,
-            compute_model=budget.compute_model)
-        return plan
+
+        def plan_for(share: int, available: int) -> ContainerServicePlan:
+            return plan_container_service(database.limit, available, args, context, share=share)
+
+        return ledger.book(name, paradigm="containers", connections=args.connections, plan_for=plan_for,
+                           budget_of=lambda plan: plan.budget)
+
+    @property
+    def service_plan(self) -> ContainerServicePlan:
+        """Every decision; a default share's is provisional until the program's ledgers settle (after
+        the program body, or ``deployment().settle()``): the plan if no further consumer joined."""
+        return self._booking.plan
+
+    @property
+    def plan(self) -> ContainerPlan:
+        """The connection plan (``service_plan.budget``)."""
+        return self.service_plan.budget
+
+    @property
+    def allocation(self) -> Allocation:
+        """This service's allocation on the ledger (provisional like :attr:`plan`)."""
+        return self._booking.allocation
 
     def _create_cluster(self, cluster_arn: pulumi.Input[str] | None) -> None:
         self.cluster: aws.ecs.Cluster | None = None
@@ -325,7 +346,8 @@ class ContainerService(pulumi.ComponentResource):
         self.container: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
             pulumi.Output.from_input(image), pulumi.Output.from_input(database.endpoint_address), secret_arn,
             self.log_group.name, aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region,
-        ).apply(lambda a: _container_definition(plan, image=a[0], host=a[1], secret_arn=a[2], log_group=a[3],
+            self._planned,  # the pool variables: from the settled plan
+        ).apply(lambda a: _container_definition(a[5], image=a[0], host=a[1], secret_arn=a[2], log_group=a[3],
                                                 region=a[4]))
         self.task_definition = aws.ecs.TaskDefinition(
             f"{self._name}-task", family=plan.family, cpu=str(plan.cpu), memory=str(plan.memory_mib),

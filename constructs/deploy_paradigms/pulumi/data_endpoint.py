@@ -114,7 +114,7 @@ class DataEndpoint(pulumi.ComponentResource):
         self._create_url(name)
         self._wire_security(name)
         self.register_outputs({"functionUrl": self.url.function_url,
-                               "reservedConcurrency": self.plan.reserved_concurrency})
+                               "reservedConcurrency": self.function.function.reserved_concurrent_executions})
 
     def _plan(self, name: str, args: DataEndpointArgs) -> None:
         self.endpoint_plan: DataEndpointPlan = plan_data_endpoint(
@@ -162,7 +162,6 @@ class DataEndpoint(pulumi.ComponentResource):
             proxy_security_group_id=args.proxy_security_group_id,
             environment=self.endpoint_plan.environment(hmac_secret_arn=self.hmac_secret_arn),
             tags=self._tags, options=self.endpoint_plan.function), opts=self._child)
-        self.plan: ServerlessPlan = self.function.plan
 
     def _create_url(self, name: str) -> None:
         """The URL; auth NONE needs a resource policy (the CDK's addFunctionUrl adds the same two
@@ -204,6 +203,11 @@ class DataEndpoint(pulumi.ComponentResource):
                                  aws.get_region_output(opts=invoke).region,
                                  aws.get_caller_identity_output(opts=invoke).account_id).apply(
             lambda v: f"arn:{v[0]}:ssm:{v[1]}:{v[2]}:parameter{parameter}")
+
+    @property
+    def plan(self) -> ServerlessPlan:
+        """The function's plan (provisional for a default share until the ledgers settle)."""
+        return self.function.plan
 
     def grant_invalidation(self, distribution_id: pulumi.Input[str], distribution_arn: pulumi.Input[str], *,
                            name: str | None = None,

@@ -67,6 +67,7 @@ from ..plans.helpers import plan_helper_function
 from ..runtime import role_bootstrap, settings
 from .helper_function import create_helper_function
 from .network import NetworkLike
+from .shares import schedule_settlement
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ def deployment() -> Deployment:
     current = _DEPLOYMENT.get()
     if current is None or current[0] != monitor:
         current = (monitor, Deployment(account_concurrency_limit=config_quota()))
+        # Default shares settle after the program body, when every consumer is declared.
+        current[1].schedule = schedule_settlement(current[1])
         _DEPLOYMENT.set(current)
     return current[1]
 
@@ -202,9 +205,10 @@ class DatabaseArgs:
         subnet_tier: ``isolated`` or ``private``. Omitted: ``isolated`` (falls back to private
             subnets when the network has no isolated ones).
         tags: Tags on every child. Omitted: none.
-        consumers: How many consumers attach without ``connections=``; each gets an equal part of
-            what the explicit shares leave (docs/composition.md). Omitted: 1 (a single
-            default-share consumer takes everything left).
+        consumers: The least number of default-share consumers (those without ``connections=``)
+            to split what the explicit shares leave among; with fewer, the rest stays free for
+            consumers added later (docs/composition.md). Omitted: split equally among the
+            default-share consumers the program declares, settled after the program body.
         external_consumers: Shares handed to other apps that import this database, e.g.
             ``{"billing": 40}``, booked on this ledger (each app imports it with
             ``Database.from_existing(..., share=40)``). Omitted: none.

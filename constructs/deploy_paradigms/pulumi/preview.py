@@ -25,6 +25,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import pulumi
+
 from .mock_engine import (
     ACCOUNT,
     DEFAULT_REGION,
@@ -36,9 +38,11 @@ from .mock_engine import (
     run_program,
 )
 from .program import PROJECT, check_paradigm, run
+from .shares import budget_error_in
 
 __all__ = ["ACCOUNT", "DEFAULT_REGION", "PROJECT", "SECRET", "STACK", "UNKNOWN", "Preview", "PreviewMocks",
-           "RecordingMonitor", "preview_json", "render", "render_program", "render_stack"]
+           "RecordingMonitor", "forget_earlier_programs", "preview_json", "render", "render_program",
+           "render_stack"]
 
 STACK = "preview"
 #: A rendered program: resources, stack outputs, options, answered states (:class:`.mock_engine.MockRun`).
@@ -60,7 +64,22 @@ def render_program(program: Callable[[], Any], config: Mapping[str, str] | None 
     ``aws:region`` picks the region of the answers (default us-east-1). Exceptions raised by
     the program (a BudgetError, say) propagate unchanged; what the program returns is ``.result``.
     """
-    return run_program(program, config, project=PROJECT, stack=STACK)
+    forget_earlier_programs()
+    try:
+        return run_program(program, config, project=PROJECT, stack=STACK)
+    except ValueError as failure:  # a default share refused after the program body, as Pulumi wraps it
+        refused = budget_error_in(failure)
+        if refused is None:
+            raise
+        raise refused.with_traceback(None) from None
+
+
+def forget_earlier_programs() -> None:
+    """Drop what an earlier program refused after its body left behind (as ``pulumi.runtime.test``
+    does): Pulumi tracks unfinished outputs in one set for every context, and the resources that
+    waited for a refused default share are unfinished for good."""
+    pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
 
 
 def render(paradigm: str, config: Mapping[str, str] | None = None) -> list[dict[str, Any]]:

@@ -25,21 +25,25 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
 
+from ..budget import Allocation, ServerlessPlan
 from ..budget.plan import account_limited_warning
 from ..plans.serverless import (
     ALARM_CONNECTIONS_FRACTION,
     ANYWHERE,
+    AlarmSpec,
     Booking,
     DatabaseFacts,
     FunctionOptions,
     IamStatement,
+    ProxyPlan,
+    ServerlessFunctionPlan,
     book_connections,
     check_function_environment,
     connections_alarm_threshold,
@@ -47,9 +51,13 @@ from ..plans.serverless import (
     plan_serverless_function,
     proxy_physical_name,
     register_proxy,
+    settle_proxy,
 )
 from .database import Database, account_key, deployment
 from .network import LAMBDA_TRUST_POLICY, lambda_vpc_statements
+from .shares import settled
+
+T = TypeVar("T")
 
 __all__ = [
     "ALARM_CONNECTIONS_FRACTION",
@@ -159,11 +167,10 @@ class ServerlessFunction(pulumi.ComponentResource):
         chosen = args.function_options()
         planner = self._plan(name, args, chosen)
         booking = self._book_connections(name, args.database, chosen, args.proxy, planner)
-        plan = booking.plan
-        super().__init__(self.TYPE, name, {"connectionPlan": {
-            "reservedConcurrency": plan.reserved_concurrency, "connectionLimit": plan.connection_limit,
-            "connections": plan.connections, "limitedBy": plan.budget.limited_by,
-            "urlParams": plan.budget.url.query_string()}}, opts)
+        super().__init__(self.TYPE, name, {"connectionPlan": settled(booking, deployment(), lambda p: {
+            "reservedConcurrency": p.reserved_concurrency, "connectionLimit": p.connection_limit,
+            "connections": p.connections, "limitedBy": p.budget.limited_by,
+            "urlParams": p.budget.url.query_string()})}, opts)
         self._expose(name, args, booking)
         self._create_proxy(name, args)
         self._create_function(name, args)
@@ -171,7 +178,9 @@ class ServerlessFunction(pulumi.ComponentResource):
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = self._create_alarms(name)
         self.register_outputs({
             "functionName": self.function.name, "functionArn": self.function.arn,
-            "proxyEndpoint": self.proxy.endpoint, "reservedConcurrency": plan.reserved_concurrency})
+            "proxyEndpoint": self.proxy.endpoint,
+            "reservedConcurrency": self.function.reserved_concurrent_executions})
+        booking.when_settled(self._settle_share)  # now for connections=, after the body for a default share
 
     @staticmethod
     def _plan(name: str, args: ServerlessFunctionArgs, options: FunctionOptions) -> Any:
@@ -194,15 +203,42 @@ class ServerlessFunction(pulumi.ComponentResource):
                                 account_key=_account_key(), options=options, proxy=proxy, planner=planner)
 
     def _expose(self, name: str, args: ServerlessFunctionArgs, booking: Booking) -> None:
-        """The plan and the booking as the attributes users read (``plan`` is the arithmetic)."""
+        """The plan and the booking as the attributes users read (``plan`` is the arithmetic); a
+        default share's are provisional until the program's ledgers settle (after its body)."""
         self._tags, self._child = dict(args.tags or {}), pulumi.ResourceOptions(parent=self)
-        self.function_plan, self.plan, self.allocation = booking.plan, booking.plan.budget, booking.allocation
+        self._booking, self._name = booking, name
         database = self.database = args.database
         self.db_user, self.iam_auth = booking.plan.db_user, booking.plan.iam_auth
         #: The secret of the user the proxy logs in as (and, secrets-only, the function reads).
         self.secret_arn: pulumi.Input[str] = (database.secret_arn if booking.plan.secret == "master"
                                               else database.app_secret_arn)
-        warning = account_limited_warning(self.plan, name, booking.account.holders())
+
+    @property
+    def function_plan(self) -> ServerlessFunctionPlan:
+        """Every decision; a default share's is provisional until the program's ledgers settle (after
+        the program body, or ``deployment().settle()``): the plan if no further consumer joined."""
+        return self._booking.plan
+
+    @property
+    def plan(self) -> ServerlessPlan:
+        """The connection arithmetic of :attr:`function_plan` (provisional like it)."""
+        return self._booking.plan.budget
+
+    @property
+    def allocation(self) -> Allocation:
+        """This function's allocation on the ledger (provisional like :attr:`function_plan`)."""
+        return self._booking.allocation
+
+    def _planned(self, pick: Callable[[ServerlessFunctionPlan], T]) -> pulumi.Output[T]:
+        """``pick`` of the final plan, as an input: known now for connections=, else at settlement."""
+        return settled(self._booking, deployment(), pick)
+
+    def _settle_share(self, plan: ServerlessFunctionPlan) -> None:
+        """The final plan: the proxy's share, the plain values of :attr:`environment`, the account warning."""
+        if self.proxy_created:
+            settle_proxy(deployment(), self.proxy, self.proxy.name, self.database.proxies, plan)
+        self.environment.update(plan.environment_values)  # the Outputs' values, readable as such
+        warning = account_limited_warning(plan.budget, self._name, self._booking.account.holders())
         if warning:
             pulumi.log.warn(warning)
 
@@ -251,8 +287,8 @@ class ServerlessFunction(pulumi.ComponentResource):
             f"{name}-proxy-targets", db_proxy_name=self.proxy.name,
             connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
                 connection_borrow_timeout=settings.borrow_timeout_s,
-                max_connections_percent=settings.max_connections_percent,
-                max_idle_connections_percent=settings.max_idle_connections_percent),
+                max_connections_percent=self._planned(lambda p: _proxy(p).max_connections_percent),
+                max_idle_connections_percent=self._planned(lambda p: _proxy(p).max_idle_connections_percent)),
             opts=child)
         self.proxy_target = aws.rds.ProxyTarget(
             f"{name}-proxy-target", db_proxy_name=self.proxy.name,
@@ -282,19 +318,22 @@ class ServerlessFunction(pulumi.ComponentResource):
             revoke_rules_on_delete=True, tags={**tags, "Name": f"{name}-sg"}, opts=child)
         self.environment: dict[str, pulumi.Input[str]] = plan.environment(host=self.proxy.endpoint,
                                                                           secret_arn=self.secret_arn)
+        self.environment.update({key: self._planned(_environment_value(key))
+                                 for key in plan.environment_values})  # pool variables: the share's
         chosen = args.subnet_ids or (network.private_subnet_ids if plan.function_subnet_tier == "private"
                                      else network.isolated_subnet_ids)
         subnet_ids = list(chosen)
         self.function = aws.lambda_.Function(
             f"{name}-function", code=args.code, handler=args.handler, runtime=plan.runtime,
             architectures=[plan.architecture], memory_size=plan.memory_size, timeout=plan.timeout_s,
-            reserved_concurrent_executions=plan.reserved_concurrency,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=self.environment), role=self.role.arn,
+            reserved_concurrent_executions=self._planned(lambda p: p.reserved_concurrency),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(self.environment)),
+            role=self.role.arn,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text",
                                                                  log_group=self.log_group.name),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=subnet_ids,
                                                          security_group_ids=[self.security_group.id]),
-            description=plan.description, tags=tags,
+            description=self._planned(lambda p: p.description), tags=tags,
             # The role's policy (ENI permissions) must exist before Lambda creates the interfaces.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, self.log_group]))
 
@@ -326,13 +365,30 @@ class ServerlessFunction(pulumi.ComponentResource):
         dimensions = {"proxy": {"ProxyName": self.proxy.name},
                       "function": {"FunctionName": self.function.name}}
         return {spec.key: aws.cloudwatch.MetricAlarm(
-            f"{name}-{_kebab(spec.key)}", alarm_description=spec.description, namespace=spec.namespace,
+            f"{name}-{_kebab(spec.key)}", namespace=spec.namespace,
+            alarm_description=self._planned(_alarm(spec.key)).apply(lambda alarm: alarm.description),
             metric_name=spec.metric_name, dimensions=dimensions[spec.dimension], statistic=spec.statistic,
             period=spec.period_s, evaluation_periods=spec.evaluation_periods,
-            datapoints_to_alarm=spec.datapoints_to_alarm, threshold=spec.threshold,
+            datapoints_to_alarm=spec.datapoints_to_alarm,
+            threshold=self._planned(_alarm(spec.key)).apply(lambda alarm: alarm.threshold),
             comparison_operator=spec.comparison_operator, treat_missing_data=spec.treat_missing_data,
             tags=dict(self._tags), opts=self._child)
             for spec in self.function_plan.alarms}
+
+
+def _proxy(plan: ServerlessFunctionPlan) -> ProxyPlan:
+    assert plan.proxy is not None  # the function creates its proxy
+    return plan.proxy
+
+
+def _alarm(key: str) -> Callable[[ServerlessFunctionPlan], AlarmSpec]:
+    """The alarm ``key`` of a plan (its threshold and description follow the share)."""
+    return lambda plan: next(spec for spec in plan.alarms if spec.key == key)
+
+
+def _environment_value(key: str) -> Callable[[ServerlessFunctionPlan], str]:
+    """The variable ``key`` of a plan's database contract (the pool's follow the share)."""
+    return lambda plan: plan.environment_values[key]
 
 
 def _kebab(key: str) -> str:
