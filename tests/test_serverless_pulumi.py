@@ -64,7 +64,6 @@ def app_secret_arn(records: Records | tuple[dict[str, Any], ...], database: str 
 
 def run_program(build: Callable[[], Any]) -> tuple[Any, Records]:
     """Run ``build`` as a Pulumi program under the mock engine; its result and the records."""
-    forget_earlier_programs()  # what a program refused after its body left waiting
     run = render_program(build)  # unwraps a refusal at settlement, which Pulumi wraps per resource
     return run.result, run.resources
 
